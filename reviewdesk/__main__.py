@@ -1,0 +1,5 @@
+import sys
+
+from reviewdesk.main import main
+
+sys.exit(main())

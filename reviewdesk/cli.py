@@ -1,0 +1,287 @@
+"""The command line: producers enqueue drafts and collect results; operators manage databases.
+
+Every command takes ``--db URL`` after its name, else ``REVIEWDESK_DATABASE_URL``, else the
+embedded database. Errors go to stderr as one clear message each; the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from reviewdesk import __version__
+from reviewdesk.config import secrets
+from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
+from reviewdesk.services.desk import ReviewDesk
+from reviewdesk.storage import migrate
+from reviewdesk.storage.engine import create_engines, resolve_target
+
+log = logging.getLogger("reviewdesk")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB); "
+        "default: $REVIEWDESK_DATABASE_URL, else the embedded database",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+    parser = argparse.ArgumentParser(
+        prog="reviewdesk",
+        description="Put a person between an AI system and its users.",
+    )
+    parser.add_argument("--version", action="version", version=f"reviewdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gui = sub.add_parser("gui", parents=[common], help="open the reviewer's desk")
+    gui.add_argument("--reviewer", help="reviewer name (default: from settings, else the OS user)")
+    gui.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="wait for the first draft, save a PNG of the window to PATH, and exit",
+    )
+
+    enqueue = sub.add_parser(
+        "enqueue", parents=[common], help="queue drafts from JSON Lines (FILE, or - for stdin)"
+    )
+    enqueue.add_argument("file", metavar="FILE", help="JSON Lines file, or - for standard input")
+
+    results = sub.add_parser("results", parents=[common], help="print decided drafts as JSON Lines")
+    results.add_argument(
+        "--after", type=int, default=0, metavar="CURSOR", help="continue after this cursor"
+    )
+    results.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="at most N results (default 100)"
+    )
+    results.add_argument("--ack", action="store_true", help="mark the printed results delivered")
+    results.add_argument(
+        "--include-delivered", action="store_true", help="also print results acknowledged before"
+    )
+    results.add_argument(
+        "--settled", action="store_true", help="hold back decisions still inside the undo window"
+    )
+
+    status = sub.add_parser("status", parents=[common], help="print the queue's state")
+    status.add_argument("--json", action="store_true", help="as JSON")
+
+    history = sub.add_parser("history", parents=[common], help="a draft's thread and audit trail")
+    history.add_argument("id", help="the draft's id")
+
+    sub.add_parser("demo", parents=[common], help="load the demo queue (idempotent)")
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", parents=[common], help="bring the database to the current schema")
+    db_sub.add_parser("current", parents=[common], help="print the schema revision")
+
+    password = sub.add_parser("password", help="the database password in the OS keyring")
+    pw_sub = password.add_subparsers(dest="password_command", required=True, metavar="ACTION")
+    pw_sub.add_parser(
+        "set", parents=[common], help="store the password for --db (asked for, never echoed)"
+    )
+    pw_sub.add_parser("delete", parents=[common], help="forget the stored password for --db")
+
+    reasons = sub.add_parser("reasons", parents=[common], help="list or set the reject reasons")
+    reasons.add_argument("set_to", nargs="*", metavar="REASON", help="new list of reasons")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> ReviewDesk:
+    return ReviewDesk.open(args.db)
+
+
+def _read_lines(source: str) -> Iterator[bytes]:
+    if source == "-":
+        yield from sys.stdin.buffer
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigurationError(f"{source}: no such file")
+    with path.open("rb") as handle:
+        yield from handle
+
+
+def cmd_enqueue(args: argparse.Namespace, out: IO[str]) -> int:
+    source = "<stdin>" if args.file == "-" else args.file
+    with _open(args) as desk:
+        try:
+            report = desk.submit_jsonl(_read_lines(args.file), source=source)
+        except (InvalidInput, SubmitConflict) as exc:
+            items = exc.problems if isinstance(exc, InvalidInput) else exc.conflicts
+            for item in items:
+                print(f"reviewdesk: {item}", file=sys.stderr)
+            print(
+                f"reviewdesk: {len(items)} problem(s) in {source}; nothing was written",
+                file=sys.stderr,
+            )
+            return 1
+    print(f"{source}: {report}", file=out)
+    return 0
+
+
+def cmd_results(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        results = desk.results(
+            after=args.after,
+            limit=args.limit,
+            include_delivered=args.include_delivered,
+            settled=args.settled,
+        )
+        for result in results:
+            out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        out.flush()
+        # Acknowledge only what was written out: delivery stays at least once.
+        if args.ack and results:
+            report = desk.ack(results)
+            if report.undone:
+                print(
+                    "reviewdesk: undone before acknowledgement, do not send: cursors "
+                    + ", ".join(map(str, report.undone)),
+                    file=sys.stderr,
+                )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        counts = desk.counts()
+        if args.json:
+            out.write(json.dumps({"database": desk.target.display, **counts.__dict__}) + "\n")
+        else:
+            print(f"database:    {desk.target.display}", file=out)
+            print(f"pending:     {counts.pending}", file=out)
+            print(f"in review:   {counts.leased}", file=out)
+            print(f"decided:     {counts.decided}", file=out)
+            print(f"undelivered: {counts.undelivered}", file=out)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        try:
+            history = desk.history(args.id)
+        except KeyError as exc:
+            raise ConfigurationError(str(exc.args[0])) from None
+    print(
+        f"draft {history.draft.id} ({history.draft.category}, "
+        f"thread {history.draft.thread or '-'})",
+        file=out,
+    )
+    for entry in history.thread:
+        verdict = entry.decision.label.value if entry.decision else "pending"
+        print(
+            f"  thread: {entry.draft.created_at:%Y-%m-%d %H:%M} {entry.draft.id}: {verdict}",
+            file=out,
+        )
+    for event in history.events:
+        print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind.value:<9} {event.actor or ''}", file=out)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
+    from reviewdesk.services.demo import load_demo_queue
+
+    with _open(args) as desk:
+        report = load_demo_queue(desk)
+    print(f"demo queue: {report}", file=out)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
+    target = resolve_target(args.db)
+    engines = create_engines(target)
+    try:
+        if args.db_command == "upgrade":
+            before, after = migrate.upgrade(engines.write)
+            if before == after:
+                print(f"{target.display}: already at schema {after}", file=out)
+            else:
+                print(f"{target.display}: upgraded from {before or 'empty'} to {after}", file=out)
+        else:
+            current = migrate.current_revision(engines.write)
+            head = migrate.head_revision()
+            state = "current" if current == head else f"needs upgrade to {head}"
+            print(f"{target.display}: schema {current or 'none'} ({state})", file=out)
+    finally:
+        engines.dispose()
+    return 0
+
+
+def cmd_password(args: argparse.Namespace, out: IO[str]) -> int:
+    target = resolve_target(args.db)
+    if target.dialect != "postgresql":
+        raise ConfigurationError("Only PostgreSQL databases have a password; give --db URL.")
+    account = target.keyring_account
+    if not secrets.keyring_available():
+        raise ConfigurationError(
+            "No OS keyring is available here, so the password cannot be stored; "
+            "ReviewDesk will ask for it instead of writing it anywhere."
+        )
+    if args.password_command == "set":
+        password = getpass.getpass(f"Password for {account}: ")
+        if not password:
+            raise ConfigurationError("No password given; nothing stored.")
+        secrets.set_password(account, password)
+        print(f"Stored the password for {account} in the OS keyring.", file=out)
+    else:
+        removed = secrets.delete_password(account)
+        print(
+            f"{'Removed' if removed else 'There was no'} stored password for {account}.", file=out
+        )
+    return 0
+
+
+def cmd_reasons(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        if args.set_to:
+            desk.set_reject_reasons(args.set_to)
+        for reason in desk.reject_reasons():
+            print(reason, file=out)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
+    "enqueue": cmd_enqueue,
+    "results": cmd_results,
+    "status": cmd_status,
+    "history": cmd_history,
+    "demo": cmd_demo,
+    "db": cmd_db,
+    "password": cmd_password,
+    "reasons": cmd_reasons,
+}
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run(args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """Run a parsed non-GUI command; returns the exit code."""
+    out = out or sys.stdout
+    try:
+        return COMMANDS[args.command](args, out)
+    except ReviewDeskError as exc:
+        print(f"reviewdesk: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(getattr(args, "verbose", False))
+    return run(args)

@@ -1,0 +1,1 @@
+"""Where things live on disk, secrets, and packaged resources. No Qt, no database."""

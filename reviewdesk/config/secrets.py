@@ -1,0 +1,47 @@
+"""Database passwords in the OS keyring: never in a settings file, never in a log.
+
+The keyring entry is service ``reviewdesk``, username ``user@host:port/database``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import keyring
+import keyring.errors
+
+SERVICE = "reviewdesk"
+log = logging.getLogger(__name__)
+
+
+def keyring_available() -> bool:
+    """Whether a real keyring backend exists (not the 'fail' or 'null' placeholder)."""
+    backend = keyring.get_keyring()
+    name = type(backend).__module__ + "." + type(backend).__name__
+    if name.startswith(("keyring.backends.fail", "keyring.backends.null")):
+        return False
+    try:
+        return float(getattr(backend, "priority", 1)) > 0
+    except Exception:  # a backend whose priority check itself fails is not usable
+        return False
+
+
+def get_password(account: str) -> str | None:
+    try:
+        password: str | None = keyring.get_password(SERVICE, account)
+        return password
+    except keyring.errors.KeyringError as exc:
+        log.info("keyring unavailable, continuing without a stored password: %s", exc)
+        return None
+
+
+def set_password(account: str, password: str) -> None:
+    keyring.set_password(SERVICE, account, password)
+
+
+def delete_password(account: str) -> bool:
+    try:
+        keyring.delete_password(SERVICE, account)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Domain types and rules: plain Python, no database and no Qt."""

@@ -1,0 +1,240 @@
+"""The review domain: verdicts, labels, risk, severity, and the plain records that cross layers.
+
+Only frozen dataclasses cross threads and layers; live ORM rows stay in the storage layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class Risk(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Verdict(StrEnum):
+    """What a reviewer does with a draft."""
+
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+    ESCALATE = "escalate"
+
+
+class Label(StrEnum):
+    """The recorded outcome of a decision, as consumers and exports see it."""
+
+    APPROVED = "approved"
+    EDITED = "edited"
+    REJECTED = "rejected"
+    ESCALATED = "escalated"
+
+
+LABEL_OF_VERDICT: Mapping[Verdict, Label] = {
+    Verdict.APPROVE: Label.APPROVED,
+    Verdict.EDIT: Label.EDITED,
+    Verdict.REJECT: Label.REJECTED,
+    Verdict.ESCALATE: Label.ESCALATED,
+}
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def response_time(self) -> timedelta:
+        """How soon an escalation of this severity must be answered."""
+        return _RESPONSE_TIMES[self]
+
+    @property
+    def needs_note(self) -> bool:
+        """Critical and high escalations must say what is wrong."""
+        return self in (Severity.CRITICAL, Severity.HIGH)
+
+
+_RESPONSE_TIMES = {
+    Severity.CRITICAL: timedelta(minutes=15),
+    Severity.HIGH: timedelta(hours=1),
+    Severity.MEDIUM: timedelta(hours=4),
+    Severity.LOW: timedelta(hours=24),
+}
+
+DEFAULT_REJECT_REASONS: tuple[str, ...] = (
+    "factual_error",
+    "hallucination",
+    "policy_violation",
+    "wrong_tone",
+    "incomplete",
+    "off_topic",
+    "other",
+)
+
+
+class EventKind(StrEnum):
+    """Entries of a draft's audit trail."""
+
+    SUBMITTED = "submitted"
+    CLAIMED = "claimed"
+    RENEWED = "renewed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    DECIDED = "decided"
+    UNDONE = "undone"
+    DELIVERED = "delivered"
+
+
+class AttemptOutcome(StrEnum):
+    """What became of one decision attempt, as the attempt log records it."""
+
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    REPLAYED = "replayed"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A queued AI draft with everything a reviewer needs to judge it."""
+
+    id: str
+    draft: str
+    input: str | None
+    context: dict[str, Any]
+    category: str
+    risk: Risk
+    model: str | None
+    confidence: float | None
+    thread: str | None
+    priority: int
+    created_at: datetime
+    submitted_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A reviewer's time-limited hold on one draft. Every write that depends on it is fenced."""
+
+    draft: Draft
+    draft_key: int
+    lease_id: str
+    epoch: int
+    reviewer: str
+    expires_at: datetime
+    claimed_at: datetime
+    # Local monotonic time at claim: review time is measured by the process that shows the draft.
+    claimed_monotonic: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A recorded decision on one draft."""
+
+    draft_id: str
+    label: Label
+    final: str | None
+    draft: str
+    reason: str | None
+    note: str | None
+    severity: Severity | None
+    reviewer: str
+    decided_at: datetime
+    review_seconds: float | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """A decided draft as its producer collects it. ``cursor`` orders results and acks them."""
+
+    cursor: int
+    id: str
+    label: Label
+    final: str | None
+    draft: str
+    reason: str | None
+    note: str | None
+    severity: Severity | None
+    reviewer: str
+    decided_at: datetime
+    review_seconds: float | None
+    category: str
+    model: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label.value,
+            "final": self.final,
+            "draft": self.draft,
+            "reason": self.reason,
+            "note": self.note,
+            "severity": self.severity.value if self.severity else None,
+            "reviewer": self.reviewer,
+            "decided_at": self.decided_at.isoformat(),
+            "review_seconds": self.review_seconds,
+            "category": self.category,
+            "model": self.model,
+            "cursor": self.cursor,
+        }
+
+
+@dataclass(frozen=True)
+class AckReport:
+    acknowledged: int
+    already_delivered: int
+    undone: list[int]
+
+
+@dataclass(frozen=True)
+class SubmitReport:
+    """What a submission did: drafts queued, identical resubmissions skipped."""
+
+    submitted: int
+    duplicates: int
+
+    def __str__(self) -> str:
+        return f"{self.submitted} draft(s) queued, {self.duplicates} already queued unchanged"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a draft's audit trail."""
+
+    kind: EventKind
+    at: datetime
+    actor: str | None
+    epoch: int | None
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """An earlier draft on the same thread, with its decision if it has one."""
+
+    draft: Draft
+    decision: Decision | None
+
+
+@dataclass(frozen=True)
+class History:
+    """What came before a draft: its thread and its own audit trail."""
+
+    draft: Draft
+    thread: list[ThreadEntry]
+    events: list[Event]
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    pending: int
+    leased: int
+    decided: int
+    undelivered: int

@@ -1,0 +1,102 @@
+"""The exceptions ReviewDesk raises. Each says what went wrong and where, in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReviewDeskError(Exception):
+    """Base class of every error ReviewDesk raises on purpose."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One problem in submitted input: where it is and what is wrong."""
+
+    source: str
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}"
+        if self.field:
+            where += f": field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class InvalidInput(ReviewDeskError):
+    """Submitted drafts failed validation; nothing was written."""
+
+    def __init__(self, problems: list[InputProblem]) -> None:
+        self.problems = problems
+        shown = "\n".join(str(p) for p in problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(
+            f"{len(problems)} problem(s) in the input; nothing was written:\n{shown}{more}"
+        )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A submitted id that is already queued with different content."""
+
+    source: str
+    line: int
+    draft_id: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source}:{self.line}: field 'id': '{self.draft_id}' is already queued "
+            "with different content"
+        )
+
+
+class SubmitConflict(ReviewDeskError):
+    """Some ids are already queued with different content; nothing was written."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        self.conflicts = conflicts
+        shown = "\n".join(str(c) for c in conflicts[:50])
+        more = f"\n... and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
+        super().__init__(f"{len(conflicts)} conflicting id(s); nothing was written:\n{shown}{more}")
+
+
+class InvalidDecision(ReviewDeskError, ValueError):
+    """A decision's arguments are wrong (unknown verdict, missing text, reason or note)."""
+
+
+class LeaseLost(ReviewDeskError):
+    """The lease on a draft is no longer held: expired, taken over, or the draft was decided.
+
+    Nothing was written except the refused attempt in the attempt log.
+    """
+
+    def __init__(self, draft_id: str, why: str) -> None:
+        self.draft_id = draft_id
+        self.why = why
+        reasons = {
+            "expired": "the lease expired",
+            "taken_over": "another reviewer has claimed it since",
+            "already_decided": "it has already been decided",
+            "missing": "the draft no longer exists",
+        }
+        super().__init__(
+            f"Lease on draft '{draft_id}' was lost ({reasons.get(why, why)}); nothing was recorded."
+        )
+
+
+class UndoRefused(ReviewDeskError):
+    """There is no decision the reviewer may undo (none, window passed, or delivered)."""
+
+
+class SchemaOutOfDate(ReviewDeskError):
+    """The database schema is older than this version of ReviewDesk needs."""
+
+
+class DatabaseUnavailable(ReviewDeskError):
+    """The database could not be reached or opened."""
+
+
+class ConfigurationError(ReviewDeskError):
+    """A setting or URL is malformed."""

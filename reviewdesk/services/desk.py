@@ -1,0 +1,532 @@
+"""``ReviewDesk``: the public Python API of the review queue. The CLI and the UI go through it.
+
+desk = ReviewDesk.open()                       # embedded default, or a URL
+desk.submit([{"id": "t-1", "draft": "Hello"}])
+lease = desk.claim(reviewer="ana")
+desk.decide(lease, "approve")
+for result in desk.results(): ...
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import RowMapping
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from reviewdesk.core.clock import Clock
+from reviewdesk.core.domain import (
+    DEFAULT_REJECT_REASONS,
+    LABEL_OF_VERDICT,
+    AckReport,
+    Decision,
+    Draft,
+    Event,
+    EventKind,
+    History,
+    Label,
+    Lease,
+    QueueCounts,
+    Result,
+    Risk,
+    Severity,
+    SubmitReport,
+    ThreadEntry,
+    Verdict,
+)
+from reviewdesk.core.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    InputProblem,
+    InvalidDecision,
+    InvalidInput,
+    LeaseLost,
+    SchemaOutOfDate,
+    SubmitConflict,
+    UndoRefused,
+)
+from reviewdesk.core.intake import DraftSubmission, parse_jsonl, validate_records
+from reviewdesk.storage import migrate
+from reviewdesk.storage.engine import DatabaseTarget, Engines, create_engines, resolve_target
+from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE_TTL = 120.0
+DEFAULT_UNDO_WINDOW = 300.0
+REJECT_REASONS_KEY = "reject_reasons"
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _database_errors(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn driver errors about reaching the database into DatabaseUnavailable."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except OperationalError as exc:
+            desk = args[0]
+            assert isinstance(desk, ReviewDesk)
+            raise DatabaseUnavailable(
+                f"Database {desk.target.display} is unavailable: {_first_line(exc.orig)}"
+            ) from exc
+
+    return wrapper
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__
+
+
+class ReviewDesk:
+    """A review queue on one database. Thread-safe: each call uses its own pooled connection."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        *,
+        clock: Clock | None = None,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
+        undo_window: float = DEFAULT_UNDO_WINDOW,
+    ) -> None:
+        if lease_ttl <= 0:
+            raise ValueError("lease_ttl must be positive")
+        self._engines = engines
+        self._store = QueueStore(engines, clock)
+        self.lease_ttl = float(lease_ttl)
+        self.undo_window = float(undo_window)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
+        undo_window: float = DEFAULT_UNDO_WINDOW,
+        upgrade: bool | None = None,
+    ) -> ReviewDesk:
+        """Open the queue at ``url`` (None: ``REVIEWDESK_DATABASE_URL``, else the embedded file).
+
+        A SQLite file (single user, local) is upgraded to the current schema on open
+        (``upgrade=None``); a shared PostgreSQL database is only checked, unless
+        ``upgrade=True``: upgrading a server others use is done on purpose, with
+        ``reviewdesk db upgrade``.
+        """
+        target = resolve_target(url)
+        engines = create_engines(target)
+        try:
+            if upgrade or (upgrade is None and target.dialect == "sqlite"):
+                before, after = migrate.upgrade(engines.write)
+                if before != after:
+                    log.info("upgraded %s from %s to %s", target.display, before, after)
+            else:
+                current, head = migrate.current_revision(engines.write), migrate.head_revision()
+                if current != head:
+                    raise SchemaOutOfDate(
+                        f"Database {target.display} is at schema {current or 'none'}, this "
+                        f"ReviewDesk needs {head}: run 'reviewdesk db upgrade --db URL'."
+                    )
+        except OperationalError as exc:
+            engines.dispose()
+            raise DatabaseUnavailable(
+                f"Cannot open database {target.display}: {_first_line(exc.orig)}"
+            ) from exc
+        except BaseException:
+            engines.dispose()
+            raise
+        return cls(engines, clock=clock, lease_ttl=lease_ttl, undo_window=undo_window)
+
+    def close(self) -> None:
+        self._engines.dispose()
+
+    def __enter__(self) -> ReviewDesk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def target(self) -> DatabaseTarget:
+        return self._engines.target
+
+    # -- producers ------------------------------------------------------------------------------
+    def submit(
+        self, records: Iterable[Mapping[str, Any]], *, source: str = "<records>"
+    ) -> SubmitReport:
+        """Queue drafts given as dicts with the enqueue fields; all or nothing.
+
+        Raises InvalidInput (every problem, with its record number and field) or SubmitConflict
+        (ids queued before with other content); in both cases nothing is written.
+        """
+        valid, problems = validate_records(records, source=source)
+        return self._submit(valid, problems, source)
+
+    def submit_jsonl(self, lines: Iterable[bytes], *, source: str) -> SubmitReport:
+        """Queue drafts from JSON Lines given as raw byte lines; all or nothing."""
+        valid, problems = parse_jsonl(lines, source=source)
+        return self._submit(valid, problems, source)
+
+    @_database_errors
+    def _submit(
+        self, valid: list[DraftSubmission], problems: list[InputProblem], source: str
+    ) -> SubmitReport:
+        if problems:
+            raise InvalidInput(problems)
+        queued, duplicates, conflicts = self._store.submit(valid)
+        if conflicts:
+            raise SubmitConflict([Conflict(source, c.line, c.id) for c in conflicts])
+        return SubmitReport(submitted=queued, duplicates=duplicates)
+
+    # -- reviewers ------------------------------------------------------------------------------
+    @_database_errors
+    def claim(self, reviewer: str, *, exclude: Sequence[int] = ()) -> Lease | None:
+        """Lease the next draft (priority first, then age) to ``reviewer``; None when none waits.
+
+        ``exclude`` holds draft keys (``lease.draft_key``) to pass over, e.g. ones just skipped.
+        """
+        _check_reviewer(reviewer)
+        lease_id = str(uuid.uuid4())
+        row = self._store.claim(
+            reviewer=reviewer, lease_id=lease_id, ttl=self.lease_ttl, exclude=exclude
+        )
+        return _lease(row, reviewer) if row is not None else None
+
+    @_database_errors
+    def renew(self, lease: Lease) -> Lease:
+        """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
+        expires, why = self._store.renew(
+            draft_key=lease.draft_key,
+            lease_id=lease.lease_id,
+            reviewer=lease.reviewer,
+            ttl=self.lease_ttl,
+        )
+        if expires is None:
+            raise LeaseLost(lease.draft.id, why or "missing")
+        return Lease(
+            draft=lease.draft,
+            draft_key=lease.draft_key,
+            lease_id=lease.lease_id,
+            epoch=lease.epoch,
+            reviewer=lease.reviewer,
+            expires_at=expires,
+            claimed_at=lease.claimed_at,
+            claimed_monotonic=lease.claimed_monotonic,
+        )
+
+    @_database_errors
+    def release(self, lease: Lease) -> None:
+        """Give the draft back (skip): it is claimable again at once. Raises LeaseLost if the
+        lease was no longer held (then there was nothing to give back)."""
+        why = self._store.release(
+            draft_key=lease.draft_key, lease_id=lease.lease_id, reviewer=lease.reviewer
+        )
+        if why is not None:
+            raise LeaseLost(lease.draft.id, why)
+
+    def decide(
+        self,
+        lease: Lease,
+        verdict: str | Verdict,
+        *,
+        text: str | None = None,
+        reason: str | None = None,
+        note: str | None = None,
+        severity: str | Severity | None = None,
+        review_seconds: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Decision:
+        """Record the decision on a leased draft, fenced on the lease.
+
+        approve: the draft as is; edit: ``text`` (must differ from the draft); reject: ``reason``
+        from ``reject_reasons()`` and an optional note; escalate: ``severity`` and a note
+        (required for critical and high). ``review_seconds`` defaults to the time since the
+        claim. A retry with the same ``idempotency_key`` returns the first outcome and writes
+        nothing new. Raises LeaseLost (logged as refused) or InvalidDecision.
+        """
+        write = self._decision_write(
+            lease,
+            verdict,
+            text=text,
+            reason=reason,
+            note=note,
+            severity=severity,
+            review_seconds=review_seconds,
+            key=idempotency_key or uuid.uuid4().hex,
+        )
+        try:
+            written = self._write_decision(write)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The connection dropped mid-call; the key makes the retry safe.
+            log.warning("connection lost while deciding on %s; retrying once", lease.draft.id)
+            written = self._write_decision(write)
+        if written.outcome == "refused":
+            raise LeaseLost(lease.draft.id, written.why or "missing")
+        assert written.decision is not None
+        return _decision(written.decision, replayed=written.outcome == "replayed")
+
+    @_database_errors
+    def _write_decision(self, write: DecisionWrite) -> Any:
+        return self._store.decide(write)
+
+    def _decision_write(
+        self,
+        lease: Lease,
+        verdict: str | Verdict,
+        *,
+        text: str | None,
+        reason: str | None,
+        note: str | None,
+        severity: str | Severity | None,
+        review_seconds: float | None,
+        key: str,
+    ) -> DecisionWrite:
+        try:
+            verdict = Verdict(verdict)
+        except ValueError:
+            raise InvalidDecision(
+                f"Unknown verdict {verdict!r}: use approve, edit, reject or escalate."
+            ) from None
+        final: str | None = None
+        sev: Severity | None = None
+        if verdict is Verdict.APPROVE:
+            final = lease.draft.draft
+        elif verdict is Verdict.EDIT:
+            if text is None or not text.strip():
+                raise InvalidDecision("An edit needs the corrected text.")
+            if text == lease.draft.draft:
+                raise InvalidDecision(
+                    "The edited text is the same as the draft: approve it instead."
+                )
+            final = text
+        elif verdict is Verdict.REJECT:
+            reasons = self.reject_reasons()
+            if reason not in reasons:
+                raise InvalidDecision(
+                    f"A rejection needs a reason, one of: {', '.join(reasons)} (got {reason!r})."
+                )
+        else:
+            try:
+                sev = Severity(severity) if severity is not None else None
+            except ValueError:
+                sev = None
+            if sev is None:
+                raise InvalidDecision(
+                    "An escalation needs a severity: critical, high, medium or low "
+                    f"(got {severity!r})."
+                )
+            if sev.needs_note and not (note and note.strip()):
+                raise InvalidDecision(
+                    f"A {sev.value} escalation needs a note saying what is wrong."
+                )
+        if verdict is not Verdict.REJECT:
+            reason = None
+        if review_seconds is None:
+            review_seconds = time.monotonic() - lease.claimed_monotonic
+        if review_seconds < 0:
+            raise InvalidDecision("review_seconds cannot be negative.")
+        return DecisionWrite(
+            draft_key=lease.draft_key,
+            lease_id=lease.lease_id,
+            reviewer=lease.reviewer,
+            verdict=verdict.value,
+            label=LABEL_OF_VERDICT[verdict].value,
+            final_text=final,
+            reason=reason,
+            note=note.strip() if note and note.strip() else None,
+            severity=sev.value if sev else None,
+            review_seconds=round(review_seconds, 3),
+            key=key,
+        )
+
+    @_database_errors
+    def undo(self, reviewer: str) -> Lease:
+        """Undo ``reviewer``'s latest decision if it is within the undo window and its result has
+        not been delivered; the draft comes back leased to the same reviewer."""
+        _check_reviewer(reviewer)
+        row, why = self._store.undo_last(
+            reviewer=reviewer,
+            window=self.undo_window,
+            lease_id=str(uuid.uuid4()),
+            ttl=self.lease_ttl,
+        )
+        if row is None:
+            messages = {
+                "nothing": f"{reviewer} has no decision to undo.",
+                "delivered": "The last decision was already delivered to the consumer; "
+                "it cannot be undone.",
+                "window": "The last decision is older than the undo window "
+                f"({self.undo_window:g} s).",
+            }
+            raise UndoRefused(messages.get(why or "", why or "cannot undo"))
+        return _lease(row, reviewer)
+
+    # -- consumers ------------------------------------------------------------------------------
+    @_database_errors
+    def results(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        include_delivered: bool = False,
+        settled: bool = False,
+    ) -> list[Result]:
+        """Decided drafts in decision order, after cursor ``after``.
+
+        Undelivered only, unless ``include_delivered``. ``settled`` holds back decisions still
+        inside the undo window, for consumers that would rather wait than see a result undone.
+        Delivery is at least once: a result stays here until acknowledged with ``ack``.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        settled_before = None
+        if settled:
+            with self._engines.write.connect() as conn:
+                settled_before = self._store.tx_now(conn) - timedelta(seconds=self.undo_window)
+        rows = self._store.results(
+            after=after,
+            limit=limit,
+            include_delivered=include_delivered,
+            settled_before=settled_before,
+        )
+        return [_result(r) for r in rows]
+
+    @_database_errors
+    def ack(self, results: Iterable[Result | int]) -> AckReport:
+        """Mark results delivered (ending their undo window). Cursors of results undone in the
+        meantime come back in ``undone``: do not send those."""
+        cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in results})
+        acked, already, undone = self._store.ack(cursors)
+        return AckReport(acknowledged=acked, already_delivered=already, undone=undone)
+
+    # -- reading --------------------------------------------------------------------------------
+    @_database_errors
+    def history(self, draft: str | Draft | Lease, *, limit: int = 50) -> History:
+        """The draft's thread (other drafts on it, with their decisions) and its audit trail."""
+        external_id = (
+            draft.draft.id
+            if isinstance(draft, Lease)
+            else (draft.id if isinstance(draft, Draft) else draft)
+        )
+        row = self._store.draft_by_external_id(external_id)
+        if row is None:
+            raise KeyError(f"No draft with id {external_id!r}")
+        current = _draft(row)
+        thread: list[ThreadEntry] = []
+        if current.thread:
+            earlier = self._store.thread_history(
+                thread=current.thread,
+                draft_key=row["id"],
+                created_at=current.created_at,
+                limit=limit,
+            )
+            for r in earlier:
+                decision = _decision(r) if r["label"] is not None else None
+                thread.append(ThreadEntry(draft=_draft(r), decision=decision))
+        events = [
+            Event(kind=EventKind(e["kind"]), at=e["at"], actor=e["actor"], epoch=e["lease_epoch"])
+            for e in self._store.events(draft_key=row["id"])
+        ]
+        return History(draft=current, thread=thread, events=events)
+
+    @_database_errors
+    def counts(self) -> QueueCounts:
+        return QueueCounts(**self._store.counts())
+
+    @_database_errors
+    def attempts(self) -> list[dict[str, Any]]:
+        """The append-only log of decision attempts, oldest first."""
+        return [dict(r) for r in self._store.attempts()]
+
+    @_database_errors
+    def reject_reasons(self) -> tuple[str, ...]:
+        stored = self._store.get_setting(REJECT_REASONS_KEY)
+        return tuple(stored) if stored else DEFAULT_REJECT_REASONS
+
+    @_database_errors
+    def set_reject_reasons(self, reasons: Sequence[str]) -> None:
+        cleaned = [r.strip() for r in reasons if r.strip()]
+        if not cleaned or len(set(cleaned)) != len(cleaned):
+            raise ValueError("Reject reasons must be a non-empty list without repeats.")
+        self._store.put_setting(REJECT_REASONS_KEY, cleaned)
+
+
+def _check_reviewer(reviewer: str) -> None:
+    if not reviewer or not reviewer.strip() or len(reviewer) > 200:
+        raise ValueError("A reviewer name is required (1 to 200 characters).")
+
+
+def _draft(row: RowMapping) -> Draft:
+    return Draft(
+        id=row["external_id"],
+        draft=row["draft"],
+        input=row["input"],
+        context=row["context"] or {},
+        category=row["category"],
+        risk=Risk(row["risk"]),
+        model=row["model"],
+        confidence=row["confidence"],
+        thread=row["thread"],
+        priority=row["priority"],
+        created_at=row["created_at"],
+        submitted_at=row["submitted_at"],
+        metadata=row["metadata"] or {},
+    )
+
+
+def _lease(row: RowMapping, reviewer: str) -> Lease:
+    return Lease(
+        draft=_draft(row),
+        draft_key=row["id"],
+        lease_id=row["lease_id"],
+        epoch=row["lease_epoch"],
+        reviewer=reviewer,
+        expires_at=row["visible_at"],
+        claimed_at=row["leased_at"],
+        claimed_monotonic=time.monotonic(),
+    )
+
+
+def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
+    return Decision(
+        draft_id=row["external_id"],
+        label=Label(row["label"]),
+        final=row["final_text"],
+        draft=row["draft"],
+        reason=row["reason"],
+        note=row["note"],
+        severity=Severity(row["severity"]) if row["severity"] else None,
+        reviewer=row["reviewer"],
+        decided_at=row["decided_at"],
+        review_seconds=row["review_seconds"],
+        replayed=replayed,
+    )
+
+
+def _result(row: RowMapping) -> Result:
+    return Result(
+        cursor=row["id"],
+        id=row["external_id"],
+        label=Label(row["label"]),
+        final=row["final_text"],
+        draft=row["draft"],
+        reason=row["reason"],
+        note=row["note"],
+        severity=Severity(row["severity"]) if row["severity"] else None,
+        reviewer=row["reviewer"],
+        decided_at=row["decided_at"],
+        review_seconds=row["review_seconds"],
+        category=row["category"],
+        model=row["model"],
+    )

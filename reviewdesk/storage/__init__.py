@@ -1,0 +1,1 @@
+"""Tables, engines, migrations and the queue's SQL. No Qt."""

@@ -1,0 +1,164 @@
+"""Database URLs and engines: the embedded SQLite default and shared PostgreSQL.
+
+Passwords come from the OS keyring and are never printed: ``DatabaseTarget.display`` masks them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from reviewdesk.config import paths, secrets
+from reviewdesk.core.errors import ConfigurationError
+
+URL_ENV = "REVIEWDESK_DATABASE_URL"
+# Long enough to ride out another writer's commit burst; short enough to report a stuck lock.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+READ_ONLY = "reviewdesk_read_only"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """Which database to use, and how to name it to a person."""
+
+    url: URL
+    embedded: bool
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def display(self) -> str:
+        """The URL with any password masked: safe for logs, messages and the status bar."""
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def keyring_account(self) -> str:
+        return keyring_account(self.url)
+
+
+def keyring_account(url: URL) -> str:
+    """``user@host:port/database``: the keyring username for a server's password."""
+    port = url.port or 5432
+    return f"{url.username or ''}@{url.host or 'localhost'}:{port}/{url.database or ''}"
+
+
+def resolve_target(url: str | None = None) -> DatabaseTarget:
+    """``--db`` first, then ``REVIEWDESK_DATABASE_URL``, then the embedded default."""
+    raw = url or os.environ.get(URL_ENV) or None
+    if raw is None:
+        path = paths.embedded_database_path()
+        return DatabaseTarget(URL.create("sqlite", database=str(path)), embedded=True)
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"Not a database URL: {_mask_raw(raw)!r}. Use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST:PORT/DATABASE."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.drivername != "postgresql+psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return DatabaseTarget(parsed, embedded=False)
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigurationError(
+                "An in-memory SQLite database cannot hold a queue: give a file path, sqlite:///PATH."
+            )
+        return DatabaseTarget(parsed, embedded=False)
+    raise ConfigurationError(
+        f"Unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}: "
+        "ReviewDesk runs on SQLite or PostgreSQL."
+    )
+
+
+def _mask_raw(raw: str) -> str:
+    # A URL that failed to parse may still carry a password between ':' and '@'.
+    if "@" in raw and "://" in raw:
+        scheme, rest = raw.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else raw
+    return raw
+
+
+def _with_keyring_password(url: URL) -> URL:
+    if url.password is not None:
+        return url
+    password = secrets.get_password(keyring_account(url))
+    return url.set(password=password) if password else url
+
+
+@dataclass(frozen=True)
+class Engines:
+    """``write`` runs transactions; ``statement`` runs single statements in autocommit mode.
+
+    On PostgreSQL one statement in autocommit is one round trip and one durable commit; on
+    SQLite both are the same engine, whose transactions begin with BEGIN IMMEDIATE.
+    """
+
+    target: DatabaseTarget
+    write: Engine
+    statement: Engine
+
+    def dispose(self) -> None:
+        self.write.dispose()
+        if self.statement is not self.write:
+            self.statement.dispose()
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database:
+        os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a decision the reviewer saw as recorded survives a power cut; NORMAL may not.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front, so a transaction never fails half-way on a
+        # lock upgrade; readers (execution option READ_ONLY) never block writers in WAL.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_engines(target: DatabaseTarget) -> Engines:
+    if target.dialect == "sqlite":
+        engine = _sqlite_engine(target.url)
+        return Engines(target, engine, engine)
+    url = _with_keyring_password(target.url)
+    options: dict[str, Any] = {"pool_size": 2, "max_overflow": 6, "pool_recycle": 1800}
+    connect_args = {"connect_timeout": 10, "application_name": "reviewdesk"}
+    write = create_engine(url, connect_args=connect_args, **options)
+    statement = create_engine(
+        url,
+        connect_args=connect_args,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        **options,
+    )
+    return Engines(target, write, statement)

@@ -1,0 +1,810 @@
+"""The queue's statements, in the shapes of docs/architecture.md.
+
+PostgreSQL: each lease operation is one statement (data-modifying CTEs) run in autocommit, so a
+claim or a decision costs one round trip and one durable commit, and no transaction stays open
+while a person reads. SQLite: the same steps in one short BEGIN IMMEDIATE transaction.
+
+Every lease-dependent write is fenced on (draft, lease_id), state 'pending' and an unexpired
+lease. Time comes from one clock: PostgreSQL's now() in production, or an injected clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    RowMapping,
+    TextClause,
+    TextualSelect,
+    bindparam,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeEngine
+
+from reviewdesk.core.clock import Clock, SystemClock
+from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.storage.engine import READ_ONLY, Engines
+from reviewdesk.storage.tables import DraftEventRow, DraftRow
+from reviewdesk.storage.types import JsonDocument, UtcDateTime
+
+DRAFT = DraftRow.__table__  # type: ignore[attr-defined]
+EVENT = DraftEventRow.__table__  # type: ignore[attr-defined]
+
+DRAFT_COLUMNS = (
+    "id, external_id, draft, input, context, category, risk, model, confidence, thread, "
+    "priority, created_at, submitted_at, metadata, lease_id, lease_epoch, lease_owner, "
+    "leased_at, visible_at"
+)
+_TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
+    "context": JsonDocument,
+    "metadata": JsonDocument,
+    "created_at": UtcDateTime,
+    "submitted_at": UtcDateTime,
+    "leased_at": UtcDateTime,
+    "visible_at": UtcDateTime,
+    "decided_at": UtcDateTime,
+    "expires_at": UtcDateTime,
+    "undone_at": UtcDateTime,
+    "delivered_at": UtcDateTime,
+    "at": UtcDateTime,
+    "now": UtcDateTime,
+    "expires": UtcDateTime,
+    "settled": UtcDateTime,
+    "value": JsonDocument,
+}
+SUBMIT_CHUNK = 1000
+
+
+def _sql(
+    sql: str, *, columns: Iterable[str] = (), expanding: Iterable[str] = ()
+) -> TextClause | TextualSelect:
+    """A text statement whose timestamp and JSON parameters and result columns are typed."""
+    clause = text(sql)
+    binds: list[BindParameter[Any]] = [
+        bindparam(name, type_=type_)
+        for name, type_ in _TYPED.items()
+        if re.search(rf":{name}\b", sql)
+    ]
+    binds += [bindparam(name, expanding=True) for name in expanding]
+    if binds:
+        clause = clause.bindparams(*binds)
+    typed = {name: _TYPED[name] for name in columns if name in _TYPED}
+    return clause.columns(**typed) if typed else clause
+
+
+@dataclass(frozen=True)
+class DecisionWrite:
+    draft_key: int
+    lease_id: str
+    reviewer: str
+    verdict: str
+    label: str
+    final_text: str | None
+    reason: str | None
+    note: str | None
+    severity: str | None
+    review_seconds: float | None
+    key: str
+
+
+@dataclass(frozen=True)
+class DecisionWritten:
+    outcome: str  # accepted | refused | replayed
+    why: str | None
+    decision: RowMapping | None
+
+
+_WHY = """CASE WHEN state <> 'pending' THEN 'already_decided'
+              WHEN lease_id IS NULL THEN 'released'
+              WHEN lease_id <> :lease_id THEN 'taken_over'
+              WHEN visible_at <= {now} THEN 'expired' END"""
+
+_DECISION_RESULT = (
+    "dec.id, d.external_id, dec.label, dec.final_text, d.draft, dec.reason, dec.note, "
+    "dec.severity, dec.reviewer, dec.decided_at, dec.review_seconds, d.category, d.model"
+)
+_DECISION_COLUMNS = ("decided_at",)
+
+
+class QueueStore:
+    """Runs the queue's statements on one database."""
+
+    def __init__(self, engines: Engines, clock: Clock | None = None) -> None:
+        self.engines = engines
+        self.postgres = engines.target.dialect == "postgresql"
+        # None means "the database's now()": PostgreSQL only. SQLite has one local clock.
+        self.clock: Clock | None = clock if (clock is not None or self.postgres) else SystemClock()
+        now = "now()" if self.clock is None else "CAST(:now AS TIMESTAMP WITH TIME ZONE)"
+        if not self.postgres:
+            now = ":now"
+        self._now_sql = now
+        self._build()
+
+    # -- time ---------------------------------------------------------------------------------
+    def _params(self, **params: Any) -> dict[str, Any]:
+        if self.clock is not None:
+            params["now"] = self.clock.now()
+        return params
+
+    def tx_now(self, conn: Connection) -> datetime:
+        """The time to use inside a multi-statement transaction."""
+        if self.clock is not None:
+            return self.clock.now()
+        value = conn.execute(text("SELECT now()")).scalar_one()
+        assert isinstance(value, datetime)
+        return value
+
+    def _read(self) -> Connection:
+        return self.engines.write.connect().execution_options(**{READ_ONLY: True})
+
+    # -- statements ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        n = self._now_sql
+        if self.postgres:
+            expires = f"{n} + make_interval(secs => :ttl)"
+            self._claim = _sql(
+                f"""
+                WITH next AS MATERIALIZED (
+                    SELECT id, lease_owner AS previous_owner
+                    FROM draft
+                    WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
+                    ORDER BY priority DESC, created_at, id
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED
+                ), claimed AS (
+                    UPDATE draft AS d
+                    SET visible_at = {expires}, lease_id = :lease_id,
+                        lease_epoch = d.lease_epoch + 1, lease_owner = :reviewer, leased_at = {n}
+                    FROM next
+                    WHERE d.id = next.id
+                    RETURNING d.id, d.external_id, d.draft, d.input, d.context, d.category,
+                        d.risk, d.model, d.confidence, d.thread, d.priority, d.created_at,
+                        d.submitted_at, d.metadata, d.lease_id, d.lease_epoch, d.lease_owner,
+                        d.leased_at, d.visible_at, next.previous_owner
+                ), events AS (
+                    INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+                    SELECT id, 'expired', previous_owner, {n}, lease_epoch - 1
+                    FROM claimed WHERE previous_owner IS NOT NULL
+                    UNION ALL
+                    SELECT id, 'claimed', :reviewer, {n}, lease_epoch FROM claimed
+                )
+                SELECT * FROM claimed
+                """,
+                columns=DRAFT_COLUMNS.split(", "),
+                expanding=("exclude",),
+            )
+            self._renew = _sql(
+                f"""
+                WITH renewed AS (
+                    UPDATE draft SET visible_at = {expires}
+                    WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
+                      AND visible_at > {n}
+                    RETURNING id, visible_at, lease_epoch
+                ), events AS (
+                    INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+                    SELECT id, 'renewed', :reviewer, {n}, lease_epoch FROM renewed
+                )
+                SELECT (SELECT visible_at FROM renewed) AS expires_at,
+                       (SELECT {_WHY.format(now=n)} FROM draft WHERE id = :draft_key) AS why
+                """,
+                columns=("expires_at",),
+            )
+            self._release = _sql(
+                f"""
+                WITH released AS (
+                    UPDATE draft SET visible_at = {n}, lease_id = NULL, lease_owner = NULL
+                    WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
+                      AND visible_at > {n}
+                    RETURNING id, lease_epoch
+                ), events AS (
+                    INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+                    SELECT id, 'released', :reviewer, {n}, lease_epoch FROM released
+                )
+                SELECT (SELECT count(*) FROM released) AS released,
+                       (SELECT {_WHY.format(now=n)} FROM draft WHERE id = :draft_key) AS why
+                """
+            )
+            self._decide = _sql(
+                f"""
+                WITH prior AS (
+                    SELECT id FROM decision WHERE idempotency_key = :key
+                ), fenced AS (
+                    UPDATE draft SET state = 'decided'
+                    WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
+                      AND visible_at > {n} AND NOT EXISTS (SELECT 1 FROM prior)
+                    RETURNING id, lease_epoch
+                ), decided AS (
+                    INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
+                        severity, review_seconds, decided_at, lease_epoch, idempotency_key)
+                    SELECT id, :reviewer, :label, :final_text, :reason, :note, :severity,
+                        :review_seconds, {n}, lease_epoch, :key
+                    FROM fenced
+                    RETURNING id
+                ), attempt AS (
+                    INSERT INTO decision_attempt (draft_id, lease_id, reviewer, verdict,
+                        idempotency_key, outcome, detail, attempted_at)
+                    SELECT :draft_key, :lease_id, :reviewer, :verdict, :key,
+                        CASE WHEN EXISTS (SELECT 1 FROM prior) THEN 'replayed'
+                             WHEN EXISTS (SELECT 1 FROM decided) THEN 'accepted'
+                             ELSE 'refused' END,
+                        CASE WHEN EXISTS (SELECT 1 FROM prior) OR EXISTS (SELECT 1 FROM decided)
+                             THEN NULL
+                             ELSE (SELECT {_WHY.format(now=n)} FROM draft WHERE id = :draft_key)
+                        END,
+                        {n}
+                    RETURNING outcome, detail
+                ), events AS (
+                    INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+                    SELECT id, 'decided', :reviewer, {n}, lease_epoch FROM fenced
+                )
+                SELECT attempt.outcome, attempt.detail,
+                       COALESCE((SELECT id FROM decided), (SELECT id FROM prior)) AS decision_id
+                FROM attempt
+                """
+            )
+        else:
+            self._claim_pick = _sql(
+                f"""SELECT id, lease_owner FROM draft
+                    WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
+                    ORDER BY priority DESC, created_at, id LIMIT 1""",
+                expanding=("exclude",),
+            )
+            self._claim_take = _sql(
+                f"""UPDATE draft SET visible_at = :expires, lease_id = :lease_id,
+                        lease_epoch = lease_epoch + 1, lease_owner = :reviewer, leased_at = :now
+                    WHERE id = :draft_key
+                    RETURNING {DRAFT_COLUMNS}""",
+                columns=DRAFT_COLUMNS.split(", "),
+            )
+            self._why = _sql(f"SELECT {_WHY.format(now=n)} AS why FROM draft WHERE id = :draft_key")
+            self._renew_sqlite = _sql(
+                f"""UPDATE draft SET visible_at = :expires
+                    WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
+                      AND visible_at > {n}
+                    RETURNING visible_at AS expires_at, lease_epoch""",
+                columns=("expires_at",),
+            )
+            self._release_sqlite = _sql(
+                f"""UPDATE draft SET visible_at = {n}, lease_id = NULL, lease_owner = NULL
+                    WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
+                      AND visible_at > {n}
+                    RETURNING lease_epoch"""
+            )
+            self._prior = _sql("SELECT id FROM decision WHERE idempotency_key = :key")
+            self._fence_decide = _sql(
+                f"""UPDATE draft SET state = 'decided'
+                    WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
+                      AND visible_at > {n}
+                    RETURNING lease_epoch"""
+            )
+            self._insert_decision = _sql(
+                f"""INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
+                        severity, review_seconds, decided_at, lease_epoch, idempotency_key)
+                    VALUES (:draft_key, :reviewer, :label, :final_text, :reason, :note,
+                        :severity, :review_seconds, {n}, :epoch, :key)
+                    RETURNING id"""
+            )
+        self._event = _sql(
+            f"""INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+                VALUES (:draft_key, :kind, :actor, {n}, :epoch)"""
+        )
+        self._attempt = _sql(
+            f"""INSERT INTO decision_attempt (draft_id, lease_id, reviewer, verdict,
+                    idempotency_key, outcome, detail, attempted_at)
+                VALUES (:draft_key, :lease_id, :reviewer, :verdict, :key, :outcome, :detail, {n})"""
+        )
+        self._decision_by_id = _sql(
+            f"""SELECT {_DECISION_RESULT} FROM decision dec JOIN draft d ON d.id = dec.draft_id
+                WHERE dec.id = :decision_id""",
+            columns=_DECISION_COLUMNS,
+        )
+
+    # -- lease operations ---------------------------------------------------------------------
+    def claim(
+        self, *, reviewer: str, lease_id: str, ttl: float, exclude: Sequence[int] = ()
+    ) -> RowMapping | None:
+        # An empty NOT IN list must still be valid SQL on both engines: -1 is never an id.
+        params = self._params(
+            reviewer=reviewer, lease_id=lease_id, ttl=ttl, exclude=list(exclude) or [-1]
+        )
+        if self.postgres:
+            with self.engines.statement.connect() as conn:
+                return conn.execute(self._claim, params).mappings().first()
+        assert self.clock is not None
+        with self.engines.write.begin() as conn:
+            now = params["now"]
+            picked = conn.execute(self._claim_pick, params).first()
+            if picked is None:
+                return None
+            draft_key, previous_owner = picked
+            row = (
+                conn.execute(
+                    self._claim_take,
+                    {**params, "draft_key": draft_key, "expires": now + timedelta(seconds=ttl)},
+                )
+                .mappings()
+                .one()
+            )
+            epoch = row["lease_epoch"]
+            if previous_owner is not None:
+                conn.execute(
+                    self._event,
+                    {
+                        "now": now,
+                        "draft_key": draft_key,
+                        "kind": "expired",
+                        "actor": previous_owner,
+                        "epoch": epoch - 1,
+                    },
+                )
+            conn.execute(
+                self._event,
+                {
+                    "now": now,
+                    "draft_key": draft_key,
+                    "kind": "claimed",
+                    "actor": reviewer,
+                    "epoch": epoch,
+                },
+            )
+            return row
+
+    def renew(
+        self, *, draft_key: int, lease_id: str, reviewer: str, ttl: float
+    ) -> tuple[datetime | None, str | None]:
+        """Returns (new expiry, None), or (None, why the lease is lost)."""
+        params = self._params(draft_key=draft_key, lease_id=lease_id, reviewer=reviewer, ttl=ttl)
+        if self.postgres:
+            with self.engines.statement.connect() as conn:
+                row = conn.execute(self._renew, params).mappings().one()
+                return row["expires_at"], (None if row["expires_at"] else row["why"] or "missing")
+        with self.engines.write.begin() as conn:
+            now = params["now"]
+            renewed = (
+                conn.execute(
+                    self._renew_sqlite, {**params, "expires": now + timedelta(seconds=ttl)}
+                )
+                .mappings()
+                .first()
+            )
+            if renewed is None:
+                return None, self._why_lost(conn, params)
+            conn.execute(
+                self._event,
+                {
+                    "now": now,
+                    "draft_key": draft_key,
+                    "kind": "renewed",
+                    "actor": reviewer,
+                    "epoch": renewed["lease_epoch"],
+                },
+            )
+            return renewed["expires_at"], None
+
+    def release(self, *, draft_key: int, lease_id: str, reviewer: str) -> str | None:
+        """Returns None when released, or why the lease was already lost."""
+        params = self._params(draft_key=draft_key, lease_id=lease_id, reviewer=reviewer)
+        if self.postgres:
+            with self.engines.statement.connect() as conn:
+                row = conn.execute(self._release, params).mappings().one()
+                return None if row["released"] else (row["why"] or "missing")
+        with self.engines.write.begin() as conn:
+            released = conn.execute(self._release_sqlite, params).first()
+            if released is None:
+                return self._why_lost(conn, params)
+            conn.execute(
+                self._event,
+                {
+                    "now": params["now"],
+                    "draft_key": draft_key,
+                    "kind": "released",
+                    "actor": reviewer,
+                    "epoch": released[0],
+                },
+            )
+            return None
+
+    def _why_lost(self, conn: Connection, params: Mapping[str, Any]) -> str:
+        why = conn.execute(self._why, params).scalar()
+        return str(why) if why else "missing"
+
+    def decide(self, write: DecisionWrite) -> DecisionWritten:
+        params = self._params(
+            draft_key=write.draft_key,
+            lease_id=write.lease_id,
+            reviewer=write.reviewer,
+            verdict=write.verdict,
+            label=write.label,
+            final_text=write.final_text,
+            reason=write.reason,
+            note=write.note,
+            severity=write.severity,
+            review_seconds=write.review_seconds,
+            key=write.key,
+        )
+        if self.postgres:
+            with self.engines.statement.connect() as conn:
+                row = conn.execute(self._decide, params).mappings().one()
+                outcome, why, decision_id = row["outcome"], row["detail"], row["decision_id"]
+                if outcome == "refused":
+                    # A concurrent retry with the same key may have won the fence: report the
+                    # first outcome, as a replay would.
+                    decision_id = conn.execute(self._prior_pg, {"key": write.key}).scalar()
+                    if decision_id is not None:
+                        outcome, why = "replayed", None
+                decision = (
+                    conn.execute(self._decision_by_id, {"decision_id": decision_id})
+                    .mappings()
+                    .one()
+                    if decision_id is not None
+                    else None
+                )
+                return DecisionWritten(outcome, why or None, decision)
+        with self.engines.write.begin() as conn:
+            prior = conn.execute(self._prior, params).scalar()
+            if prior is not None:
+                conn.execute(self._attempt, {**params, "outcome": "replayed", "detail": None})
+                decision = (
+                    conn.execute(self._decision_by_id, {"decision_id": prior}).mappings().one()
+                )
+                return DecisionWritten("replayed", None, decision)
+            fenced = conn.execute(self._fence_decide, params).first()
+            if fenced is None:
+                why = self._why_lost(conn, params)
+                conn.execute(self._attempt, {**params, "outcome": "refused", "detail": why})
+                return DecisionWritten("refused", why, None)
+            epoch = fenced[0]
+            decision_id = conn.execute(
+                self._insert_decision, {**params, "epoch": epoch}
+            ).scalar_one()
+            conn.execute(self._attempt, {**params, "outcome": "accepted", "detail": None})
+            conn.execute(
+                self._event,
+                {
+                    "now": params["now"],
+                    "draft_key": write.draft_key,
+                    "kind": "decided",
+                    "actor": write.reviewer,
+                    "epoch": epoch,
+                },
+            )
+            decision = (
+                conn.execute(self._decision_by_id, {"decision_id": decision_id}).mappings().one()
+            )
+            return DecisionWritten("accepted", None, decision)
+
+    _prior_pg = text("SELECT id FROM decision WHERE idempotency_key = :key")
+
+    # -- undo and delivery --------------------------------------------------------------------
+    def undo_last(
+        self, *, reviewer: str, window: float, lease_id: str, ttl: float
+    ) -> tuple[RowMapping | None, str | None]:
+        """Undo the reviewer's latest live decision; returns (the re-leased draft row, None) or
+        (None, why not)."""
+        with self.engines.write.begin() as conn:
+            now = self.tx_now(conn)
+            lock = " FOR UPDATE OF dec" if self.postgres else ""
+            last = (
+                conn.execute(
+                    _sql(
+                        f"""SELECT dec.id, dec.draft_id, dec.decided_at, dec.delivered_at
+                        FROM decision dec
+                        WHERE dec.reviewer = :reviewer AND dec.undone_at IS NULL
+                        ORDER BY dec.id DESC LIMIT 1{lock}""",
+                        columns=("decided_at", "delivered_at"),
+                    ),
+                    {"reviewer": reviewer},
+                )
+                .mappings()
+                .first()
+            )
+            if last is None:
+                return None, "nothing"
+            if last["delivered_at"] is not None:
+                return None, "delivered"
+            if now - last["decided_at"] > timedelta(seconds=window):
+                return None, "window"
+            conn.execute(
+                _sql("UPDATE decision SET undone_at = :now WHERE id = :id"),
+                {"now": now, "id": last["id"]},
+            )
+            row = (
+                conn.execute(
+                    _sql(
+                        f"""UPDATE draft SET state = 'pending', visible_at = :expires,
+                            lease_id = :lease_id, lease_epoch = lease_epoch + 1,
+                            lease_owner = :reviewer, leased_at = :now
+                        WHERE id = :draft_key AND state = 'decided'
+                        RETURNING {DRAFT_COLUMNS}""",
+                        columns=DRAFT_COLUMNS.split(", "),
+                    ),
+                    {
+                        "expires": now + timedelta(seconds=ttl),
+                        "now": now,
+                        "lease_id": lease_id,
+                        "reviewer": reviewer,
+                        "draft_key": last["draft_id"],
+                    },
+                )
+                .mappings()
+                .one()
+            )
+            conn.execute(
+                insert(EVENT),
+                {
+                    "draft_id": last["draft_id"],
+                    "kind": "undone",
+                    "actor": reviewer,
+                    "at": now,
+                    "lease_epoch": row["lease_epoch"],
+                },
+            )
+            return row, None
+
+    def results(
+        self, *, after: int, limit: int, include_delivered: bool, settled_before: datetime | None
+    ) -> list[RowMapping]:
+        conditions = ["dec.undone_at IS NULL", "dec.id > :after"]
+        if not include_delivered:
+            conditions.append("dec.delivered_at IS NULL")
+        if settled_before is not None:
+            conditions.append("dec.decided_at <= :settled")
+        stmt = _sql(
+            f"""SELECT {_DECISION_RESULT}, dec.delivered_at
+                FROM decision dec JOIN draft d ON d.id = dec.draft_id
+                WHERE {" AND ".join(conditions)}
+                ORDER BY dec.id LIMIT :limit""",
+            columns=("decided_at", "delivered_at"),
+        )
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if settled_before is not None:
+            params["settled"] = settled_before
+        with self._read() as conn:
+            return list(conn.execute(stmt, params).mappings())
+
+    def ack(self, cursors: Sequence[int]) -> tuple[int, int, list[int]]:
+        """Mark results delivered. Returns (acknowledged, already delivered, undone cursors)."""
+        if not cursors:
+            return 0, 0, []
+        with self.engines.write.begin() as conn:
+            now = self.tx_now(conn)
+            acked = (
+                conn.execute(
+                    _sql(
+                        """UPDATE decision SET delivered_at = :now
+                       WHERE id IN :ids AND undone_at IS NULL AND delivered_at IS NULL
+                       RETURNING id, draft_id, lease_epoch, reviewer""",
+                        expanding=("ids",),
+                    ),
+                    {"now": now, "ids": list(cursors)},
+                )
+                .mappings()
+                .all()
+            )
+            if acked:
+                conn.execute(
+                    insert(EVENT),
+                    [
+                        {
+                            "draft_id": r["draft_id"],
+                            "kind": "delivered",
+                            "actor": None,
+                            "at": now,
+                            "lease_epoch": r["lease_epoch"],
+                        }
+                        for r in acked
+                    ],
+                )
+            done = {r["id"] for r in acked}
+            rest = conn.execute(
+                _sql(
+                    "SELECT id, undone_at FROM decision WHERE id IN :ids",
+                    expanding=("ids",),
+                ),
+                {"ids": [c for c in cursors if c not in done] or [-1]},
+            ).all()
+            undone = sorted(r[0] for r in rest if r[1] is not None)
+            return len(done), len(rest) - len(undone), undone
+
+    # -- producers ----------------------------------------------------------------------------
+    def submit(self, records: Sequence[DraftSubmission]) -> tuple[int, int, list[DraftSubmission]]:
+        """Queue new drafts all-or-nothing. Returns (queued, unchanged duplicates, conflicts);
+        with any conflict nothing is written."""
+        for attempt in range(2):
+            try:
+                return self._submit_once(records)
+            except IntegrityError:
+                # Another producer queued some of the same ids concurrently: classify again.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _submit_once(
+        self, records: Sequence[DraftSubmission]
+    ) -> tuple[int, int, list[DraftSubmission]]:
+        duplicates = 0
+        conflicts: list[DraftSubmission] = []
+        with self.engines.write.begin() as conn:
+            now = self.tx_now(conn)
+            fresh: list[DraftSubmission] = []
+            for start in range(0, len(records), SUBMIT_CHUNK):
+                chunk = records[start : start + SUBMIT_CHUNK]
+                known: dict[str, str] = dict(
+                    conn.execute(
+                        select(DRAFT.c.external_id, DRAFT.c.content_hash).where(
+                            DRAFT.c.external_id.in_([r.id for r in chunk])
+                        )
+                    ).all()
+                )
+                for rec in chunk:
+                    existing = known.get(rec.id)
+                    if existing is None:
+                        fresh.append(rec)
+                    elif existing == rec.content_hash:
+                        duplicates += 1
+                    else:
+                        conflicts.append(rec)
+            if conflicts:
+                conn.rollback()
+                return 0, duplicates, conflicts
+            for start in range(0, len(fresh), SUBMIT_CHUNK):
+                chunk = fresh[start : start + SUBMIT_CHUNK]
+                rows = [
+                    {
+                        "external_id": r.id,
+                        "content_hash": r.content_hash,
+                        "draft": r.draft,
+                        "input": r.input,
+                        "context": r.context,
+                        "category": r.category,
+                        "risk": r.risk.value,
+                        "model": r.model,
+                        "confidence": r.confidence,
+                        "thread": r.thread,
+                        "priority": r.priority,
+                        "created_at": r.created_at or now,
+                        "submitted_at": now,
+                        "metadata": r.metadata,
+                        "state": "pending",
+                        "visible_at": now,
+                        "lease_epoch": 0,
+                    }
+                    for r in chunk
+                ]
+                ids = conn.execute(insert(DRAFT).returning(DRAFT.c.id), rows).scalars().all()
+                conn.execute(
+                    insert(EVENT),
+                    [
+                        {
+                            "draft_id": i,
+                            "kind": "submitted",
+                            "actor": None,
+                            "at": now,
+                            "lease_epoch": 0,
+                        }
+                        for i in ids
+                    ],
+                )
+        return len(fresh), duplicates, []
+
+    # -- reads ----------------------------------------------------------------------------------
+    def draft_by_external_id(self, external_id: str) -> RowMapping | None:
+        with self._read() as conn:
+            return (
+                conn.execute(
+                    _sql(
+                        f"SELECT {DRAFT_COLUMNS} FROM draft WHERE external_id = :x",
+                        columns=DRAFT_COLUMNS.split(", "),
+                    ),
+                    {"x": external_id},
+                )
+                .mappings()
+                .first()
+            )
+
+    def thread_history(
+        self, *, thread: str, draft_key: int, created_at: datetime, limit: int
+    ) -> list[RowMapping]:
+        """Earlier drafts on the thread (the latest ``limit``), oldest first, each with its live
+        decision if any."""
+        with self._read() as conn:
+            return list(
+                conn.execute(
+                    _sql(
+                        """SELECT * FROM (
+                                SELECT d.id, d.external_id, d.draft, d.input, d.context, d.category,
+                                    d.risk, d.model, d.confidence, d.thread, d.priority,
+                                    d.created_at, d.submitted_at, d.metadata,
+                                    dec.label, dec.final_text, dec.reason, dec.note, dec.severity,
+                                    dec.reviewer, dec.decided_at, dec.review_seconds
+                                FROM draft d
+                                LEFT JOIN decision dec
+                                    ON dec.draft_id = d.id AND dec.undone_at IS NULL
+                                WHERE d.thread = :thread AND d.id <> :draft_key
+                                  AND (d.created_at < :created_at
+                                       OR (d.created_at = :created_at AND d.id < :draft_key))
+                                ORDER BY d.created_at DESC, d.id DESC LIMIT :limit
+                            ) recent ORDER BY created_at, id""",
+                        columns=("context", "metadata", "created_at", "submitted_at", "decided_at"),
+                    ),
+                    {
+                        "thread": thread,
+                        "draft_key": draft_key,
+                        "created_at": created_at,
+                        "limit": limit,
+                    },
+                ).mappings()
+            )
+
+    def events(self, *, draft_key: int) -> list[RowMapping]:
+        with self._read() as conn:
+            return list(
+                conn.execute(
+                    _sql(
+                        "SELECT kind, at, actor, lease_epoch FROM draft_event "
+                        "WHERE draft_id = :draft_key ORDER BY id",
+                        columns=("at",),
+                    ),
+                    {"draft_key": draft_key},
+                ).mappings()
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            now = self.tx_now(conn)
+            row = (
+                conn.execute(
+                    _sql(
+                        """SELECT
+                        (SELECT count(*) FROM draft
+                            WHERE state = 'pending' AND visible_at <= :now) AS pending,
+                        (SELECT count(*) FROM draft
+                            WHERE state = 'pending' AND visible_at > :now) AS leased,
+                        (SELECT count(*) FROM decision WHERE undone_at IS NULL) AS decided,
+                        (SELECT count(*) FROM decision
+                            WHERE undone_at IS NULL AND delivered_at IS NULL) AS undelivered"""
+                    ),
+                    {"now": now},
+                )
+                .mappings()
+                .one()
+            )
+            return {k: int(v) for k, v in row.items()}
+
+    def attempts(self) -> list[RowMapping]:
+        """The whole attempt log (for audits and tests)."""
+        with self._read() as conn:
+            return list(
+                conn.execute(
+                    _sql(
+                        "SELECT id, draft_id, lease_id, reviewer, verdict, idempotency_key, "
+                        "outcome, detail, attempted_at FROM decision_attempt ORDER BY id",
+                        columns=("attempted_at",),
+                    )
+                ).mappings()
+            )
+
+    def get_setting(self, key: str) -> Any:
+        with self._read() as conn:
+            return conn.execute(
+                _sql("SELECT value FROM setting WHERE key = :key", columns=("value",)),
+                {"key": key},
+            ).scalar()
+
+    def put_setting(self, key: str, value: Any) -> None:
+        with self.engines.write.begin() as conn:
+            now = self.tx_now(conn)
+            conn.execute(_sql("DELETE FROM setting WHERE key = :key"), {"key": key})
+            conn.execute(
+                _sql("INSERT INTO setting (key, value, updated_at) VALUES (:key, :value, :now)"),
+                {"key": key, "value": value, "now": now},
+            )

@@ -1,0 +1,138 @@
+"""The schema, as SQLModel tables. Alembic owns its evolution (storage/migrations).
+
+Leases are columns on the draft (see docs/architecture.md): a lease is data, not a lock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, text
+from sqlmodel import Field, SQLModel
+
+from reviewdesk.storage.types import JsonDocument, UtcDateTime
+
+
+class DraftRow(SQLModel, table=True):
+    __tablename__ = "draft"
+    __table_args__ = (
+        # Claims walk this partial index in claim order; lease columns stay out of every index
+        # so that claiming and renewing remain cheap (HOT) updates on PostgreSQL.
+        Index(
+            "ix_draft_claim_order",
+            text("priority DESC"),
+            "created_at",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index("ix_draft_thread", "thread", "created_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    external_id: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    draft: str = Field(sa_column=Column(Text, nullable=False))
+    input: str | None = Field(default=None, sa_column=Column(Text))
+    context: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JsonDocument, nullable=False)
+    )
+    category: str = Field(sa_column=Column(String(200), nullable=False))
+    risk: str = Field(sa_column=Column(String(10), nullable=False))
+    model: str | None = Field(default=None, sa_column=Column(String(200)))
+    confidence: float | None = Field(default=None)
+    thread: str | None = Field(default=None, sa_column=Column(String(200)))
+    priority: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    submitted_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    producer_metadata: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JsonDocument, nullable=False)
+    )
+    state: str = Field(default="pending", sa_column=Column(String(10), nullable=False))
+    visible_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    lease_id: str | None = Field(default=None, sa_column=Column(String(36)))
+    lease_epoch: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(200)))
+    leased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class DecisionRow(SQLModel, table=True):
+    __tablename__ = "decision"
+    __table_args__ = (
+        # At most one live decision per draft; an undone decision stays as history.
+        Index(
+            "ux_decision_live_draft",
+            "draft_id",
+            unique=True,
+            postgresql_where=text("undone_at IS NULL"),
+            sqlite_where=text("undone_at IS NULL"),
+        ),
+        # What consumers poll: live, undelivered results in cursor order.
+        Index(
+            "ix_decision_undelivered",
+            "id",
+            postgresql_where=text("undone_at IS NULL AND delivered_at IS NULL"),
+            sqlite_where=text("undone_at IS NULL AND delivered_at IS NULL"),
+        ),
+        Index("ix_decision_reviewer", "reviewer", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    draft_id: int = Field(sa_column=Column(Integer, ForeignKey("draft.id"), nullable=False))
+    reviewer: str = Field(sa_column=Column(String(200), nullable=False))
+    label: str = Field(sa_column=Column(String(10), nullable=False))
+    final_text: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(String(100)))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    severity: str | None = Field(default=None, sa_column=Column(String(10)))
+    review_seconds: float | None = Field(default=None)
+    decided_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    lease_epoch: int = Field(sa_column=Column(Integer, nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    undone_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class DecisionAttemptRow(SQLModel, table=True):
+    """Append-only: every decision attempt, accepted, refused or replayed."""
+
+    __tablename__ = "decision_attempt"
+    __table_args__ = (
+        Index("ix_decision_attempt_key", "idempotency_key"),
+        Index("ix_decision_attempt_draft", "draft_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    draft_id: int = Field(sa_column=Column(Integer, nullable=False))
+    lease_id: str = Field(sa_column=Column(String(36), nullable=False))
+    reviewer: str = Field(sa_column=Column(String(200), nullable=False))
+    verdict: str = Field(sa_column=Column(String(10), nullable=False))
+    idempotency_key: str = Field(sa_column=Column(String(64), nullable=False))
+    outcome: str = Field(sa_column=Column(String(10), nullable=False))
+    detail: str | None = Field(default=None, sa_column=Column(String(50)))
+    attempted_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class DraftEventRow(SQLModel, table=True):
+    """Append-only audit trail of each draft."""
+
+    __tablename__ = "draft_event"
+    __table_args__ = (Index("ix_draft_event_draft", "draft_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    draft_id: int = Field(sa_column=Column(Integer, ForeignKey("draft.id"), nullable=False))
+    kind: str = Field(sa_column=Column(String(12), nullable=False))
+    actor: str | None = Field(default=None, sa_column=Column(String(200)))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    lease_epoch: int | None = Field(default=None)
+
+
+class SettingRow(SQLModel, table=True):
+    """Team-wide settings (reject reasons, later session limits), shared through the database."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(sa_column=Column(String(100), primary_key=True))
+    value: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))

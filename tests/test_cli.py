@@ -1,0 +1,192 @@
+"""The command line, as producers and operators use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reviewdesk import ReviewDesk
+from reviewdesk.main import main
+from tests.helpers.memory_keyring import MemoryKeyring
+
+
+def write_jsonl(path: Path, *records: object) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_enqueue_then_resubmit(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    src = write_jsonl(tmp_path / "in.jsonl", {"id": "a", "draft": "x"}, {"id": "b", "draft": "y"})
+    code, out, _ = run(capsys, "enqueue", str(src), "--db", db_url)
+    assert code == 0 and "2 draft(s) queued, 0 already queued unchanged" in out
+    code, out, _ = run(capsys, "enqueue", str(src), "--db", db_url)
+    assert code == 0 and "0 draft(s) queued, 2 already queued unchanged" in out
+
+
+def test_bad_file_is_reported_and_nothing_is_written(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "bad.jsonl"
+    src.write_bytes(
+        b'{"id": "ok", "draft": "fine"}\n'
+        b'{"id": "x", "draft": 5}\n'
+        b"not json\n"
+        b'{"id": "ok", "draft": "again"}\n'
+    )
+    code, out, err = run(capsys, "enqueue", str(src), "--db", sqlite_url)
+    assert code == 1 and out == ""
+    assert f"{src}:2: field 'draft': must be a string, not a number" in err
+    assert f"{src}:3: is not valid JSON" in err
+    assert f"{src}:4: field 'id': 'ok' is repeated (first on line 1)" in err
+    assert "nothing was written" in err
+    with ReviewDesk.open(sqlite_url) as desk:
+        assert desk.counts().pending == 0
+
+
+def test_conflicting_resubmission_is_refused(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(
+        capsys,
+        "enqueue",
+        str(write_jsonl(tmp_path / "a.jsonl", {"id": "a", "draft": "x"})),
+        "--db",
+        sqlite_url,
+    )
+    src = write_jsonl(
+        tmp_path / "b.jsonl", {"id": "new", "draft": "y"}, {"id": "a", "draft": "changed"}
+    )
+    code, _, err = run(capsys, "enqueue", str(src), "--db", sqlite_url)
+    assert code == 1
+    assert f"{src}:2: field 'id': 'a' is already queued with different content" in err
+    with ReviewDesk.open(sqlite_url) as desk:
+        assert desk.counts().pending == 1
+
+
+def test_missing_file_is_a_clear_error(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "enqueue", "/no/such/file.jsonl", "--db", sqlite_url)
+    assert code == 1 and "/no/such/file.jsonl: no such file" in err
+
+
+def test_results_print_every_field_and_ack(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
+        desk.submit(
+            [
+                {"id": "a", "draft": "Hi", "category": "refund", "model": "m1"},
+                {"id": "b", "draft": "Yo"},
+            ]
+        )
+        lease = desk.claim("ana")
+        assert lease
+        desk.decide(lease, "edit", text="Hello", review_seconds=3.0)
+    code, out, _ = run(capsys, "results", "--db", db_url, "--ack")
+    assert code == 0
+    (line,) = out.splitlines()
+    record = json.loads(line)
+    assert set(record) == {
+        "id",
+        "label",
+        "final",
+        "draft",
+        "reason",
+        "note",
+        "severity",
+        "reviewer",
+        "decided_at",
+        "review_seconds",
+        "category",
+        "model",
+        "cursor",
+    }
+    assert (record["id"], record["label"], record["final"], record["draft"]) == (
+        "a",
+        "edited",
+        "Hello",
+        "Hi",
+    )
+    assert (record["reviewer"], record["review_seconds"], record["category"]) == (
+        "ana",
+        3.0,
+        "refund",
+    )
+    # Acknowledged: not printed again, unless asked for.
+    assert run(capsys, "results", "--db", db_url)[1] == ""
+    assert json.loads(run(capsys, "results", "--db", db_url, "--include-delivered")[1])["id"] == "a"
+
+
+def test_status_and_schema_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "db", "current", "--db", db_url)
+    assert code == 0 and "schema none (needs upgrade to" in out
+    code, out, _ = run(capsys, "db", "upgrade", "--db", db_url)
+    assert "upgraded from empty to" in out
+    assert "already at schema" in run(capsys, "db", "upgrade", "--db", db_url)[1]
+    code, out, _ = run(capsys, "status", "--db", db_url, "--json")
+    assert json.loads(out) == {
+        "database": db_url,
+        "pending": 0,
+        "leased": 0,
+        "decided": 0,
+        "undelivered": 0,
+    }
+
+
+@pytest.mark.postgres
+def test_shared_database_needs_an_explicit_upgrade(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "status", "--db", postgres_url)
+    assert code == 1 and "run 'reviewdesk db upgrade --db URL'" in err
+
+
+def test_password_goes_to_the_keyring_and_is_never_printed(
+    hermetic: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "pa55word")
+    url = "postgresql+psycopg://ana@db.example:5432/reviews"
+    code, out, err = run(capsys, "password", "set", "--db", url)
+    assert code == 0 and "pa55word" not in out + err
+    assert hermetic.get_password("reviewdesk", "ana@db.example:5432/reviews") == "pa55word"
+    assert "Removed" in run(capsys, "password", "delete", "--db", url)[1]
+
+
+def test_reject_reasons_can_be_listed_and_set(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "upgrade", "--db", sqlite_url)
+    assert "hallucination" in run(capsys, "reasons", "--db", sqlite_url)[1].split()
+    assert run(capsys, "reasons", "--db", sqlite_url, "wrong_price", "rude")[1].split() == [
+        "wrong_price",
+        "rude",
+    ]
+
+
+def test_console_script_reads_stdin_and_uses_the_environment(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    exe = Path(sys.executable).parent / "reviewdesk"
+    env = {**os.environ, "REVIEWDESK_DATABASE_URL": sqlite_url, "REVIEWDESK_HOME": str(tmp_path)}
+    subprocess.run([exe, "db", "upgrade"], env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        [exe, "enqueue", "-"],
+        env=env,
+        input=b'{"id": "s1", "draft": "from stdin"}\n',
+        capture_output=True,
+        check=True,
+    )
+    assert b"<stdin>: 1 draft(s) queued" in done.stdout
+    bad = subprocess.run([exe, "enqueue", "-"], env=env, input=b"{oops\n", capture_output=True)
+    assert bad.returncode == 1 and b"<stdin>:1: is not valid JSON" in bad.stderr

@@ -1,0 +1,429 @@
+"""Queue semantics on SQLite and PostgreSQL: claim order, leases, fencing, idempotency, undo,
+results and acknowledgement, history. Time is a manual clock unless a test says otherwise."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from reviewdesk import (
+    InvalidDecision,
+    InvalidInput,
+    Label,
+    LeaseLost,
+    ReviewDesk,
+    Severity,
+    SubmitConflict,
+    UndoRefused,
+)
+from reviewdesk.core.clock import ManualClock
+from reviewdesk.core.domain import EventKind
+from tests.conftest import DeskFactory
+
+
+def drafts(n: int, **extra: object) -> list[dict[str, object]]:
+    return [{"id": f"d{i}", "draft": f"Draft number {i}", **extra} for i in range(n)]
+
+
+def test_claim_order_is_priority_then_age(desk: ReviewDesk, clock: ManualClock) -> None:
+    desk.submit(
+        [
+            {"id": "old-low", "draft": "x", "created_at": "2026-01-01T00:00:00Z"},
+            {"id": "new-high", "draft": "x", "priority": 5, "created_at": "2026-01-03T00:00:00Z"},
+            {"id": "old-high", "draft": "x", "priority": 5, "created_at": "2026-01-02T00:00:00Z"},
+            {"id": "newest-low", "draft": "x"},
+        ]
+    )
+    order = []
+    while (lease := desk.claim("ana")) is not None:
+        order.append(lease.draft.id)
+    assert order == ["old-high", "new-high", "old-low", "newest-low"]
+
+
+def test_claimed_draft_carries_all_fields(desk: ReviewDesk) -> None:
+    desk.submit(
+        [
+            {
+                "id": "t-1",
+                "draft": "Your refund is on its way.",
+                "input": "Where is my refund?",
+                "context": {"retrieved": [{"title": "Refund policy", "text": "14 days"}]},
+                "category": "refund",
+                "risk": "high",
+                "model": "drafter-2",
+                "confidence": 0.87,
+                "thread": "cust-9",
+                "priority": 2,
+                "metadata": {"ticket": 17},
+                "channel": "email",
+            }
+        ]
+    )
+    lease = desk.claim("ana")
+    assert lease is not None
+    d = lease.draft
+    assert (d.id, d.draft, d.input, d.category, d.risk.value, d.model) == (
+        "t-1",
+        "Your refund is on its way.",
+        "Where is my refund?",
+        "refund",
+        "high",
+        "drafter-2",
+    )
+    assert (d.confidence, d.thread, d.priority) == (0.87, "cust-9", 2)
+    assert d.context == {"retrieved": [{"title": "Refund policy", "text": "14 days"}]}
+    assert d.metadata == {"ticket": 17, "channel": "email"}
+    assert lease.reviewer == "ana" and lease.epoch == 1
+    assert lease.expires_at == lease.claimed_at + timedelta(seconds=desk.lease_ttl)
+
+
+def test_a_leased_draft_is_not_claimed_twice(desk: ReviewDesk) -> None:
+    desk.submit(drafts(2))
+    a, b = desk.claim("ana"), desk.claim("bob")
+    assert a and b and a.draft.id != b.draft.id
+    assert desk.claim("cyd") is None
+
+
+def test_every_verdict_is_recorded_and_delivered(desk: ReviewDesk) -> None:
+    desk.submit(drafts(4))
+    leases = [desk.claim("ana") for _ in range(4)]
+    assert all(leases)
+    a, e, r, x = leases  # type: ignore[misc]
+    desk.decide(a, "approve", review_seconds=4.0)
+    desk.decide(e, "edit", text="Better text", review_seconds=9.5)
+    desk.decide(r, "reject", reason="hallucination", note="invented a policy")
+    desk.decide(x, "escalate", severity="critical", note="legal threat")
+    results = {res.id: res for res in desk.results()}
+    assert results[a.draft.id].label is Label.APPROVED
+    assert results[a.draft.id].final == a.draft.draft
+    assert results[a.draft.id].review_seconds == 4.0
+    assert results[e.draft.id].label is Label.EDITED
+    assert (results[e.draft.id].final, results[e.draft.id].draft) == ("Better text", e.draft.draft)
+    assert (results[r.draft.id].reason, results[r.draft.id].note) == (
+        "hallucination",
+        "invented a policy",
+    )
+    assert results[r.draft.id].final is None
+    assert results[x.draft.id].severity is Severity.CRITICAL
+    assert {res.reviewer for res in results.values()} == {"ana"}
+    counts = desk.counts()
+    assert (counts.pending, counts.leased, counts.decided, counts.undelivered) == (0, 0, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "kwargs", "message"),
+    [
+        ("bless", {}, "Unknown verdict"),
+        ("edit", {}, "needs the corrected text"),
+        ("edit", {"text": "Draft number 0"}, "approve it instead"),
+        ("reject", {}, "needs a reason"),
+        ("reject", {"reason": "boring"}, "needs a reason"),
+        ("escalate", {}, "needs a severity"),
+        ("escalate", {"severity": "urgent"}, "needs a severity"),
+        ("escalate", {"severity": "high"}, "needs a note"),
+        ("escalate", {"severity": "critical", "note": "  "}, "needs a note"),
+    ],
+)
+def test_invalid_decisions_are_refused_before_writing(
+    desk: ReviewDesk, verdict: str, kwargs: dict[str, str], message: str
+) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    with pytest.raises(InvalidDecision, match=message):
+        desk.decide(lease, verdict, **kwargs)  # type: ignore[arg-type]
+    assert desk.attempts() == []
+    desk.decide(lease, "escalate", severity="low")  # the lease is still good; low needs no note
+
+
+def test_expired_lease_is_refused_logged_and_changes_nothing(
+    desk: ReviewDesk, clock: ManualClock
+) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    clock.advance(desk.lease_ttl + 0.001)
+    with pytest.raises(LeaseLost, match="expired") as lost:
+        desk.decide(lease, "approve")
+    assert lost.value.why == "expired"
+    assert desk.results() == []
+    (attempt,) = desk.attempts()
+    assert (attempt["outcome"], attempt["detail"], attempt["reviewer"]) == (
+        "refused",
+        "expired",
+        "ana",
+    )
+    # The expired draft is claimable again by anyone, and the new claimant can decide.
+    again = desk.claim("bob")
+    assert again and again.draft.id == lease.draft.id and again.epoch == lease.epoch + 1
+    desk.decide(again, "approve")
+    assert [r.reviewer for r in desk.results()] == ["bob"]
+    kinds = [(e.kind, e.actor) for e in desk.history(lease.draft.id).events]
+    assert kinds == [
+        (EventKind.SUBMITTED, None),
+        (EventKind.CLAIMED, "ana"),
+        (EventKind.EXPIRED, "ana"),
+        (EventKind.CLAIMED, "bob"),
+        (EventKind.DECIDED, "bob"),
+    ]
+
+
+def test_taken_over_lease_cannot_decide_renew_or_release(
+    desk: ReviewDesk, clock: ManualClock
+) -> None:
+    desk.submit(drafts(1))
+    first = desk.claim("ana")
+    assert first
+    clock.advance(desk.lease_ttl + 1)
+    second = desk.claim("bob")
+    assert second
+    for call in (
+        lambda: desk.decide(first, "approve"),
+        lambda: desk.renew(first),
+        lambda: desk.release(first),
+    ):
+        with pytest.raises(LeaseLost) as lost:
+            call()
+        assert lost.value.why == "taken_over"
+    desk.decide(second, "approve")
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(first, "approve")
+    assert lost.value.why == "already_decided"
+    outcomes = [(a["reviewer"], a["outcome"], a["detail"]) for a in desk.attempts()]
+    assert outcomes == [
+        ("ana", "refused", "taken_over"),
+        ("bob", "accepted", None),
+        ("ana", "refused", "already_decided"),
+    ]
+
+
+def test_lease_is_valid_until_its_last_moment(desk: ReviewDesk, clock: ManualClock) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    clock.advance(desk.lease_ttl - 0.001)
+    desk.decide(lease, "approve")
+
+
+def test_renew_extends_the_lease(desk: ReviewDesk, clock: ManualClock) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    for _ in range(5):  # five times the TTL in all, renewed every TTL/2
+        clock.advance(desk.lease_ttl / 2)
+        lease = desk.renew(lease)
+        assert lease.expires_at == clock.now() + timedelta(seconds=desk.lease_ttl)
+    assert desk.claim("bob") is None
+    desk.decide(lease, "approve")
+    kinds = [e.kind for e in desk.history(lease).events]
+    assert kinds.count(EventKind.RENEWED) == 5
+
+
+def test_release_makes_the_draft_claimable_at_once(desk: ReviewDesk) -> None:
+    desk.submit(drafts(2))
+    lease = desk.claim("ana")
+    assert lease and lease.draft.id == "d0"
+    desk.release(lease)
+    # Skipping: the reviewer passes over what they released; others get it at once.
+    nxt = desk.claim("ana", exclude=[lease.draft_key])
+    assert nxt and nxt.draft.id == "d1"
+    other = desk.claim("bob")
+    assert other and other.draft.id == "d0"
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(lease, "approve")
+    assert lost.value.why == "taken_over"
+
+
+def test_released_lease_is_reported_as_released(desk: ReviewDesk) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    desk.release(lease)
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(lease, "approve")
+    assert lost.value.why == "released"
+
+
+def test_retried_decision_reports_the_first_outcome(desk: ReviewDesk) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    first = desk.decide(lease, "edit", text="Fixed", idempotency_key="k-1")
+    again = desk.decide(lease, "edit", text="Fixed", idempotency_key="k-1")
+    assert not first.replayed and again.replayed
+    assert (again.label, again.final, again.decided_at) == (
+        first.label,
+        first.final,
+        first.decided_at,
+    )
+    assert len(desk.results()) == 1
+    assert [a["outcome"] for a in desk.attempts()] == ["accepted", "replayed"]
+
+
+def test_undo_returns_the_draft_to_the_same_reviewer(desk: ReviewDesk, clock: ManualClock) -> None:
+    desk.submit(drafts(2))
+    lease = desk.claim("ana")
+    assert lease
+    desk.decide(lease, "reject", reason="off_topic")
+    clock.advance(desk.undo_window - 1)
+    back = desk.undo("ana")
+    assert back.draft.id == lease.draft.id and back.reviewer == "ana"
+    assert back.epoch == lease.epoch + 1
+    assert desk.results() == []
+    assert desk.claim("bob") is not None  # bob gets the other draft, not the undone one
+    assert desk.claim("cyd") is None
+    desk.decide(back, "approve")
+    (result,) = desk.results()
+    assert (result.id, result.label) == (lease.draft.id, Label.APPROVED)
+    kinds = [e.kind for e in desk.history(lease).events]
+    assert kinds[-3:] == [EventKind.DECIDED, EventKind.UNDONE, EventKind.DECIDED]
+
+
+def test_undo_refused_outside_window_after_delivery_or_with_nothing(
+    desk: ReviewDesk, clock: ManualClock
+) -> None:
+    with pytest.raises(UndoRefused, match="no decision"):
+        desk.undo("ana")
+    desk.submit(drafts(2))
+    first = desk.claim("ana")
+    assert first
+    desk.decide(first, "approve")
+    clock.advance(desk.undo_window + 1)
+    with pytest.raises(UndoRefused, match="undo window"):
+        desk.undo("ana")
+    second = desk.claim("ana")
+    assert second
+    desk.decide(second, "approve")
+    desk.ack(desk.results())
+    with pytest.raises(UndoRefused, match="delivered"):
+        desk.undo("ana")
+    with pytest.raises(UndoRefused, match="no decision"):
+        desk.undo("bob")
+
+
+def test_results_cursor_ack_and_at_least_once(desk: ReviewDesk) -> None:
+    desk.submit(drafts(5))
+    for _ in range(5):
+        lease = desk.claim("ana")
+        assert lease
+        desk.decide(lease, "approve")
+    page = desk.results(limit=2)
+    assert [r.id for r in page] == ["d0", "d1"]
+    rest = desk.results(after=page[-1].cursor)
+    assert [r.id for r in rest] == ["d2", "d3", "d4"]
+    # Unacknowledged results come back again.
+    assert [r.id for r in desk.results()] == ["d0", "d1", "d2", "d3", "d4"]
+    report = desk.ack(page)
+    assert (report.acknowledged, report.already_delivered, report.undone) == (2, 0, [])
+    assert [r.id for r in desk.results()] == ["d2", "d3", "d4"]
+    assert len(desk.results(include_delivered=True)) == 5
+    again = desk.ack([page[0].cursor])
+    assert (again.acknowledged, again.already_delivered) == (0, 1)
+    assert desk.history("d0").events[-1].kind is EventKind.DELIVERED
+
+
+def test_ack_reports_results_undone_in_between(desk: ReviewDesk) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    desk.decide(lease, "approve")
+    (result,) = desk.results()
+    desk.undo("ana")
+    report = desk.ack([result])
+    assert (report.acknowledged, report.undone) == (0, [result.cursor])
+
+
+def test_settled_results_wait_out_the_undo_window(desk: ReviewDesk, clock: ManualClock) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    desk.decide(lease, "approve")
+    assert desk.results(settled=True) == []
+    clock.advance(desk.undo_window + 1)
+    assert [r.id for r in desk.results(settled=True)] == ["d0"]
+
+
+def test_history_shows_the_thread_and_its_decisions(desk: ReviewDesk, clock: ManualClock) -> None:
+    desk.submit(
+        [
+            {"id": "t1", "draft": "first", "thread": "c", "created_at": "2026-01-01T00:00:00Z"},
+            {"id": "t2", "draft": "second", "thread": "c", "created_at": "2026-01-02T00:00:00Z"},
+            {"id": "t3", "draft": "third", "thread": "c", "created_at": "2026-01-03T00:00:00Z"},
+            {"id": "other", "draft": "x", "thread": "z", "created_at": "2026-01-01T00:00:00Z"},
+        ]
+    )
+    lease = desk.claim("ana")
+    assert lease and lease.draft.id in ("t1", "other")
+    while lease and lease.draft.id != "t1":
+        lease = desk.claim("ana")
+    assert lease
+    desk.decide(lease, "edit", text="first, better")
+    history = desk.history("t3")
+    assert [(e.draft.id, e.decision.label if e.decision else None) for e in history.thread] == [
+        ("t1", Label.EDITED),
+        ("t2", None),
+    ]
+    assert history.thread[0].decision and history.thread[0].decision.final == "first, better"
+    assert [e.kind for e in history.events] == [EventKind.SUBMITTED]
+    # Only what came before: the middle draft sees the first, not the third.
+    assert [e.draft.id for e in desk.history("t2").thread] == ["t1"]
+    assert desk.history("t1").thread == []
+
+
+def test_resubmission_is_idempotent_and_conflicts_write_nothing(desk: ReviewDesk) -> None:
+    assert desk.submit(drafts(3)).submitted == 3
+    report = desk.submit(drafts(3))
+    assert (report.submitted, report.duplicates) == (0, 3)
+    changed = [*drafts(2), {"id": "d2", "draft": "changed"}, {"id": "new", "draft": "x"}]
+    with pytest.raises(SubmitConflict) as conflict:
+        desk.submit(changed, source="batch.jsonl")
+    assert [(c.line, c.draft_id) for c in conflict.value.conflicts] == [(3, "d2")]
+    assert "batch.jsonl:3: field 'id': 'd2' is already queued with different content" in str(
+        conflict.value
+    )
+    assert desk.counts().pending == 3  # 'new' was not written either
+
+
+def test_invalid_submission_writes_nothing(desk: ReviewDesk) -> None:
+    with pytest.raises(InvalidInput) as invalid:
+        desk.submit([*drafts(3), {"id": "bad"}])
+    assert [(p.line, p.field) for p in invalid.value.problems] == [(4, "draft")]
+    assert desk.counts().pending == 0
+
+
+def test_reject_reasons_are_configurable(desk: ReviewDesk) -> None:
+    assert "hallucination" in desk.reject_reasons()
+    desk.set_reject_reasons(["wrong_price", "rude"])
+    assert desk.reject_reasons() == ("wrong_price", "rude")
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    with pytest.raises(InvalidDecision):
+        desk.decide(lease, "reject", reason="hallucination")
+    desk.decide(lease, "reject", reason="wrong_price")
+
+
+def test_review_seconds_defaults_to_time_since_claim(desk: ReviewDesk) -> None:
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    time.sleep(0.05)
+    decision = desk.decide(lease, "approve")
+    assert decision.review_seconds is not None and 0.05 <= decision.review_seconds < 5
+
+
+def test_abandoned_draft_is_claimable_within_a_second_of_expiry(make_desk: DeskFactory) -> None:
+    """Real time and the database's own clock: no reaper is needed."""
+    desk = make_desk(lease_ttl=0.5)
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    deadline = time.monotonic() + 10
+    while (again := desk.claim("bob")) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert again is not None
+    # Measured against the lease's own expiry, in the database's time.
+    assert again.claimed_at - lease.expires_at < timedelta(seconds=1)
+    assert again.claimed_at >= lease.expires_at

@@ -1,0 +1,145 @@
+"""Storage: migrations match the tables, SQLite durability settings, URLs and passwords."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+from reviewdesk import ConfigurationError, ReviewDesk, SchemaOutOfDate
+from reviewdesk.config import paths
+from reviewdesk.storage import migrate
+from reviewdesk.storage.engine import create_engines, keyring_account, resolve_target
+from tests.helpers.memory_keyring import MemoryKeyring
+
+
+def test_migrations_build_exactly_the_model_schema(db_url: str) -> None:
+    engines = create_engines(resolve_target(db_url))
+    try:
+        before, after = migrate.upgrade(engines.write)
+        assert (before, after) == (None, migrate.head_revision())
+        with engines.write.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        # Alembic cannot compare index expressions (priority DESC); all else must match.
+        assert [d for d in diff if "ix_draft_claim_order" not in str(d)] == []
+        # Upgrading again is a no-op.
+        assert migrate.upgrade(engines.write) == (after, after)
+    finally:
+        engines.dispose()
+
+
+def test_claim_order_index_is_partial(db_url: str) -> None:
+    engines = create_engines(resolve_target(db_url))
+    try:
+        migrate.upgrade(engines.write)
+        with engines.write.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                sql = conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'ix_draft_claim_order'")
+                ).scalar_one()
+            else:
+                sql = conn.execute(
+                    text(
+                        "SELECT indexdef FROM pg_indexes "
+                        "WHERE indexname = 'ix_draft_claim_order' AND schemaname = current_schema()"
+                    )
+                ).scalar_one()
+        # PostgreSQL spells the predicate ((state)::text = 'pending'::text).
+        assert "priority DESC" in sql and "WHERE" in sql and "pending" in sql
+    finally:
+        engines.dispose()
+
+
+def test_sqlite_is_durable_wal_with_foreign_keys(sqlite_url: str) -> None:
+    with ReviewDesk.open(sqlite_url, upgrade=True) as desk, desk._engines.write.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_embedded_default_lives_in_the_data_folder_and_upgrades_itself(tmp_path: Path) -> None:
+    with ReviewDesk.open() as desk:
+        assert desk.target.embedded
+        assert (
+            Path(desk.target.url.database or "")
+            == tmp_path / "home" / "data" / "reviewdesk.sqlite3"
+        )
+        assert paths.embedded_database_path().exists()
+        assert migrate.current_revision(desk._engines.write) == migrate.head_revision()
+
+
+@pytest.mark.postgres
+def test_shared_database_behind_on_schema_is_refused_until_upgraded(postgres_url: str) -> None:
+    with pytest.raises(SchemaOutOfDate, match="reviewdesk db upgrade"):
+        ReviewDesk.open(postgres_url)
+    ReviewDesk.open(postgres_url, upgrade=True).close()
+    ReviewDesk.open(postgres_url).close()
+
+
+def test_a_sqlite_file_upgrades_itself(sqlite_url: str) -> None:
+    with ReviewDesk.open(sqlite_url) as desk:
+        assert migrate.current_revision(desk._engines.write) == migrate.head_revision()
+
+
+def test_environment_variable_names_the_database(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    monkeypatch.setenv("REVIEWDESK_DATABASE_URL", sqlite_url)
+    target = resolve_target(None)
+    assert not target.embedded and target.display == sqlite_url
+    assert resolve_target("sqlite:////elsewhere.db").url.database == "/elsewhere.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "ReviewDesk runs on SQLite or PostgreSQL"),
+        ("sqlite://", "in-memory SQLite"),
+        ("not a url", "Not a database URL"),
+    ],
+)
+def test_unusable_urls_are_explained(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        resolve_target(url)
+
+
+def test_passwords_are_masked_and_read_from_the_keyring(hermetic: MemoryKeyring) -> None:
+    target = resolve_target("postgresql://ana:s3cret@db.example:6543/reviews")
+    assert target.url.drivername == "postgresql+psycopg"
+    assert "s3cret" not in target.display and "***" in target.display
+    assert keyring_account(target.url) == "ana@db.example:6543/reviews"
+
+    from reviewdesk.storage.engine import _with_keyring_password
+
+    bare = resolve_target("postgresql+psycopg://ana@db.example/reviews")
+    assert _with_keyring_password(bare.url).password is None
+    hermetic.set_password("reviewdesk", "ana@db.example:5432/reviews", "from-keyring")
+    assert _with_keyring_password(bare.url).password == "from-keyring"
+    assert "from-keyring" not in bare.display
+
+
+def test_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    from reviewdesk import DatabaseUnavailable
+
+    with pytest.raises(DatabaseUnavailable) as err:
+        ReviewDesk.open("postgresql+psycopg://ana:hunter2@127.0.0.1:1/nowhere")
+    assert "127.0.0.1:1/nowhere" in str(err.value)
+    assert "hunter2" not in str(err.value)
+
+
+def test_tables_exist_after_upgrade(sqlite_url: str) -> None:
+    with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
+        names = set(inspect(desk._engines.write).get_table_names())
+    assert {
+        "draft",
+        "decision",
+        "decision_attempt",
+        "draft_event",
+        "setting",
+        "alembic_version",
+    } <= names
