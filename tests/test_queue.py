@@ -106,6 +106,8 @@ def test_every_verdict_is_recorded_and_delivered(desk: ReviewDesk) -> None:
         "invented a policy",
     )
     assert results[r.draft.id].final is None
+    edited = desk.history(e.draft.id)  # the edit size is stored with the decision
+    assert edited.events[-1].kind is EventKind.DECIDED
     assert results[x.draft.id].severity is Severity.CRITICAL
     assert {res.reviewer for res in results.values()} == {"ana"}
     counts = desk.counts()
@@ -427,3 +429,13 @@ def test_abandoned_draft_is_claimable_within_a_second_of_expiry(make_desk: DeskF
     # Measured against the lease's own expiry, in the database's time.
     assert again.claimed_at - lease.expires_at < timedelta(seconds=1)
     assert again.claimed_at >= lease.expires_at
+
+
+def test_edit_size_is_stored_as_normalized_edit_distance(desk: ReviewDesk) -> None:
+    desk.submit([{"id": "e", "draft": "Hello world"}, {"id": "a", "draft": "Fine"}])
+    first, second = desk.claim("ana"), desk.claim("ana")
+    assert first and second
+    edited = desk.decide(first, "edit", text="Hello World!")
+    approved = desk.decide(second, "approve")
+    assert edited.edit_distance == pytest.approx(2 / 12)  # 2 edits over the longer text
+    assert approved.edit_distance is None

@@ -143,3 +143,41 @@ def test_tables_exist_after_upgrade(sqlite_url: str) -> None:
         "setting",
         "alembic_version",
     } <= names
+
+
+def test_upgrading_keeps_existing_drafts_and_decisions(db_url: str) -> None:
+    engines = create_engines(resolve_target(db_url))
+    try:
+        migrate.upgrade(engines.write, "0001")
+        with engines.write.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO draft (id, external_id, content_hash, draft, context, category,"
+                    " risk, priority, created_at, submitted_at, metadata, state, visible_at,"
+                    " lease_epoch) VALUES (1, 'old-1', 'h', 'kept text', '{}', 'refund', 'high',"
+                    " 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00', '{}', 'decided',"
+                    " '2026-01-01 00:00:00', 1)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO decision (draft_id, reviewer, label, final_text, decided_at,"
+                    " lease_epoch, idempotency_key) VALUES (1, 'ana', 'approved', 'kept text',"
+                    " '2026-01-01 00:01:00', 1, 'k')"
+                )
+            )
+        migrate.upgrade(engines.write)
+        with engines.write.connect() as conn:
+            draft = conn.execute(text("SELECT draft, is_gold FROM draft")).one()
+            decision = conn.execute(
+                text("SELECT reviewer, label, low_attention, session_id FROM decision")
+            ).one()
+        assert (draft[0], bool(draft[1])) == ("kept text", False)
+        assert (decision[0], decision[1], bool(decision[2]), decision[3]) == (
+            "ana",
+            "approved",
+            False,
+            None,
+        )
+    finally:
+        engines.dispose()

@@ -148,6 +148,8 @@ class Decision:
     reviewer: str
     decided_at: datetime
     review_seconds: float | None
+    # Normalized edit distance from draft to final text (0..1), for edits.
+    edit_distance: float | None = None
     replayed: bool = False
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import RowMapping
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -348,6 +349,11 @@ class ReviewDesk:
             severity=sev.value if sev else None,
             review_seconds=round(review_seconds, 3),
             key=key,
+            edit_distance=(
+                Levenshtein.normalized_distance(lease.draft.draft, final)
+                if verdict is Verdict.EDIT and final is not None
+                else None
+            ),
         )
 
     @_database_errors
@@ -510,6 +516,7 @@ def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
         reviewer=row["reviewer"],
         decided_at=row["decided_at"],
         review_seconds=row["review_seconds"],
+        edit_distance=row["edit_distance"],
         replayed=replayed,
     )
 

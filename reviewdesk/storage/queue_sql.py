@@ -94,6 +94,7 @@ class DecisionWrite:
     severity: str | None
     review_seconds: float | None
     key: str
+    edit_distance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ _WHY = """CASE WHEN state <> 'pending' THEN 'already_decided'
 
 _DECISION_RESULT = (
     "dec.id, d.external_id, dec.label, dec.final_text, d.draft, dec.reason, dec.note, "
-    "dec.severity, dec.reviewer, dec.decided_at, dec.review_seconds, d.category, d.model"
+    "dec.severity, dec.reviewer, dec.decided_at, dec.review_seconds, d.category, d.model, "
+    "dec.edit_distance"
 )
 _DECISION_COLUMNS = ("decided_at",)
 
@@ -224,9 +226,10 @@ class QueueStore:
                     RETURNING id, lease_epoch
                 ), decided AS (
                     INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
-                        severity, review_seconds, decided_at, lease_epoch, idempotency_key)
+                        severity, review_seconds, decided_at, lease_epoch, idempotency_key,
+                        edit_distance)
                     SELECT id, :reviewer, :label, :final_text, :reason, :note, :severity,
-                        :review_seconds, {n}, lease_epoch, :key
+                        :review_seconds, {n}, lease_epoch, :key, :edit_distance
                     FROM fenced
                     RETURNING id
                 ), attempt AS (
@@ -288,9 +291,10 @@ class QueueStore:
             )
             self._insert_decision = _sql(
                 f"""INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
-                        severity, review_seconds, decided_at, lease_epoch, idempotency_key)
+                        severity, review_seconds, decided_at, lease_epoch, idempotency_key,
+                        edit_distance)
                     VALUES (:draft_key, :reviewer, :label, :final_text, :reason, :note,
-                        :severity, :review_seconds, {n}, :epoch, :key)
+                        :severity, :review_seconds, {n}, :epoch, :key, :edit_distance)
                     RETURNING id"""
             )
         self._event = _sql(
@@ -430,6 +434,7 @@ class QueueStore:
             severity=write.severity,
             review_seconds=write.review_seconds,
             key=write.key,
+            edit_distance=write.edit_distance,
         )
         if self.postgres:
             with self.engines.statement.connect() as conn:
@@ -725,7 +730,8 @@ class QueueStore:
                                     d.risk, d.model, d.confidence, d.thread, d.priority,
                                     d.created_at, d.submitted_at, d.metadata,
                                     dec.label, dec.final_text, dec.reason, dec.note, dec.severity,
-                                    dec.reviewer, dec.decided_at, dec.review_seconds
+                                    dec.reviewer, dec.decided_at, dec.review_seconds,
+                                    dec.edit_distance
                                 FROM draft d
                                 LEFT JOIN decision dec
                                     ON dec.draft_id = d.id AND dec.undone_at IS NULL

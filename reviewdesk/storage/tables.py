@@ -8,7 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
@@ -55,6 +67,9 @@ class DraftRow(SQLModel, table=True):
     lease_epoch: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     lease_owner: str | None = Field(default=None, sa_column=Column(String(200)))
     leased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    is_gold: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class DecisionRow(SQLModel, table=True):
@@ -92,6 +107,18 @@ class DecisionRow(SQLModel, table=True):
     idempotency_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     undone_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    session_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("review_session.id", name="fk_decision_session"), nullable=True
+        ),
+    )
+    # Decided faster than the text could be read, in a run of such approvals (rubber-stamping).
+    low_attention: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    # Normalized Levenshtein distance draft -> final (0 identical .. 1 all changed); edits only.
+    edit_distance: float | None = Field(default=None)
 
 
 class DecisionAttemptRow(SQLModel, table=True):
@@ -136,3 +163,57 @@ class SettingRow(SQLModel, table=True):
     key: str = Field(sa_column=Column(String(100), primary_key=True))
     value: Any = Field(sa_column=Column(JsonDocument, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class ReviewSessionRow(SQLModel, table=True):
+    """One sitting of one reviewer; limits and breaks are computed from these rows."""
+
+    __tablename__ = "review_session"
+    __table_args__ = (Index("ix_review_session_reviewer", "reviewer", "started_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    reviewer: str = Field(sa_column=Column(String(200), nullable=False))
+    started_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    last_activity_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    end_reason: str | None = Field(default=None, sa_column=Column(String(20)))
+    reviews: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    counted_seconds: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
+
+
+class GoldItemRow(SQLModel, table=True):
+    """A decided draft a lead chose as a known-answer check, with the verdict expected."""
+
+    __tablename__ = "gold_item"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    draft_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("draft.id"), nullable=False, unique=True)
+    )
+    expected_label: str = Field(sa_column=Column(String(10), nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    active: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
+
+
+class GoldAnswerRow(SQLModel, table=True):
+    """A reviewer's verdict on a gold item. Never a decision: never delivered or exported."""
+
+    __tablename__ = "gold_answer"
+    __table_args__ = (Index("ix_gold_answer_reviewer", "reviewer", "answered_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    gold_item_id: int = Field(sa_column=Column(Integer, ForeignKey("gold_item.id"), nullable=False))
+    reviewer: str = Field(sa_column=Column(String(200), nullable=False))
+    session_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("review_session.id"))
+    )
+    label: str = Field(sa_column=Column(String(10), nullable=False))
+    correct: bool = Field(sa_column=Column(Boolean, nullable=False))
+    answered_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    review_seconds: float | None = Field(default=None)
