@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from reviewdesk import ReviewDesk
+from reviewdesk.core.sessions import SessionLimits
 from tests.helpers.reviewer_process import review_until_empty
 
 PROCESSES = 8
@@ -17,6 +18,8 @@ DRAFTS = 2000
 @pytest.mark.slow
 def test_eight_processes_decide_each_draft_exactly_once(db_url: str) -> None:
     with ReviewDesk.open(db_url, upgrade=True) as desk:
+        # 250 reviews each: far past a person's session limits, which this test is not about.
+        desk.set_session_limits(SessionLimits.off())
         desk.submit(
             {"id": f"c{i}", "draft": f"draft {i}", "priority": i % 3} for i in range(DRAFTS)
         )

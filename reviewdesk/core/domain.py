@@ -132,6 +132,11 @@ class Lease:
     claimed_at: datetime
     # Local monotonic time at claim: review time is measured by the process that shows the draft.
     claimed_monotonic: float
+    # The review session the claim counts against.
+    session_id: int | None = None
+    # Set for a known-answer draft; such a lease holds no row and its answer is no decision.
+    # The desk never shows it: gold drafts look like any other.
+    gold_item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,13 @@ class Decision:
     # Normalized edit distance from draft to final text (0..1), for edits.
     edit_distance: float | None = None
     replayed: bool = False
+    # Approved faster than it could be read, in a run of such approvals.
+    low_attention: bool = False
+    # The first time this session's run of fast approvals was long enough: say so, once.
+    nudge: bool = False
+    # For a known-answer draft: whether the answer was right, and whether it stopped a bad one.
+    gold_correct: bool | None = None
+    caught: bool = False
 
 
 @dataclass(frozen=True)

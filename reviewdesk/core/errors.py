@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class ReviewDeskError(Exception):
@@ -84,6 +85,20 @@ class LeaseLost(ReviewDeskError):
         super().__init__(
             f"Lease on draft '{draft_id}' was lost ({reasons.get(why, why)}); nothing was recorded."
         )
+
+
+class ClaimRefused(ReviewDeskError):
+    """The reviewer may not take a draft now: on a break, or done for the day.
+
+    ``until`` says when that changes; ``reason`` is ``on_break``, ``daily_sessions`` or
+    ``daily_reviews``. Raised by the queue itself, so no client can bypass the limits.
+    """
+
+    def __init__(self, reviewer: str, reason: str, until: datetime, message: str) -> None:
+        self.reviewer = reviewer
+        self.reason = reason
+        self.until = until
+        super().__init__(message)
 
 
 class UndoRefused(ReviewDeskError):

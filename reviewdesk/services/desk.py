@@ -9,12 +9,14 @@ for result in desk.results(): ...
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from rapidfuzz.distance import Levenshtein
@@ -53,9 +55,18 @@ from reviewdesk.core.errors import (
     UndoRefused,
 )
 from reviewdesk.core.intake import DraftSubmission, parse_jsonl, validate_records
+from reviewdesk.core.sessions import (
+    SessionLimits,
+    SessionStatus,
+    counted_seconds,
+    gold_answer_correct,
+    is_fast_approval,
+)
+from reviewdesk.services.sessions import SessionKeeper, SessionSummary
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import DatabaseTarget, Engines, create_engines, resolve_target
 from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
+from reviewdesk.storage.session_sql import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +108,14 @@ class ReviewDesk:
         clock: Clock | None = None,
         lease_ttl: float = DEFAULT_LEASE_TTL,
         undo_window: float = DEFAULT_UNDO_WINDOW,
+        rng: random.Random | None = None,
     ) -> None:
         if lease_ttl <= 0:
             raise ValueError("lease_ttl must be positive")
         self._engines = engines
         self._store = QueueStore(engines, clock)
+        self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
+        self._clock = clock
         self.lease_ttl = float(lease_ttl)
         self.undo_window = float(undo_window)
 
@@ -115,6 +129,7 @@ class ReviewDesk:
         lease_ttl: float = DEFAULT_LEASE_TTL,
         undo_window: float = DEFAULT_UNDO_WINDOW,
         upgrade: bool | None = None,
+        rng: random.Random | None = None,
     ) -> ReviewDesk:
         """Open the queue at ``url`` (None: ``REVIEWDESK_DATABASE_URL``, else the embedded file).
 
@@ -145,7 +160,7 @@ class ReviewDesk:
         except BaseException:
             engines.dispose()
             raise
-        return cls(engines, clock=clock, lease_ttl=lease_ttl, undo_window=undo_window)
+        return cls(engines, clock=clock, lease_ttl=lease_ttl, undo_window=undo_window, rng=rng)
 
     def close(self) -> None:
         self._engines.dispose()
@@ -193,18 +208,72 @@ class ReviewDesk:
     def claim(self, reviewer: str, *, exclude: Sequence[int] = ()) -> Lease | None:
         """Lease the next draft (priority first, then age) to ``reviewer``; None when none waits.
 
-        ``exclude`` holds draft keys (``lease.draft_key``) to pass over, e.g. ones just skipped.
+        The claim counts against the reviewer's review session (opened as needed) and its
+        limits: on a break or past a daily cap it raises ClaimRefused. After a run of one
+        category it prefers another at the same priority; now and then it serves a
+        known-answer draft. ``exclude`` holds draft keys to pass over, e.g. ones just skipped.
         """
         _check_reviewer(reviewer)
-        lease_id = str(uuid.uuid4())
-        row = self._store.claim(
-            reviewer=reviewer, lease_id=lease_id, ttl=self.lease_ttl, exclude=exclude
+        fence = self._sessions.fence(reviewer)
+        for attempt in range(2):
+            if self._sessions.serve_gold():
+                gold = self._store_sessions.pick_gold(
+                    reviewer=reviewer, session_id=fence.session_id
+                )
+                if (
+                    gold is not None
+                    and gold["id"] not in exclude
+                    and self._store_sessions.claim_gold_slot(
+                        session_id=fence.session_id,
+                        max_claims=fence.max_claims,
+                        max_seconds=fence.max_seconds,
+                    )
+                ):
+                    return self._gold_lease(gold, reviewer, fence.session_id)
+            row, session_open = self._store.claim(
+                reviewer=reviewer,
+                lease_id=str(uuid.uuid4()),
+                ttl=self.lease_ttl,
+                session=fence,
+                exclude=exclude,
+            )
+            if session_open:
+                return _lease(row, reviewer, fence.session_id) if row is not None else None
+            if attempt == 0:
+                # The session ended or is spent: look closer (may open a new one, or refuse).
+                fence = self._sessions.fence(reviewer, fresh=True)
+        raise AssertionError("a fresh session fence cannot fail twice")  # pragma: no cover
+
+    @property
+    def _store_sessions(self) -> SessionStore:
+        return self._sessions._store
+
+    def _gold_lease(self, row: Mapping[str, Any], reviewer: str, session_id: int) -> Lease:
+        now = self._now()
+        return Lease(
+            draft=_draft(row),
+            draft_key=row["id"],
+            lease_id=f"gold-{uuid.uuid4()}",
+            epoch=row["lease_epoch"],
+            reviewer=reviewer,
+            expires_at=now + timedelta(seconds=self.lease_ttl),
+            claimed_at=now,
+            claimed_monotonic=time.monotonic(),
+            session_id=session_id,
+            gold_item_id=row["gold_item_id"],
         )
-        return _lease(row, reviewer) if row is not None else None
+
+    def _now(self) -> datetime:
+        return self._sessions._store.now()
 
     @_database_errors
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
+        if lease.gold_item_id is not None:
+            # A known-answer draft holds no row: nobody else can take it.
+            return dataclasses.replace(
+                lease, expires_at=self._now() + timedelta(seconds=self.lease_ttl)
+            )
         expires, why = self._store.renew(
             draft_key=lease.draft_key,
             lease_id=lease.lease_id,
@@ -213,23 +282,22 @@ class ReviewDesk:
         )
         if expires is None:
             raise LeaseLost(lease.draft.id, why or "missing")
-        return Lease(
-            draft=lease.draft,
-            draft_key=lease.draft_key,
-            lease_id=lease.lease_id,
-            epoch=lease.epoch,
-            reviewer=lease.reviewer,
-            expires_at=expires,
-            claimed_at=lease.claimed_at,
-            claimed_monotonic=lease.claimed_monotonic,
-        )
+        return dataclasses.replace(lease, expires_at=expires)
 
     @_database_errors
     def release(self, lease: Lease) -> None:
-        """Give the draft back (skip): it is claimable again at once. Raises LeaseLost if the
-        lease was no longer held (then there was nothing to give back)."""
+        """Give the draft back (skip): it is claimable again at once and no longer counts
+        against the session. Raises LeaseLost if the lease was no longer held (then there was
+        nothing to give back)."""
+        if lease.gold_item_id is not None:
+            if lease.session_id is not None:
+                self._store_sessions.unclaim(lease.session_id)
+            return
         why = self._store.release(
-            draft_key=lease.draft_key, lease_id=lease.lease_id, reviewer=lease.reviewer
+            draft_key=lease.draft_key,
+            lease_id=lease.lease_id,
+            reviewer=lease.reviewer,
+            session_id=lease.session_id,
         )
         if why is not None:
             raise LeaseLost(lease.draft.id, why)
@@ -264,6 +332,8 @@ class ReviewDesk:
             review_seconds=review_seconds,
             key=idempotency_key or uuid.uuid4().hex,
         )
+        if lease.gold_item_id is not None:
+            return self._answer_gold(lease, write)
         try:
             written = self._write_decision(write)
         except DBAPIError as exc:
@@ -275,7 +345,61 @@ class ReviewDesk:
         if written.outcome == "refused":
             raise LeaseLost(lease.draft.id, written.why or "missing")
         assert written.decision is not None
-        return _decision(written.decision, replayed=written.outcome == "replayed")
+        decision = _decision(written.decision, replayed=written.outcome == "replayed")
+        if written.outcome == "replayed":
+            return decision
+        self._sessions.decided(lease.reviewer, lease.draft.category)
+        nudge = self._attention(write, written.fast_run, written.was_nudged)
+        if nudge or written.decision["low_attention"]:
+            return dataclasses.replace(decision, low_attention=True, nudge=nudge)
+        return decision
+
+    def _attention(self, write: DecisionWrite, fast_run: int | None, was_nudged: bool) -> bool:
+        """When a run of fast approvals first reaches the threshold, flag the whole run and
+        nudge once per session. Returns whether to nudge."""
+        if write.session_id is None or fast_run is None or fast_run < write.fast_flag_at:
+            return False
+        if fast_run == write.fast_flag_at:
+            self._store.flag_low_attention(session_id=write.session_id, last=fast_run)
+        return not was_nudged
+
+    @_database_errors
+    def _answer_gold(self, lease: Lease, write: DecisionWrite) -> Decision:
+        assert lease.gold_item_id is not None
+        expected = self._store_sessions.gold_expected(lease.gold_item_id)
+        correct = gold_answer_correct(expected, write.label)
+        fast_run, was_nudged = self._store_sessions.record_gold_answer(
+            gold_item_id=lease.gold_item_id,
+            reviewer=lease.reviewer,
+            session_id=lease.session_id,
+            label=write.label,
+            correct=correct,
+            review_seconds=write.review_seconds,
+            session_update={
+                "fast": write.fast,
+                "category": write.category,
+                "counted_seconds": write.counted_seconds,
+                "fast_flag_at": write.fast_flag_at,
+            },
+        )
+        self._sessions.decided(lease.reviewer, lease.draft.category)
+        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not was_nudged
+        return Decision(
+            draft_id=lease.draft.id,
+            label=Label(write.label),
+            final=write.final_text,
+            draft=lease.draft.draft,
+            reason=write.reason,
+            note=write.note,
+            severity=Severity(write.severity) if write.severity else None,
+            reviewer=lease.reviewer,
+            decided_at=self._now(),
+            review_seconds=write.review_seconds,
+            edit_distance=write.edit_distance,
+            nudge=nudge,
+            gold_correct=correct,
+            caught=correct and expected in ("rejected", "escalated"),
+        )
 
     @_database_errors
     def _write_decision(self, write: DecisionWrite) -> Any:
@@ -337,6 +461,7 @@ class ReviewDesk:
             review_seconds = time.monotonic() - lease.claimed_monotonic
         if review_seconds < 0:
             raise InvalidDecision("review_seconds cannot be negative.")
+        limits = self._sessions.limits()
         return DecisionWrite(
             draft_key=lease.draft_key,
             lease_id=lease.lease_id,
@@ -354,6 +479,11 @@ class ReviewDesk:
                 if verdict is Verdict.EDIT and final is not None
                 else None
             ),
+            session_id=lease.session_id,
+            counted_seconds=counted_seconds(review_seconds, limits),
+            category=lease.draft.category,
+            fast=is_fast_approval(verdict.value, lease.draft.draft, review_seconds, limits),
+            fast_flag_at=limits.fast_approvals_to_flag,
         )
 
     @_database_errors
@@ -376,7 +506,8 @@ class ReviewDesk:
                 f"({self.undo_window:g} s).",
             }
             raise UndoRefused(messages.get(why or "", why or "cannot undo"))
-        return _lease(row, reviewer)
+        current = self._store_sessions.open_session(reviewer)
+        return _lease(row, reviewer, current.id if current else None)
 
     # -- consumers ------------------------------------------------------------------------------
     @_database_errors
@@ -419,7 +550,10 @@ class ReviewDesk:
     # -- reading --------------------------------------------------------------------------------
     @_database_errors
     def history(self, draft: str | Draft | Lease, *, limit: int = 50) -> History:
-        """The draft's thread (other drafts on it, with their decisions) and its audit trail."""
+        """The draft's thread (earlier drafts on it, with their decisions) and its audit trail.
+
+        For a known-answer lease the trail shows only the submission, as a fresh draft's would.
+        """
         external_id = (
             draft.draft.id
             if isinstance(draft, Lease)
@@ -444,7 +578,75 @@ class ReviewDesk:
             Event(kind=EventKind(e["kind"]), at=e["at"], actor=e["actor"], epoch=e["lease_epoch"])
             for e in self._store.events(draft_key=row["id"])
         ]
+        if isinstance(draft, Lease) and draft.gold_item_id is not None:
+            events = [e for e in events if e.kind is EventKind.SUBMITTED]
         return History(draft=current, thread=thread, events=events)
+
+    # -- sessions and attention ------------------------------------------------------------------
+    @_database_errors
+    def session_limits(self) -> SessionLimits:
+        return self._sessions.limits()
+
+    @_database_errors
+    def set_session_limits(self, limits: SessionLimits) -> None:
+        """Store the team's limits (in this database); desks pick them up within 30 s."""
+        self._sessions.set_limits(limits)
+
+    @_database_errors
+    def session_status(self, reviewer: str) -> SessionStatus:
+        """The reviewer's session, limit use and warnings, or why they cannot review now."""
+        _check_reviewer(reviewer)
+        return self._sessions.status(reviewer)
+
+    @_database_errors
+    def end_session(self, reviewer: str) -> SessionSummary | None:
+        """End the reviewer's session early; the break starts now. Release held leases first."""
+        _check_reviewer(reviewer)
+        return self._sessions.end(reviewer)
+
+    @_database_errors
+    def session_summary(
+        self, reviewer: str, session_id: int | None = None
+    ) -> SessionSummary | None:
+        """Reviews by verdict, catches, gold accuracy, median time and the trend over the
+        reviewer's recent sessions; the latest session unless ``session_id`` says otherwise."""
+        return self._sessions.summary(reviewer, session_id)
+
+    @_database_errors
+    def mark_gold(
+        self, draft_id: str, expected: str | Label, *, by: str, note: str | None = None
+    ) -> None:
+        """Make a decided draft a known-answer check, expecting ``expected`` (a label)."""
+        try:
+            label = Label(expected)
+        except ValueError:
+            raise InvalidDecision(
+                "Expected verdict must be approved, edited, rejected or escalated, "
+                f"not {expected!r}."
+            ) from None
+        problem = self._store_sessions.mark_gold(
+            external_id=draft_id, expected_label=label.value, by=by, note=note
+        )
+        if problem is not None:
+            raise InvalidDecision(problem[0].upper() + problem[1:] + ".")
+
+    @_database_errors
+    def retire_gold(self, draft_id: str) -> bool:
+        """Stop serving a gold draft (it stays out of statistics and exports)."""
+        return self._store_sessions.set_gold_active(external_id=draft_id, active=False)
+
+    @_database_errors
+    def gold_accuracy(self, reviewer: str | None = None) -> list[dict[str, Any]]:
+        """Per reviewer: gold answers, correct ones, and stops caught."""
+        return [dict(r) for r in self._store_sessions.gold_accuracy(reviewer)]
+
+    @_database_errors
+    def confirmed_catches(
+        self, reviewer: str, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The reviewer's rejections and escalations that a lead's gold mark or a peer's gold
+        answer has since confirmed."""
+        return [dict(r) for r in self._store_sessions.confirmed_catches(reviewer, since)]
 
     @_database_errors
     def counts(self) -> QueueCounts:
@@ -473,7 +675,7 @@ def _check_reviewer(reviewer: str) -> None:
         raise ValueError("A reviewer name is required (1 to 200 characters).")
 
 
-def _draft(row: RowMapping) -> Draft:
+def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
     return Draft(
         id=row["external_id"],
         draft=row["draft"],
@@ -491,7 +693,7 @@ def _draft(row: RowMapping) -> Draft:
     )
 
 
-def _lease(row: RowMapping, reviewer: str) -> Lease:
+def _lease(row: RowMapping, reviewer: str, session_id: int | None) -> Lease:
     return Lease(
         draft=_draft(row),
         draft_key=row["id"],
@@ -501,6 +703,7 @@ def _lease(row: RowMapping, reviewer: str) -> Lease:
         expires_at=row["visible_at"],
         claimed_at=row["leased_at"],
         claimed_monotonic=time.monotonic(),
+        session_id=session_id,
     )
 
 
@@ -518,6 +721,7 @@ def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
         review_seconds=row["review_seconds"],
         edit_distance=row["edit_distance"],
         replayed=replayed,
+        low_attention=bool(row.get("low_attention", False)),
     )
 
 

@@ -60,6 +60,7 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "expires": UtcDateTime,
     "settled": UtcDateTime,
     "value": JsonDocument,
+    "idle_after": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
 
@@ -95,6 +96,23 @@ class DecisionWrite:
     review_seconds: float | None
     key: str
     edit_distance: float | None = None
+    session_id: int | None = None
+    counted_seconds: float = 0.0
+    category: str = ""
+    fast: bool = False
+    fast_flag_at: int = 5
+
+
+@dataclass(frozen=True)
+class SessionFence:
+    """The open session a claim counts against, and what it may still hand out."""
+
+    session_id: int
+    max_claims: int
+    max_seconds: float
+    # A session idle this long has ended, even if nobody has closed it yet.
+    idle_seconds: float = 1800.0
+    avoid_category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,8 @@ class DecisionWritten:
     outcome: str  # accepted | refused | replayed
     why: str | None
     decision: RowMapping | None
+    fast_run: int | None = None  # the session's run of fast approvals after this decision
+    was_nudged: bool = False
 
 
 _WHY = """CASE WHEN state <> 'pending' THEN 'already_decided'
@@ -109,10 +129,39 @@ _WHY = """CASE WHEN state <> 'pending' THEN 'already_decided'
               WHEN lease_id <> :lease_id THEN 'taken_over'
               WHEN visible_at <= {now} THEN 'expired' END"""
 
+# The open session a claim is fenced on: limits hold wherever drafts are claimed.
+_SESSION_OPEN = """id = :session_id AND ended_at IS NULL
+    AND claims < :max_claims AND counted_seconds < :max_seconds
+    AND last_activity_at > {idle_cutoff}"""
+
+# Variety: another category than the run's, but never below the top waiting priority.
+_VARIETY = """category <> :avoid AND priority >= (
+    SELECT priority FROM draft WHERE state = 'pending' AND visible_at <= {now}
+    ORDER BY priority DESC LIMIT 1)"""
+
+# A decision's effect on its session: count it, cap its time, follow the category run and the
+# run of approvals faster than reading.
+_SESSION_COUNT = """UPDATE review_session SET
+        reviews = reviews + 1,
+        counted_seconds = counted_seconds + :counted_seconds,
+        last_activity_at = {now},
+        category_run = CASE WHEN last_category = :category THEN category_run + 1 ELSE 1 END,
+        last_category = :category,
+        fast_run = CASE WHEN :fast THEN fast_run + 1 ELSE 0 END,
+        nudged = CASE WHEN :fast AND fast_run + 1 >= :fast_flag_at THEN TRUE ELSE nudged END
+    WHERE id = :session_id AND {decided}"""
+
+_SESSION_UNCLAIM = """UPDATE review_session SET claims = claims - 1
+    WHERE id = :session_id AND claims > 0 AND {released}"""
+
+# Low attention: this approval was fast and completes (or extends) a run of fast approvals.
+_LOW_ATTENTION = """(:fast AND COALESCE(
+    (SELECT fast_run FROM review_session WHERE id = :session_id), 0) + 1 >= :fast_flag_at)"""
+
 _DECISION_RESULT = (
     "dec.id, d.external_id, dec.label, dec.final_text, d.draft, dec.reason, dec.note, "
     "dec.severity, dec.reviewer, dec.decided_at, dec.review_seconds, d.category, d.model, "
-    "dec.edit_distance"
+    "dec.edit_distance, dec.low_attention, dec.session_id"
 )
 _DECISION_COLUMNS = ("decided_at",)
 
@@ -153,37 +202,8 @@ class QueueStore:
         n = self._now_sql
         if self.postgres:
             expires = f"{n} + make_interval(secs => :ttl)"
-            self._claim = _sql(
-                f"""
-                WITH next AS MATERIALIZED (
-                    SELECT id, lease_owner AS previous_owner
-                    FROM draft
-                    WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
-                    ORDER BY priority DESC, created_at, id
-                    LIMIT 1
-                    FOR UPDATE SKIP LOCKED
-                ), claimed AS (
-                    UPDATE draft AS d
-                    SET visible_at = {expires}, lease_id = :lease_id,
-                        lease_epoch = d.lease_epoch + 1, lease_owner = :reviewer, leased_at = {n}
-                    FROM next
-                    WHERE d.id = next.id
-                    RETURNING d.id, d.external_id, d.draft, d.input, d.context, d.category,
-                        d.risk, d.model, d.confidence, d.thread, d.priority, d.created_at,
-                        d.submitted_at, d.metadata, d.lease_id, d.lease_epoch, d.lease_owner,
-                        d.leased_at, d.visible_at, next.previous_owner
-                ), events AS (
-                    INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
-                    SELECT id, 'expired', previous_owner, {n}, lease_epoch - 1
-                    FROM claimed WHERE previous_owner IS NOT NULL
-                    UNION ALL
-                    SELECT id, 'claimed', :reviewer, {n}, lease_epoch FROM claimed
-                )
-                SELECT * FROM claimed
-                """,
-                columns=DRAFT_COLUMNS.split(", "),
-                expanding=("exclude",),
-            )
+            self._claim = self._pg_claim(varied=False)
+            self._claim_varied = self._pg_claim(varied=True)
             self._renew = _sql(
                 f"""
                 WITH renewed AS (
@@ -210,6 +230,8 @@ class QueueStore:
                 ), events AS (
                     INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
                     SELECT id, 'released', :reviewer, {n}, lease_epoch FROM released
+                ), uncounted AS (
+                    {_SESSION_UNCLAIM.format(released="EXISTS (SELECT 1 FROM released)")}
                 )
                 SELECT (SELECT count(*) FROM released) AS released,
                        (SELECT {_WHY.format(now=n)} FROM draft WHERE id = :draft_key) AS why
@@ -227,9 +249,10 @@ class QueueStore:
                 ), decided AS (
                     INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
                         severity, review_seconds, decided_at, lease_epoch, idempotency_key,
-                        edit_distance)
+                        edit_distance, session_id, low_attention)
                     SELECT id, :reviewer, :label, :final_text, :reason, :note, :severity,
-                        :review_seconds, {n}, lease_epoch, :key, :edit_distance
+                        :review_seconds, {n}, lease_epoch, :key, :edit_distance, :session_id,
+                        {_LOW_ATTENTION}
                     FROM fenced
                     RETURNING id
                 ), attempt AS (
@@ -248,9 +271,14 @@ class QueueStore:
                 ), events AS (
                     INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
                     SELECT id, 'decided', :reviewer, {n}, lease_epoch FROM fenced
+                ), counted AS (
+                    {_SESSION_COUNT.format(now=n, decided="EXISTS (SELECT 1 FROM fenced)")}
+                    RETURNING fast_run
                 )
                 SELECT attempt.outcome, attempt.detail,
-                       COALESCE((SELECT id FROM decided), (SELECT id FROM prior)) AS decision_id
+                       COALESCE((SELECT id FROM decided), (SELECT id FROM prior)) AS decision_id,
+                       (SELECT fast_run FROM counted) AS fast_run,
+                       (SELECT nudged FROM review_session WHERE id = :session_id) AS was_nudged
                 FROM attempt
                 """
             )
@@ -260,6 +288,25 @@ class QueueStore:
                     WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
                     ORDER BY priority DESC, created_at, id LIMIT 1""",
                 expanding=("exclude",),
+            )
+            self._claim_pick_varied = _sql(
+                f"""SELECT id, lease_owner FROM draft
+                    WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
+                      AND {_VARIETY.format(now=n)}
+                    ORDER BY priority DESC, created_at, id LIMIT 1""",
+                expanding=("exclude",),
+            )
+            self._session_fence = _sql(
+                "SELECT id FROM review_session WHERE "
+                + _SESSION_OPEN.format(idle_cutoff=":idle_after"),
+            )
+            self._session_claimed = _sql(
+                f"""UPDATE review_session SET claims = claims + 1, last_activity_at = {n}
+                    WHERE id = :session_id"""
+            )
+            self._session_count = _sql(_SESSION_COUNT.format(now=n, decided="1 = 1"))
+            self._session_fast_run = _sql(
+                "SELECT fast_run, nudged FROM review_session WHERE id = :session_id"
             )
             self._claim_take = _sql(
                 f"""UPDATE draft SET visible_at = :expires, lease_id = :lease_id,
@@ -292,9 +339,10 @@ class QueueStore:
             self._insert_decision = _sql(
                 f"""INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
                         severity, review_seconds, decided_at, lease_epoch, idempotency_key,
-                        edit_distance)
+                        edit_distance, session_id, low_attention)
                     VALUES (:draft_key, :reviewer, :label, :final_text, :reason, :note,
-                        :severity, :review_seconds, {n}, :epoch, :key, :edit_distance)
+                        :severity, :review_seconds, {n}, :epoch, :key, :edit_distance,
+                        :session_id, :low_attention)
                     RETURNING id"""
             )
         self._event = _sql(
@@ -312,23 +360,100 @@ class QueueStore:
             columns=_DECISION_COLUMNS,
         )
 
+    def _pg_claim(self, *, varied: bool) -> TextClause | TextualSelect:
+        n = self._now_sql
+        variety = f"AND {_VARIETY.format(now=n)}" if varied else ""
+        session_open = _SESSION_OPEN.format(
+            idle_cutoff=f"{n} - make_interval(secs => :idle_seconds)"
+        )
+        return _sql(
+            f"""
+            WITH session AS (
+                SELECT id FROM review_session WHERE {session_open}
+            ), next AS MATERIALIZED (
+                SELECT id, lease_owner AS previous_owner
+                FROM draft
+                WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
+                  AND EXISTS (SELECT 1 FROM session) {variety}
+                ORDER BY priority DESC, created_at, id
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE draft AS d
+                SET visible_at = {n} + make_interval(secs => :ttl), lease_id = :lease_id,
+                    lease_epoch = d.lease_epoch + 1, lease_owner = :reviewer, leased_at = {n}
+                FROM next
+                WHERE d.id = next.id
+                RETURNING d.id, d.external_id, d.draft, d.input, d.context, d.category,
+                    d.risk, d.model, d.confidence, d.thread, d.priority, d.created_at,
+                    d.submitted_at, d.metadata, d.lease_id, d.lease_epoch, d.lease_owner,
+                    d.leased_at, d.visible_at, next.previous_owner
+            ), events AS (
+                INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+                SELECT id, 'expired', previous_owner, {n}, lease_epoch - 1
+                FROM claimed WHERE previous_owner IS NOT NULL
+                UNION ALL
+                SELECT id, 'claimed', :reviewer, {n}, lease_epoch FROM claimed
+            ), counted AS (
+                UPDATE review_session SET claims = claims + 1, last_activity_at = {n}
+                WHERE id = :session_id AND EXISTS (SELECT 1 FROM claimed)
+            )
+            SELECT claimed.*, EXISTS (SELECT 1 FROM session) AS session_open
+            FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE
+            """,
+            columns=DRAFT_COLUMNS.split(", "),
+            expanding=("exclude",),
+        )
+
     # -- lease operations ---------------------------------------------------------------------
     def claim(
-        self, *, reviewer: str, lease_id: str, ttl: float, exclude: Sequence[int] = ()
-    ) -> RowMapping | None:
+        self,
+        *,
+        reviewer: str,
+        lease_id: str,
+        ttl: float,
+        session: SessionFence,
+        exclude: Sequence[int] = (),
+    ) -> tuple[RowMapping | None, bool]:
+        """Lease the next draft within the session's limits.
+
+        Returns (the draft row or None, whether the session fence held). A claim that finds the
+        session closed or spent changes nothing.
+        """
         # An empty NOT IN list must still be valid SQL on both engines: -1 is never an id.
         params = self._params(
-            reviewer=reviewer, lease_id=lease_id, ttl=ttl, exclude=list(exclude) or [-1]
+            reviewer=reviewer,
+            lease_id=lease_id,
+            ttl=ttl,
+            exclude=list(exclude) or [-1],
+            session_id=session.session_id,
+            max_claims=session.max_claims,
+            max_seconds=session.max_seconds,
+            idle_seconds=session.idle_seconds,
+            avoid=session.avoid_category,
         )
         if self.postgres:
             with self.engines.statement.connect() as conn:
-                return conn.execute(self._claim, params).mappings().first()
-        assert self.clock is not None
+                row = None
+                if session.avoid_category is not None:
+                    row = conn.execute(self._claim_varied, params).mappings().one()
+                    if not row["session_open"]:
+                        return None, False
+                if row is None or row["id"] is None:
+                    row = conn.execute(self._claim, params).mappings().one()
+                return (row if row["id"] is not None else None), bool(row["session_open"])
         with self.engines.write.begin() as conn:
             now = params["now"]
-            picked = conn.execute(self._claim_pick, params).first()
+            params["idle_after"] = now - timedelta(seconds=session.idle_seconds)
+            if conn.execute(self._session_fence, params).first() is None:
+                return None, False
+            picked = None
+            if session.avoid_category is not None:
+                picked = conn.execute(self._claim_pick_varied, params).first()
             if picked is None:
-                return None
+                picked = conn.execute(self._claim_pick, params).first()
+            if picked is None:
+                return None, True
             draft_key, previous_owner = picked
             row = (
                 conn.execute(
@@ -360,7 +485,8 @@ class QueueStore:
                     "epoch": epoch,
                 },
             )
-            return row
+            conn.execute(self._session_claimed, params)
+            return row, True
 
     def renew(
         self, *, draft_key: int, lease_id: str, reviewer: str, ttl: float
@@ -394,9 +520,14 @@ class QueueStore:
             )
             return renewed["expires_at"], None
 
-    def release(self, *, draft_key: int, lease_id: str, reviewer: str) -> str | None:
-        """Returns None when released, or why the lease was already lost."""
-        params = self._params(draft_key=draft_key, lease_id=lease_id, reviewer=reviewer)
+    def release(
+        self, *, draft_key: int, lease_id: str, reviewer: str, session_id: int | None
+    ) -> str | None:
+        """Returns None when released, or why the lease was already lost. A released draft was
+        not reviewed, so it no longer counts against the session's limit."""
+        params = self._params(
+            draft_key=draft_key, lease_id=lease_id, reviewer=reviewer, session_id=session_id
+        )
         if self.postgres:
             with self.engines.statement.connect() as conn:
                 row = conn.execute(self._release, params).mappings().one()
@@ -415,6 +546,7 @@ class QueueStore:
                     "epoch": released[0],
                 },
             )
+            conn.execute(_sql(_SESSION_UNCLAIM.format(released="1 = 1")), params)
             return None
 
     def _why_lost(self, conn: Connection, params: Mapping[str, Any]) -> str:
@@ -435,6 +567,11 @@ class QueueStore:
             review_seconds=write.review_seconds,
             key=write.key,
             edit_distance=write.edit_distance,
+            session_id=write.session_id,
+            counted_seconds=write.counted_seconds,
+            category=write.category,
+            fast=write.fast,
+            fast_flag_at=write.fast_flag_at,
         )
         if self.postgres:
             with self.engines.statement.connect() as conn:
@@ -453,7 +590,9 @@ class QueueStore:
                     if decision_id is not None
                     else None
                 )
-                return DecisionWritten(outcome, why or None, decision)
+                return DecisionWritten(
+                    outcome, why or None, decision, row["fast_run"], bool(row["was_nudged"])
+                )
         with self.engines.write.begin() as conn:
             prior = conn.execute(self._prior, params).scalar()
             if prior is not None:
@@ -468,8 +607,11 @@ class QueueStore:
                 conn.execute(self._attempt, {**params, "outcome": "refused", "detail": why})
                 return DecisionWritten("refused", why, None)
             epoch = fenced[0]
+            session = conn.execute(self._session_fast_run, params).first()
+            fast_run_before, was_nudged = (session[0], bool(session[1])) if session else (0, False)
+            low_attention = write.fast and fast_run_before + 1 >= write.fast_flag_at
             decision_id = conn.execute(
-                self._insert_decision, {**params, "epoch": epoch}
+                self._insert_decision, {**params, "epoch": epoch, "low_attention": low_attention}
             ).scalar_one()
             conn.execute(self._attempt, {**params, "outcome": "accepted", "detail": None})
             conn.execute(
@@ -482,10 +624,25 @@ class QueueStore:
                     "epoch": epoch,
                 },
             )
+            conn.execute(self._session_count, params)
             decision = (
                 conn.execute(self._decision_by_id, {"decision_id": decision_id}).mappings().one()
             )
-            return DecisionWritten("accepted", None, decision)
+            fast_run = (fast_run_before + 1 if write.fast else 0) if session else None
+            return DecisionWritten("accepted", None, decision, fast_run, was_nudged)
+
+    def flag_low_attention(self, *, session_id: int, last: int) -> None:
+        """Flag the session's last ``last`` live decisions as low-attention (a fast run)."""
+        with self.engines.write.begin() as conn:
+            conn.execute(
+                _sql(
+                    """UPDATE decision SET low_attention = TRUE WHERE id IN (
+                           SELECT id FROM decision
+                           WHERE session_id = :session_id AND undone_at IS NULL
+                           ORDER BY id DESC LIMIT :last)"""
+                ),
+                {"session_id": session_id, "last": last},
+            )
 
     _prior_pg = text("SELECT id FROM decision WHERE idempotency_key = :key")
 
@@ -501,7 +658,8 @@ class QueueStore:
             last = (
                 conn.execute(
                     _sql(
-                        f"""SELECT dec.id, dec.draft_id, dec.decided_at, dec.delivered_at
+                        f"""SELECT dec.id, dec.draft_id, dec.decided_at, dec.delivered_at,
+                            dec.session_id
                         FROM decision dec
                         WHERE dec.reviewer = :reviewer AND dec.undone_at IS NULL
                         ORDER BY dec.id DESC LIMIT 1{lock}""",
@@ -518,6 +676,14 @@ class QueueStore:
                 return None, "delivered"
             if now - last["decided_at"] > timedelta(seconds=window):
                 return None, "window"
+            # The review is taken back: the session counts it again when it is decided again.
+            conn.execute(
+                _sql(
+                    "UPDATE review_session SET reviews = reviews - 1 "
+                    "WHERE id = :session_id AND reviews > 0"
+                ),
+                {"session_id": last["session_id"]},
+            )
             conn.execute(
                 _sql("UPDATE decision SET undone_at = :now WHERE id = :id"),
                 {"now": now, "id": last["id"]},

@@ -166,10 +166,21 @@ class SettingRow(SQLModel, table=True):
 
 
 class ReviewSessionRow(SQLModel, table=True):
-    """One sitting of one reviewer; limits and breaks are computed from these rows."""
+    """One sitting of one reviewer. Limits, breaks and daily caps are computed from these rows,
+    and the claim statement fences on the open one, so no client can bypass them."""
 
     __tablename__ = "review_session"
-    __table_args__ = (Index("ix_review_session_reviewer", "reviewer", "started_at"),)
+    __table_args__ = (
+        Index("ix_review_session_reviewer", "reviewer", "started_at"),
+        # At most one open session per reviewer.
+        Index(
+            "ux_review_session_open",
+            "reviewer",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
     reviewer: str = Field(sa_column=Column(String(200), nullable=False))
@@ -178,8 +189,23 @@ class ReviewSessionRow(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     end_reason: str | None = Field(default=None, sa_column=Column(String(20)))
     reviews: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Drafts handed out, decided or not: a prefetched draft counts, so limits are never overshot.
+    claims: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Review time with each draft's time capped: idle time is not work.
     counted_seconds: float = Field(
         default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
+    day_start: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    day_reviews_before: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    last_category: str | None = Field(default=None, sa_column=Column(String(200)))
+    category_run: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    fast_run: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    nudged: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
 
 

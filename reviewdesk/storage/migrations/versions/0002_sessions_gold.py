@@ -28,9 +28,24 @@ def upgrade() -> None:
         sa.Column("ended_at", Ts),
         sa.Column("end_reason", sa.String(20)),
         sa.Column("reviews", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("claims", sa.Integer, nullable=False, server_default="0"),
         sa.Column("counted_seconds", sa.Float, nullable=False, server_default="0"),
+        sa.Column("day_start", Ts, nullable=False),
+        sa.Column("day_reviews_before", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_category", sa.String(200)),
+        sa.Column("category_run", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("fast_run", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("nudged", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.create_index("ix_review_session_reviewer", "review_session", ["reviewer", "started_at"])
+    op.create_index(
+        "ux_review_session_open",
+        "review_session",
+        ["reviewer"],
+        unique=True,
+        postgresql_where=sa.text("ended_at IS NULL"),
+        sqlite_where=sa.text("ended_at IS NULL"),
+    )
 
     op.create_table(
         "gold_item",
