@@ -18,6 +18,7 @@ from typing import IO
 from reviewdesk import __version__
 from reviewdesk.config import secrets
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
+from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import create_engines, resolve_target
@@ -93,6 +94,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     reasons = sub.add_parser("reasons", parents=[common], help="list or set the reject reasons")
     reasons.add_argument("set_to", nargs="*", metavar="REASON", help="new list of reasons")
+
+    limits = sub.add_parser(
+        "limits", parents=[common], help="show or set the team's session limits"
+    )
+    limits.add_argument(
+        "changes",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="e.g. reviews_per_session=30 minutes_per_session=off timezone=Europe/Berlin",
+    )
+    limits.add_argument("--json", action="store_true", help="as JSON")
+
+    session = sub.add_parser("session", help="a reviewer's session")
+    session_sub = session.add_subparsers(dest="session_command", required=True, metavar="ACTION")
+    for name, text in (("status", "limits used, warnings, breaks"), ("end", "end it now")):
+        action = session_sub.add_parser(name, parents=[common], help=text)
+        action.add_argument("--reviewer", required=True)
+    summary = session_sub.add_parser("summary", parents=[common], help="the latest session")
+    summary.add_argument("--reviewer", required=True)
+
+    gold = sub.add_parser("gold", help="known-answer (gold) drafts")
+    gold_sub = gold.add_subparsers(dest="gold_command", required=True, metavar="ACTION")
+    mark = gold_sub.add_parser("mark", parents=[common], help="make a decided draft gold")
+    mark.add_argument("id", help="the draft's id")
+    mark.add_argument(
+        "--expect",
+        required=True,
+        choices=["approved", "edited", "rejected", "escalated"],
+        help="the verdict a careful reviewer gives",
+    )
+    mark.add_argument("--note", help="why (shown to leads only)")
+    mark.add_argument("--by", default=getpass.getuser(), help="the lead (default: you)")
+    retire = gold_sub.add_parser("retire", parents=[common], help="stop serving a gold draft")
+    retire.add_argument("id", help="the draft's id")
+    gold_sub.add_parser("accuracy", parents=[common], help="gold accuracy per reviewer")
     return parser
 
 
@@ -250,6 +286,127 @@ def cmd_reasons(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
+    value = getattr(current, name)
+    if raw.lower() in ("off", "none"):
+        return None
+    if name == "timezone":
+        return raw
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"limits: {name}={raw!r} is not a number (or 'off').") from None
+    if isinstance(value, int) or name in _INTEGER_LIMITS:
+        if not number.is_integer():
+            raise ConfigurationError(f"limits: {name} takes a whole number, not {raw}.")
+        return int(number)
+    return number
+
+
+_INTEGER_LIMITS = {
+    "reviews_per_session",
+    "sessions_per_day",
+    "reviews_per_day",
+    "max_same_category",
+    "fast_approvals_to_flag",
+    "day_starts_hour",
+}
+
+
+def cmd_limits(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        limits = desk.session_limits()
+        if args.changes:
+            changes: dict[str, object] = {}
+            known = set(limits.to_json())
+            for change in args.changes:
+                name, sep, raw = change.partition("=")
+                if not sep or name not in known:
+                    raise ConfigurationError(
+                        f"limits: {change!r} is not NAME=VALUE with NAME one of "
+                        + ", ".join(sorted(known))
+                    )
+                changes[name] = _parse_limit(name, raw, limits)
+            limits = limits.with_changes(**changes)
+            desk.set_session_limits(limits)
+        if args.json:
+            out.write(json.dumps(limits.to_json()) + "\n")
+        else:
+            for name, value in limits.to_json().items():
+                print(f"{name:<24} {'off' if value is None else value}", file=out)
+    return 0
+
+
+def cmd_session(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        if args.session_command == "status":
+            status = desk.session_status(args.reviewer)
+            if status.blocked is not None and status.until is not None:
+                print(
+                    f"{args.reviewer}: {status.blocked.value.replace('_', ' ')} until "
+                    f"{status.until:%Y-%m-%d %H:%M} UTC",
+                    file=out,
+                )
+            elif status.session is not None:
+                print(
+                    f"{args.reviewer}: in a session since {status.session.started_at:%H:%M} UTC",
+                    file=out,
+                )
+            else:
+                print(f"{args.reviewer}: ready to start a session", file=out)
+            for use in status.uses:
+                mark = "  <- nearly there" if use in status.warnings else ""
+                print(f"  {use.limit:<22} {use.used:g} of {use.allowed:g}{mark}", file=out)
+            print(
+                f"  today: {status.sessions_today} session(s), {status.reviews_today} review(s)",
+                file=out,
+            )
+            return 0
+        summary = (
+            desk.end_session(args.reviewer)
+            if args.session_command == "end"
+            else desk.session_summary(args.reviewer)
+        )
+        if summary is None:
+            print(f"{args.reviewer} has no session.", file=out)
+            return 0
+        labels = ", ".join(f"{n} {label}" for label, n in sorted(summary.by_label.items()))
+        median = f"{summary.median_seconds:.0f} s" if summary.median_seconds is not None else "-"
+        print(
+            f"session {summary.session.id} of {args.reviewer}: {labels or 'no reviews'}", file=out
+        )
+        print(
+            f"  median time per draft: {median}; low attention: {summary.low_attention}", file=out
+        )
+        if summary.gold_answers:
+            print(
+                f"  known-answer checks: {summary.gold_correct} of {summary.gold_answers} right, "
+                f"{summary.caught} caught",
+                file=out,
+            )
+    return 0
+
+
+def cmd_gold(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        if args.gold_command == "mark":
+            desk.mark_gold(args.id, args.expect, by=args.by, note=args.note)
+            print(f"{args.id} is a known-answer draft now (expected: {args.expect}).", file=out)
+        elif args.gold_command == "retire":
+            if not desk.retire_gold(args.id):
+                raise ConfigurationError(f"{args.id} is not a gold draft.")
+            print(f"{args.id} is no longer served as a known-answer draft.", file=out)
+        else:
+            for row in desk.gold_accuracy():
+                share = row["correct"] / row["answers"] if row["answers"] else 0.0
+                print(
+                    f"{row['reviewer']:<20} {row['correct']}/{row['answers']} right "
+                    f"({share:.0%}), {row['caught']} caught",
+                    file=out,
+                )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "enqueue": cmd_enqueue,
     "results": cmd_results,
@@ -259,6 +416,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "db": cmd_db,
     "password": cmd_password,
     "reasons": cmd_reasons,
+    "limits": cmd_limits,
+    "session": cmd_session,
+    "gold": cmd_gold,
 }
 
 

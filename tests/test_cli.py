@@ -190,3 +190,48 @@ def test_console_script_reads_stdin_and_uses_the_environment(
     assert b"<stdin>: 1 draft(s) queued" in done.stdout
     bad = subprocess.run([exe, "enqueue", "-"], env=env, input=b"{oops\n", capture_output=True)
     assert bad.returncode == 1 and b"<stdin>:1: is not valid JSON" in bad.stderr
+
+
+def test_limits_are_shown_and_set_by_name(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "limits", "--db", sqlite_url)
+    assert code == 0 and "reviews_per_session      40" in out
+    code, out, _ = run(
+        capsys,
+        "limits",
+        "--db",
+        sqlite_url,
+        "reviews_per_session=30",
+        "minutes_per_session=off",
+        "timezone=Europe/Berlin",
+        "--json",
+    )
+    limits = json.loads(out)
+    assert (limits["reviews_per_session"], limits["minutes_per_session"]) == (30, None)
+    assert limits["timezone"] == "Europe/Berlin"
+    code, _, err = run(capsys, "limits", "--db", sqlite_url, "reviews_per_session=2.5")
+    assert code == 1 and "takes a whole number" in err
+    code, _, err = run(capsys, "limits", "--db", sqlite_url, "naps=3")
+    assert code == 1 and "is not NAME=VALUE" in err
+    code, _, err = run(capsys, "limits", "--db", sqlite_url, "timezone=Mars/Base")
+    assert code == 1 and "not a known IANA time zone" in err
+
+
+def test_gold_and_session_commands(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with ReviewDesk.open(sqlite_url) as desk:
+        desk.submit([{"id": "g1", "draft": "Wrong"}, {"id": "x", "draft": "Fine"}])
+        lease = desk.claim("ana")
+        assert lease
+        desk.decide(lease, "reject", reason="factual_error", review_seconds=12.0)
+    code, out, _ = run(capsys, "gold", "mark", "g1", "--expect", "rejected", "--db", sqlite_url)
+    assert code == 0 and "known-answer draft now" in out
+    code, _, err = run(capsys, "gold", "mark", "x", "--expect", "approved", "--db", sqlite_url)
+    assert code == 1 and "not decided yet" in err
+    code, out, _ = run(capsys, "session", "status", "--reviewer", "ana", "--db", sqlite_url)
+    assert "in a session" in out and "reviews_per_session    1 of 40" in out
+    code, out, _ = run(capsys, "session", "end", "--reviewer", "ana", "--db", sqlite_url)
+    assert "1 rejected" in out and "median time per draft: 12 s" in out
+    code, out, _ = run(capsys, "session", "status", "--reviewer", "ana", "--db", sqlite_url)
+    assert "on break until" in out
+    assert run(capsys, "gold", "retire", "g1", "--db", sqlite_url)[0] == 0
