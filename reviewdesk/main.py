@@ -15,9 +15,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = cli.build_parser().parse_args(argv)
     cli.configure_logging(getattr(args, "verbose", False))
     if args.command == "gui":
-        # The desk window is not built yet: show the queue it would open on.
-        args.json = False
-        args.command = "status"
+        from reviewdesk.ui.app import run_gui
+
+        code: int = run_gui(args)
+        return code
     return cli.run(args)
 
 

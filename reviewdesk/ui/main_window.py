@@ -1,0 +1,622 @@
+"""The reviewer's desk: the draft, large, with its context beside it and one key per decision.
+
+The window is a view of a ``ReviewController``: it shows what the controller emits and calls its
+methods when keys are pressed. It never calls the database; it holds no desk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal, SignalInstance
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reviewdesk.core.domain import History, QueueCounts, Verdict
+from reviewdesk.ui import style
+from reviewdesk.ui.dialogs.cheat_sheet import CheatSheet
+from reviewdesk.ui.dialogs.decision import DecisionDialog, EscalateDialog, RejectDialog
+from reviewdesk.ui.dialogs.settings_dialog import SettingsDialog, SettingsResult
+from reviewdesk.ui.operations import DecisionRequest, Prepared
+from reviewdesk.ui.review_controller import Notice, ReviewController, ReviewState, SessionEntry
+from reviewdesk.ui.settings import UiSettings
+from reviewdesk.ui.shortcuts import HeldKeyGuard, ShortcutSet, keymap_overrides
+from reviewdesk.ui.widgets.details import (
+    ContextView,
+    DraftHeader,
+    HistoryView,
+    MetadataForm,
+    plain_label,
+)
+from reviewdesk.ui.widgets.editor import EditPanel
+from reviewdesk.ui.widgets.notice_bar import NoticeBar
+from reviewdesk.ui.widgets.session_list import SessionList
+from reviewdesk.ui.widgets.status_page import StatusPage
+from reviewdesk.ui.widgets.text_views import DraftView
+from reviewdesk.ui.widgets.verb_button import VerbButton
+from reviewdesk.ui.worker import Executor
+
+log = logging.getLogger(__name__)
+
+DECISION_IDS = ("approve", "edit", "reject", "escalate", "skip")
+SAVING_HINT_DELAY_MS = 200
+_REVIEW_PAGE, _STATUS_PAGE = 0, 1
+
+
+class MainWindow(QMainWindow):
+    """The desk. ``attach`` a controller to review; ``show_connecting``/``show_error`` before."""
+
+    retry_requested = Signal()
+    settings_accepted = Signal(object)  # SettingsResult
+    side_refreshed = Signal()  # the side tab in view shows the draft on screen
+
+    def __init__(
+        self,
+        *,
+        settings: UiSettings,
+        executor: Executor,
+        reviewer: str,
+        default_reviewer: str,
+        embedded_path: str,
+        remember_layout: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("reviewDesk")
+        self.setWindowTitle("ReviewDesk")
+        self.setWindowIcon(style.icon("reviewdesk"))
+        self._settings = settings
+        self._executor = executor
+        self._reviewer = reviewer
+        self._default_reviewer = default_reviewer
+        # Whether an OS keyring can hold passwords (None: not known yet); set by the app.
+        self.keyring_available: Callable[[], bool | None] = lambda: None
+        self._embedded_path = embedded_path
+        self._remember_layout = remember_layout
+        self.controller: ReviewController | None = None
+        self.active_dialog: DecisionDialog | None = None
+        self.cheat_sheet: CheatSheet | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self._connections: list[tuple[SignalInstance, Callable[..., None]]] = []
+
+        self.guard = HeldKeyGuard(self)
+        self.shortcuts = ShortcutSet(settings.keymap(), self.guard, self)
+        self.shortcuts.install(self)
+        self.shortcuts.connect_handlers(self)
+
+        self._build()
+        self._build_menus()
+        self._build_status_bar()
+        self._saving_timer = QTimer(self)
+        self._saving_timer.setSingleShot(True)
+        self._saving_timer.setInterval(SAVING_HINT_DELAY_MS)
+        self._saving_timer.timeout.connect(lambda: self.saving.setText("Saving…"))
+        hints = QGuiApplication.styleHints()
+        hints.colorSchemeChanged.connect(self._restyle)
+        style.apply(self)
+        self._restore_layout()
+        self._apply_state(ReviewState.CONNECTING)
+
+    # -- building -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        spacing = self.fontMetrics().height() // 2
+        outer.setContentsMargins(spacing, spacing, spacing, 0)
+        self.notice_bar = NoticeBar(central)
+        outer.addWidget(self.notice_bar)
+        self.pages = QStackedWidget(central)
+        outer.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        # The draft, with its header and the decision buttons.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self.pages)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        left = QWidget(self.splitter)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.header = DraftHeader(left)
+        left_layout.addWidget(self.header)
+        card = QFrame(left)
+        card.setObjectName("draftCard")
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(1, 1, 1, 1)
+        self.draft_stack = QStackedWidget(card)
+        self.draft_view = DraftView(self.draft_stack)
+        self.editor = EditPanel(self.draft_stack)
+        self.draft_stack.addWidget(self.draft_view)
+        self.draft_stack.addWidget(self.editor)
+        card_layout.addWidget(self.draft_stack)
+        left_layout.addWidget(card, 1)
+        self.editor.submitted.connect(self._submit_edit)
+        self.editor.cancelled.connect(self._cancel_edit)
+
+        verbs = QHBoxLayout()
+        self.verb_buttons: dict[str, VerbButton] = {}
+        for action_id in (*DECISION_IDS, "undo"):
+            if action_id == "undo":
+                verbs.addStretch(1)
+            button = VerbButton(self.shortcuts.actions[action_id], left)
+            if action_id == "approve":
+                button.setProperty("role", "primary")
+            self.verb_buttons[action_id] = button
+            verbs.addWidget(button)
+        left_layout.addLayout(verbs)
+        self.splitter.addWidget(left)
+
+        # Beside it: input and context, details, history, this session.
+        self.side = QTabWidget(self.splitter)
+        self.side.setObjectName("sideTabs")
+        self.side.setDocumentMode(True)
+        self.context_view = ContextView(self.side)
+        self.metadata = MetadataForm(self.side)
+        self.history_view = HistoryView(self.side)
+        self.session_list = SessionList(self.side)
+        self.side.addTab(self.context_view, "Input && context")
+        self.side.addTab(self.metadata, "Details")
+        self.side.addTab(self.history_view, "History")
+        self.side.addTab(self.session_list, "This session")
+        self.side.setTabToolTip(3, "Your recent decisions in this session")
+        self.splitter.addWidget(self.side)
+        self._side_source: Prepared | None = None
+        self._side_fresh: set[int] = set()  # side tabs showing the draft on screen
+        self.side.currentChanged.connect(self._refresh_side)
+        self._side_timer = QTimer(self)
+        self._side_timer.setSingleShot(True)
+        self._side_timer.setInterval(0)
+        self._side_timer.timeout.connect(lambda: self._refresh_side(self.side.currentIndex()))
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.pages.addWidget(self.splitter)
+
+        self.status_page = StatusPage(self.pages)
+        self.status_page.primary.clicked.connect(self._status_primary)
+        self.status_page.secondary.clicked.connect(self.open_settings)
+        self.pages.addWidget(self.status_page)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        desk = QMenu("&Desk", bar)
+        desk.addAction(self.shortcuts.actions["settings"])
+        desk.addSeparator()
+        desk.addAction("&Quit", QGuiApplication.quit)
+        review = QMenu("&Review", bar)
+        for action_id in (*DECISION_IDS, "undo", "refresh"):
+            review.addAction(self.shortcuts.actions[action_id])
+        help_menu = QMenu("&Help", bar)
+        help_menu.addAction(self.shortcuts.actions["cheat_sheet"])
+        for menu in (desk, review, help_menu):
+            bar.addMenu(menu)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.database_label = plain_label(name="muted")
+        self.database_label.setAccessibleName("Database")
+        self.connection_label = plain_label(name="statusDot")
+        self.connection_label.setAccessibleName("Connection")
+        self.saving = plain_label(name="muted")
+        self.queue_label = plain_label()
+        self.queue_label.setAccessibleName("Queue depth")
+        self.session_label = plain_label()
+        self.session_label.setAccessibleName("Decided this session")
+        self.reviewer_label = plain_label(name="muted")
+        self.reviewer_label.setAccessibleName("Reviewer")
+        bar.addWidget(self.connection_label)
+        bar.addWidget(self.database_label, 1)
+        bar.addPermanentWidget(self.saving)
+        bar.addPermanentWidget(self.queue_label)
+        bar.addPermanentWidget(self.session_label)
+        bar.addPermanentWidget(self.reviewer_label)
+        self._set_online(None)
+        self.reviewer_label.setText(f"Reviewer: {self._reviewer}")
+
+    def _restyle(self) -> None:
+        style.apply(self)
+
+    # -- layout memory ------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self._settings.layout_state("geometry") if self._remember_layout else None
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, int(screen.width() * 0.9)), min(820, int(screen.height() * 0.9)))
+        for name, splitter in self._splitters().items():
+            state = self._settings.layout_state(name) if self._remember_layout else None
+            if state is None or not splitter.restoreState(state):
+                width = self.width()
+                if splitter is self.splitter:
+                    splitter.setSizes([int(width * 0.6), int(width * 0.4)])
+        if self._remember_layout:
+            self.side.setCurrentIndex(self._settings.side_tab)
+
+    def _splitters(self) -> dict[str, QSplitter]:
+        edit = self.editor.findChild(QSplitter, "editSplitter")
+        assert edit is not None
+        return {"mainSplitter": self.splitter, "editSplitter": edit}
+
+    def save_layout(self) -> None:
+        if not self._remember_layout:
+            return
+        self._settings.set_layout_state("geometry", self.saveGeometry())
+        for name, splitter in self._splitters().items():
+            self._settings.set_layout_state(name, splitter.saveState())
+        self._settings.side_tab = self.side.currentIndex()
+        self._settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_layout()
+        for dialog in (self.active_dialog, self.cheat_sheet, self.settings_dialog):
+            if dialog is not None:
+                dialog.close()
+        super().closeEvent(event)
+
+    # -- the controller -----------------------------------------------------------------------
+    def attach(self, controller: ReviewController) -> None:
+        """Show ``controller``'s review; the previous one (if any) is detached first."""
+        self.detach()
+        self.controller = controller
+        self.set_reviewer(controller.reviewer)
+        self.database_label.setText(controller.info.display)
+        self.database_label.setToolTip(controller.info.display)
+        self._link(controller.state_changed, self._apply_state)
+        self._link(controller.draft_shown, self._show_prepared)
+        self._link(controller.history_loaded, self._show_history)
+        self._link(controller.counts_changed, self._show_counts)
+        self._link(controller.session_changed, self._show_session)
+        self._link(controller.notice, self._show_notice)
+        self._link(controller.connection_changed, self._set_online)
+        self._link(controller.decision_returned, self._decision_returned)
+        self._set_online(True)
+        self._show_session(controller.entries)
+        self._apply_state(controller.state)
+
+    def set_reviewer(self, reviewer: str) -> None:
+        self._reviewer = reviewer
+        self.reviewer_label.setText(f"Reviewer: {reviewer}")
+
+    def _link(self, signal: SignalInstance, slot: Callable[..., None]) -> None:
+        signal.connect(slot)
+        self._connections.append((signal, slot))
+
+    def detach(self) -> None:
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self._connections.clear()
+        self.controller = None
+        self._close_decision_dialog()
+
+    def show_connecting(self, display: str) -> None:
+        self.detach()
+        self.database_label.setText(display)
+        self._set_online(None)
+        self._apply_state(ReviewState.CONNECTING)
+        self.status_page.show_status(
+            icon=style.icon("connecting"),
+            title="Opening the queue…",
+            text=f"Connecting to {display}.",
+        )
+
+    def show_error(self, title: str, text: str) -> None:
+        """A start-up problem (no controller): say it, offer to retry or change settings."""
+        self.detach()
+        self._set_online(False)
+        self._apply_state(ReviewState.ERROR)
+        self.status_page.show_status(
+            icon=style.icon("database-error"),
+            title=title,
+            text=text,
+            primary="Retry",
+            secondary="Settings…",
+        )
+
+    # -- what the controller says -------------------------------------------------------------
+    def _apply_state(self, state: ReviewState) -> None:
+        review_states = (
+            ReviewState.LOADING,
+            ReviewState.SHOWING,
+            ReviewState.EDITING,
+            ReviewState.WRITING,
+        )
+        self.shortcuts.set_enabled(
+            DECISION_IDS, state in (ReviewState.SHOWING, ReviewState.WRITING)
+        )
+        self.shortcuts.set_enabled(
+            ["undo"],
+            state
+            in (ReviewState.SHOWING, ReviewState.WRITING, ReviewState.EMPTY, ReviewState.ERROR),
+        )
+        self.shortcuts.set_enabled(["refresh"], state in (ReviewState.EMPTY, ReviewState.ERROR))
+        if state is ReviewState.WRITING:
+            self._saving_timer.start()
+        else:
+            self._saving_timer.stop()
+            self.saving.setText("")
+        if state is not ReviewState.EDITING and self.draft_stack.currentWidget() is self.editor:
+            self.editor.stop()
+            self.draft_stack.setCurrentWidget(self.draft_view)
+            self.draft_view.setFocus()
+        if state not in (ReviewState.SHOWING, ReviewState.WRITING):
+            self._close_decision_dialog()
+        if state in review_states:
+            self.pages.setCurrentIndex(_REVIEW_PAGE)
+        else:
+            self.pages.setCurrentIndex(_STATUS_PAGE)
+        if state is ReviewState.EMPTY:
+            self._show_empty()
+        elif state is ReviewState.ERROR and self.controller is not None:
+            self.status_page.show_status(
+                icon=style.icon("database-error"),
+                title="The database cannot be reached",
+                text="The desk keeps trying every few seconds. Nothing you decided is lost: "
+                "every decision shown as recorded is in the database.",
+                primary="Retry now",
+                secondary="Settings…",
+            )
+
+    def _show_empty(self) -> None:
+        controller = self.controller
+        if controller is not None and controller.refusal:
+            self.status_page.show_status(
+                icon=style.icon("queue-empty"),
+                title="No draft for you right now",
+                text=f"{controller.refusal} The desk looks again on its own.",
+                primary=f"Try again ({self.shortcuts.key_text('refresh')})",
+            )
+            return
+        skipped = controller.skipped_count if controller else 0
+        text = "No draft is waiting for review. New drafts appear here on their own."
+        if skipped:
+            text += (
+                f" You skipped {skipped} draft{'s' if skipped != 1 else ''} in this session: "
+                f"press {self.shortcuts.key_text('refresh')} to see them again."
+            )
+        self.status_page.show_status(
+            icon=style.icon("queue-empty"),
+            title="All caught up",
+            text=text,
+            primary=f"Refresh ({self.shortcuts.key_text('refresh')})",
+        )
+
+    def _status_primary(self) -> None:
+        if self.controller is None:
+            self.retry_requested.emit()
+        else:
+            self.controller.refresh()
+
+    def _show_prepared(self, prepared: Prepared | None) -> None:
+        """The draft first; beside it only the tab in view (the others when they are chosen),
+        so that the next draft reaches the screen within a frame."""
+        self._side_source = prepared
+        self._side_fresh.clear()
+        if prepared is None:
+            self.header.show_draft(None)
+            self.draft_view.clear_text("Loading the next draft…")
+            self._close_decision_dialog()
+        else:
+            draft = prepared.lease.draft
+            self.header.show_draft(draft, now=datetime.now(draft.created_at.tzinfo))
+            self.draft_view.show_text(draft.draft)
+            dialog = self.active_dialog
+            if dialog is not None and dialog.lease_id != prepared.lease.lease_id:
+                self._close_decision_dialog()
+        # The side tab fills in on the next turn of the event loop, right after the draft is
+        # painted: the draft reaches the screen first (within a frame), its context ~5 ms later.
+        self._side_timer.start()
+
+    def _refresh_side(self, index: int) -> None:
+        """Bring side tab ``index`` up to date with the draft on screen, if it is not."""
+        if index in self._side_fresh or index < 0:
+            return
+        self._side_fresh.add(index)
+        prepared = self._side_source
+        widget = self.side.widget(index)
+        if widget is self.context_view:
+            self.context_view.show_draft(prepared.lease.draft if prepared else None)
+        elif widget is self.metadata:
+            self.metadata.show_lease(prepared.lease if prepared else None)
+        elif widget is self.history_view:
+            history = prepared.history if prepared else None
+            self.history_view.show_history(history, loading=prepared is None)
+        elif widget is self.session_list:
+            self.session_list.show_entries(self.controller.entries if self.controller else ())
+        if index == self.side.currentIndex():
+            self.side_refreshed.emit()
+
+    def _show_history(self, history: History) -> None:
+        if self._side_source is not None:
+            self._side_source = dataclasses.replace(self._side_source, history=history)
+        self._side_fresh.discard(self.side.indexOf(self.history_view))
+        self._refresh_side(self.side.currentIndex())
+
+    def _show_counts(self, counts: QueueCounts) -> None:
+        self.queue_label.setText(f"{counts.pending} waiting · {counts.leased} in review")
+
+    def _show_session(self, entries: tuple[SessionEntry, ...]) -> None:
+        self._side_fresh.discard(self.side.indexOf(self.session_list))
+        self._refresh_side(self.side.currentIndex())
+        count = self.controller.decided_count if self.controller else 0
+        self.session_label.setText(f"{count} decided this session")
+
+    def _show_notice(self, notice: Notice) -> None:
+        self.notice_bar.show_notice(notice.level, notice.text)
+
+    def _set_online(self, online: bool | None) -> None:
+        text = {None: "○ Connecting", True: "● Connected", False: "● Offline"}[online]
+        self.connection_label.setText(text)
+        self.connection_label.setProperty("online", "" if online is None else str(online).lower())
+        self.connection_label.style().unpolish(self.connection_label)
+        self.connection_label.style().polish(self.connection_label)
+
+    # -- handlers of the actions (names from shortcuts.ACTIONS) -------------------------------
+    def approve(self) -> None:
+        if self.controller is not None:
+            self.controller.approve()
+
+    def begin_edit(self, text: str | None = None) -> None:
+        """Open the inline editor on the draft (or on ``text``, an edit being taken up again)."""
+        controller = self.controller
+        if controller is None or controller.current is None or not controller.begin_edit():
+            return
+        lease = controller.current.lease
+        self.draft_stack.setCurrentWidget(self.editor)
+        self.editor.start(lease.lease_id, lease.draft.draft, text)
+
+    def _decision_returned(self, prepared: Prepared, request: DecisionRequest) -> None:
+        """A decision could not be recorded and its draft is back: an edit comes back into the
+        editor as typed, so that no work is lost."""
+        if request.verdict is Verdict.EDIT and request.text is not None:
+            self.begin_edit(text=request.text)
+
+    def _submit_edit(self, lease_id: str, text: str) -> None:
+        if self.controller is not None:
+            self.controller.submit_edit(lease_id, text)
+
+    def _cancel_edit(self) -> None:
+        if self.controller is not None:
+            self.controller.cancel_edit()
+
+    def open_reject(self) -> None:
+        controller = self.controller
+        if controller is None or not controller.can_decide() or self.active_dialog is not None:
+            return
+        assert controller.current is not None
+        lease = controller.current.lease
+        dialog = RejectDialog(
+            controller.info.reject_reasons,
+            lease_id=lease.lease_id,
+            draft_id=lease.draft.id,
+            parent=self,
+        )
+        dialog.accepted.connect(
+            lambda: self._decided_in_dialog(
+                lambda c: c.reject(dialog.lease_id, dialog.reason or "", dialog.note_text)
+            )
+        )
+        self._open_decision_dialog(dialog)
+
+    def open_escalate(self) -> None:
+        controller = self.controller
+        if controller is None or not controller.can_decide() or self.active_dialog is not None:
+            return
+        assert controller.current is not None
+        lease = controller.current.lease
+        dialog = EscalateDialog(lease_id=lease.lease_id, draft_id=lease.draft.id, parent=self)
+        dialog.accepted.connect(
+            lambda: self._decided_in_dialog(
+                lambda c: c.escalate(
+                    dialog.lease_id,
+                    dialog.severity.value if dialog.severity else "",
+                    dialog.note_text,
+                )
+            )
+        )
+        self._open_decision_dialog(dialog)
+
+    def _open_decision_dialog(self, dialog: DecisionDialog) -> None:
+        self.active_dialog = dialog
+        dialog.finished.connect(lambda _result: self._dialog_finished(dialog))
+        dialog.open()
+
+    def _decided_in_dialog(self, decide: Callable[[ReviewController], bool]) -> None:
+        if self.controller is not None:
+            decide(self.controller)
+
+    def _dialog_finished(self, dialog: DecisionDialog) -> None:
+        if self.active_dialog is dialog:
+            self.active_dialog = None
+        dialog.deleteLater()
+        # The keys are the desk's again (window managers do this; minimal platforms do not).
+        self.activateWindow()
+
+    def _close_decision_dialog(self) -> None:
+        dialog = self.active_dialog
+        if dialog is not None:
+            self.active_dialog = None
+            dialog.reject()
+
+    def skip(self) -> None:
+        if self.controller is not None:
+            self.controller.skip()
+
+    def undo(self) -> None:
+        if self.controller is not None:
+            self.controller.undo()
+
+    def refresh(self) -> None:
+        if self.controller is not None:
+            self.controller.refresh()
+        else:
+            self.retry_requested.emit()
+
+    def show_cheat_sheet(self) -> None:
+        if self.cheat_sheet is None:
+            self.cheat_sheet = CheatSheet(self.shortcuts, self)
+        else:
+            self.cheat_sheet.rebuild()
+        self.cheat_sheet.show()
+        self.cheat_sheet.raise_()
+        self.cheat_sheet.activateWindow()
+
+    def open_settings(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            return
+        available = self.keyring_available()
+        dialog = SettingsDialog(
+            database_url=self._settings.database_url,
+            reviewer=self._settings.reviewer,
+            default_reviewer=self._default_reviewer,
+            keymap=self.shortcuts.keymap(),
+            keyring_available=bool(available),
+            embedded_path=self._embedded_path,
+            executor=self._executor,
+            parent=self,
+        )
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.settings_dialog = dialog
+        dialog.accepted.connect(lambda: self._settings_done(dialog.result_settings()))
+        dialog.finished.connect(lambda _result: self._settings_closed(dialog))
+        dialog.open()
+
+    def _settings_done(self, result: SettingsResult) -> None:
+        self.apply_keymap(result.keymap)
+        self.settings_accepted.emit(result)
+
+    def _settings_closed(self, dialog: QDialog) -> None:
+        if self.settings_dialog is dialog:
+            self.settings_dialog = None
+        dialog.deleteLater()
+
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        self.shortcuts.apply_keymap(keymap)
+        self._settings.set_keymap(keymap_overrides(keymap))
+        self._settings.sync()
+        if self.cheat_sheet is not None:
+            self.cheat_sheet.rebuild()
+
+    @property
+    def status_text(self) -> dict[str, str]:
+        """The status bar's texts (what a reviewer reads there), by field."""
+        labels: dict[str, QLabel] = {
+            "database": self.database_label,
+            "connection": self.connection_label,
+            "queue": self.queue_label,
+            "session": self.session_label,
+            "reviewer": self.reviewer_label,
+        }
+        return {name: label.text() for name, label in labels.items()}

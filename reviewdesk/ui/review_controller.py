@@ -1,0 +1,679 @@
+"""The review loop as an explicit state machine, between the window and the worker.
+
+    LOADING ──claimed──▶ SHOWING ──decision key──▶ WRITING ──written──▶ SHOWING
+       │                  │  ▲                          └──refused──▶ SHOWING + a notice
+       └─none waits─▶ EMPTY  └── EDITING (E; Ctrl+Enter goes to WRITING, Esc back)
+
+A decision key is honoured only in SHOWING (or EDITING for the edit). From that moment the
+state is WRITING until the database has answered, and every decision key is ignored, so a
+held or repeated key never decides twice. The next draft was claimed ahead of time and is put
+on screen at once, without waiting on the database; the reviewer reads it while the decision
+is written. If the write does not go through, the reviewer is told, and:
+
+* lease lost (expired, taken over): nothing was recorded and nothing can be; said plainly,
+  the desk stays on the next draft;
+* anything else (database unreachable, refused): the draft comes back on screen with the
+  reason, to be decided again (a retry reuses the idempotency key, so it cannot double).
+
+Leases are renewed every ttl/3 while held. The controller never touches a widget and never
+calls the database itself: every database call is a job on the executor, and only plain data
+comes back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from reviewdesk.core.domain import Decision, Lease, QueueCounts, Verdict
+from reviewdesk.core.errors import (
+    DatabaseUnavailable,
+    InvalidDecision,
+    LeaseLost,
+    ReviewDeskError,
+    UndoRefused,
+)
+from reviewdesk.ui.operations import DecisionRequest, DeskSession, Prepared, SessionInfo
+from reviewdesk.ui.text import one_line, reason_label
+from reviewdesk.ui.worker import Executor
+
+log = logging.getLogger(__name__)
+
+# Claim the next draft this long after showing one, so that the claim does not compete with
+# painting the draft on screen (both need the GIL); far shorter than any reading time.
+PREFETCH_DELAY_MS = 40
+EMPTY_POLL_MS = 10_000  # look for new drafts while the queue is empty
+RETRY_MS = 5_000  # try again after the database was unreachable
+COUNTS_REFRESH_MS = 30_000  # queue depth, for drafts others submit and decide
+SKIP_MEMORY = 200  # skipped drafts passed over by later claims in this session
+
+
+class ReviewState(Enum):
+    CONNECTING = "connecting"  # before a desk is attached (the window's own state)
+    LOADING = "loading"
+    SHOWING = "showing"
+    EDITING = "editing"
+    WRITING = "writing"
+    EMPTY = "empty"
+    ERROR = "error"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the reviewer: ``level`` is info, warning or error."""
+
+    level: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """One line of this session's recent work."""
+
+    draft_id: str
+    outcome: str  # approved, edited, rejected, escalated, skipped, not recorded
+    detail: str
+    at: datetime
+    undone: bool = False
+
+
+RECORDED = frozenset({"approved", "edited", "rejected", "escalated"})
+_LABEL_OF = {
+    Verdict.APPROVE: "approved",
+    Verdict.EDIT: "edited",
+    Verdict.REJECT: "rejected",
+    Verdict.ESCALATE: "escalated",
+}
+
+
+def _detail(decision: Decision) -> str:
+    if decision.reason:
+        return reason_label(decision.reason)
+    if decision.severity:
+        return decision.severity.value
+    return ""
+
+
+def _what(request: DecisionRequest, draft_id: str) -> str:
+    """The decision in words, with anything the reviewer typed, so that none of it is lost."""
+    words = {
+        Verdict.APPROVE: f"approval of draft {draft_id}",
+        Verdict.EDIT: f"edit of draft {draft_id}",
+        Verdict.REJECT: f"rejection of draft {draft_id}",
+        Verdict.ESCALATE: f"escalation of draft {draft_id}",
+    }[request.verdict]
+    if request.note:
+        words += f' (your note: "{one_line(request.note, 300)}")'
+    return words
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class ReviewController(QObject):
+    """One reviewer working through the queue of one open desk."""
+
+    state_changed = Signal(object)  # ReviewState
+    draft_shown = Signal(object)  # Prepared, or None while there is none to show
+    history_loaded = Signal(object)  # History of the shown draft, refreshed
+    counts_changed = Signal(object)  # QueueCounts
+    session_changed = Signal(object)  # tuple[SessionEntry, ...], newest first
+    notice = Signal(object)  # Notice
+    connection_changed = Signal(bool)
+    decision_returned = Signal(object, object)  # Prepared, DecisionRequest: back to decide again
+
+    def __init__(
+        self,
+        session: DeskSession,
+        info: SessionInfo,
+        executor: Executor,
+        reviewer: str,
+        *,
+        report_error: Callable[[Exception], None],
+        prefetch_delay_ms: int = PREFETCH_DELAY_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.info = info
+        self.reviewer = reviewer
+        self._session = session
+        self._executor = executor
+        self._report_error = report_error
+        self._state = ReviewState.LOADING
+        self._current: Prepared | None = None  # on screen
+        self._buffer: deque[Prepared] = deque()  # claimed ahead, shown next
+        self._writing: Prepared | None = None  # its decision is being written
+        self._claiming = False
+        self._renewing: set[str] = set()
+        self._skipped: deque[int] = deque(maxlen=SKIP_MEMORY)
+        self._keys: dict[str, str] = {}  # lease id -> idempotency key of its decision
+        self._decisions = 0  # decisions written or undone: dates prefetched histories
+        self._fetched_at: dict[str, int] = {}  # lease id -> self._decisions when claimed
+        self._entries: deque[SessionEntry] = deque(maxlen=200)
+        self._recorded = 0
+        self._online = True
+        self._refusal: str | None = None
+
+        self._renew_timer = self._timer(max(1, int(info.lease_ttl * 1000 / 3)), self._renew_all)
+        self._poll_timer = self._timer(EMPTY_POLL_MS, self._claim)
+        self._retry_timer = self._timer(RETRY_MS, self._claim, single=True)
+        self._counts_timer = self._timer(COUNTS_REFRESH_MS, self._refresh_counts)
+        self._prefetch_timer = self._timer(prefetch_delay_ms, self._prefetch, single=True)
+
+    def _timer(self, interval_ms: int, slot: Callable[[], None], *, single: bool = False) -> QTimer:
+        timer = QTimer(self)
+        timer.setInterval(interval_ms)
+        timer.setSingleShot(single)
+        timer.timeout.connect(slot)
+        return timer
+
+    # -- what the window reads ----------------------------------------------------------------
+    @property
+    def state(self) -> ReviewState:
+        return self._state
+
+    @property
+    def current(self) -> Prepared | None:
+        return self._current
+
+    @property
+    def entries(self) -> tuple[SessionEntry, ...]:
+        return tuple(self._entries)
+
+    @property
+    def decided_count(self) -> int:
+        """Decisions recorded in this session and not undone."""
+        return self._recorded
+
+    @property
+    def prefetching(self) -> bool:
+        """A claim for the next draft is scheduled or on its way."""
+        return self._claiming or self._prefetch_timer.isActive()
+
+    @property
+    def skipped_count(self) -> int:
+        return len(self._skipped)
+
+    @property
+    def skipped_keys(self) -> Sequence[int]:
+        return tuple(self._skipped)
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the queue last refused to hand out a draft, until it hands one out again."""
+        return self._refusal
+
+    @property
+    def held_leases(self) -> tuple[Lease, ...]:
+        """The leases to keep: the draft on screen and the ones claimed ahead."""
+        held = [self._current] if self._current else []
+        return tuple(p.lease for p in (*held, *self._buffer))
+
+    @property
+    def closed(self) -> bool:
+        return self._state is ReviewState.CLOSED
+
+    def can_decide(self) -> bool:
+        return self._state is ReviewState.SHOWING and self._current is not None
+
+    # -- small helpers ------------------------------------------------------------------------
+    def _set_state(self, state: ReviewState) -> None:
+        if state is self._state:
+            return
+        log.debug("review state %s -> %s", self._state.value, state.value)
+        self._state = state
+        if state is ReviewState.EMPTY:
+            self._poll_timer.start()
+        else:
+            self._poll_timer.stop()
+        self.state_changed.emit(state)
+
+    def _say(self, level: str, text: str) -> None:
+        getattr(log, "info" if level == "info" else "warning")("notice: %s", text)
+        self.notice.emit(Notice(level, text))
+
+    def _set_online(self, online: bool) -> None:
+        if online != self._online:
+            self._online = online
+            self.connection_changed.emit(online)
+
+    def _submit(
+        self,
+        fn: Callable[[], Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[Exception], None],
+        label: str,
+    ) -> None:
+        self._executor.submit(fn, on_success=on_success, on_failure=on_failure, label=label)
+
+    def _log_failure(self, exc: Exception) -> None:
+        """A background read or a renewal failed: the next one will try again."""
+        if isinstance(exc, DatabaseUnavailable):
+            self._set_online(False)
+            log.warning("background call failed: %s", exc)
+        else:
+            self._report_error(exc)
+
+    def _record(self, entry: SessionEntry) -> None:
+        self._entries.appendleft(entry)
+        self.session_changed.emit(self.entries)
+
+    def _is_current(self, prepared: Prepared) -> bool:
+        current = self._current
+        return current is not None and current.lease.lease_id == prepared.lease.lease_id
+
+    # -- start and stop -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.counts_changed.emit(self.info.counts)
+        self._renew_timer.start()
+        self._counts_timer.start()
+        self._set_state(ReviewState.LOADING)
+        self._claim()
+
+    def shutdown(self) -> None:
+        """Stop; callbacks still in flight are ignored. A decision already sent to the worker
+        is written before the session closes (the worker runs in order); the session gives
+        every lease back when it is closed (``DeskSession.close``)."""
+        for timer in (
+            self._renew_timer,
+            self._poll_timer,
+            self._retry_timer,
+            self._counts_timer,
+            self._prefetch_timer,
+        ):
+            timer.stop()
+        self._current = None
+        self._writing = None
+        self._buffer.clear()
+        self._set_state(ReviewState.CLOSED)
+
+    # -- showing drafts -----------------------------------------------------------------------
+    def _advance(self) -> None:
+        """Put the next claimed draft on screen (None while there is none yet)."""
+        self._prefetch_timer.stop()
+        prepared = self._buffer.popleft() if self._buffer else None
+        self._current = prepared
+        self.draft_shown.emit(prepared)
+        if prepared is not None:
+            fetched = self._fetched_at.pop(prepared.lease.lease_id, self._decisions)
+            if prepared.lease.draft.thread and fetched != self._decisions:
+                # Decisions were made since its history was read: one may be on its thread.
+                self._reload_history(prepared)
+            if not self._buffer:
+                self._prefetch_timer.start()
+        else:
+            self._claim()
+        self._settle()
+
+    def _settle(self) -> None:
+        """The resting state, unless a decision is still being written."""
+        if self._writing is not None or self.closed:
+            return
+        if self._current is not None:
+            self._set_state(ReviewState.SHOWING)
+        else:
+            self._set_state(ReviewState.LOADING)
+            self._claim()
+
+    def _reload_history(self, prepared: Prepared) -> None:
+        session, lease = self._session, prepared.lease
+
+        def loaded(history: Any) -> None:
+            current = self._current
+            if current is not None and current.lease.lease_id == lease.lease_id:
+                self._current = dataclasses.replace(current, history=history)
+                self.history_loaded.emit(history)
+
+        self._submit(lambda: session.history(lease), loaded, self._log_failure, "history")
+
+    # -- claiming -----------------------------------------------------------------------------
+    def _claim(self) -> None:
+        if self._claiming or self.closed:
+            return
+        self._claiming = True
+        self._retry_timer.stop()
+        session, reviewer, exclude = self._session, self.reviewer, tuple(self._skipped)
+        serial = self._decisions
+        self._submit(
+            lambda: session.claim_next(reviewer, exclude),
+            partial(self._claimed, serial),
+            self._claim_failed,
+            "claim",
+        )
+
+    def _prefetch(self) -> None:
+        if not self._buffer:
+            self._claim()
+
+    def _claimed(self, serial: int, prepared: Prepared | None) -> None:
+        self._claiming = False
+        if self.closed:
+            return
+        self._set_online(True)
+        self._refusal = None
+        if prepared is None:
+            if self._current is None and not self._buffer and self._writing is None:
+                if self._state is not ReviewState.EMPTY:
+                    self.draft_shown.emit(None)
+                self._set_state(ReviewState.EMPTY)
+            return
+        self._fetched_at[prepared.lease.lease_id] = serial
+        if prepared.counts is not None:
+            self.counts_changed.emit(prepared.counts)
+        self._buffer.append(prepared)
+        if self._current is None and self._state is not ReviewState.EDITING:
+            self._advance()
+
+    def _claim_failed(self, exc: Exception) -> None:
+        self._claiming = False
+        if self.closed:
+            return
+        if isinstance(exc, ReviewDeskError) and not isinstance(exc, DatabaseUnavailable):
+            self._refused(exc)
+            return
+        if isinstance(exc, DatabaseUnavailable):
+            self._set_online(False)
+        else:
+            self._report_error(exc)
+        if self._current is None and not self._buffer and self._writing is None:
+            self._say("error", f"Cannot get the next draft: {exc} Retrying every few seconds.")
+            self.draft_shown.emit(None)
+            self._set_state(ReviewState.ERROR)
+        else:
+            log.warning("claiming ahead failed, retrying: %s", exc)
+        self._retry_timer.start(RETRY_MS)
+
+    def _refused(self, exc: ReviewDeskError) -> None:
+        """The queue will not hand out a draft now (e.g. the reviewer is due a break): say why,
+        and look again when it says that changes, or at the next poll."""
+        self._set_online(True)
+        self._refusal = str(exc)
+        until = getattr(exc, "until", None)
+        if isinstance(until, datetime):
+            wait_ms = (until - datetime.now(until.tzinfo)).total_seconds() * 1000
+            self._retry_timer.start(int(min(max(wait_ms, 1000), 2**31 - 1)))
+        if self._current is None and not self._buffer and self._writing is None:
+            if self._state is ReviewState.EMPTY:
+                self.state_changed.emit(ReviewState.EMPTY)  # the page shows the refusal
+            else:
+                self.draft_shown.emit(None)
+                self._set_state(ReviewState.EMPTY)
+        else:
+            log.info("the next draft was refused for now: %s", exc)
+
+    # -- deciding -----------------------------------------------------------------------------
+    def approve(self) -> bool:
+        return self._decide(DecisionRequest(Verdict.APPROVE))
+
+    def reject(self, lease_id: str, reason: str, note: str | None) -> bool:
+        return self._decide(DecisionRequest(Verdict.REJECT, reason=reason, note=note), lease_id)
+
+    def escalate(self, lease_id: str, severity: str, note: str | None) -> bool:
+        request = DecisionRequest(Verdict.ESCALATE, severity=severity, note=note)
+        return self._decide(request, lease_id)
+
+    def begin_edit(self) -> bool:
+        if not self.can_decide():
+            return False
+        self._set_state(ReviewState.EDITING)
+        return True
+
+    def cancel_edit(self) -> None:
+        if self._state is ReviewState.EDITING:
+            self._set_state(ReviewState.SHOWING)
+
+    def submit_edit(self, lease_id: str, text: str) -> bool:
+        request = DecisionRequest(Verdict.EDIT, text=text)
+        return self._decide(request, lease_id, from_state=ReviewState.EDITING)
+
+    def _decide(
+        self,
+        request: DecisionRequest,
+        lease_id: str | None = None,
+        *,
+        from_state: ReviewState = ReviewState.SHOWING,
+    ) -> bool:
+        """Write one decision on the draft on screen, then show the next; False (and nothing
+        written) if the desk is not ready for one, e.g. while the last one is being written.
+
+        The next draft appears only once the database has committed the decision: what the desk
+        shows as done is durably recorded. It is already claimed and loaded (prefetched), so
+        showing it costs no database wait beyond the commit itself.
+        """
+        prepared = self._current
+        if self._state is not from_state or prepared is None:
+            log.debug("ignored %s in state %s", request.verdict.value, self._state.value)
+            return False
+        lease = prepared.lease
+        if lease_id is not None and lease_id != lease.lease_id:
+            log.debug("ignored %s for a draft no longer shown", request.verdict.value)
+            return False
+        key = self._keys.setdefault(lease.lease_id, uuid.uuid4().hex)
+        session = self._session
+        self._writing = prepared
+        self._set_state(ReviewState.WRITING)
+        self._submit(
+            lambda: session.decide(lease, request, idempotency_key=key),
+            partial(self._decided, prepared, request),
+            partial(self._decide_failed, prepared, request),
+            f"decide {request.verdict.value}",
+        )
+        return True
+
+    def _decided(self, prepared: Prepared, request: DecisionRequest, decision: Decision) -> None:
+        if self.closed:
+            return
+        self._writing = None
+        self._keys.pop(prepared.lease.lease_id, None)
+        self._set_online(True)
+        self._decisions += 1
+        self._recorded += 1
+        self._record(
+            SessionEntry(decision.draft_id, decision.label.value, _detail(decision), _now())
+        )
+        self._advance()  # recorded: now the next draft
+        thread = prepared.lease.draft.thread
+        current = self._current
+        if thread and current is not None and current.lease.draft.thread == thread:
+            self._reload_history(current)  # its thread now holds this decision
+        if decision.nudge:  # once a session, after a run of approvals faster than reading
+            self._say(
+                "info",
+                "Your last few approvals came faster than the drafts can be read. Take the time "
+                "each one needs: a careful look is the point of this desk.",
+            )
+        if decision.replayed and decision.label.value != _LABEL_OF[request.verdict]:
+            self._say(
+                "info",
+                f"Draft {decision.draft_id} had already been recorded as {decision.label.value} "
+                "(your earlier attempt did reach the database).",
+            )
+        self._settle()
+
+    def _decide_failed(self, prepared: Prepared, request: DecisionRequest, exc: Exception) -> None:
+        if self.closed:
+            return
+        self._writing = None
+        draft_id = prepared.lease.draft.id
+        if isinstance(exc, LeaseLost):
+            # Nothing was recorded and nothing can be: say so, and go on to the next draft.
+            self._set_online(True)
+            self._keys.pop(prepared.lease.lease_id, None)
+            self._record(SessionEntry(draft_id, "not recorded", "lease lost", _now()))
+            self._say("warning", f"Not recorded: your {_what(request, draft_id)}. {exc}")
+            self._advance()  # nothing more can be done with it: move on
+            return
+        if isinstance(exc, InvalidDecision):
+            reason = str(exc)
+        elif isinstance(exc, DatabaseUnavailable):
+            self._set_online(False)
+            reason = str(exc)
+        else:
+            reason = f"an unexpected error: {exc}"
+            self._report_error(exc)
+        # The draft stays on screen, to be decided again (with the same idempotency key).
+        self._set_state(ReviewState.SHOWING)
+        self._say(
+            "error",
+            f"Not recorded: your {_what(request, draft_id)}. {_sentence(reason)} The draft is "
+            "back on screen: decide again.",
+        )
+        self.decision_returned.emit(prepared, request)
+
+    # -- skip and undo ------------------------------------------------------------------------
+    def skip(self) -> bool:
+        """Give the draft on screen back to the queue and show the next one."""
+        prepared = self._current
+        if not self.can_decide() or prepared is None:
+            return False
+        lease = prepared.lease
+        self._skipped.append(lease.draft_key)
+        self._keys.pop(lease.lease_id, None)
+        self._record(SessionEntry(lease.draft.id, "skipped", "", _now()))
+        session = self._session
+
+        def failed(exc: Exception) -> None:
+            self._log_failure(exc)
+            if isinstance(exc, DatabaseUnavailable) and not self.closed:
+                self._say(
+                    "warning",
+                    f"Draft {lease.draft.id} could not be given back now ({exc}); it returns "
+                    "to the queue when its lease runs out.",
+                )
+
+        self._submit(lambda: session.release(lease), lambda _: None, failed, "release")
+        self._advance()
+        return True
+
+    def undo(self) -> bool:
+        """Take back this reviewer's last decision; its draft comes back on screen."""
+        if self._state not in (ReviewState.SHOWING, ReviewState.EMPTY, ReviewState.ERROR):
+            return False
+        back_to = self._state
+        self._set_state(ReviewState.WRITING)
+        session, reviewer = self._session, self.reviewer
+        self._submit(
+            lambda: session.undo(reviewer),
+            self._undone,
+            partial(self._undo_failed, back_to),
+            "undo",
+        )
+        return True
+
+    def _undone(self, prepared: Prepared) -> None:
+        if self.closed:
+            return
+        self._set_online(True)
+        self._decisions += 1
+        draft_id = prepared.lease.draft.id
+        for index, entry in enumerate(self._entries):
+            if entry.draft_id == draft_id and entry.outcome in RECORDED and not entry.undone:
+                self._entries[index] = dataclasses.replace(entry, undone=True)
+                self._recorded -= 1
+                break
+        self.session_changed.emit(self.entries)
+        if self._current is not None:
+            self._buffer.appendleft(self._current)
+        self._buffer.appendleft(prepared)
+        self._say("info", f"Undone: draft {draft_id} is back for you to decide again.")
+        self._advance()
+
+    def _undo_failed(self, back_to: ReviewState, exc: Exception) -> None:
+        if self.closed:
+            return
+        if isinstance(exc, UndoRefused):
+            self._say("info", f"Nothing undone: {exc}")
+        elif isinstance(exc, DatabaseUnavailable):
+            self._set_online(False)
+            self._say("error", f"Nothing undone: {exc}")
+        else:
+            self._say("error", f"Nothing undone, because of an unexpected error: {exc}")
+            self._report_error(exc)
+        self._set_state(back_to)
+
+    def refresh(self) -> None:
+        """Look for drafts now: after an empty queue, also bring skipped drafts back."""
+        if self._state is ReviewState.EMPTY and self._skipped:
+            self._skipped.clear()
+        if self._state in (ReviewState.EMPTY, ReviewState.ERROR):
+            self._claim()
+        self._refresh_counts()
+
+    # -- keeping leases -----------------------------------------------------------------------
+    def renew_now(self) -> None:
+        """Renew every held lease now (the timer does this every ttl/3)."""
+        self._renew_all()
+
+    def _renew_all(self) -> None:
+        if self.closed:
+            return
+        for lease in self.held_leases:
+            if lease.lease_id in self._renewing:
+                continue  # the last renewal is still on its way
+            self._renewing.add(lease.lease_id)
+            self._submit(
+                partial(self._session.renew, lease),
+                self._renewed,
+                partial(self._renew_failed, lease.lease_id),
+                "renew",
+            )
+
+    def _renewed(self, lease: Lease) -> None:
+        self._renewing.discard(lease.lease_id)
+        if self.closed:
+            return
+        self._set_online(True)
+        if self._current is not None and self._current.lease.lease_id == lease.lease_id:
+            self._current = dataclasses.replace(self._current, lease=lease)
+        for index, held in enumerate(self._buffer):
+            if held.lease.lease_id == lease.lease_id:
+                self._buffer[index] = dataclasses.replace(held, lease=lease)
+
+    def _renew_failed(self, lease_id: str, exc: Exception) -> None:
+        self._renewing.discard(lease_id)
+        if self.closed:
+            return
+        if not isinstance(exc, LeaseLost):
+            self._log_failure(exc)
+            return
+        current = self._current
+        if current is not None and current.lease.lease_id == lease_id:
+            self._record(SessionEntry(current.lease.draft.id, "not recorded", "lease lost", _now()))
+            self._keys.pop(lease_id, None)
+            self._say("warning", f"{exc} Here is the next draft.")
+            self._advance()
+            return
+        for held in list(self._buffer):
+            if held.lease.lease_id == lease_id:
+                log.info("a draft claimed ahead was lost: %s", exc)
+                self._buffer.remove(held)
+        if not self._buffer and self._current is not None:
+            self._prefetch_timer.start()
+
+    def _refresh_counts(self) -> None:
+        if self.closed:
+            return
+
+        def done(counts: QueueCounts) -> None:
+            if not self.closed:
+                self._set_online(True)
+                self.counts_changed.emit(counts)
+
+        self._submit(self._session.counts, done, self._log_failure, "counts")

@@ -1,0 +1,188 @@
+"""The composition root: the crash hook, the keys, the start-up password prompt, and the real
+``reviewdesk gui --screenshot`` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from pytestqt.qtbot import QtBot
+
+from reviewdesk import ReviewDesk
+from reviewdesk.core.errors import DatabaseUnavailable
+from reviewdesk.ui.crash import CrashReporter
+from reviewdesk.ui.dialogs.cheat_sheet import CheatSheet
+from reviewdesk.ui.dialogs.password import PasswordDialog
+from reviewdesk.ui.operations import DeskSession, SessionInfo
+from reviewdesk.ui.review_controller import ReviewState
+from reviewdesk.ui.shortcuts import ACTIONS, keymap_overrides, keymap_problems, resolve_keymap
+from reviewdesk.ui.widgets.verb_button import VerbButton
+from tests.ui.conftest import HarnessFactory, drafts
+
+REPO = Path(__file__).parents[2]
+
+
+def test_an_error_in_a_slot_is_logged_kept_and_shown(qtbot: QtBot, tmp_path: Path) -> None:
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    crash = CrashReporter(lambda: tmp_path, lambda: parent)
+    try:
+        raise KeyError("lost key")
+    except KeyError as exc:
+        crash.report(exc)
+    assert crash.last_log is not None and crash.last_log.parent == tmp_path
+    text = crash.last_log.read_text()
+    assert "KeyError: 'lost key'" in text and "Traceback" in text
+    box = crash.box
+    assert isinstance(box, QMessageBox)
+    assert box.isVisible() and not box.isModal()
+    assert "The desk keeps running" in box.text()
+    crash.report(RuntimeError("second"))  # the same box, updated: errors never stack up
+    assert crash.box is box and "second" in box.text()
+    box.close()
+    qtbot.waitUntil(lambda: crash.box is None)
+
+
+def test_the_hook_is_installed_and_removed(tmp_path: Path) -> None:
+    crash = CrashReporter(lambda: tmp_path, lambda: None)
+    previous = sys.excepthook
+    crash.install()
+    assert sys.excepthook == crash.hook
+    crash.uninstall()
+    assert sys.excepthook is previous
+
+
+def test_keys_are_shown_on_the_buttons_and_in_the_cheat_sheet(desk_harness: HarnessFactory) -> None:
+    h = desk_harness(drafts(1))
+    keys = {b.objectName(): b.key.text() for b in h.window.findChildren(VerbButton)}
+    assert keys["button_approve"] == "A"
+    assert keys["button_edit"] == "E"
+    assert keys["button_reject"] == "R"
+    assert keys["button_escalate"] == "X"
+    assert keys["button_skip"] == "S"
+    assert keys["button_undo"] == "Ctrl+Z"
+    h.press(Qt.Key.Key_F1)
+    sheet = h.window.cheat_sheet
+    assert isinstance(sheet, CheatSheet) and sheet.isVisible()
+    cells = [
+        w.text() for w in sheet.findChildren(QWidget) if hasattr(w, "text") and callable(w.text)
+    ]
+    for spec in ACTIONS:
+        assert spec.title in cells
+    assert {"A", "E", "R", "X", "S", "Ctrl+Z", "? / F1", "Ctrl+Return"} <= set(cells)
+    sheet.close()
+
+
+def test_every_control_has_an_accessible_name(desk_harness: HarnessFactory) -> None:
+    h = desk_harness(drafts(1))
+    for button in h.window.findChildren(VerbButton):
+        assert button.accessibleName(), button.objectName()
+        assert button.accessibleDescription().startswith("Shortcut: ")
+    for widget in (
+        h.window.draft_view,
+        h.window.context_view,
+        h.window.history_view,
+        h.window.metadata,
+        h.window.session_list,
+        h.window.editor.editor,
+        h.window.editor.diff,
+    ):
+        assert widget.accessibleName(), type(widget).__name__
+
+
+def test_keys_can_be_remapped(desk_harness: HarnessFactory) -> None:
+    h = desk_harness(drafts(3))
+    h.wait_for_draft("d-01")
+    h.window.apply_keymap(resolve_keymap({"approve": "K"}))
+    assert h.settings.keymap() == {"approve": "K"}
+    assert h.window.verb_buttons["approve"].key.text() == "K"
+    h.press(Qt.Key.Key_A)  # no longer a key of the desk
+    h.wait_idle()
+    assert h.shown_id() == "d-01"
+    h.press(Qt.Key.Key_K)
+    h.wait_for_draft("d-02")
+
+
+def test_keymaps_are_checked_and_only_changes_are_stored() -> None:
+    keymap = resolve_keymap({"skip": "A", "nonsense": "Q", "edit": "not a key at all+++"})
+    assert keymap["skip"] == "A" and "nonsense" not in keymap
+    assert keymap_problems(keymap) == ["A is set for both Approve and Skip."]
+    assert keymap_problems(resolve_keymap({"approve": "Ctrl+Return"})) == [
+        "Ctrl+Return is reserved; choose another key for Approve."
+    ]
+    assert keymap_overrides(resolve_keymap({})) == {}
+    assert keymap_overrides(resolve_keymap({"approve": "Y"})) == {"approve": "Y"}
+
+
+def test_without_a_keyring_the_password_is_asked_at_start(
+    desk_harness: HarnessFactory, sqlite_url: str
+) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    opened: list[str | None] = []
+    seeded = ReviewDesk.open(sqlite_url, upgrade=True)
+    seeded.close()
+
+    def opener(url: str | None) -> tuple[DeskSession, SessionInfo]:
+        opened.append(url)
+        raise DatabaseUnavailable("Cannot open database: connection refused")
+
+    h = desk_harness(
+        drafts(1),
+        url="postgresql+psycopg://ana@127.0.0.1:1/reviews",
+        seed_url=sqlite_url,
+        opener=opener,
+        wait=None,
+    )
+    h.qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), PasswordDialog))
+    prompt = QApplication.activeModalWidget()
+    assert isinstance(prompt, PasswordDialog)
+    prompt.password.setText("s3cret")
+    prompt.accept()
+    h.qtbot.waitUntil(lambda: bool(opened))
+    assert opened == ["postgresql+psycopg://ana:s3cret@127.0.0.1:1/reviews"]
+    h.qtbot.waitUntil(lambda: h.window.status_page.title.text() == "Cannot open the database")
+
+
+@pytest.mark.slow
+def test_gui_screenshot_opens_the_window_and_saves_a_png(tmp_path: Path, sqlite_url: str) -> None:
+    with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
+        desk.submit(drafts(3))
+    shot = tmp_path / "desk.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "REVIEWDESK_STARTUP_PROBE": "1"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reviewdesk",
+            "gui",
+            "--db",
+            sqlite_url,
+            "--reviewer",
+            "ana",
+            "--screenshot",
+            str(shot),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"reviewdesk: saved {shot} (draft)" in done.stderr
+    assert "startup-probe draft " in done.stderr
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) >= (1280, 800)
+    with ReviewDesk.open(sqlite_url) as desk:  # the screenshot gave its leases back
+        counts = desk.counts()
+    assert (counts.pending, counts.leased, counts.decided) == (3, 0, 0)
+    assert ReviewState.SHOWING  # (the window showed a draft: "(draft)" above)

@@ -1,0 +1,240 @@
+"""Lost leases, renewals, an unreachable database, an empty queue: said plainly, nothing lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from reviewdesk import ReviewDesk
+from reviewdesk.core.clock import ManualClock
+from reviewdesk.core.errors import DatabaseUnavailable, ReviewDeskError
+from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.review_controller import Notice, ReviewState
+from tests.ui.conftest import Harness, HarnessFactory, drafts, session_opener
+
+Key = Qt.Key
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def notices(h: Harness) -> list[Notice]:
+    seen: list[Notice] = []
+    h.controller.notice.connect(seen.append)
+    return seen
+
+
+def other_reviewer(h: Harness, clock: ManualClock) -> ReviewDesk:
+    return ReviewDesk.open(h.url, clock=clock, lease_ttl=30)
+
+
+def test_a_decision_on_a_lost_lease_writes_nothing_and_moves_on(
+    desk_harness: HarnessFactory, clock: ManualClock
+) -> None:
+    h = desk_harness(drafts(3), clock=clock, lease_ttl=30)
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    said = notices(h)
+    clock.advance(31)  # ana's leases ran out (a laptop lid closed, say) ...
+    with other_reviewer(h, clock) as bob:
+        taken = bob.claim("bob")  # ... and bob took d-01 over
+        assert taken is not None and taken.draft.id == "d-01"
+        h.press(Key.Key_A)
+        h.qtbot.waitUntil(lambda: bool(said))
+        assert said[0].level == "warning"
+        assert said[0].text == (
+            "Not recorded: your approval of draft d-01. Lease on draft 'd-01' was lost (another "
+            "reviewer has claimed it since); nothing was recorded."
+        )
+        h.qtbot.waitUntil(
+            lambda: h.shown_id() == "d-02" and h.controller.state is ReviewState.SHOWING
+        )
+        assert h.window.notice_bar.isVisible()
+        assert (h.controller.entries[0].draft_id, h.controller.entries[0].outcome) == (
+            "d-01",
+            "not recorded",
+        )
+        h.wait_idle()
+        assert bob.results(include_delivered=True) == []
+        refused = [a for a in bob.attempts() if a["reviewer"] == "ana"]
+        assert [(a["outcome"], a["detail"]) for a in refused] == [("refused", "taken_over")]
+
+
+def test_renewal_keeps_the_lease_while_the_draft_is_open(
+    desk_harness: HarnessFactory, clock: ManualClock
+) -> None:
+    h = desk_harness(drafts(2), clock=clock, lease_ttl=30)
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    assert h.controller._renew_timer.interval() == 10_000  # ttl / 3
+    said = notices(h)
+    clock.advance(20)
+    h.controller.renew_now()
+    h.wait_idle()
+    clock.advance(20)  # 40 s after the claim, 20 s after the renewal
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    h.wait_idle()
+    assert said == []
+    with h.verify() as check:
+        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+
+
+def test_a_lease_lost_while_reading_is_said_and_the_desk_moves_on(
+    desk_harness: HarnessFactory, clock: ManualClock
+) -> None:
+    h = desk_harness(drafts(2), clock=clock, lease_ttl=30)
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    said = notices(h)
+    clock.advance(31)
+    with other_reviewer(h, clock) as bob:
+        assert bob.claim("bob").draft.id == "d-01"  # type: ignore[union-attr]
+        h.controller.renew_now()  # what the ttl/3 timer does
+        h.qtbot.waitUntil(lambda: len(said) >= 1)
+        assert (
+            "Lease on draft 'd-01' was lost (another reviewer has claimed it since)" in said[0].text
+        )
+        # The prefetched d-02 had expired too: said as well, then claimed afresh.
+        h.wait_for_draft("d-02")
+        h.wait_idle()
+        assert h.controller.state is ReviewState.SHOWING
+        assert bob.results(include_delivered=True) == []
+    assert ("d-01", "not recorded") in [(e.draft_id, e.outcome) for e in h.controller.entries]
+
+
+def test_an_unreachable_database_keeps_the_decision_for_a_retry(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness(drafts(3))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    real_decide = h.desk.decide
+    calls: list[str] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append("decide")
+        if len(calls) == 1:
+            raise DatabaseUnavailable("Database sqlite:///queue is unavailable: disk I/O error")
+        return real_decide(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "decide", flaky)
+    said = notices(h)
+    h.press(Key.Key_A)
+    h.qtbot.waitUntil(lambda: bool(said))
+    assert said[0].level == "error"
+    assert said[0].text == (
+        "Not recorded: your approval of draft d-01. Database sqlite:///queue is unavailable: "
+        "disk I/O error. The draft is back on screen: decide again."
+    )
+    h.wait_for_draft("d-01")
+    assert h.window.status_text["connection"] == "● Offline"
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    assert h.window.status_text["connection"] == "● Connected"
+    h.wait_idle()
+    with h.verify() as check:
+        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+
+
+def test_an_edit_that_could_not_be_written_comes_back_into_the_editor(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness(drafts(3))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    real_decide = h.desk.decide
+    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: database is locked")]
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_decide(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "decide", flaky)
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    h.window.editor.editor.selectAll()
+    h.type_text(h.window.editor.editor, "A better answer.")
+    h.press(Key.Key_Return, CTRL)
+    # Back on d-01, in the editor, with the text as typed.
+    h.wait_for_state(ReviewState.EDITING)
+    assert h.shown_id() == "d-01"
+    assert h.window.editor.editor.toPlainText() == "A better answer."
+    assert "Not recorded: your edit of draft d-01." in h.window.notice_bar.text.text()
+    h.press(Key.Key_Return, CTRL)
+    h.wait_for_draft("d-02")
+    h.wait_idle()
+    with h.verify() as check:
+        assert [(r.id, r.final) for r in check.results(include_delivered=True)] == [
+            ("d-01", "A better answer.")
+        ]
+
+
+def test_a_database_that_cannot_be_opened_is_said_with_retry_and_settings(
+    desk_harness: HarnessFactory, sqlite_url: str
+) -> None:
+    h = desk_harness(
+        drafts(1),
+        url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+        seed_url=sqlite_url,
+        opener=DeskSession.open,
+        wait=None,
+    )
+    page = h.window.status_page
+    h.qtbot.waitUntil(lambda: page.title.text() == "Cannot open the database", timeout=20_000)
+    assert h.window.pages.currentWidget() is page
+    assert "127.0.0.1" in page.text.text()
+    assert (page.primary.text(), page.secondary.text()) == ("Retry", "Settings…")
+    assert h.window.status_text["connection"] == "● Offline"
+    # The server is back (here: the desk opens the seeded database): Retry opens it.
+    h.desk_app.opener = session_opener(h.desk)
+    page.primary.click()
+    h.qtbot.waitUntil(lambda: h.window.controller is not None)
+    h.wait_for_draft("d-01")
+
+
+def test_an_empty_queue_says_so_and_refresh_finds_new_drafts(
+    desk_harness: HarnessFactory,
+) -> None:
+    h = desk_harness([], wait=ReviewState.EMPTY)
+    page = h.window.status_page
+    assert page.title.text() == "All caught up"
+    assert page.primary.text() == "Refresh (F5)"
+    with h.verify() as producer:  # a producer, on its own connection
+        producer.submit(drafts(1, prefix="new"))
+    h.press(Key.Key_F5)
+    h.wait_for_draft("new-01")
+
+
+class OnBreak(ReviewDeskError):
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__("Time for a break: you can take drafts again at 10:45.")
+
+
+def test_a_queue_that_refuses_a_claim_is_said_not_treated_as_an_error(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness(drafts(2))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    real_claim = h.desk.claim
+    refusing = [True]
+
+    def claim(*args: Any, **kwargs: Any) -> Any:
+        if refusing[0]:
+            raise OnBreak(datetime.now(UTC) + timedelta(minutes=10))
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "claim", claim)
+    h.press(Key.Key_A)  # d-02 was prefetched: it shows
+    h.wait_for_draft("d-02")
+    h.wait_idle()
+    h.press(Key.Key_A)
+    h.wait_for_state(ReviewState.EMPTY)
+    page = h.window.status_page
+    h.qtbot.waitUntil(lambda: page.title.text() == "No draft for you right now")
+    assert "Time for a break" in page.text.text()
+    assert h.errors == []
