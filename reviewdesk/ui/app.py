@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +29,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from reviewdesk import __version__
 from reviewdesk.config import paths
+from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ReviewDeskError, SchemaOutOfDate
 from reviewdesk.storage.engine import URL_ENV, resolve_target
-from reviewdesk.ui import style
+from reviewdesk.ui import screenshot_session, style
 from reviewdesk.ui.crash import CrashReporter
 from reviewdesk.ui.dialogs.decision import EscalateDialog
 from reviewdesk.ui.dialogs.password import PasswordDialog
@@ -47,7 +49,7 @@ from reviewdesk.ui.operations import (
     store_password,
     with_password,
 )
-from reviewdesk.ui.review_controller import ReviewController, ReviewState
+from reviewdesk.ui.review_controller import BreakInfo, ReviewController, ReviewState
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.worker import Executor
 
@@ -57,6 +59,9 @@ SCREENSHOT_SIZE = (1280, 800)
 SCREENSHOT_TIMEOUT_MS = 60_000
 # Hidden switches for generating documentation and measuring start-up (see docs/benchmarks.md):
 SCREENSHOT_DIALOG_ENV = "REVIEWDESK_SCREENSHOT_DIALOG"  # "escalate": shoot the escalation dialog
+# "break": shoot the break screen; "summary": shoot the summary after ending a session. Both on
+# a throwaway database seeded with the reviewer's recent sessions (screenshot_session).
+SCREENSHOT_SESSION_ENV = "REVIEWDESK_SCREENSHOT_SESSION"
 STARTUP_PROBE_ENV = "REVIEWDESK_STARTUP_PROBE"  # print when the first draft is painted
 COLOR_SCHEME_ENV = "REVIEWDESK_COLOR_SCHEME"  # "dark" or "light": override the system's
 
@@ -115,6 +120,8 @@ class DeskApp(QObject):
         reviewer: str,
         opener: Opener = DeskSession.open,
         password: str | None = None,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         parent: QObject | None = None,
     ) -> None:
         """``password``: one already given for this session ("" for none), kept in memory."""
@@ -130,6 +137,8 @@ class DeskApp(QObject):
         self.session: DeskSession | None = None
         self.keyring_ok: bool | None = None
         self._password = password  # only where no keyring exists; in memory only
+        self._clock = clock  # the desk's wall clock (None: the system's); tests pass fakes
+        self._monotonic = monotonic  # the review clock
         self._generation = 0  # answers for an earlier connection attempt are ignored
         window.keyring_available = self.keyring_status
         window.retry_requested.connect(self.open_desk)
@@ -172,7 +181,14 @@ class DeskApp(QObject):
         session, info = result
         self.session = session
         controller = ReviewController(
-            session, info, self.executor, self.reviewer, report_error=self.report_error, parent=self
+            session,
+            info,
+            self.executor,
+            self.reviewer,
+            report_error=self.report_error,
+            clock=self._clock,
+            monotonic=self._monotonic,
+            parent=self,
         )
         self.controller = controller
         self.window.attach(controller)
@@ -297,7 +313,7 @@ class FirstDraftWatch(QObject):
             self._watching_paint = True
             self._window.draft_view.painted.connect(self._painted)
             self._window.draft_view.viewport().update()
-        elif state in (ReviewState.EMPTY, ReviewState.ERROR):
+        elif state in (ReviewState.EMPTY, ReviewState.ERROR, ReviewState.BREAK):
             self._finish(state.value)
 
     def _painted(self) -> None:
@@ -334,17 +350,30 @@ def grab_window(window: MainWindow, dialog: QWidget | None = None) -> QPixmap:
 class ScreenshotMode(QObject):
     """``--screenshot PATH``: wait for the first draft, save a PNG of the window, quit."""
 
-    def __init__(self, desk_app: DeskApp, path: Path, dialog: str | None) -> None:
+    def __init__(
+        self, desk_app: DeskApp, path: Path, dialog: str | None, session: str | None = None
+    ) -> None:
         super().__init__(desk_app)
         self._desk_app = desk_app
         self._path = path
         self._dialog = dialog
+        self._session = session
+        self._shot = False
         self.exit_code = 1
         FirstDraftWatch(desk_app, self._ready)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: self._ready("timeout"))
 
     def _ready(self, what: str) -> None:
         window = self._desk_app.window
+        controller = self._desk_app.controller
+        if self._session and what in ("draft", "break") and controller is not None:
+            # The break screen is shot once the session's summary is on it.
+            controller.break_changed.connect(lambda info: self._break_shown(info, what))
+            if what == "draft" and self._session == "summary":
+                controller.end_session()
+            elif controller.on_break is not None:
+                self._break_shown(controller.on_break, what)
+            return
         dialog: QWidget | None = None
         if what == "draft" and self._dialog == "escalate":
             window.open_escalate()
@@ -354,6 +383,13 @@ class ScreenshotMode(QObject):
                 dialog = window.active_dialog
         # Let layouts settle (a queued LayoutRequest), then shoot.
         QTimer.singleShot(100, lambda: self._shoot(what, dialog))
+
+    def _break_shown(self, info: BreakInfo | None, what: str) -> None:
+        if info is None or info.summary is None or self._shot:
+            return
+        self._shot = True
+        what = "summary" if info.reason == "ended" else "break"
+        QTimer.singleShot(300, lambda: self._shoot(what, None))
 
     def _shoot(self, what: str, dialog: QWidget | None) -> None:
         window = self._desk_app.window
@@ -365,7 +401,7 @@ class ScreenshotMode(QObject):
             print(f"reviewdesk: saved {self._path} ({what})", file=sys.stderr)
         else:
             print(f"reviewdesk: could not write {self._path}", file=sys.stderr)
-        self.exit_code = 0 if saved and what in ("draft", "empty") else 1
+        self.exit_code = 0 if saved and what in ("draft", "empty", "break", "summary") else 1
         QApplication.exit(self.exit_code)
 
 
@@ -443,6 +479,18 @@ def run_gui(args: argparse.Namespace) -> int:
     screenshot: Path | None = args.screenshot
     url = args.db or os.environ.get(URL_ENV) or settings.database_url or None
     reviewer = args.reviewer or settings.reviewer or default_reviewer()
+    session_shot = os.environ.get(SCREENSHOT_SESSION_ENV) if screenshot is not None else None
+    throwaway: tempfile.TemporaryDirectory[str] | None = None
+    if session_shot in screenshot_session.MODES:
+        # A throwaway database with recent sessions, seeded on the worker before the desk opens.
+        throwaway = tempfile.TemporaryDirectory(prefix="reviewdesk-shot-")
+        url = f"sqlite:///{Path(throwaway.name) / 'sessions.sqlite3'}"
+        seed_url, mode = url, session_shot
+        executor.submit(
+            lambda: screenshot_session.seed_sessions(seed_url, reviewer, mode),
+            on_success=lambda _: None,
+            label="seed sessions",
+        )
     # The worker starts opening the database now, while this thread builds the window.
     opener = EarlyOpener(executor, url)
     window = MainWindow(
@@ -474,7 +522,9 @@ def run_gui(args: argparse.Namespace) -> int:
     shooter = None
     if screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
-        shooter = ScreenshotMode(desk_app, screenshot, os.environ.get(SCREENSHOT_DIALOG_ENV))
+        shooter = ScreenshotMode(
+            desk_app, screenshot, os.environ.get(SCREENSHOT_DIALOG_ENV), session_shot
+        )
     window.show()
     window.activateWindow()
     desk_app.open_desk()
@@ -492,4 +542,6 @@ def run_gui(args: argparse.Namespace) -> int:
     executor.stop()
     crash.uninstall()
     window.close()
+    if throwaway is not None:
+        throwaway.cleanup()
     return shooter.exit_code if shooter is not None else code

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal, SignalInstance
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal, SignalInstance
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -33,7 +34,13 @@ from reviewdesk.ui.dialogs.cheat_sheet import CheatSheet
 from reviewdesk.ui.dialogs.decision import DecisionDialog, EscalateDialog, RejectDialog
 from reviewdesk.ui.dialogs.settings_dialog import SettingsDialog, SettingsResult
 from reviewdesk.ui.operations import DecisionRequest, Prepared
-from reviewdesk.ui.review_controller import Notice, ReviewController, ReviewState, SessionEntry
+from reviewdesk.ui.review_controller import (
+    BreakInfo,
+    Notice,
+    ReviewController,
+    ReviewState,
+    SessionEntry,
+)
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.shortcuts import HeldKeyGuard, ShortcutSet, keymap_overrides
 from reviewdesk.ui.widgets.details import (
@@ -46,7 +53,7 @@ from reviewdesk.ui.widgets.details import (
 from reviewdesk.ui.widgets.editor import EditPanel
 from reviewdesk.ui.widgets.notice_bar import NoticeBar
 from reviewdesk.ui.widgets.session_list import SessionList
-from reviewdesk.ui.widgets.status_page import StatusPage
+from reviewdesk.ui.widgets.status_page import StatusPage, day_start_text
 from reviewdesk.ui.widgets.text_views import DraftView
 from reviewdesk.ui.widgets.verb_button import VerbButton
 from reviewdesk.ui.worker import Executor
@@ -56,6 +63,36 @@ log = logging.getLogger(__name__)
 DECISION_IDS = ("approve", "edit", "reject", "escalate", "skip")
 SAVING_HINT_DELAY_MS = 200
 _REVIEW_PAGE, _STATUS_PAGE = 0, 1
+# Input that shows the reviewer is at the desk (the review clock counts through it).
+_INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+    }
+)
+_BREAK_REASONS = {
+    "on_break": "Sessions are kept short so that every draft gets a fresh pair of eyes.",
+    "daily_sessions": "You have done today's review sessions.",
+    "daily_reviews": "You have done today's reviews.",
+    "ended": "You ended the session. Your drafts went back to the queue for others.",
+}
+
+
+class ActivityWatch(QObject):
+    """Tells the controller about key and mouse input anywhere in the app, for the review clock.
+    Installed on the application while a controller is attached."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller: ReviewController | None = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in _INPUT_EVENTS and self.controller is not None:
+            self.controller.activity()
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -99,6 +136,8 @@ class MainWindow(QMainWindow):
         self.shortcuts.install(self)
         self.shortcuts.connect_handlers(self)
 
+        self._activity = ActivityWatch(self)
+        self.end_session_box: QMessageBox | None = None
         self._build()
         self._build_menus()
         self._build_status_bar()
@@ -199,6 +238,8 @@ class MainWindow(QMainWindow):
         review = QMenu("&Review", bar)
         for action_id in (*DECISION_IDS, "undo", "refresh"):
             review.addAction(self.shortcuts.actions[action_id])
+        review.addSeparator()
+        review.addAction(self.shortcuts.actions["end_session"])
         help_menu = QMenu("&Help", bar)
         help_menu.addAction(self.shortcuts.actions["cheat_sheet"])
         for menu in (desk, review, help_menu):
@@ -260,7 +301,12 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_layout()
-        for dialog in (self.active_dialog, self.cheat_sheet, self.settings_dialog):
+        for dialog in (
+            self.active_dialog,
+            self.cheat_sheet,
+            self.settings_dialog,
+            self.end_session_box,
+        ):
             if dialog is not None:
                 dialog.close()
         super().closeEvent(event)
@@ -281,6 +327,13 @@ class MainWindow(QMainWindow):
         self._link(controller.notice, self._show_notice)
         self._link(controller.connection_changed, self._set_online)
         self._link(controller.decision_returned, self._decision_returned)
+        self._link(controller.break_changed, self._show_break)
+        app = QCoreApplication.instance()
+        if isinstance(app, QGuiApplication):
+            self._link(app.applicationStateChanged, self._visibility_changed)
+            app.installEventFilter(self._activity)
+        self._activity.controller = controller
+        self._visibility_changed()
         self._set_online(True)
         self._show_session(controller.entries)
         self._apply_state(controller.state)
@@ -297,8 +350,13 @@ class MainWindow(QMainWindow):
         for signal, slot in self._connections:
             signal.disconnect(slot)
         self._connections.clear()
+        self._activity.controller = None
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._activity)
         self.controller = None
         self._close_decision_dialog()
+        self._close_end_session_box()
 
     def show_connecting(self, display: str) -> None:
         self.detach()
@@ -341,6 +399,11 @@ class MainWindow(QMainWindow):
             in (ReviewState.SHOWING, ReviewState.WRITING, ReviewState.EMPTY, ReviewState.ERROR),
         )
         self.shortcuts.set_enabled(["refresh"], state in (ReviewState.EMPTY, ReviewState.ERROR))
+        self.shortcuts.set_enabled(
+            ["end_session"], self.controller is not None and self.controller.can_end_session()
+        )
+        if state is ReviewState.BREAK:
+            self._close_end_session_box()
         if state is ReviewState.WRITING:
             self._saving_timer.start()
         else:
@@ -358,6 +421,8 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentIndex(_STATUS_PAGE)
         if state is ReviewState.EMPTY:
             self._show_empty()
+        elif state is ReviewState.BREAK and self.controller is not None:
+            self._show_break(self.controller.on_break)
         elif state is ReviewState.ERROR and self.controller is not None:
             self.status_page.show_status(
                 icon=style.icon("database-error"),
@@ -392,9 +457,44 @@ class MainWindow(QMainWindow):
             primary=f"Refresh ({self.shortcuts.key_text('refresh')})",
         )
 
+    def _show_break(self, info: BreakInfo | None) -> None:
+        """The break screen: why, a countdown to its end, and the session just done."""
+        controller = self.controller
+        if info is None or controller is None or controller.state is not ReviewState.BREAK:
+            return
+        now = controller.now()
+        if info.reason == "ended" and info.until is None:
+            title, primary = "Session ended", "Start the next session"
+        elif info.reason == "ended":
+            title, primary = "Session ended: time for a break", ""
+        elif info.daily:
+            title, primary = "That's it for today", ""
+        else:
+            title, primary = "Time for a break", ""
+        text = _BREAK_REASONS.get(info.reason, info.message)
+        if info.until is not None:
+            if info.daily:
+                text += " " + day_start_text(info.until, now)
+            else:
+                text += (
+                    f" Stretch, look away from the screen: new drafts come back on their own at "
+                    f"{info.until.astimezone():%H:%M}."
+                )
+        self.status_page.show_break(
+            title=title,
+            text=text,
+            until=info.until,
+            daily=info.daily,
+            now=controller.now,
+            summary=info.summary,
+            primary=primary,
+        )
+
     def _status_primary(self) -> None:
         if self.controller is None:
             self.retry_requested.emit()
+        elif self.controller.state is ReviewState.BREAK:
+            self.controller.resume()
         else:
             self.controller.refresh()
 
@@ -562,6 +662,67 @@ class MainWindow(QMainWindow):
             self.controller.refresh()
         else:
             self.retry_requested.emit()
+
+    def end_session(self) -> None:
+        """Ask, then end the session: the drafts held go back, and the break starts."""
+        controller = self.controller
+        if controller is None or not controller.can_end_session():
+            return
+        if self.end_session_box is not None:
+            self.end_session_box.raise_()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "End session",
+            "End this session now?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText(
+            "The draft on screen and any claimed ahead go back to the queue, and your break "
+            "starts now. Decisions already made stay recorded."
+        )
+        box.button(QMessageBox.StandardButton.Yes).setText("End session")
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.end_session_box = box
+        box.finished.connect(lambda result: self._end_session_answered(box, result))
+        box.open()
+
+    def _end_session_answered(self, box: QMessageBox, result: int) -> None:
+        if self.end_session_box is box:
+            self.end_session_box = None
+        box.deleteLater()
+        self.activateWindow()
+        if result == QMessageBox.StandardButton.Yes and self.controller is not None:
+            self.controller.end_session()
+
+    def _close_end_session_box(self) -> None:
+        box = self.end_session_box
+        if box is not None:
+            self.end_session_box = None
+            box.done(QMessageBox.StandardButton.Cancel)
+
+    # -- visibility, for the review clock ---------------------------------------------------
+    def _visibility_changed(self, *_args: object) -> None:
+        controller = self.controller
+        if controller is None:
+            return
+        active = QGuiApplication.applicationState() == Qt.ApplicationState.ApplicationActive
+        controller.set_visible(self.isVisible() and not self.isMinimized() and active)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self._visibility_changed()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._visibility_changed()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self._visibility_changed()
 
     def show_cheat_sheet(self) -> None:
         if self.cheat_sheet is None:

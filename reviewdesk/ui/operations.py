@@ -11,14 +11,17 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.engine import make_url
 
 from reviewdesk.config import secrets
 from reviewdesk.core.domain import Decision, History, Lease, QueueCounts, SubmitReport, Verdict
 from reviewdesk.core.errors import LeaseLost, ReviewDeskError
+from reviewdesk.core.sessions import SessionStatus
 from reviewdesk.services.demo import load_demo_if_empty
 from reviewdesk.services.desk import ReviewDesk
+from reviewdesk.services.sessions import SessionSummary
 from reviewdesk.storage.engine import resolve_target
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,16 @@ class DecisionRequest:
     reason: str | None = None
     note: str | None = None
     severity: str | None = None
+    # Seconds the draft was looked at (visible, attended), measured by the desk.
+    review_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    """A session ended early: its summary, and where the reviewer stands now (the break)."""
+
+    summary: SessionSummary | None
+    status: SessionStatus
 
 
 class DeskSession:
@@ -156,6 +169,7 @@ class DeskSession:
                 reason=request.reason,
                 note=request.note,
                 severity=request.severity,
+                review_seconds=request.review_seconds,
                 idempotency_key=idempotency_key,
             )
         except LeaseLost:
@@ -178,6 +192,28 @@ class DeskSession:
         if lease.lease_id in self._held:
             self._held[lease.lease_id] = renewed
         return renewed
+
+    # -- sessions (limits, breaks, summaries) ---------------------------------------------------
+    def session_status(self, reviewer: str) -> SessionStatus:
+        return self.desk.session_status(reviewer)
+
+    def session_summary(self, reviewer: str) -> SessionSummary | None:
+        return self.desk.session_summary(reviewer)
+
+    def end_session(self, reviewer: str) -> EndedSession:
+        """Give back every draft this desk holds, end the session (the break starts now), and
+        read its summary and the break."""
+        for lease in list(self._held.values()):
+            self.release(lease)
+        summary = self.desk.end_session(reviewer)
+        if summary is None:  # no open session: the last one's summary
+            summary = self.desk.session_summary(reviewer)
+        return EndedSession(summary, self.desk.session_status(reviewer))
+
+    def confirmed_catches(self, reviewer: str, since: datetime | None) -> tuple[str, ...]:
+        """Draft ids of the reviewer's stops confirmed since ``since``."""
+        rows = self.desk.confirmed_catches(reviewer, since)
+        return tuple(str(row["external_id"]) for row in rows)
 
     def undo(self, reviewer: str) -> Prepared:
         lease = self.desk.undo(reviewer)

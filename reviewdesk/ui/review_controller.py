@@ -15,6 +15,18 @@ is written. If the write does not go through, the reviewer is told, and:
 * anything else (database unreachable, refused): the draft comes back on screen with the
   reason, to be decided again (a retry reuses the idempotency key, so it cannot double).
 
+    any state ──claim refused (break, daily cap) or End session──▶ BREAK ──break over──▶ LOADING
+
+On a break the desk hands out nothing: the decision keys are off, the engine refuses claims
+anyway, and the controller claims again on its own once the break is over (checked every second
+on the injected clock, and at the time the refusal gave).
+
+Review time is measured here (``ReviewTimer``): from the moment a draft is shown, only while the
+window is visible, and with idle stretches capped; it goes with the decision as
+``review_seconds``. After each decision the session's status is read, and the first time a limit
+passes ``warn_at`` the reviewer gets a gentle notice. Caught known-answer drafts, and stops a lead
+later confirmed, are celebrated once each; misses are never announced.
+
 Leases are renewed every ttl/3 while held. The controller never touches a widget and never
 calls the database itself: every database call is a job on the executor, and only plain data
 comes back.
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,15 +48,26 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import Decision, Lease, QueueCounts, Verdict
 from reviewdesk.core.errors import (
+    ClaimRefused,
     DatabaseUnavailable,
     InvalidDecision,
     LeaseLost,
     ReviewDeskError,
     UndoRefused,
 )
-from reviewdesk.ui.operations import DecisionRequest, DeskSession, Prepared, SessionInfo
+from reviewdesk.core.review_timer import DEFAULT_IDLE_GRACE, ReviewTimer
+from reviewdesk.core.sessions import LimitUse, SessionStatus
+from reviewdesk.services.sessions import SessionSummary
+from reviewdesk.ui.operations import (
+    DecisionRequest,
+    DeskSession,
+    EndedSession,
+    Prepared,
+    SessionInfo,
+)
 from reviewdesk.ui.text import one_line, reason_label
 from reviewdesk.ui.worker import Executor
 
@@ -56,6 +80,7 @@ EMPTY_POLL_MS = 10_000  # look for new drafts while the queue is empty
 RETRY_MS = 5_000  # try again after the database was unreachable
 COUNTS_REFRESH_MS = 30_000  # queue depth, for drafts others submit and decide
 SKIP_MEMORY = 200  # skipped drafts passed over by later claims in this session
+BREAK_CHECK_MS = 1_000  # on a break: whether it is over yet, on the desk's clock
 
 
 class ReviewState(Enum):
@@ -65,6 +90,7 @@ class ReviewState(Enum):
     EDITING = "editing"
     WRITING = "writing"
     EMPTY = "empty"
+    BREAK = "break"  # on a break or done for the day: no drafts until it is over
     ERROR = "error"
     CLOSED = "closed"
 
@@ -75,6 +101,24 @@ class Notice:
 
     level: str
     text: str
+
+
+@dataclass(frozen=True)
+class BreakInfo:
+    """Why the desk hands out no drafts now, until when, and the last session's summary.
+
+    ``reason``: ``on_break``, ``daily_sessions``, ``daily_reviews`` (from the engine), or
+    ``ended`` (the reviewer ended the session). ``until`` None: no break is required.
+    """
+
+    reason: str
+    until: datetime | None
+    message: str
+    summary: SessionSummary | None = None
+
+    @property
+    def daily(self) -> bool:
+        return self.reason in ("daily_sessions", "daily_reviews")
 
 
 @dataclass(frozen=True)
@@ -127,6 +171,21 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
+def warning_text(use: LimitUse) -> str:
+    """A gentle word about a limit nearly reached."""
+    used, allowed = int(use.used), int(use.allowed)
+    if use.limit == "reviews_per_session":
+        return f"{used} of {allowed} reviews in this session — a break is coming up."
+    if use.limit == "minutes_per_session":
+        return (
+            f"{use.used:.0f} of {use.allowed:g} minutes of review in this session — a break is "
+            "coming up."
+        )
+    if use.limit == "reviews_per_day":
+        return f"{used} of {allowed} reviews today — the day's reviewing is nearly done."
+    return f"{use.limit}: {use.used:g} of {use.allowed:g} — nearly reached."
+
+
 class ReviewController(QObject):
     """One reviewer working through the queue of one open desk."""
 
@@ -138,6 +197,8 @@ class ReviewController(QObject):
     notice = Signal(object)  # Notice
     connection_changed = Signal(bool)
     decision_returned = Signal(object, object)  # Prepared, DecisionRequest: back to decide again
+    decision_recorded = Signal(object)  # Decision, as the database recorded it
+    break_changed = Signal(object)  # BreakInfo while on a break (its summary may come later)
 
     def __init__(
         self,
@@ -148,8 +209,13 @@ class ReviewController(QObject):
         *,
         report_error: Callable[[Exception], None],
         prefetch_delay_ms: int = PREFETCH_DELAY_MS,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        idle_grace: float = DEFAULT_IDLE_GRACE,
         parent: QObject | None = None,
     ) -> None:
+        """``clock``: the desk's wall clock (breaks end by it); ``monotonic``: the clock of
+        review time, in seconds. Tests pass fakes of both."""
         super().__init__(parent)
         self.info = info
         self.reviewer = reviewer
@@ -170,12 +236,22 @@ class ReviewController(QObject):
         self._recorded = 0
         self._online = True
         self._refusal: str | None = None
+        self._clock = clock or SystemClock()
+        self._monotonic = monotonic
+        self._review_timer = ReviewTimer(idle_grace)
+        self._visible = True
+        self._break: BreakInfo | None = None
+        self._ending = False  # End session is on its way to the worker
+        self._warned: set[tuple[int, str]] = set()  # (session id, limit) already warned of
+        self._celebrated: set[str] = set()  # draft ids whose confirmed catch was celebrated
+        self._started_at = self._clock.now()
 
         self._renew_timer = self._timer(max(1, int(info.lease_ttl * 1000 / 3)), self._renew_all)
         self._poll_timer = self._timer(EMPTY_POLL_MS, self._claim)
         self._retry_timer = self._timer(RETRY_MS, self._claim, single=True)
         self._counts_timer = self._timer(COUNTS_REFRESH_MS, self._refresh_counts)
         self._prefetch_timer = self._timer(prefetch_delay_ms, self._prefetch, single=True)
+        self._break_timer = self._timer(BREAK_CHECK_MS, self._check_break)
 
     def _timer(self, interval_ms: int, slot: Callable[[], None], *, single: bool = False) -> QTimer:
         timer = QTimer(self)
@@ -227,6 +303,24 @@ class ReviewController(QObject):
         return tuple(p.lease for p in (*held, *self._buffer))
 
     @property
+    def on_break(self) -> BreakInfo | None:
+        """Why no drafts are handed out now, while on a break."""
+        return self._break if self._state is ReviewState.BREAK else None
+
+    def now(self) -> datetime:
+        """The desk's wall clock (what breaks end by)."""
+        return self._clock.now()
+
+    @property
+    def visible(self) -> bool:
+        """Whether the window is in front (the review clock runs)."""
+        return self._visible
+
+    def review_seconds(self) -> float:
+        """How long the draft on screen has been looked at, so far."""
+        return self._review_timer.elapsed(self._monotonic())
+
+    @property
     def closed(self) -> bool:
         return self._state is ReviewState.CLOSED
 
@@ -243,6 +337,11 @@ class ReviewController(QObject):
             self._poll_timer.start()
         else:
             self._poll_timer.stop()
+        if state is ReviewState.BREAK:
+            self._break_timer.start()
+        else:
+            self._break_timer.stop()
+            self._break = None
         self.state_changed.emit(state)
 
     def _say(self, level: str, text: str) -> None:
@@ -297,6 +396,7 @@ class ReviewController(QObject):
             self._retry_timer,
             self._counts_timer,
             self._prefetch_timer,
+            self._break_timer,
         ):
             timer.stop()
         self._current = None
@@ -310,6 +410,10 @@ class ReviewController(QObject):
         self._prefetch_timer.stop()
         prepared = self._buffer.popleft() if self._buffer else None
         self._current = prepared
+        if prepared is not None:
+            self._review_timer.start(self._monotonic(), visible=self._visible)
+        else:
+            self._review_timer.stop()
         self.draft_shown.emit(prepared)
         if prepared is not None:
             fetched = self._fetched_at.pop(prepared.lease.lease_id, self._decisions)
@@ -345,7 +449,7 @@ class ReviewController(QObject):
 
     # -- claiming -----------------------------------------------------------------------------
     def _claim(self) -> None:
-        if self._claiming or self.closed:
+        if self._claiming or self.closed or self._ending:
             return
         self._claiming = True
         self._retry_timer.stop()
@@ -364,8 +468,8 @@ class ReviewController(QObject):
 
     def _claimed(self, serial: int, prepared: Prepared | None) -> None:
         self._claiming = False
-        if self.closed:
-            return
+        if self.closed or self._ending:
+            return  # ending the session gave its lease back
         self._set_online(True)
         self._refusal = None
         if prepared is None:
@@ -383,7 +487,7 @@ class ReviewController(QObject):
 
     def _claim_failed(self, exc: Exception) -> None:
         self._claiming = False
-        if self.closed:
+        if self.closed or self._ending:
             return
         if isinstance(exc, ReviewDeskError) and not isinstance(exc, DatabaseUnavailable):
             self._refused(exc)
@@ -407,9 +511,16 @@ class ReviewController(QObject):
         self._refusal = str(exc)
         until = getattr(exc, "until", None)
         if isinstance(until, datetime):
-            wait_ms = (until - datetime.now(until.tzinfo)).total_seconds() * 1000
+            wait_ms = (until - self._clock.now()).total_seconds() * 1000
             self._retry_timer.start(int(min(max(wait_ms, 1000), 2**31 - 1)))
-        if self._current is None and not self._buffer and self._writing is None:
+        idle = self._current is None and not self._buffer and self._writing is None
+        if isinstance(exc, ClaimRefused):
+            if idle:
+                self._enter_break(BreakInfo(exc.reason, exc.until, str(exc)))
+            else:
+                log.info("the next draft was refused for now: %s", exc)
+            return
+        if idle:
             if self._state is ReviewState.EMPTY:
                 self.state_changed.emit(ReviewState.EMPTY)  # the page shows the refusal
             else:
@@ -466,6 +577,9 @@ class ReviewController(QObject):
             log.debug("ignored %s for a draft no longer shown", request.verdict.value)
             return False
         key = self._keys.setdefault(lease.lease_id, uuid.uuid4().hex)
+        if request.review_seconds is None:
+            seconds = round(self._review_timer.elapsed(self._monotonic()), 3)
+            request = dataclasses.replace(request, review_seconds=seconds)
         session = self._session
         self._writing = prepared
         self._set_state(ReviewState.WRITING)
@@ -488,6 +602,9 @@ class ReviewController(QObject):
         self._record(
             SessionEntry(decision.draft_id, decision.label.value, _detail(decision), _now())
         )
+        self.decision_recorded.emit(decision)
+        if self._ending:
+            return  # the session is ending: no next draft
         self._advance()  # recorded: now the next draft
         thread = prepared.lease.draft.thread
         current = self._current
@@ -505,10 +622,17 @@ class ReviewController(QObject):
                 f"Draft {decision.draft_id} had already been recorded as {decision.label.value} "
                 "(your earlier attempt did reach the database).",
             )
+        if decision.caught:
+            self._celebrated.add(decision.draft_id)
+            self._say(
+                "info",
+                "Good catch — that draft was a known-answer check, and you stopped it.",
+            )
+        self._check_limits()
         self._settle()
 
     def _decide_failed(self, prepared: Prepared, request: DecisionRequest, exc: Exception) -> None:
-        if self.closed:
+        if self.closed or self._ending:
             return
         self._writing = None
         draft_id = prepared.lease.draft.id
@@ -670,6 +794,7 @@ class ReviewController(QObject):
     def _refresh_counts(self) -> None:
         if self.closed:
             return
+        self._check_catches()
 
         def done(counts: QueueCounts) -> None:
             if not self.closed:
@@ -677,3 +802,164 @@ class ReviewController(QObject):
                 self.counts_changed.emit(counts)
 
         self._submit(self._session.counts, done, self._log_failure, "counts")
+
+    # -- review time --------------------------------------------------------------------------
+    def activity(self) -> None:
+        """Key or mouse input in the desk: the reviewer is there."""
+        self._review_timer.activity(self._monotonic())
+
+    def set_visible(self, visible: bool) -> None:
+        """The window was hidden, minimized or left (False), or is back in front (True)."""
+        if visible == self._visible:
+            return
+        self._visible = visible
+        if visible:
+            self._review_timer.shown_again(self._monotonic())
+        else:
+            self._review_timer.hidden(self._monotonic())
+
+    # -- sessions: breaks, warnings, catches --------------------------------------------------
+    def _enter_break(self, info: BreakInfo) -> None:
+        """No drafts until ``info.until``: show the break and the last session's summary."""
+        fetch = info.summary is None and (
+            self._break is None or self._state is not ReviewState.BREAK
+        )
+        self._prefetch_timer.stop()
+        self._review_timer.stop()
+        if self._state is not ReviewState.BREAK:
+            self.draft_shown.emit(None)
+        self._set_state(ReviewState.BREAK)
+        if self._break is not None and info.summary is None:
+            info = dataclasses.replace(info, summary=self._break.summary)
+        self._break = info
+        self.break_changed.emit(info)
+        if fetch:
+            session, reviewer = self._session, self.reviewer
+            self._submit(
+                lambda: session.session_summary(reviewer),
+                self._summary_loaded,
+                self._log_failure,
+                "session summary",
+            )
+
+    def _summary_loaded(self, summary: SessionSummary | None) -> None:
+        if self.closed or self._break is None or self._state is not ReviewState.BREAK:
+            return
+        self._break = dataclasses.replace(self._break, summary=summary)
+        self.break_changed.emit(self._break)
+
+    def break_over(self) -> bool:
+        info = self._break
+        return info is None or info.until is None or self._clock.now() >= info.until
+
+    def _check_break(self) -> None:
+        """Every second on a break: once it is over, look for a draft again."""
+        info = self._break
+        if info is not None and info.reason == "ended" and info.until is None:
+            return  # no break is due: the reviewer starts the next session (``resume``)
+        if self._state is ReviewState.BREAK and self.break_over() and not self._claiming:
+            self._claim()
+
+    def resume(self) -> bool:
+        """Start the next session now, if no break is due (never around one)."""
+        if self._state is not ReviewState.BREAK or not self.break_over():
+            return False
+        self._claim()
+        return True
+
+    def can_end_session(self) -> bool:
+        return (
+            self._state
+            not in (
+                ReviewState.BREAK,
+                ReviewState.CLOSED,
+                ReviewState.CONNECTING,
+            )
+            and not self._ending
+        )
+
+    def end_session(self) -> bool:
+        """End the session now: every held draft goes back, and the break starts."""
+        if not self.can_end_session():
+            return False
+        self._ending = True
+        self._prefetch_timer.stop()
+        self._retry_timer.stop()
+        self._review_timer.stop()
+        for held in (self._current, *self._buffer):
+            if held is not None:
+                self._keys.pop(held.lease.lease_id, None)
+        self._current = None
+        self._buffer.clear()
+        self.draft_shown.emit(None)
+        self._set_state(ReviewState.LOADING)
+        session, reviewer = self._session, self.reviewer
+        self._submit(
+            lambda: session.end_session(reviewer),
+            self._session_ended,
+            self._end_failed,
+            "end session",
+        )
+        return True
+
+    def _session_ended(self, ended: EndedSession) -> None:
+        self._ending = False
+        self._writing = None
+        if self.closed:
+            return
+        self._set_online(True)
+        status = ended.status
+        until = status.until if status.blocked is not None else None
+        if until is not None:
+            message = f"Session ended. Your break runs until {until.astimezone():%H:%M}."
+        else:
+            message = "Session ended. Start the next one whenever you are ready."
+        self._enter_break(BreakInfo("ended", until, message, ended.summary))
+        self._refresh_counts()  # the drafts it held are back in the queue
+
+    def _end_failed(self, exc: Exception) -> None:
+        self._ending = False
+        self._writing = None
+        if self.closed:
+            return
+        self._log_failure(exc)
+        self._say("error", f"The session could not be ended: {_sentence(str(exc))}")
+        self._set_state(ReviewState.LOADING)
+        self._claim()
+
+    def _check_limits(self) -> None:
+        """After a decision: warn gently, once a session, of each limit passing ``warn_at``."""
+        session, reviewer = self._session, self.reviewer
+
+        def done(status: SessionStatus) -> None:
+            if self.closed or status.session is None:
+                return
+            for use in status.warnings:
+                key = (status.session.id, use.limit)
+                if key not in self._warned:
+                    self._warned.add(key)
+                    self._say("info", warning_text(use))
+
+        self._submit(lambda: session.session_status(reviewer), done, self._log_failure, "status")
+
+    def _check_catches(self) -> None:
+        """Stops of this reviewer that a lead has since confirmed: celebrated once each."""
+        session, reviewer, since = self._session, self.reviewer, self._started_at
+
+        def done(draft_ids: tuple[str, ...]) -> None:
+            if self.closed:
+                return
+            for draft_id in draft_ids:
+                if draft_id not in self._celebrated:
+                    self._celebrated.add(draft_id)
+                    self._say(
+                        "info",
+                        f"Your stop of draft {draft_id} was confirmed by a lead. Well spotted!",
+                    )
+
+        self._submit(
+            lambda: session.confirmed_catches(reviewer, since),
+            done,
+            self._log_failure,
+            "confirmed catches",
+        )

@@ -38,6 +38,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("undo", "Undo", "Ctrl+Z", "undo", "review", "Undo your last decision"),
     ActionSpec("refresh", "Refresh", "F5", "refresh", "review", "Look for new drafts now"),
     ActionSpec(
+        "end_session",
+        "End session",
+        "Ctrl+Shift+E",
+        "end_session",
+        "review",
+        "End this session now: your drafts go back, and your break starts",
+    ),
+    ActionSpec(
         "cheat_sheet",
         "Keyboard shortcuts",
         "?",

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import gc
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +29,7 @@ from sqlalchemy import event
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import Clock
+from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.ui.app import DeskApp
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.operations import DeskSession, Opener, SessionInfo
@@ -262,11 +265,24 @@ def desk_harness(qtbot: QtBot, sqlite_url: str, tmp_path: Path) -> Iterator[Harn
         reviewer: str = "ana",
         wait: ReviewState | None = ReviewState.SHOWING,
         opener: Opener | None = None,
+        monotonic: Callable[[], float] | None = None,
+        limits: SessionLimits | None = None,
+        rng: random.Random | None = None,
+        seed: Callable[[ReviewDesk], None] | None = None,
     ) -> Harness:
+        """``clock``: the desk's clock, also the GUI's for breaks; ``monotonic``: the review
+        clock; ``limits``: session limits set before the first claim; ``seed``: more set-up on
+        the desk, on this thread, before the GUI opens."""
         url = url or sqlite_url
-        desk = ReviewDesk.open(seed_url or url, upgrade=True, clock=clock, lease_ttl=lease_ttl)
+        desk = ReviewDesk.open(
+            seed_url or url, upgrade=True, clock=clock, lease_ttl=lease_ttl, rng=rng
+        )
         if records:
             desk.submit(records)
+        if limits is not None:
+            desk.set_session_limits(limits)
+        if seed is not None:
+            seed(desk)
         spy = SqlThreadSpy()
         spy.attach(desk)
         errors: list[Exception] = []
@@ -287,6 +303,8 @@ def desk_harness(qtbot: QtBot, sqlite_url: str, tmp_path: Path) -> Iterator[Harn
             url=url,
             reviewer=reviewer,
             opener=opener or session_opener(desk),
+            clock=clock,
+            monotonic=monotonic or time.monotonic,
         )
         harness = Harness(qtbot, url, desk, spy, executor, window, desk_app, settings, errors)
         made.append(harness)
