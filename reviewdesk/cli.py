@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from reviewdesk import __version__
+from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.config import secrets
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
 from reviewdesk.core.sessions import SessionLimits
@@ -129,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     retire = gold_sub.add_parser("retire", parents=[common], help="stop serving a gold draft")
     retire.add_argument("id", help="the draft's id")
     gold_sub.add_parser("accuracy", parents=[common], help="gold accuracy per reviewer")
+
+    add_export_command(sub, common)
     return parser
 
 
@@ -419,6 +422,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "limits": cmd_limits,
     "session": cmd_session,
     "gold": cmd_gold,
+    "export": cmd_export,
 }
 
 

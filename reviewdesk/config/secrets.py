@@ -1,11 +1,13 @@
 """Database passwords in the OS keyring: never in a settings file, never in a log.
 
-The keyring entry is service ``reviewdesk``, username ``user@host:port/database``.
+The keyring entry is service ``reviewdesk``, username ``user@host:port/database``. Exports keep
+their pseudonym key there too (``export-pseudonym-key@<database>``, see docs/export.md).
 """
 
 from __future__ import annotations
 
 import logging
+from secrets import token_hex
 
 import keyring
 import keyring.errors
@@ -45,3 +47,23 @@ def delete_password(account: str) -> bool:
     except keyring.errors.PasswordDeleteError:
         return False
     return True
+
+
+def get_or_create_secret(account: str) -> str | None:
+    """A random secret stored under ``account``, created on first use; None without a keyring.
+
+    None also when the keyring refuses to store it: callers fall back to something that needs
+    no stored secret, and say so.
+    """
+    if not keyring_available():
+        return None
+    try:
+        existing: str | None = keyring.get_password(SERVICE, account)
+        if existing:
+            return existing
+        secret = token_hex(32)
+        keyring.set_password(SERVICE, account, secret)
+    except keyring.errors.KeyringError as exc:
+        log.info("keyring unusable for %s, continuing without it: %s", account, exc)
+        return None
+    return secret

@@ -1,0 +1,433 @@
+"""Streaming writers, one per export format. Each writes one file per split as records arrive.
+
+Evaluation-tool formats (inspect, promptfoo, openai-evals) map a record to that tool's sample and
+may skip records it cannot use (no input; no reference answer); ``write`` returns why.
+"""
+
+from __future__ import annotations
+
+import csv
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from reviewdesk.services.export.records import FIELD_NAMES, ContextMode, Record
+
+# Rows per Parquet row group: big enough for good compression and fast scans, small enough that
+# the buffered columns stay small (20,000 took 15 MB more at peak, for files 15% smaller).
+PARQUET_ROW_GROUP = 10_000
+ARROW_BATCH = 1_000
+FILE_BUFFER = 1 << 20
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+    PARQUET = "parquet"
+    HF = "hf"
+    INSPECT = "inspect"
+    PROMPTFOO = "promptfoo"
+    OPENAI_EVALS = "openai-evals"
+
+    @property
+    def needs_pyarrow(self) -> bool:
+        return self in (ExportFormat.PARQUET, ExportFormat.HF)
+
+    @property
+    def has_record_schema(self) -> bool:
+        """Files hold the documented record (so Hugging Face `datasets` loads the folder)."""
+        return self in (ExportFormat.JSONL, ExportFormat.CSV, ExportFormat.PARQUET, ExportFormat.HF)
+
+
+class FormatWriter(ABC):
+    """Writes records to ``folder``, one file per split, opened on first use."""
+
+    context: ContextMode = "text"
+    extension = "jsonl"
+    subfolder = ""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, str] = {}  # split -> path relative to the folder
+
+    def path_for(self, split: str) -> Path:
+        relative = f"{self.subfolder}{self.file_name(split)}"
+        self.files[split] = relative
+        path = self.folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def file_name(self, split: str) -> str:
+        return f"{split}.{self.extension}"
+
+    @abstractmethod
+    def write(self, split: str, record: Record) -> str | None:
+        """Write one record; returns None, or why it was skipped."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and close every file."""
+
+    def abort(self) -> None:
+        """Close without finishing (the folder is about to be deleted)."""
+        self.close()
+
+
+class _JsonLinesFiles:
+    def __init__(self, opener: Callable[[str], Path]) -> None:
+        self._opener = opener
+        self._handles: dict[str, IO[bytes]] = {}
+
+    def write(self, split: str, data: bytes) -> None:
+        handle = self._handles.get(split)
+        if handle is None:
+            handle = self._handles[split] = self._opener(split).open("wb", buffering=FILE_BUFFER)
+        handle.write(data)
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+
+class JsonlWriter(FormatWriter):
+    """The canonical format: one record per line, context as an object."""
+
+    context: ContextMode = "fragment"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._handles: dict[str, IO[bytes]] = {}
+
+    def write(self, split: str, record: Record) -> str | None:
+        handle = self._handles.get(split)
+        if handle is None:
+            handle = self._handles[split] = self.path_for(split).open("wb", buffering=FILE_BUFFER)
+        handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        return None
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+
+class CsvWriter(FormatWriter):
+    """RFC 4180 CSV with a header row; context as JSON text; null as an empty cell."""
+
+    extension = "csv"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._writers: dict[str, Any] = {}
+        self._handles: dict[str, IO[str]] = {}
+
+    def write(self, split: str, record: Record) -> str | None:
+        writer = self._writers.get(split)
+        if writer is None:
+            handle = self.path_for(split).open(
+                "w", encoding="utf-8", newline="", buffering=FILE_BUFFER
+            )
+            self._handles[split] = handle
+            writer = self._writers[split] = csv.writer(handle, lineterminator="\n")
+            writer.writerow(FIELD_NAMES)
+        row = [record[name] for name in FIELD_NAMES]
+        row[-1] = "true" if row[-1] else "false"
+        writer.writerow(row)
+        return None
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+        self._writers.clear()
+
+
+def _require_pyarrow() -> Any:
+    try:
+        import pyarrow  # type: ignore[import-untyped]
+        import pyarrow.parquet  # type: ignore[import-untyped]
+    except ImportError:
+        raise ImportError(
+            "Parquet and Hugging Face exports need pyarrow: pip install 'reviewdesk[parquet]'"
+        ) from None
+    return pyarrow
+
+
+def parquet_schema() -> Any:
+    pa = _require_pyarrow()
+    string_fields = (
+        "input",
+        "context",
+        "final",
+        "reason",
+        "severity",
+        "note",
+        "model",
+    )
+    fields = []
+    for name in FIELD_NAMES:
+        if name in ("confidence", "edit_distance", "review_seconds"):
+            fields.append(pa.field(name, pa.float64()))
+        elif name == "decided_at":
+            fields.append(pa.field(name, pa.timestamp("us", tz="UTC"), nullable=False))
+        elif name == "low_attention":
+            fields.append(pa.field(name, pa.bool_(), nullable=False))
+        else:
+            fields.append(pa.field(name, pa.string(), nullable=name in string_fields))
+    return pa.schema(fields)
+
+
+class ParquetWriter(FormatWriter):
+    """Parquet with the fixed schema of records.FIELDS, written in row groups as it goes.
+
+    Records are held as Python objects only ARROW_BATCH at a time, then as compact Arrow
+    batches until a row group is full.
+    """
+
+    extension = "parquet"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._pa = _require_pyarrow()
+        import pyarrow.parquet as pq
+
+        self._pq = pq
+        self._schema = parquet_schema()
+        self._columns: dict[str, dict[str, list[Any]]] = {}
+        self._batches: dict[str, list[Any]] = {}
+        self._buffered: dict[str, int] = {}
+        self._writers: dict[str, Any] = {}
+
+    def write(self, split: str, record: Record) -> str | None:
+        columns = self._columns.get(split)
+        if columns is None:
+            columns = self._columns[split] = {name: [] for name in FIELD_NAMES}
+            self._batches[split] = []
+            self._buffered[split] = 0
+        for name in FIELD_NAMES:
+            columns[name].append(record[name])
+        if len(columns["id"]) >= ARROW_BATCH:
+            self._to_arrow(split)
+        return None
+
+    def _to_arrow(self, split: str) -> None:
+        columns = self._columns[split]
+        if not columns["id"]:
+            return
+        pa = self._pa
+        arrays = []
+        for field in self._schema:
+            values = columns[field.name]
+            if field.name == "decided_at":
+                arrays.append(pa.array(values, pa.string()).cast(field.type))
+            else:
+                arrays.append(pa.array(values, field.type))
+        self._batches[split].append(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self._buffered[split] += len(columns["id"])
+        for values in columns.values():
+            values.clear()
+        if self._buffered[split] >= PARQUET_ROW_GROUP:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        batches = self._batches[split]
+        if not batches:
+            return
+        writer = self._writers.get(split)
+        if writer is None:
+            writer = self._writers[split] = self._pq.ParquetWriter(
+                self.path_for(split), self._schema, compression="zstd"
+            )
+        table = self._pa.Table.from_batches(batches, schema=self._schema)
+        writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
+        batches.clear()
+        self._buffered[split] = 0
+
+    def close(self) -> None:
+        for split in list(self._columns):
+            self._to_arrow(split)
+            self._flush(split)
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+class HuggingFaceWriter(ParquetWriter):
+    """The layout of a Hugging Face Hub dataset: data/<split>-00000-of-00001.parquet and a
+    README.md whose YAML names the splits, so ``load_dataset(folder)`` needs no arguments."""
+
+    subfolder = "data/"
+
+    def file_name(self, split: str) -> str:
+        return f"{split}-00000-of-00001.parquet"
+
+
+def _chat_input(record: Record) -> list[dict[str, str]]:
+    """The input as chat messages: the context (when there is one) as a system message."""
+    messages: list[dict[str, str]] = []
+    context = record["context"]
+    if context:
+        text = orjson.dumps(context).decode()
+        messages.append({"role": "system", "content": f"Context:\n{text}"})
+    messages.append({"role": "user", "content": record["input"]})
+    return messages
+
+
+NO_INPUT = "no input"
+NO_REFERENCE = "no reference answer (rejected or escalated)"
+
+
+class InspectWriter(FormatWriter):
+    """inspect-ai samples (``json_dataset``): input, target, id, metadata."""
+
+    context: ContextMode = "object"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._files = _JsonLinesFiles(self.path_for)
+
+    def write(self, split: str, record: Record) -> str | None:
+        if not record["input"]:
+            return NO_INPUT
+        sample = {
+            "id": record["id"],
+            "input": _chat_input(record) if record["context"] else record["input"],
+            "target": record["final"] or "",
+            "metadata": {k: v for k, v in record.items() if k not in ("id", "input", "final")},
+        }
+        self._files.write(split, orjson.dumps(sample, option=orjson.OPT_APPEND_NEWLINE))
+        return None
+
+    def close(self) -> None:
+        self._files.close()
+
+
+def promptfoo_asserts(record: Record) -> list[dict[str, Any]]:
+    """Assertions from the label: the reference answer for approved and edited; for rejected
+    not the rejected draft, and not its problem; for escalated, a hand-over to a person."""
+    label = record["label"]
+    note = f" Reviewer's note: {record['note']}" if record["note"] else ""
+    if label in ("approved", "edited"):
+        return [{"type": "factuality", "value": record["final"]}]
+    if label == "rejected":
+        return [
+            {"type": "not-equals", "value": record["draft"]},
+            {
+                "type": "llm-rubric",
+                "value": (
+                    f"A reviewer rejected this earlier answer as {record['reason']}: "
+                    f"<<<{record['draft']}>>>.{note} The output must not have that problem."
+                ),
+            },
+        ]
+    return [
+        {
+            "type": "llm-rubric",
+            "value": (
+                "A reviewer escalated an earlier answer to this input to a specialist "
+                f"(severity {record['severity']}).{note} The output must not settle the case "
+                "on its own; it should hand it to a person."
+            ),
+        }
+    ]
+
+
+_PROMPTFOO_METADATA = ("label", "category", "risk", "model", "reason", "severity", "reviewer")
+
+
+class PromptfooWriter(FormatWriter):
+    """promptfoo test cases (JSON Lines: vars, assert, metadata) and a promptfooconfig.yaml."""
+
+    context: ContextMode = "text"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._files = _JsonLinesFiles(self.path_for)
+
+    def write(self, split: str, record: Record) -> str | None:
+        if not record["input"]:
+            return NO_INPUT
+        case = {
+            "description": record["id"],
+            "vars": {"input": record["input"], "context": record["context"]},
+            "assert": promptfoo_asserts(record),
+            "metadata": {
+                "id": record["id"],
+                **{k: record[k] for k in _PROMPTFOO_METADATA if record[k] is not None},
+            },
+        }
+        self._files.write(split, orjson.dumps(case, option=orjson.OPT_APPEND_NEWLINE))
+        return None
+
+    def close(self) -> None:
+        self._files.close()
+        if not self.files:
+            return
+        tests = self.files.get("test") or self.files.get("data") or next(iter(self.files.values()))
+        config = (
+            "# Written by ReviewDesk (reviewdesk export --format promptfoo).\n"
+            "# Replace the echo provider with the system under test, set a grading provider\n"
+            "# for the factuality and llm-rubric assertions (defaultTest.options.provider),\n"
+            "# then run: npx promptfoo@latest eval\n"
+            "description: ReviewDesk labelled feedback\n"
+            "prompts:\n"
+            "  - '{{input}}'\n"
+            "providers:\n"
+            "  - echo\n"
+            f"tests: file://{tests}\n"
+        )
+        (self.folder / "promptfooconfig.yaml").write_text(config, encoding="utf-8")
+
+
+class OpenAIEvalsWriter(FormatWriter):
+    """OpenAI evals samples: ``input`` as chat messages, ``ideal`` the reference answer."""
+
+    context: ContextMode = "object"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._files = _JsonLinesFiles(self.path_for)
+
+    def write(self, split: str, record: Record) -> str | None:
+        if not record["input"]:
+            return NO_INPUT
+        if record["final"] is None:
+            return NO_REFERENCE
+        sample = {"input": _chat_input(record), "ideal": record["final"]}
+        self._files.write(split, orjson.dumps(sample, option=orjson.OPT_APPEND_NEWLINE))
+        return None
+
+    def close(self) -> None:
+        self._files.close()
+
+
+WRITERS: dict[ExportFormat, Callable[[Path], FormatWriter]] = {
+    ExportFormat.JSONL: JsonlWriter,
+    ExportFormat.CSV: CsvWriter,
+    ExportFormat.PARQUET: ParquetWriter,
+    ExportFormat.HF: HuggingFaceWriter,
+    ExportFormat.INSPECT: InspectWriter,
+    ExportFormat.PROMPTFOO: PromptfooWriter,
+    ExportFormat.OPENAI_EVALS: OpenAIEvalsWriter,
+}
+
+
+def pyarrow_available() -> bool:
+    try:
+        _require_pyarrow()
+    except ImportError:
+        return False
+    return True
+
+
+__all__ = ["WRITERS", "ExportFormat", "FormatWriter", "pyarrow_available"]
