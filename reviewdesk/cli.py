@@ -17,6 +17,7 @@ from typing import IO
 
 from reviewdesk import __version__
 from reviewdesk.cli_export import add_export_command, cmd_export
+from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.config import secrets
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
 from reviewdesk.core.sessions import SessionLimits
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     gold_sub.add_parser("accuracy", parents=[common], help="gold accuracy per reviewer")
 
     add_export_command(sub, common)
+    add_lead_commands(sub, common)
     return parser
 
 
@@ -424,6 +426,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "gold": cmd_gold,
     "export": cmd_export,
 }
+COMMANDS.update(LEAD_COMMANDS)
 
 
 def configure_logging(verbose: bool) -> None:

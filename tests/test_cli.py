@@ -110,6 +110,10 @@ def test_results_print_every_field_and_ack(db_url: str, capsys: pytest.CaptureFi
         "review_seconds",
         "category",
         "model",
+        "resolution",
+        "resolution_note",
+        "resolved_by",
+        "resolved_at",
         "cursor",
     }
     assert (record["id"], record["label"], record["final"], record["draft"]) == (

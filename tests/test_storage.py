@@ -32,6 +32,11 @@ def test_migrations_build_exactly_the_model_schema(db_url: str) -> None:
         engines.dispose()
 
 
+def test_head_revision_constant_matches_the_migration_scripts() -> None:
+    # Start-up reads the revision without Alembic, so the constant must be kept current.
+    assert migrate.head_revision() == migrate.script_head_revision()
+
+
 def test_claim_order_index_is_partial(db_url: str) -> None:
     engines = create_engines(resolve_target(db_url))
     try:

@@ -90,6 +90,7 @@ class EventKind(StrEnum):
     DECIDED = "decided"
     UNDONE = "undone"
     DELIVERED = "delivered"
+    RESOLVED = "resolved"
 
 
 class AttemptOutcome(StrEnum):
@@ -182,6 +183,12 @@ class Result:
     review_seconds: float | None
     category: str
     model: str | None
+    # A lead's resolution of an escalation: send_as_is, send_edited, reject or dismiss. Once
+    # resolved, the result is delivered again and ``final`` is the text to send, if any.
+    resolution: str | None = None
+    resolution_note: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -197,6 +204,10 @@ class Result:
             "review_seconds": self.review_seconds,
             "category": self.category,
             "model": self.model,
+            "resolution": self.resolution,
+            "resolution_note": self.resolution_note,
+            "resolved_by": self.resolved_by,
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "cursor": self.cursor,
         }
 
@@ -206,6 +217,8 @@ class AckReport:
     acknowledged: int
     already_delivered: int
     undone: list[int]
+    # Read before a lead resolved them: not acknowledged, delivered again with the resolution.
+    resolved_since_read: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

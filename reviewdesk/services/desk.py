@@ -175,6 +175,16 @@ class ReviewDesk:
     def target(self) -> DatabaseTarget:
         return self._engines.target
 
+    @property
+    def engines(self) -> Engines:
+        """The database engines, for services that read in bulk (statistics, export)."""
+        return self._engines
+
+    @property
+    def clock(self) -> Clock | None:
+        """The injected clock, or None for the database's own."""
+        return self._clock
+
     # -- producers ------------------------------------------------------------------------------
     def submit(
         self, records: Iterable[Mapping[str, Any]], *, source: str = "<records>"
@@ -504,6 +514,7 @@ class ReviewDesk:
                 "it cannot be undone.",
                 "window": "The last decision is older than the undo window "
                 f"({self.undo_window:g} s).",
+                "resolved": "A lead already resolved this escalation; it cannot be undone.",
             }
             raise UndoRefused(messages.get(why or "", why or "cannot undo"))
         current = self._store_sessions.open_session(reviewer)
@@ -542,10 +553,20 @@ class ReviewDesk:
     @_database_errors
     def ack(self, results: Iterable[Result | int]) -> AckReport:
         """Mark results delivered (ending their undo window). Cursors of results undone in the
-        meantime come back in ``undone``: do not send those."""
-        cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in results})
-        acked, already, undone = self._store.ack(cursors)
-        return AckReport(acknowledged=acked, already_delivered=already, undone=undone)
+        meantime come back in ``undone``: do not send those. Escalations a lead resolved after
+        they were read come back in ``resolved_since_read`` and are delivered again."""
+        items = list(results)
+        cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in items})
+        # A Result read before a lead resolved it must not swallow the resolution; a bare
+        # cursor acknowledges the result as it is now.
+        unresolved = [r.cursor for r in items if isinstance(r, Result) and r.resolution is None]
+        acked, already, undone, resolved = self._store.ack(cursors, unresolved)
+        return AckReport(
+            acknowledged=acked,
+            already_delivered=already,
+            undone=undone,
+            resolved_since_read=resolved,
+        )
 
     # -- reading --------------------------------------------------------------------------------
     @_database_errors
@@ -730,7 +751,7 @@ def _result(row: RowMapping) -> Result:
         cursor=row["id"],
         id=row["external_id"],
         label=Label(row["label"]),
-        final=row["final_text"],
+        final=row["resolution_text"] if row["resolution"] else row["final_text"],
         draft=row["draft"],
         reason=row["reason"],
         note=row["note"],
@@ -740,4 +761,8 @@ def _result(row: RowMapping) -> Result:
         review_seconds=row["review_seconds"],
         category=row["category"],
         model=row["model"],
+        resolution=row["resolution"],
+        resolution_note=row["resolution_note"],
+        resolved_by=row["resolved_by"],
+        resolved_at=row["resolved_at"],
     )

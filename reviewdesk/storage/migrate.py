@@ -1,25 +1,40 @@
-"""Bring a database's schema to the version this ReviewDesk needs, through Alembic."""
+"""Bring a database's schema to the version this ReviewDesk needs, through Alembic.
+
+Alembic is imported only when a schema has to change: on an ordinary start the revision is read
+with one query, which keeps start-up fast.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
+# The newest revision in migrations/versions; tests/test_storage.py checks it against Alembic.
+HEAD_REVISION = "0003"
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     return cfg
 
 
 def head_revision() -> str:
+    return HEAD_REVISION
+
+
+def script_head_revision() -> str:
+    """The head as Alembic reads it from the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -27,12 +42,19 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return str(value) if value is not None else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Upgrade to ``revision``; returns (revision before, revision after)."""
     before = current_revision(engine)
+    if revision in ("head", HEAD_REVISION) and before == HEAD_REVISION:
+        return before, before
+    from alembic import command
+
     cfg = _config()
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn

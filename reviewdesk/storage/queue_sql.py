@@ -61,6 +61,7 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "settled": UtcDateTime,
     "value": JsonDocument,
     "idle_after": UtcDateTime,
+    "resolved_at": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
 
@@ -161,9 +162,10 @@ _LOW_ATTENTION = """(:fast AND COALESCE(
 _DECISION_RESULT = (
     "dec.id, d.external_id, dec.label, dec.final_text, d.draft, dec.reason, dec.note, "
     "dec.severity, dec.reviewer, dec.decided_at, dec.review_seconds, d.category, d.model, "
-    "dec.edit_distance, dec.low_attention, dec.session_id"
+    "dec.edit_distance, dec.low_attention, dec.session_id, dec.resolution, "
+    "dec.resolution_text, dec.resolution_note, dec.resolved_by, dec.resolved_at"
 )
-_DECISION_COLUMNS = ("decided_at",)
+_DECISION_COLUMNS = ("decided_at", "resolved_at")
 
 
 class QueueStore:
@@ -659,7 +661,7 @@ class QueueStore:
                 conn.execute(
                     _sql(
                         f"""SELECT dec.id, dec.draft_id, dec.decided_at, dec.delivered_at,
-                            dec.session_id
+                            dec.session_id, dec.resolved_at
                         FROM decision dec
                         WHERE dec.reviewer = :reviewer AND dec.undone_at IS NULL
                         ORDER BY dec.id DESC LIMIT 1{lock}""",
@@ -674,6 +676,8 @@ class QueueStore:
                 return None, "nothing"
             if last["delivered_at"] is not None:
                 return None, "delivered"
+            if last["resolved_at"] is not None:
+                return None, "resolved"
             if now - last["decided_at"] > timedelta(seconds=window):
                 return None, "window"
             # The review is taken back: the session counts it again when it is decided again.
@@ -734,7 +738,7 @@ class QueueStore:
                 FROM decision dec JOIN draft d ON d.id = dec.draft_id
                 WHERE {" AND ".join(conditions)}
                 ORDER BY dec.id LIMIT :limit""",
-            columns=("decided_at", "delivered_at"),
+            columns=("decided_at", "delivered_at", "resolved_at"),
         )
         params: dict[str, Any] = {"after": after, "limit": limit}
         if settled_before is not None:
@@ -742,10 +746,15 @@ class QueueStore:
         with self._read() as conn:
             return list(conn.execute(stmt, params).mappings())
 
-    def ack(self, cursors: Sequence[int]) -> tuple[int, int, list[int]]:
-        """Mark results delivered. Returns (acknowledged, already delivered, undone cursors)."""
+    def ack(
+        self, cursors: Sequence[int], read_unresolved: Sequence[int] = ()
+    ) -> tuple[int, int, list[int], list[int]]:
+        """Mark results delivered. ``read_unresolved``: cursors the consumer read before any
+        resolution; if a lead has resolved one since, it stays undelivered so that the
+        resolution is delivered too. Returns (acknowledged, already delivered, undone cursors,
+        resolved-since-read cursors)."""
         if not cursors:
-            return 0, 0, []
+            return 0, 0, [], []
         with self.engines.write.begin() as conn:
             now = self.tx_now(conn)
             acked = (
@@ -753,10 +762,11 @@ class QueueStore:
                     _sql(
                         """UPDATE decision SET delivered_at = :now
                        WHERE id IN :ids AND undone_at IS NULL AND delivered_at IS NULL
+                         AND (resolved_at IS NULL OR id NOT IN :unresolved)
                        RETURNING id, draft_id, lease_epoch, reviewer""",
-                        expanding=("ids",),
+                        expanding=("ids", "unresolved"),
                     ),
-                    {"now": now, "ids": list(cursors)},
+                    {"now": now, "ids": list(cursors), "unresolved": list(read_unresolved) or [-1]},
                 )
                 .mappings()
                 .all()
@@ -778,13 +788,14 @@ class QueueStore:
             done = {r["id"] for r in acked}
             rest = conn.execute(
                 _sql(
-                    "SELECT id, undone_at FROM decision WHERE id IN :ids",
+                    "SELECT id, undone_at, delivered_at FROM decision WHERE id IN :ids",
                     expanding=("ids",),
                 ),
                 {"ids": [c for c in cursors if c not in done] or [-1]},
             ).all()
             undone = sorted(r[0] for r in rest if r[1] is not None)
-            return len(done), len(rest) - len(undone), undone
+            resolved = sorted(r[0] for r in rest if r[1] is None and r[2] is None)
+            return len(done), len(rest) - len(undone) - len(resolved), undone, resolved
 
     # -- producers ----------------------------------------------------------------------------
     def submit(self, records: Sequence[DraftSubmission]) -> tuple[int, int, list[DraftSubmission]]:

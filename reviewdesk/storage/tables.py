@@ -40,6 +40,8 @@ class DraftRow(SQLModel, table=True):
             sqlite_where=text("state = 'pending'"),
         ),
         Index("ix_draft_thread", "thread", "created_at"),
+        # What the lead's statistics read of a draft, for index-only lookups (migration 0003).
+        Index("ix_draft_stats", "id", "is_gold", "category", "model", "confidence", "risk"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
@@ -91,6 +93,35 @@ class DecisionRow(SQLModel, table=True):
             sqlite_where=text("undone_at IS NULL AND delivered_at IS NULL"),
         ),
         Index("ix_decision_reviewer", "reviewer", "id"),
+        # The rare labels, read by the lead's statistics and escalation inbox (migration 0003).
+        Index(
+            "ix_decision_edits",
+            "decided_at",
+            "draft_id",
+            "reviewer",
+            "edit_distance",
+            postgresql_where=text("label = 'edited' AND undone_at IS NULL"),
+            sqlite_where=text("label = 'edited' AND undone_at IS NULL"),
+        ),
+        Index(
+            "ix_decision_rejections",
+            "decided_at",
+            "draft_id",
+            "reviewer",
+            "reason",
+            postgresql_where=text("label = 'rejected' AND undone_at IS NULL"),
+            sqlite_where=text("label = 'rejected' AND undone_at IS NULL"),
+        ),
+        Index(
+            "ix_decision_escalations",
+            "decided_at",
+            "draft_id",
+            "reviewer",
+            "severity",
+            "resolved_at",
+            postgresql_where=text("label = 'escalated' AND undone_at IS NULL"),
+            sqlite_where=text("label = 'escalated' AND undone_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
@@ -119,6 +150,13 @@ class DecisionRow(SQLModel, table=True):
     )
     # Normalized Levenshtein distance draft -> final (0 identical .. 1 all changed); edits only.
     edit_distance: float | None = Field(default=None)
+    # A lead's resolution of an escalation (migration 0003): send_as_is | send_edited | reject |
+    # dismiss, the text to send (send_as_is: the draft; send_edited: the lead's text), a note.
+    resolution: str | None = Field(default=None, sa_column=Column(String(12)))
+    resolution_text: str | None = Field(default=None, sa_column=Column(Text))
+    resolution_note: str | None = Field(default=None, sa_column=Column(Text))
+    resolved_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class DecisionAttemptRow(SQLModel, table=True):
@@ -243,3 +281,52 @@ class GoldAnswerRow(SQLModel, table=True):
     correct: bool = Field(sa_column=Column(Boolean, nullable=False))
     answered_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     review_seconds: float | None = Field(default=None)
+
+
+class DecisionRollupRow(SQLModel, table=True):
+    """Per-day counts of live, non-gold decisions, kept by triggers (migration 0003).
+
+    Statistics read these instead of scanning every decision: grain ``a`` is day x category x
+    model x risk x 5% confidence bucket (``band`` 0..19, -1 unknown); grain ``r`` is day x
+    reviewer x category. ``h0``..``h15`` count review times per histogram bucket
+    (reviewdesk/services/stats.py, ``REVIEW_TIME_EDGES``).
+    """
+
+    __tablename__ = "decision_rollup"
+    # Clustered by its key on SQLite: a grain's days are one range scan, no row lookups.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    grain: str = Field(sa_column=Column(String(1), primary_key=True))
+    day: str = Field(sa_column=Column(String(10), primary_key=True))
+    category: str = Field(sa_column=Column(String(200), primary_key=True))
+    model: str = Field(sa_column=Column(String(200), primary_key=True))
+    risk: str = Field(sa_column=Column(String(10), primary_key=True))
+    band: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    reviewer: str = Field(sa_column=Column(String(200), primary_key=True))
+    n: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    approved: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    edited: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Edits with normalized distance <= 0.02 (the default trivial-edit threshold).
+    trivial: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    edit_distance_sum: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
+    low_attention: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    h0: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h1: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h2: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h3: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h4: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h5: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h6: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h7: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h8: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h9: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h10: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h11: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h12: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h13: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h14: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    h15: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

@@ -1,0 +1,469 @@
+"""The team lead's commands: ``stats``, ``recommend`` and ``escalations``.
+
+Wired into ``reviewdesk.cli`` by ``add_lead_commands(sub, common)`` and ``LEAD_COMMANDS``.
+Tables are for people; ``--json`` prints one JSON document for programs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from reviewdesk.core.domain import Severity
+from reviewdesk.core.errors import ConfigurationError
+from reviewdesk.services.desk import ReviewDesk
+from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
+from reviewdesk.services.recommend import (
+    RecommendationEngine,
+    RecommendationReport,
+    RecommendSettings,
+    Verdict,
+)
+from reviewdesk.services.stats import (
+    BANDS,
+    DEFAULT_TRIVIAL_EDIT,
+    Dimension,
+    GroupStats,
+    Rate,
+    StatsFilter,
+    StatsReport,
+    StatsService,
+)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _dimensions(value: str) -> list[Dimension]:
+    out = []
+    for part in value.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        try:
+            out.append(Dimension(name))
+        except ValueError:
+            choices = ", ".join(d.value for d in Dimension)
+            raise argparse.ArgumentTypeError(f"unknown grouping {name!r}: use {choices}") from None
+    return out
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return number
+
+
+def add_lead_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Add ``stats``, ``recommend`` and ``escalations`` to the ``reviewdesk`` parser."""
+    period = argparse.ArgumentParser(add_help=False)
+    period.add_argument("--since", type=_day, metavar="DATE", help="from this UTC day (included)")
+    period.add_argument("--until", type=_day, metavar="DATE", help="to this UTC day (included)")
+    period.add_argument(
+        "--category", action="append", default=[], metavar="NAME", help="only this category"
+    )
+    period.add_argument(
+        "--model", action="append", default=[], metavar="VERSION", help="only this model version"
+    )
+    period.add_argument(
+        "--trivial-edit",
+        type=_fraction,
+        default=DEFAULT_TRIVIAL_EDIT,
+        metavar="DIST",
+        help=f"edits up to this normalized distance are trivial (default {DEFAULT_TRIVIAL_EDIT})",
+    )
+    period.add_argument("--json", action="store_true", help="print JSON")
+
+    stats = sub.add_parser(
+        "stats",
+        parents=[common, period],
+        help="approval, edits, rejections, escalations, review time (gold drafts excluded)",
+    )
+    stats.add_argument(
+        "--by",
+        type=_dimensions,
+        default=[],
+        metavar="DIMS",
+        help="group by any of category,model,reviewer,confidence and one of day,week",
+    )
+    stats.add_argument(
+        "--reviewer", action="append", default=[], metavar="NAME", help="only this reviewer"
+    )
+    stats.add_argument(
+        "--band",
+        action="append",
+        default=[],
+        choices=[b.label for b in BANDS],
+        help="only this confidence band",
+    )
+
+    recommend = sub.add_parser(
+        "recommend",
+        parents=[common, period],
+        help="where review could be reduced or removed, with the evidence",
+    )
+    defaults = RecommendSettings()
+    recommend.add_argument(
+        "--target",
+        type=_fraction,
+        default=defaults.target,
+        help=f"approval the bound must reach for removal (default {defaults.target})",
+    )
+    recommend.add_argument(
+        "--edit-adjusted", action="store_true", help="count trivial edits as approvals"
+    )
+    recommend.add_argument(
+        "--trend-days",
+        type=int,
+        default=defaults.trend_days,
+        metavar="DAYS",
+        help=f"length of the trend periods (default {defaults.trend_days})",
+    )
+
+    esc = sub.add_parser("escalations", help="the escalation inbox")
+    esc_sub = esc.add_subparsers(dest="escalations_command", metavar="ACTION")
+    esc.set_defaults(escalations_command="list", all=False, severity=[], json=False, db=None)
+    listing = esc_sub.add_parser("list", parents=[common], help="open escalations by due time")
+    listing.add_argument("--all", action="store_true", help="resolved ones too")
+    listing.add_argument(
+        "--severity",
+        action="append",
+        default=[],
+        choices=[s.value for s in Severity],
+        help="only this severity",
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    resolve = esc_sub.add_parser("resolve", parents=[common], help="resolve one escalation")
+    resolve.add_argument("cursor", type=int, help="the escalation's number (from the list)")
+    resolve.add_argument("outcome", choices=[r.value for r in Resolution])
+    resolve.add_argument("--note", required=True, help="why (required)")
+    resolve.add_argument("--text", help="the text to send, for send_edited")
+    resolve.add_argument(
+        "--text-file", type=Path, metavar="PATH", help="read the text to send from a file"
+    )
+    resolve.add_argument("--lead", required=True, help="your name, as recorded")
+    resolve.add_argument("--json", action="store_true", help="print JSON")
+
+
+# -- formatting -----------------------------------------------------------------------------------
+def _pct(rate: Rate | None, interval: bool = True) -> str:
+    if rate is None or rate.value is None:
+        return "-"
+    text = f"{rate.value * 100:.1f}%"
+    if interval:
+        text += f" [{rate.low * 100:.1f}-{rate.high * 100:.1f}]"
+    return text
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: IO[str]) -> None:
+    """Columns aligned: text left, numbers right."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def numeric(i: int) -> bool:
+        cells = [r[i] for r in rows if r[i] != "-"]
+        return bool(cells) and all(c[:1].isdigit() or c[:1] == "-" for c in cells)
+
+    right = [numeric(i) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)
+        ).rstrip()
+
+    print(line(headers), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in rows:
+        print(line(row), file=out)
+
+
+def _key_cells(report: StatsReport, g: GroupStats) -> list[str]:
+    return [k if k is not None else "(none)" for k in g.key] if report.dimensions else ["all"]
+
+
+def print_stats(report: StatsReport, out: IO[str]) -> None:
+    keys = [d.value for d in report.dimensions] or ["decisions"]
+    rows = [*report.groups] if report.dimensions else []
+    rows.append(report.total)
+    key_rows = [
+        _key_cells(report, g) if g is not report.total else ["total"] + [""] * (len(keys) - 1)
+        for g in rows
+    ]
+    headers = [
+        *keys,
+        "decided",
+        "approved [95% CI]",
+        "edited",
+        "edit size",
+        "trivial edits",
+        "rejected",
+        "escalated",
+        "SLA breaches",
+        "median s",
+        "low attention",
+        "gold accuracy",
+    ]
+    table = [
+        [
+            *k,
+            str(g.decided),
+            _pct(g.approved),
+            _pct(g.edited),
+            _number(g.mean_edit_distance, 3),
+            _pct(g.trivial_edits),
+            _pct(g.rejected),
+            _pct(g.escalated),
+            f"{g.sla_breaches.count}/{g.sla_breaches.total}" if g.sla_breaches.total else "-",
+            _number(g.median_review_seconds),
+            _pct(g.low_attention),
+            _pct(g.gold_accuracy),
+        ]
+        for k, g in zip(key_rows, rows, strict=True)
+    ]
+    _table(headers, table, out)
+    print(
+        f"\nGold drafts excluded. Trivial edit: normalized distance <= "
+        f"{report.trivial_edit_threshold:g}. Intervals: 95% Wilson. Median review time: "
+        "estimated from a histogram.",
+        file=out,
+    )
+    reasons = sorted({r for g in rows for r in g.rejected_by_reason})
+    if reasons:
+        print("\nRejections by reason (share of decided):", file=out)
+        _table(
+            [*keys, *reasons],
+            [
+                [*k, *(_pct(g.rejected_by_reason.get(r), False) for r in reasons)]
+                for k, g in zip(key_rows, rows, strict=True)
+            ],
+            out,
+        )
+    severities = [s.value for s in Severity]
+    if any(g.escalated.count for g in rows):
+        print("\nEscalations by severity (share of decided):", file=out)
+        _table(
+            [*keys, *severities, "open"],
+            [
+                [
+                    *k,
+                    *(_pct(g.escalated_by_severity.get(s), False) for s in severities),
+                    str(g.escalations_open),
+                ]
+                for k, g in zip(key_rows, rows, strict=True)
+            ],
+            out,
+        )
+
+
+def _verdict_cells(v: Verdict) -> list[str]:
+    action = v.outcome.value.replace("_", " ")
+    if v.sampling_rate is not None:
+        action += f" ({v.sampling_rate * 100:.0f}%)"
+    if v.spot_check_rate is not None:
+        action += f" (spot checks {v.spot_check_rate * 100:.0f}%)"
+    escalations = ", ".join(f"{n} {s}" for s, n in sorted(v.escalations.items()) if n) or "-"
+    trend = "-"
+    if v.trend.tested and v.trend.z is not None:
+        trend = f"{_pct(v.trend.previous, False)} -> {_pct(v.trend.current, False)}"
+        trend += f" (p={v.trend.p_value:.2f})" if v.trend.p_value is not None else ""
+    return [
+        action,
+        str(v.n),
+        _pct(v.approval),
+        f"{v.bound * 100:.1f}%",
+        _pct(v.trivial_edits, False),
+        escalations,
+        trend,
+        "-" if v.more_reviews_needed is None else str(v.more_reviews_needed),
+        v.rule.value,
+    ]
+
+
+_VERDICT_HEADERS = [
+    "recommendation",
+    "n",
+    "approval [95% CI]",
+    "bound",
+    "trivial edits",
+    "escalations",
+    "trend (prev -> last)",
+    "more needed",
+    "rule",
+]
+
+
+def print_recommendations(report: RecommendationReport, out: IO[str]) -> None:
+    s = report.settings
+    since = report.since.isoformat() if report.since else "the start"
+    print(
+        f"Decisions from {since} to {report.until.isoformat()}"
+        + (f", models {', '.join(report.models)}" if report.models else "")
+        + f". Removal needs the anytime-valid bound to reach {s.target * 100:g}% "
+        f"(alpha {s.alpha:g})"
+        + (", trivial edits counted as approvals" if s.edit_adjusted else "")
+        + ".\n",
+        file=out,
+    )
+    print("By category:", file=out)
+    _table(
+        ["category", "risk", *_VERDICT_HEADERS],
+        [[r.category, r.verdict.risk.value, *_verdict_cells(r.verdict)] for r in report.categories],
+        out,
+    )
+    print("\nBy category and confidence band:", file=out)
+    _table(
+        ["category", "band", *_VERDICT_HEADERS],
+        [[r.category, r.band or "", *_verdict_cells(r.verdict)] for r in report.bands],
+        out,
+    )
+    print("\nConfidence threshold above which review could be skipped:", file=out)
+    _table(
+        ["category", "threshold", "share skipped", "n", "approval [95% CI]", "bound"],
+        [
+            [
+                t.category,
+                f">= {t.threshold:.2f}" if t.threshold is not None else "none",
+                _pct(t.skip_share, False),
+                str(t.verdict.n) if t.verdict else "-",
+                _pct(t.verdict.approval) if t.verdict else "-",
+                f"{t.verdict.bound * 100:.1f}%" if t.verdict else "-",
+            ]
+            for t in report.thresholds
+        ],
+        out,
+    )
+    print("\nWhy, per category:", file=out)
+    for r in report.categories:
+        print(f"  {r.category}: {r.verdict.explanation}", file=out)
+
+
+def _escalation_row(e: Escalation) -> list[str]:
+    state = e.resolution.value if e.resolution else ("OVERDUE" if e.overdue else "open")
+    return [
+        str(e.cursor),
+        e.severity.value,
+        f"{e.due_at:%Y-%m-%d %H:%M}",
+        state + (" (late)" if e.resolution and e.breached else ""),
+        e.id,
+        e.category,
+        e.reviewer,
+        (e.note or "").replace("\n", " ")[:60],
+    ]
+
+
+# -- handlers -------------------------------------------------------------------------------------
+def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        flt = StatsFilter(
+            since=args.since,
+            until=args.until,
+            categories=tuple(args.category),
+            models=tuple(args.model),
+            reviewers=tuple(args.reviewer),
+            bands=tuple(args.band),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    with ReviewDesk.open(args.db) as desk:
+        try:
+            report = StatsService.for_desk(desk).compute(
+                args.by, filter=flt, trivial_edit_threshold=args.trivial_edit
+            )
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+    if args.json:
+        out.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+    else:
+        print_stats(report, out)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        settings = RecommendSettings(
+            target=args.target,
+            edit_adjusted=args.edit_adjusted,
+            trivial_edit_threshold=args.trivial_edit,
+            trend_days=args.trend_days,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    with ReviewDesk.open(args.db) as desk:
+        report = RecommendationEngine.for_desk(desk, settings).recommend(
+            since=args.since, until=args.until, models=args.model, categories=args.category
+        )
+    if args.json:
+        out.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+    else:
+        print_recommendations(report, out)
+    return 0
+
+
+def cmd_escalations(args: argparse.Namespace, out: IO[str]) -> int:
+    with ReviewDesk.open(args.db) as desk:
+        inbox = EscalationInbox.for_desk(desk)
+        if args.escalations_command == "resolve":
+            text = args.text
+            if args.text_file is not None:
+                if text is not None:
+                    raise ConfigurationError("give --text or --text-file, not both")
+                try:
+                    text = args.text_file.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise ConfigurationError(f"{args.text_file}: {exc.strerror}") from None
+            try:
+                item = inbox.resolve(
+                    args.cursor, args.outcome, note=args.note, text=text, lead=args.lead
+                )
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+            if args.json:
+                out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
+            else:
+                late = " after its due time" if item.breached else ""
+                print(
+                    f"Escalation {item.cursor} ({item.id}) resolved{late}: "
+                    f"{item.resolution.value if item.resolution else '?'}; the result goes to "
+                    "the consumer again.",
+                    file=out,
+                )
+            return 0
+        items = inbox.list(include_resolved=args.all, severities=args.severity)
+    if args.json:
+        out.write(json.dumps([e.to_json() for e in items], ensure_ascii=False) + "\n")
+        return 0
+    if not items:
+        print("No open escalations." if not args.all else "No escalations.", file=out)
+        return 0
+    _table(
+        ["#", "severity", "due (UTC)", "state", "draft", "category", "reviewer", "note"],
+        [_escalation_row(e) for e in items],
+        out,
+    )
+    overdue = sum(e.overdue for e in items)
+    if overdue:
+        print(f"\n{overdue} overdue.", file=out)
+    return 0
+
+
+LEAD_COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
+    "stats": cmd_stats,
+    "recommend": cmd_recommend,
+    "escalations": cmd_escalations,
+}

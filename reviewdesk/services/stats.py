@@ -1,0 +1,675 @@
+"""The lead's statistics: how good the AI's drafts are, and where reviewers add value.
+
+Every figure is counted in the database. Counts that every decision adds to (decided,
+approved, low attention, review-time histogram) come from ``decision_rollup``, which triggers
+keep per day and group (migration 0003); the rarer labels (edits, rejections, escalations) and
+gold answers are counted from their own rows through partial indexes. Python only adds up the
+counts and puts a Wilson interval on each rate. Gold drafts and undone decisions never count.
+
+Confidence bands (of the model's ``confidence``, half-open ``[low, high)``)::
+
+    <0.50  0.50-0.70  0.70-0.80  0.80-0.90  0.90-0.95  >=0.95  unknown (no confidence given)
+
+Periods are UTC days and ISO weeks (starting Monday), written as the date they start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BindParameter, Connection, bindparam, text
+from sqlalchemy.sql.elements import TextClause
+
+from reviewdesk.core.clock import Clock, SystemClock
+from reviewdesk.core.domain import Severity
+from reviewdesk.storage.engine import READ_ONLY, Engines
+from reviewdesk.storage.types import UtcDateTime
+
+if TYPE_CHECKING:
+    from reviewdesk.services.desk import ReviewDesk
+
+# An edit whose normalized Levenshtein distance is at most this changed at most 2 characters in
+# 100: a typo, a comma, a name's capital. Such a review added almost nothing, so the
+# edit-adjusted view counts it as an approval. Configurable per call.
+DEFAULT_TRIVIAL_EDIT = 0.02
+# Review-time histogram (seconds): bucket i is [edge[i-1], edge[i]); the last is open.
+# Migration 0003 holds the same edges in its triggers.
+REVIEW_TIME_EDGES: tuple[int, ...] = (2, 4, 6, 8, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
+HISTOGRAM = tuple(f"h{i}" for i in range(len(REVIEW_TIME_EDGES) + 1))
+# The trivial-edit threshold the rollup counts at (migration 0003); others read the edits.
+ROLLUP_TRIVIAL_EDIT = 0.02
+Z95 = NormalDist().inv_cdf(0.975)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A confidence band: model confidence in [low, high), in 5% buckets ``first..last-1``."""
+
+    label: str
+    low: float | None
+    high: float | None
+    first: int
+    last: int
+
+    @property
+    def buckets(self) -> range:
+        return range(self.first, self.last)
+
+
+BANDS: tuple[Band, ...] = (
+    Band("<0.50", 0.0, 0.5, 0, 10),
+    Band("0.50-0.70", 0.5, 0.7, 10, 14),
+    Band("0.70-0.80", 0.7, 0.8, 14, 16),
+    Band("0.80-0.90", 0.8, 0.9, 16, 18),
+    Band("0.90-0.95", 0.9, 0.95, 18, 19),
+    Band(">=0.95", 0.95, None, 19, 20),
+    Band("unknown", None, None, -1, 0),
+)
+BAND_BY_LABEL = {b.label: b for b in BANDS}
+
+
+def band_of_bucket(bucket: int) -> Band:
+    for band in BANDS:
+        if bucket in band.buckets:
+            return band
+    raise ValueError(f"no confidence band for bucket {bucket}")
+
+
+class Dimension(StrEnum):
+    CATEGORY = "category"
+    MODEL = "model"
+    REVIEWER = "reviewer"
+    CONFIDENCE = "confidence"
+    DAY = "day"
+    WEEK = "week"
+
+
+PERIODS = (Dimension.DAY, Dimension.WEEK)
+
+
+# -- Wilson score interval ------------------------------------------------------------------------
+def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927).
+
+    With p = successes / n, the bounds are the two roots of |p - q| = z * sqrt(q (1 - q) / n):
+
+        (p + z²/2n ± z * sqrt(p (1 - p) / n + z² / 4n²)) / (1 + z²/n)
+
+    Unlike p ± z * se it stays inside [0, 1] and keeps close to its nominal coverage near 0 and
+    1, where approval rates live. ``z`` = 1.96 gives the two-sided 95% interval (tested against
+    statsmodels' ``proportion_confint(method="wilson")``). n = 0 gives (0, 1): no evidence.
+    """
+    if n < 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``count`` of ``total``, with its 95% Wilson interval; ``value`` is None when total is 0."""
+
+    count: int
+    total: int
+    value: float | None
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, count: int, total: int) -> Rate:
+        low, high = wilson_interval(count, total)
+        return cls(count, total, count / total if total else None, low, high)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "total": self.total,
+            "rate": self.value,
+            "low": self.low,
+            "high": self.high,
+        }
+
+
+# -- results ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatsFilter:
+    """Which decisions count. Dates are UTC days, both ends included."""
+
+    since: date | None = None
+    until: date | None = None
+    categories: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    bands: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.bands if b not in BAND_BY_LABEL]
+        if unknown:
+            raise ValueError(
+                f"unknown confidence band(s) {', '.join(unknown)}: use "
+                + ", ".join(b.label for b in BANDS)
+            )
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Every figure for one group of decisions. Rates are of ``decided`` unless noted."""
+
+    key: tuple[str | None, ...]
+    decided: int
+    approved: Rate
+    # Approved, or edited by at most the trivial-edit threshold.
+    approved_adjusted: Rate
+    edited: Rate
+    trivial_edits: Rate
+    mean_edit_distance: float | None
+    rejected: Rate
+    rejected_by_reason: dict[str, Rate]
+    escalated: Rate
+    escalated_by_severity: dict[str, Rate]
+    # Of escalations: answered after their due time, or still open past it.
+    sla_breaches: Rate
+    escalations_open: int
+    # Estimated from the review-time histogram (see ``histogram_median``).
+    median_review_seconds: float | None
+    low_attention: Rate
+    # Of gold answers by the group's reviewers on the group's drafts; None without any.
+    gold_accuracy: Rate | None
+
+    def to_json(self, dimensions: Sequence[Dimension]) -> dict[str, Any]:
+        return {
+            **{d.value: k for d, k in zip(dimensions, self.key, strict=True)},
+            "decided": self.decided,
+            "approved": self.approved.to_json(),
+            "approved_adjusted": self.approved_adjusted.to_json(),
+            "edited": self.edited.to_json(),
+            "trivial_edits": self.trivial_edits.to_json(),
+            "mean_edit_distance": self.mean_edit_distance,
+            "rejected": self.rejected.to_json(),
+            "rejected_by_reason": {k: v.to_json() for k, v in self.rejected_by_reason.items()},
+            "escalated": self.escalated.to_json(),
+            "escalated_by_severity": {
+                k: v.to_json() for k, v in self.escalated_by_severity.items()
+            },
+            "sla_breaches": self.sla_breaches.to_json(),
+            "escalations_open": self.escalations_open,
+            "median_review_seconds": self.median_review_seconds,
+            "low_attention": self.low_attention.to_json(),
+            "gold_accuracy": self.gold_accuracy.to_json() if self.gold_accuracy else None,
+        }
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    dimensions: tuple[Dimension, ...]
+    filter: StatsFilter
+    trivial_edit_threshold: float
+    groups: tuple[GroupStats, ...]
+    total: GroupStats
+    generated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        f = self.filter
+        return {
+            "by": [d.value for d in self.dimensions],
+            "filter": {
+                "since": f.since.isoformat() if f.since else None,
+                "until": f.until.isoformat() if f.until else None,
+                "categories": list(f.categories),
+                "models": list(f.models),
+                "reviewers": list(f.reviewers),
+                "bands": list(f.bands),
+            },
+            "trivial_edit_threshold": self.trivial_edit_threshold,
+            "generated_at": self.generated_at.isoformat(),
+            "groups": [g.to_json(self.dimensions) for g in self.groups],
+            "total": self.total.to_json(()),
+        }
+
+
+# -- counting -------------------------------------------------------------------------------------
+@dataclass
+class _Counts:
+    """Additive counts of one group; Python only ever sums these."""
+
+    decided: int = 0
+    approved: int = 0
+    low_attention: int = 0
+    histogram: list[int] = field(default_factory=lambda: [0] * len(HISTOGRAM))
+    edited: int = 0
+    trivial: int = 0
+    edit_distance_sum: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+    severities: dict[str, int] = field(default_factory=dict)
+    breaches: int = 0
+    open: int = 0
+    gold: int = 0
+    gold_correct: int = 0
+
+    def add(self, other: _Counts) -> None:
+        self.decided += other.decided
+        self.approved += other.approved
+        self.low_attention += other.low_attention
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram, strict=True)]
+        self.edited += other.edited
+        self.trivial += other.trivial
+        self.edit_distance_sum += other.edit_distance_sum
+        for k, v in other.reasons.items():
+            self.reasons[k] = self.reasons.get(k, 0) + v
+        for k, v in other.severities.items():
+            self.severities[k] = self.severities.get(k, 0) + v
+        self.breaches += other.breaches
+        self.open += other.open
+        self.gold += other.gold
+        self.gold_correct += other.gold_correct
+
+    def stats(self, key: tuple[str | None, ...]) -> GroupStats:
+        n = self.decided
+        escalated = sum(self.severities.values())
+        return GroupStats(
+            key=key,
+            decided=n,
+            approved=Rate.of(self.approved, n),
+            approved_adjusted=Rate.of(min(n, self.approved + self.trivial), n),
+            edited=Rate.of(self.edited, n),
+            trivial_edits=Rate.of(self.trivial, n),
+            mean_edit_distance=self.edit_distance_sum / self.edited if self.edited else None,
+            rejected=Rate.of(sum(self.reasons.values()), n),
+            rejected_by_reason={k: Rate.of(v, n) for k, v in sorted(self.reasons.items())},
+            escalated=Rate.of(escalated, n),
+            escalated_by_severity={
+                s.value: Rate.of(self.severities.get(s.value, 0), n) for s in Severity
+            },
+            sla_breaches=Rate.of(self.breaches, escalated),
+            escalations_open=self.open,
+            median_review_seconds=histogram_median(self.histogram),
+            low_attention=Rate.of(self.low_attention, n),
+            gold_accuracy=Rate.of(self.gold_correct, self.gold) if self.gold else None,
+        )
+
+
+def histogram_median(counts: Sequence[int]) -> float | None:
+    """The median of grouped data: linear interpolation inside the bucket holding the middle.
+
+    Exact medians need every value sorted, which no engine does for a million rows in under a
+    second; the estimate stays within its bucket (docs/benchmarks.md measures how close it
+    is). Past the last edge (10 minutes) the estimate is that edge.
+    """
+    total = sum(counts)
+    if total == 0:
+        return None
+    half = total / 2
+    below = 0
+    lows = (0, *REVIEW_TIME_EDGES)
+    for i, count in enumerate(counts):
+        if count and below + count >= half:
+            if i == len(REVIEW_TIME_EDGES):
+                return float(lows[i])
+            width = REVIEW_TIME_EDGES[i] - lows[i]
+            return lows[i] + (half - below) / count * width
+        below += count
+    return float(REVIEW_TIME_EDGES[-1])
+
+
+# -- SQL ------------------------------------------------------------------------------------------
+def _band_case(bucket: str) -> str:
+    parts = " ".join(
+        f"WHEN {bucket} < {b.last} THEN '{b.label}'" for b in BANDS if b.label != "unknown"
+    )
+    return f"CASE WHEN {bucket} < 0 THEN 'unknown' {parts} END"
+
+
+class _Sql:
+    """Dialect-specific expressions; the statements are built from these constants only."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+
+    def bucket(self, confidence: str) -> str:
+        # The same 5% bucket as the rollup triggers (migration 0003).
+        whole = f"floor({confidence} * 20)" if self.postgres else f"{confidence} * 20"
+        return (
+            f"(CASE WHEN {confidence} IS NULL THEN -1 WHEN {confidence} >= 1 THEN 19 "
+            f"ELSE CAST({whole} AS INTEGER) END)"
+        )
+
+    def day(self, at: str) -> str:
+        if self.postgres:
+            return f"to_char({at} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        return f"substr({at}, 1, 10)"
+
+    def week_of_day(self, day: str) -> str:
+        if self.postgres:
+            return f"to_char(date_trunc('week', CAST({day} AS date)), 'YYYY-MM-DD')"
+        return f"date({day}, 'weekday 0', '-6 days')"
+
+    def seconds_between(self, start: str, end: str) -> str:
+        if self.postgres:
+            return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+        return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """How one table set names the grouping attributes."""
+
+    category: str
+    model: str
+    reviewer: str
+    bucket: str
+    day: str
+    at: str | None  # the timestamp column, for exact period filters on raw rows
+
+
+_RESPONSE_SECONDS = " ".join(
+    f"WHEN '{s.value}' THEN {int(s.response_time.total_seconds())}" for s in Severity
+)
+
+
+class StatsService:
+    """Computes ``StatsReport``s on one database. Thread-safe: each call uses its own
+    connection."""
+
+    def __init__(self, engines: Engines, *, clock: Clock | None = None) -> None:
+        self.engines = engines
+        self.postgres = engines.target.dialect == "postgresql"
+        # None on PostgreSQL means the database's clock, as the queue does.
+        self.clock: Clock | None = clock if clock or self.postgres else SystemClock()
+        self._sql = _Sql(self.postgres)
+
+    @classmethod
+    def for_desk(cls, desk: ReviewDesk) -> StatsService:
+        engines, clock = desk_engines(desk)
+        return cls(engines, clock=clock)
+
+    def connect(self) -> Connection:
+        """A read-only connection whose statements all see one snapshot, so that the counts
+        of one report agree with each other (SQLite: one read transaction; PostgreSQL:
+        repeatable read)."""
+        conn = self.engines.write.connect().execution_options(**{READ_ONLY: True})
+        if self.postgres:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        return conn
+
+    def now(self, conn: Connection) -> datetime:
+        if self.clock is not None:
+            return self.clock.now()
+        value = conn.execute(text("SELECT now()")).scalar_one()
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+
+    # -- public ---------------------------------------------------------------------------------
+    def compute(
+        self,
+        by: Iterable[Dimension | str] = (),
+        *,
+        filter: StatsFilter | None = None,
+        trivial_edit_threshold: float = DEFAULT_TRIVIAL_EDIT,
+    ) -> StatsReport:
+        """Statistics of live, non-gold decisions grouped by ``by`` (any of category, model,
+        reviewer, confidence, and one of day or week), filtered by ``filter``."""
+        dims = tuple(Dimension(d) for d in by)
+        if len(set(dims)) != len(dims):
+            raise ValueError("each grouping may appear once")
+        if sum(d in PERIODS for d in dims) > 1:
+            raise ValueError("group by day or by week, not both")
+        if not 0 <= trivial_edit_threshold < 1:
+            raise ValueError("the trivial-edit threshold is a distance in [0, 1)")
+        flt = filter or StatsFilter()
+        with self.connect() as conn:
+            now = self.now(conn)
+            groups = self._counts(conn, dims, flt, trivial_edit_threshold, now)
+        total = _Counts()
+        for counts in groups.values():
+            total.add(counts)
+        # Rollup rows stay behind at zero when their decisions are undone or become gold.
+        kept = {k: c for k, c in groups.items() if c != _Counts() or not dims}
+        ordered = sorted(kept.items(), key=lambda kv: tuple(k or "" for k in kv[0]))
+        return StatsReport(
+            dimensions=dims,
+            filter=flt,
+            trivial_edit_threshold=trivial_edit_threshold,
+            groups=tuple(c.stats(k) for k, c in ordered),
+            total=total.stats(()),
+            generated_at=now,
+        )
+
+    # -- internals ------------------------------------------------------------------------------
+    def _counts(
+        self,
+        conn: Connection,
+        dims: tuple[Dimension, ...],
+        flt: StatsFilter,
+        trivial: float,
+        now: datetime,
+    ) -> dict[tuple[str | None, ...], _Counts]:
+        sql = self._sql
+        raw = _Source(
+            category="d.category",
+            model="coalesce(d.model, '')",
+            reviewer="dec.reviewer",
+            bucket=sql.bucket("d.confidence"),
+            day=sql.day("dec.decided_at"),
+            at="dec.decided_at",
+        )
+        groups: dict[tuple[str | None, ...], _Counts] = {}
+
+        def group(row: Any) -> _Counts:
+            key = tuple(
+                None if v == "" and d is Dimension.MODEL else v
+                for d, v in zip(dims, row[: len(dims)], strict=True)
+            )
+            return groups.setdefault(key, _Counts())
+
+        hist = ", ".join(f"sum(r.{h})" for h in HISTOGRAM)
+        uses_reviewer = Dimension.REVIEWER in dims or bool(flt.reviewers)
+        uses_draft_detail = (
+            Dimension.MODEL in dims
+            or Dimension.CONFIDENCE in dims
+            or bool(flt.models)
+            or bool(flt.bands)
+        )
+        if uses_reviewer and uses_draft_detail:
+            # No rollup grain has reviewer x model or reviewer x confidence: count the
+            # decisions themselves (exact, but a full scan: see docs/benchmarks.md).
+            bounds = [0, *REVIEW_TIME_EDGES]
+            cases = []
+            for i in range(len(HISTOGRAM)):
+                cond = f"dec.review_seconds >= {bounds[i]}"
+                if i < len(REVIEW_TIME_EDGES):
+                    cond += f" AND dec.review_seconds < {REVIEW_TIME_EDGES[i]}"
+                cases.append(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)")
+            keys, where, params = self._where(raw, dims, flt)
+            params["trivial"] = trivial
+            edited = "dec.label = 'edited'"
+            stmt = f"""SELECT {keys} count(*),
+                    sum(CASE WHEN dec.label = 'approved' THEN 1 ELSE 0 END),
+                    sum(CASE WHEN {edited} THEN 1 ELSE 0 END),
+                    sum(CASE WHEN {edited} AND dec.edit_distance <= :trivial THEN 1 ELSE 0 END),
+                    sum(CASE WHEN {edited} THEN dec.edit_distance ELSE 0 END),
+                    sum(CASE WHEN dec.low_attention THEN 1 ELSE 0 END), {", ".join(cases)}
+                FROM decision dec JOIN draft d ON d.id = dec.draft_id
+                WHERE dec.undone_at IS NULL AND NOT d.is_gold {where}
+                {self._group_by(dims)}"""  # noqa: S608 - built from constants
+            trivial_from_main = True
+        else:
+            grain = "r" if uses_reviewer else "a"
+            rollup = _Source(
+                category="r.category",
+                model="r.model",
+                reviewer="r.reviewer",
+                bucket="r.band",
+                day="r.day",
+                at=None,
+            )
+            keys, where, params = self._where(rollup, dims, flt)
+            stmt = f"""SELECT {keys} sum(r.n), sum(r.approved), sum(r.edited), sum(r.trivial),
+                    sum(r.edit_distance_sum), sum(r.low_attention), {hist}
+                FROM decision_rollup r WHERE r.grain = '{grain}' {where}
+                {self._group_by(dims)}"""  # noqa: S608 - built from constants
+            trivial_from_main = trivial == ROLLUP_TRIVIAL_EDIT
+        for row in conn.execute(self._text(stmt), params):
+            c = group(row)
+            values = row[len(dims) :]
+            c.decided += int(values[0] or 0)
+            c.approved += int(values[1] or 0)
+            c.edited += int(values[2] or 0)
+            if trivial_from_main:
+                c.trivial += int(values[3] or 0)
+            c.edit_distance_sum += float(values[4] or 0.0)
+            c.low_attention += int(values[5] or 0)
+            c.histogram = [a + int(b or 0) for a, b in zip(c.histogram, values[6:], strict=True)]
+
+        keys, where, params = self._where(raw, dims, flt)
+        # SQLite would walk the reviewer index for GROUP BY reviewer; the partial index of
+        # the label is the one that reads only those rows.
+        base = (
+            "FROM decision dec {hint} JOIN draft d ON d.id = dec.draft_id "
+            "WHERE dec.label = '{label}' AND dec.undone_at IS NULL AND NOT d.is_gold"
+        )
+
+        def rare(label: str, index: str) -> str:
+            hint = "" if self.postgres else f"INDEXED BY {index}"
+            return base.format(label=label, hint=hint)
+
+        if not trivial_from_main:
+            edits = f"""SELECT {keys}
+                    sum(CASE WHEN dec.edit_distance <= :trivial THEN 1 ELSE 0 END)
+                {rare("edited", "ix_decision_edits")} {where}
+                {self._group_by(dims)}"""
+            for row in conn.execute(self._text(edits), {**params, "trivial": trivial}):
+                group(row).trivial += int(row[len(dims)] or 0)
+
+        rejections = f"""SELECT {keys} coalesce(dec.reason, ''), count(*)
+            {rare("rejected", "ix_decision_rejections")} {where}
+            {self._group_by(dims, extra="coalesce(dec.reason, '')")}"""
+        for row in conn.execute(self._text(rejections), params):
+            c = group(row)
+            reason, count = row[len(dims) :]
+            c.reasons[reason or "(none)"] = c.reasons.get(reason or "(none)", 0) + int(count)
+
+        late = sql.seconds_between("dec.decided_at", "coalesce(dec.resolved_at, :now)")
+        escalations = f"""SELECT {keys} dec.severity, count(*),
+                sum(CASE WHEN {late} > CASE dec.severity {_RESPONSE_SECONDS} END
+                    THEN 1 ELSE 0 END),
+                sum(CASE WHEN dec.resolved_at IS NULL THEN 1 ELSE 0 END)
+            {rare("escalated", "ix_decision_escalations")} {where}
+            {self._group_by(dims, extra="dec.severity")}"""
+        for row in conn.execute(self._text(escalations), {**params, "now": now}):
+            c = group(row)
+            severity, count, breaches, still_open = row[len(dims) :]
+            c.severities[severity] = c.severities.get(severity, 0) + int(count)
+            c.breaches += int(breaches or 0)
+            c.open += int(still_open or 0)
+
+        gold_source = _Source(
+            category="d.category",
+            model="coalesce(d.model, '')",
+            reviewer="ga.reviewer",
+            bucket=sql.bucket("d.confidence"),
+            day=sql.day("ga.answered_at"),
+            at="ga.answered_at",
+        )
+        keys, where, params = self._where(gold_source, dims, flt)
+        gold = f"""SELECT {keys} count(*), sum(CASE WHEN ga.correct THEN 1 ELSE 0 END)
+            FROM gold_answer ga JOIN gold_item gi ON gi.id = ga.gold_item_id
+            JOIN draft d ON d.id = gi.draft_id WHERE 1 = 1 {where}
+            {self._group_by(dims)}"""  # noqa: S608
+        for row in conn.execute(self._text(gold), params):
+            c = group(row)
+            count, correct = row[len(dims) :]
+            c.gold += int(count)
+            c.gold_correct += int(correct or 0)
+        return groups
+
+    def _key(self, source: _Source, dim: Dimension) -> str:
+        match dim:
+            case Dimension.CATEGORY:
+                return source.category
+            case Dimension.MODEL:
+                return source.model
+            case Dimension.REVIEWER:
+                return source.reviewer
+            case Dimension.CONFIDENCE:
+                return _band_case(source.bucket)
+            case Dimension.DAY:
+                return source.day
+            case Dimension.WEEK:
+                return self._sql.week_of_day(source.day)
+
+    def _where(
+        self, source: _Source, dims: Sequence[Dimension], flt: StatsFilter
+    ) -> tuple[str, str, dict[str, Any]]:
+        keys = "".join(f"{self._key(source, d)} AS k{i}, " for i, d in enumerate(dims))
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if source.at is None:
+            # Rollup rows are whole UTC days.
+            if flt.since:
+                where.append(f"{source.day} >= :since_day")
+                params["since_day"] = flt.since.isoformat()
+            if flt.until:
+                where.append(f"{source.day} <= :until_day")
+                params["until_day"] = flt.until.isoformat()
+        else:
+            # Raw rows: compare timestamps, so that the time index serves the filter.
+            if flt.since:
+                where.append(f"{source.at} >= :since_at")
+                params["since_at"] = datetime.combine(flt.since, time(), UTC)
+            if flt.until:
+                where.append(f"{source.at} < :until_at")
+                params["until_at"] = datetime.combine(flt.until + timedelta(days=1), time(), UTC)
+        for name, column, values in (
+            ("categories", source.category, list(flt.categories)),
+            ("models", source.model, list(flt.models)),
+            ("reviewers", source.reviewer, list(flt.reviewers)),
+            (
+                "buckets",
+                source.bucket,
+                [i for b in flt.bands for i in BAND_BY_LABEL[b].buckets],
+            ),
+        ):
+            if values:
+                where.append(f"{column} IN :{name}")
+                params[name] = values
+        return keys, "".join(f" AND {w}" for w in where), params
+
+    @staticmethod
+    def _group_by(dims: Sequence[Dimension], *, extra: str | None = None) -> str:
+        parts = [f"k{i}" for i in range(len(dims))]
+        if extra:
+            parts.append(extra)
+        return f"GROUP BY {', '.join(parts)}" if parts else ""
+
+    @staticmethod
+    def _text(sql: str) -> TextClause:
+        clause = text(sql)
+        binds: list[BindParameter[Any]] = [
+            bindparam(name, expanding=True)
+            for name in ("categories", "models", "reviewers", "buckets")
+            if f":{name}" in sql
+        ]
+        binds += [
+            bindparam(name, type_=UtcDateTime)
+            for name in ("since_at", "until_at", "now")
+            if f":{name}" in sql
+        ]
+        return clause.bindparams(*binds) if binds else clause
+
+
+def desk_engines(desk: ReviewDesk) -> tuple[Engines, Clock | None]:
+    """The desk's engines and injected clock (None: the database's clock on PostgreSQL)."""
+    # ReviewDesk has no public accessor for these yet; see the report of issue 5.
+    return desk.engines, desk.clock

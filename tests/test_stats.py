@@ -1,0 +1,452 @@
+"""Lead statistics on SQLite and PostgreSQL, against hand-counted data and statsmodels.
+
+The data set is nine live decisions (plus a gold draft and an undone decision, which must not
+count), made through the real API with a manual clock. Every grouping and filter is checked
+against a plain count over the records written below, and the headline figures by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from statsmodels.stats.proportion import proportion_confint
+
+from reviewdesk import ReviewDesk
+from reviewdesk.core.clock import ManualClock
+from reviewdesk.services.stats import (
+    BANDS,
+    REVIEW_TIME_EDGES,
+    Dimension,
+    GroupStats,
+    StatsFilter,
+    StatsService,
+    histogram_median,
+    wilson_interval,
+)
+
+DAY1 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
+DAY2 = DAY1 + timedelta(days=1)
+DAY8 = DAY1 + timedelta(days=7)  # the next Monday
+BASE = "The parcel left our warehouse and will arrive within three working days, Ana."
+assert len(BASE) > 50
+
+
+@dataclass(frozen=True)
+class Rec:
+    """One decision as the test writes it; the reference counts come from these."""
+
+    id: str
+    category: str
+    model: str | None
+    confidence: float | None
+    reviewer: str
+    verdict: str
+    seconds: float
+    at: datetime
+    distance: float | None = None  # edits: the normalized edit distance the text will have
+    reason: str | None = None
+    severity: str | None = None
+
+    @property
+    def day(self) -> str:
+        return self.at.date().isoformat()
+
+    @property
+    def week(self) -> str:
+        monday = self.at.date() - timedelta(days=self.at.weekday())
+        return monday.isoformat()
+
+    @property
+    def band(self) -> str:
+        if self.confidence is None:
+            return "unknown"
+        for b in BANDS:
+            if (
+                b.low is not None
+                and b.low <= self.confidence
+                and (b.high is None or self.confidence < b.high)
+            ):
+                return b.label
+        raise AssertionError(self.confidence)
+
+    def key(self, dim: Dimension) -> str | None:
+        if dim is Dimension.CONFIDENCE:
+            return self.band
+        return {
+            Dimension.CATEGORY: self.category,
+            Dimension.MODEL: self.model,
+            Dimension.REVIEWER: self.reviewer,
+            Dimension.DAY: self.day,
+            Dimension.WEEK: self.week,
+        }[dim]
+
+
+LIVE = [
+    Rec("r1", "refund", "m1", 0.97, "ana", "approve", 10, DAY1),
+    Rec("r2", "refund", "m1", 0.97, "ana", "approve", 20, DAY1),
+    Rec("r3", "refund", "m1", 0.75, "bob", "edit", 30, DAY1, distance=1 / len(BASE)),
+    Rec("r4", "refund", "m2", 0.75, "bob", "edit", 40, DAY2, distance=10 / len(BASE)),
+    Rec("r5", "refund", "m2", None, "ana", "reject", 50, DAY2, reason="factual_error"),
+    Rec("s6", "shipping", "m1", 0.97, "bob", "approve", 5, DAY2),
+    Rec("s7", "shipping", "m2", 0.97, "ana", "escalate", 60, DAY8, severity="high"),
+    Rec("s8", "shipping", None, 0.55, "bob", "reject", 70, DAY8, reason="wrong_tone"),
+    # Approved, undone by ana, then rejected: only the rejection counts.
+    Rec("r10", "refund", "m1", 0.97, "ana", "reject", 15, DAY8, reason="other"),
+]
+LOW_ATTENTION = {"r1"}
+GOLD = Rec("g9", "shipping", "m1", 0.97, "ana", "approve", 3, DAY2)
+
+
+def _edited(distance: float) -> str:
+    changes = round(distance * len(BASE))
+    return "X" * changes + BASE[changes:]
+
+
+def make_decision(desk: ReviewDesk, clock: ManualClock, rec: Rec, *, verdict: str = "") -> None:
+    clock.set(rec.at)
+    record: dict[str, object] = {"id": rec.id, "draft": BASE, "category": rec.category}
+    if rec.model is not None:
+        record["model"] = rec.model
+    if rec.confidence is not None:
+        record["confidence"] = rec.confidence
+    desk.submit([record])
+    lease = desk.claim(rec.reviewer)
+    assert lease is not None and lease.draft.id == rec.id
+    decide(desk, lease, rec, verdict or rec.verdict)
+
+
+def decide(desk: ReviewDesk, lease: object, rec: Rec, verdict: str) -> None:
+    kwargs: dict[str, object] = {"review_seconds": rec.seconds}
+    if verdict == "edit":
+        assert rec.distance is not None
+        kwargs["text"] = _edited(rec.distance)
+    if verdict == "reject":
+        kwargs["reason"] = rec.reason
+    if verdict == "escalate":
+        kwargs["severity"] = rec.severity
+        kwargs["note"] = "Promises a date we cannot keep."
+    desk.decide(lease, verdict, **kwargs)  # type: ignore[arg-type]
+
+
+def execute(desk: ReviewDesk, sql: str, **params: object) -> None:
+    with desk._engines.write.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def build(desk: ReviewDesk, clock: ManualClock) -> None:
+    for rec in LIVE[:-1]:
+        make_decision(desk, clock, rec)
+    # r10: approved first, undone (history), then rejected.
+    undone = LIVE[-1]
+    make_decision(desk, clock, undone, verdict="approve")
+    lease = desk.undo(undone.reviewer)
+    decide(desk, lease, undone, "reject")
+    # A gold draft: decided, then chosen as gold by a lead; its decision never counts.
+    make_decision(desk, clock, GOLD)
+    execute(desk, "UPDATE draft SET is_gold = :t WHERE external_id = 'g9'", t=True)
+    execute(
+        desk,
+        "UPDATE decision SET low_attention = :t WHERE draft_id IN "
+        "(SELECT id FROM draft WHERE external_id IN ('r1'))",
+        t=True,
+    )
+    _gold_answers(desk)
+    clock.set(DAY8 + timedelta(hours=2))
+
+
+# Gold answers: ana 1 of 2 correct, bob 1 of 1 (on the shipping/m1/0.97 gold draft, day 2).
+GOLD_ANSWERS = [("ana", True), ("ana", False), ("bob", True)]
+
+
+def _gold_answers(desk: ReviewDesk) -> None:
+    with desk._engines.write.begin() as conn:
+        draft_id = conn.execute(text("SELECT id FROM draft WHERE external_id = 'g9'")).scalar_one()
+        item = conn.execute(
+            text(
+                "INSERT INTO gold_item (draft_id, expected_label, created_by, created_at, active) "
+                "VALUES (:d, 'approved', 'lead', :at, :t) RETURNING id"
+            ),
+            {"d": draft_id, "at": _db_time(desk, DAY2), "t": True},
+        ).scalar_one()
+        for reviewer, correct in GOLD_ANSWERS:
+            conn.execute(
+                text(
+                    "INSERT INTO gold_answer (gold_item_id, reviewer, label, correct, "
+                    "answered_at) VALUES (:i, :r, 'approved', :c, :at)"
+                ),
+                {"i": item, "r": reviewer, "c": correct, "at": _db_time(desk, DAY2)},
+            )
+
+
+def _db_time(desk: ReviewDesk, at: datetime) -> object:
+    # SQLite stores times as fixed-format UTC text (storage/types.py).
+    if desk.target.dialect == "sqlite":
+        return at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at
+
+
+@pytest.fixture
+def built(desk: ReviewDesk, clock: ManualClock) -> StatsService:
+    build(desk, clock)
+    return StatsService.for_desk(desk)
+
+
+# -- the reference: a plain count over LIVE -----------------------------------------------------
+def _passes(rec: Rec, flt: StatsFilter) -> bool:
+    return (
+        (flt.since is None or rec.at.date() >= flt.since)
+        and (flt.until is None or rec.at.date() <= flt.until)
+        and (not flt.categories or rec.category in flt.categories)
+        and (not flt.models or (rec.model or "") in flt.models)
+        and (not flt.reviewers or rec.reviewer in flt.reviewers)
+        and (not flt.bands or rec.band in flt.bands)
+    )
+
+
+def _expected_median(seconds: Sequence[float]) -> float | None:
+    counts = [0] * (len(REVIEW_TIME_EDGES) + 1)
+    for s in seconds:
+        counts[sum(1 for e in REVIEW_TIME_EDGES if s >= e)] += 1
+    return histogram_median(counts)
+
+
+def check_group(g: GroupStats, recs: Sequence[Rec], gold: Sequence[bool]) -> None:
+    n = len(recs)
+    assert g.decided == n
+    assert g.approved.count == sum(r.verdict == "approve" for r in recs)
+    assert g.edited.count == sum(r.verdict == "edit" for r in recs)
+    trivial = sum(r.verdict == "edit" and (r.distance or 0) <= 0.02 for r in recs)
+    assert g.trivial_edits.count == trivial
+    assert g.approved_adjusted.count == g.approved.count + trivial
+    distances = [r.distance for r in recs if r.distance is not None]
+    if distances:
+        assert g.mean_edit_distance == pytest.approx(sum(distances) / len(distances))
+    else:
+        assert g.mean_edit_distance is None
+    reasons: dict[str, int] = {}
+    for r in recs:
+        if r.reason:
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    assert {k: v.count for k, v in g.rejected_by_reason.items()} == reasons
+    assert g.rejected.count == sum(reasons.values())
+    severities = {
+        s: sum(r.severity == s for r in recs) for s in ("critical", "high", "medium", "low")
+    }
+    assert {k: v.count for k, v in g.escalated_by_severity.items()} == severities
+    assert g.escalated.count == sum(severities.values())
+    # The one escalation (high, day 8 09:00) is open at day 8 11:00: past its 1 hour.
+    assert g.sla_breaches.count == g.escalated.count == g.escalations_open
+    assert g.low_attention.count == sum(r.id in LOW_ATTENTION for r in recs)
+    assert g.median_review_seconds == _expected_median([r.seconds for r in recs])
+    if gold:
+        assert g.gold_accuracy is not None
+        assert (g.gold_accuracy.count, g.gold_accuracy.total) == (sum(gold), len(gold))
+    else:
+        assert g.gold_accuracy is None
+
+
+def _gold_for(key: dict[Dimension, str | None], flt: StatsFilter) -> list[bool]:
+    answers = []
+    for reviewer, correct in GOLD_ANSWERS:
+        rec = Rec("g", GOLD.category, GOLD.model, GOLD.confidence, reviewer, "approve", 0, DAY2)
+        if _passes(rec, flt) and all(rec.key(d) == v for d, v in key.items()):
+            answers.append(correct)
+    return answers
+
+
+def check_report(service: StatsService, dims: Sequence[Dimension], flt: StatsFilter) -> None:
+    report = service.compute(dims, filter=flt)
+    recs = [r for r in LIVE if _passes(r, flt)]
+    expected: dict[tuple[str | None, ...], list[Rec]] = {}
+    for r in recs:
+        expected.setdefault(tuple(r.key(d) for d in dims), []).append(r)
+    gold_keys = {
+        tuple(k)
+        for reviewer, _ in GOLD_ANSWERS
+        if _passes(Rec("g", "shipping", "m1", 0.97, reviewer, "approve", 0, DAY2), flt)
+        for k in [[Rec("g", "shipping", "m1", 0.97, reviewer, "a", 0, DAY2).key(d) for d in dims]]
+    }
+    assert {g.key for g in report.groups} == set(expected) | gold_keys
+    for g in report.groups:
+        check_group(g, expected.get(g.key, []), _gold_for(dict(zip(dims, g.key, strict=True)), flt))
+    check_group(report.total, recs, _gold_for({}, flt))
+
+
+GROUPINGS: list[tuple[Dimension, ...]] = [
+    (),
+    *[(d,) for d in Dimension],
+    (Dimension.CATEGORY, Dimension.CONFIDENCE),
+    (Dimension.WEEK, Dimension.CATEGORY),
+    (Dimension.DAY, Dimension.MODEL),
+    (Dimension.REVIEWER, Dimension.CATEGORY),
+    (Dimension.REVIEWER, Dimension.WEEK),
+    # No rollup holds reviewer x model or reviewer x confidence: counted from the decisions.
+    (Dimension.REVIEWER, Dimension.MODEL),
+    (Dimension.REVIEWER, Dimension.CONFIDENCE),
+]
+FILTERS = [
+    StatsFilter(),
+    StatsFilter(since=DAY2.date()),
+    StatsFilter(until=DAY2.date()),
+    StatsFilter(since=DAY2.date(), until=DAY2.date()),
+    StatsFilter(categories=("refund",)),
+    StatsFilter(models=("m2",)),
+    StatsFilter(models=("",)),
+    StatsFilter(reviewers=("bob",)),
+    StatsFilter(bands=(">=0.95", "unknown")),
+    StatsFilter(reviewers=("ana",), models=("m1",)),
+    StatsFilter(reviewers=("ana",), categories=("shipping",), since=DAY2.date()),
+]
+
+
+def test_every_grouping_and_filter_matches_the_hand_counts(built: StatsService) -> None:
+    for dims, flt in itertools.product(GROUPINGS, FILTERS):
+        check_report(built, dims, flt)
+
+
+def test_headline_figures_by_hand(built: StatsService) -> None:
+    report = built.compute([Dimension.CATEGORY])
+    refund, shipping = report.groups
+    assert refund.key == ("refund",) and shipping.key == ("shipping",)
+    # refund: r1 r2 approved, r3 trivial edit, r4 edit, r5 r10 rejected; r10's approval undone.
+    assert (refund.decided, refund.approved.count, refund.edited.count) == (6, 2, 2)
+    assert refund.trivial_edits.count == 1 and refund.approved_adjusted.count == 3
+    assert refund.rejected_by_reason["factual_error"].count == 1
+    assert refund.rejected_by_reason["other"].count == 1
+    # shipping: s6 approved, s7 escalated high, s8 rejected; the gold draft g9 is left out.
+    assert (shipping.decided, shipping.approved.count, shipping.escalated.count) == (3, 1, 1)
+    assert shipping.escalated_by_severity["high"].count == 1
+    total = report.total
+    assert total.decided == 9 and total.approved.count == 3
+    assert total.low_attention.count == 1
+    # Review times 5 10 15 20 30 40 50 60 70: the middle (4.5th) falls in [30, 45), which holds
+    # two: 30 + (4.5 - 4) / 2 * 15.
+    assert total.median_review_seconds == 33.75
+    assert total.approved.value == pytest.approx(3 / 9)
+    low, high = proportion_confint(3, 9, alpha=0.05, method="wilson")
+    assert (total.approved.low, total.approved.high) == (pytest.approx(low), pytest.approx(high))
+    by_reviewer = {g.key[0]: g for g in built.compute([Dimension.REVIEWER]).groups}
+    assert by_reviewer["ana"].gold_accuracy is not None
+    assert by_reviewer["ana"].gold_accuracy.value == 0.5
+    assert by_reviewer["bob"].gold_accuracy is not None
+    assert by_reviewer["bob"].gold_accuracy.value == 1.0
+
+
+def test_trivial_edit_threshold_is_configurable(built: StatsService) -> None:
+    # r4's edit changed 10 characters of BASE: trivial only at a threshold above 10/len.
+    assert built.compute().total.trivial_edits.count == 1
+    assert built.compute(trivial_edit_threshold=0.2).total.trivial_edits.count == 2
+    assert built.compute(trivial_edit_threshold=0.0).total.trivial_edits.count == 0
+    reviewer = built.compute([Dimension.REVIEWER], trivial_edit_threshold=0.2)
+    assert {g.key[0]: g.trivial_edits.count for g in reviewer.groups} == {"ana": 0, "bob": 2}
+
+
+def test_gold_flag_undo_and_flag_changes_keep_the_rollup_exact(
+    built: StatsService, desk: ReviewDesk
+) -> None:
+    before = built.compute().total
+    # A draft that stops being gold counts again; one that becomes gold stops counting.
+    execute(desk, "UPDATE draft SET is_gold = :f WHERE external_id = 'g9'", f=False)
+    assert built.compute().total.decided == before.decided + 1
+    execute(desk, "UPDATE draft SET is_gold = :t WHERE external_id IN ('g9', 's6')", t=True)
+    after = built.compute().total
+    assert after.decided == before.decided - 1
+    assert after.approved.count == before.approved.count - 1
+
+
+def test_bulk_statements_keep_the_rollup_exact(built: StatsService, desk: ReviewDesk) -> None:
+    before = built.compute([Dimension.CATEGORY, Dimension.REVIEWER]).to_json()
+    # A statement that changes no counted column (like an ack) changes no figure.
+    execute(desk, "UPDATE decision SET delivered_at = decided_at")
+    after = built.compute([Dimension.CATEGORY, Dimension.REVIEWER]).to_json()
+    assert after["groups"] == before["groups"] and after["total"] == before["total"]
+    # One statement undoing all of bob's decisions (r3, r4, s6, s8) removes exactly those.
+    execute(
+        desk,
+        "UPDATE decision SET undone_at = decided_at WHERE reviewer = 'bob' AND undone_at IS NULL",
+    )
+    report = built.compute([Dimension.REVIEWER])
+    assert report.total.decided == 5 and report.total.edited.count == 0
+    bob = next(g for g in report.groups if g.key == ("bob",))
+    # Only bob's gold answer keeps his row.
+    assert bob.decided == 0 and bob.gold_accuracy is not None
+    by_category = built.compute([Dimension.CATEGORY, Dimension.MODEL])
+    assert (None, "shipping") not in {(g.key[1], g.key[0]) for g in by_category.groups}
+
+
+def test_empty_database_and_bad_arguments(desk: ReviewDesk) -> None:
+    service = StatsService.for_desk(desk)
+    report = service.compute([Dimension.CATEGORY])
+    assert report.groups == () and report.total.decided == 0
+    assert report.total.approved.value is None
+    assert report.total.median_review_seconds is None
+    assert service.compute().groups[0].decided == 0
+    with pytest.raises(ValueError, match="day or by week"):
+        service.compute([Dimension.DAY, Dimension.WEEK])
+    with pytest.raises(ValueError, match="once"):
+        service.compute([Dimension.MODEL, Dimension.MODEL])
+    with pytest.raises(ValueError, match="band"):
+        StatsFilter(bands=("high",))
+
+
+def test_report_serializes_to_json(built: StatsService) -> None:
+    data = built.compute([Dimension.CATEGORY, Dimension.MODEL]).to_json()
+    assert data["by"] == ["category", "model"]
+    first = data["groups"][0]
+    assert set(first) >= {"category", "model", "decided", "approved", "median_review_seconds"}
+    assert set(first["approved"]) == {"count", "total", "rate", "low", "high"}
+
+
+# -- Wilson, against statsmodels -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("successes", "n"),
+    [
+        (0, 1),
+        (1, 1),
+        (0, 10),
+        (10, 10),
+        (3, 9),
+        (47, 50),
+        (950, 1000),
+        (999, 1000),
+        (1, 2),
+        (5000, 5001),
+    ],
+)
+@pytest.mark.parametrize("confidence", [0.95, 0.99, 0.9])
+def test_wilson_matches_statsmodels(successes: int, n: int, confidence: float) -> None:
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    low, high = wilson_interval(successes, n, z=z)
+    ref_low, ref_high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
+    assert low == pytest.approx(ref_low, abs=1e-12)
+    assert high == pytest.approx(ref_high, abs=1e-12)
+
+
+def test_wilson_edges() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="successes"):
+        wilson_interval(3, 2)
+
+
+def test_confidence_buckets_match_the_band_edges() -> None:
+    # The SQL buckets confidence by floor(c * 20); each band edge must land on its own bucket.
+    for band in BANDS:
+        if band.low is not None:
+            assert int(band.low * 20) == band.first
+
+
+def test_histogram_median_interpolates_within_the_bucket() -> None:
+    counts = [0] * (len(REVIEW_TIME_EDGES) + 1)
+    counts[8] = 4  # four reviews in [30, 45)
+    assert histogram_median(counts) == 30 + 2 / 4 * 15
+    counts = [0] * (len(REVIEW_TIME_EDGES) + 1)
+    counts[-1] = 1
+    assert histogram_median(counts) == REVIEW_TIME_EDGES[-1]
+    assert histogram_median([0] * 16) is None
