@@ -55,6 +55,7 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reviewdesk.core.clock import ManualClock
+from reviewdesk.core.domain import DEFAULT_REJECT_REASONS
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.recommend import RecommendationEngine
 from reviewdesk.services.stats import Dimension, StatsFilter, StatsService
@@ -84,15 +85,7 @@ CATEGORIES = [
 CATEGORY_WEIGHTS = [14, 10, 9, 9, 8, 8, 7, 9, 6, 7, 2, 11]
 MODELS = ["gpt-support-2026-03", "gpt-support-2026-07", "gpt-support-2026-10"]
 REVIEWERS = [f"reviewer{i:02d}" for i in range(40)]
-REASONS = [
-    "factual_error",
-    "hallucination",
-    "policy_violation",
-    "wrong_tone",
-    "incomplete",
-    "off_topic",
-    "other",
-]
+REASONS = list(DEFAULT_REJECT_REASONS)
 SEVERITIES = ["low", "medium", "high", "critical"]
 SEVERITY_WEIGHTS = [50, 35, 12, 3]
 RESPONSE = {"critical": 900, "high": 3600, "medium": 14400, "low": 86400}
