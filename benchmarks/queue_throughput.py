@@ -44,6 +44,7 @@ import os
 import platform
 import queue
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -71,6 +72,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
+from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import SQLITE_BUSY_TIMEOUT_S, create_engines, resolve_target
 from reviewdesk.storage.queue_sql import QueueStore
 
@@ -281,7 +283,7 @@ def queue_counts(url: str) -> tuple[int, int]:
 
 # -- the ceiling's statements ----------------------------------------------------------------
 # The QueueStore statements one claim+decide cycle runs (storage/queue_sql.py), by attribute.
-PG_STATEMENTS = {"claim": "_claim", "decide": "_decide"}
+PG_STATEMENTS = {"claim": "_claim", "decide": "_decide_driver"}
 SQLITE_STATEMENTS = {
     # claim, in one BEGIN IMMEDIATE transaction
     "session_fence": "_session_fence",
@@ -296,14 +298,15 @@ SQLITE_STATEMENTS = {
     "insert_decision": "_insert_decision",
     "attempt": "_attempt",
     "session_count": "_session_count",
-    "decision_by_id": "_decision_by_id",
 }
 Statements = dict[str, tuple[str, tuple[str, ...]]]  # name -> (SQL as sent, parameter names)
 
 
-def _expanded(stmt: TextClause, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+def _expanded(stmt: TextClause | DriverStatement, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
     """The SQL text SQLAlchemy sends to the driver for ``stmt`` (the expanding ``exclude``
     holding one value, as in a plain claim) and its parameter names, in order for SQLite."""
+    if isinstance(stmt, DriverStatement):  # sent to the driver as compiled
+        return stmt.sql, stmt.parameter_names
     compiled = stmt.compile(dialect=dialect)
     values = {name: ([-1] if name == "exclude" else None) for name in compiled.params}
     state = compiled.construct_expanded_state(values)
@@ -614,33 +617,25 @@ def _check_durability(spec: WorkerSpec) -> None:
 
 def worker_main(
     spec: WorkerSpec,
-    ready: mp.Queue[list[int]],
+    ready: mp.Queue[list[int]],  # the worker's pid, once it is ready
     go: EventType,
     window: Any,  # a shared array of doubles: (start, measure from, end), time.monotonic()
     results: mp.Queue[WorkerResult],
+    stop: EventType,  # set once the parent has measured: only then let the connections go
 ) -> None:
     """One reviewer process: set up, report ready, wait for go, cycle until the window ends."""
     result = WorkerResult(spec.index)
     close: Callable[[], None] = lambda: None  # noqa: E731
-    backends: list[int] = []  # PostgreSQL server processes serving this worker
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        if isinstance(dbapi_connection, psycopg.Connection):
-            backends.append(dbapi_connection.info.backend_pid)
-
     try:
         hermetic_env(spec.home)
         _check_durability(spec)
-        event.listen(Engine, "connect", on_connect)
         if spec.mode == "reviewdesk":
             cycle, close, notes = _reviewdesk_cycle(spec)
         elif spec.engine == "postgresql":
             cycle, close, notes = _pg_ceiling_cycle(spec)
         else:
             cycle, close, notes = _sqlite_ceiling_cycle(spec)
-        if isinstance(raw := getattr(close, "__self__", None), psycopg.Connection):
-            backends.append(raw.info.backend_pid)
-        ready.put([os.getpid(), *backends])
+        ready.put([os.getpid()])
         go.wait()
         begin, measure_from, end = window[0], window[1], window[2]
         while time.monotonic() < begin:
@@ -660,6 +655,7 @@ def worker_main(
                 result.cycles_in_window += 1
         result.latencies = latencies.tobytes()
         result.mirror_notes = notes
+        stop.wait(timeout=60)
     except BaseException:
         result.error = traceback.format_exc()
         ready.put([])  # never leave the parent waiting for a dead worker
@@ -675,29 +671,82 @@ def worker_main(
 class CpuSample:
     at: float  # time.monotonic()
     busy: float  # CPU seconds the whole machine has been busy (all but idle and iowait)
-    clients: float  # CPU seconds of the reviewer processes
-    servers: float  # CPU seconds of the PostgreSQL server processes serving them
+    clients: dict[int, float]  # CPU seconds of each reviewer process
+    servers: dict[int, float]  # CPU seconds of each PostgreSQL server process serving them
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds a process has run (nanosecond schedstat; 0 once it is gone)."""
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds a process has run (nanosecond schedstat), or None once it is gone."""
     try:
         with open(f"/proc/{pid}/schedstat") as fh:
             return int(fh.read().split()[0]) / 1e9
     except (OSError, IndexError, ValueError):
-        return 0.0
+        return None
 
 
-def cpu_sample(clients: Sequence[int] = (), servers: Sequence[int] = ()) -> CpuSample:
+def _local_ports(pids: Sequence[int]) -> set[int]:
+    """The local TCP ports of the sockets the processes hold."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(int(link[8:-1]))
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as fh:
+                for line in fh.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[9]) in inodes:
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        except (OSError, IndexError, ValueError):
+            continue
+    return ports
+
+
+def server_processes(client_pids: Sequence[int]) -> list[int]:
+    """The PostgreSQL server processes connected to these clients (their titles name the
+    client's address and port: ``postgres: ... 127.0.0.1(54321) idle``)."""
+    ports = _local_ports(client_pids)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                title = fh.read().decode(errors="replace")
+        except OSError:
+            continue
+        match = re.search(r"\((\d+)\)", title) if title.startswith("postgres:") else None
+        if match and int(match.group(1)) in ports:
+            found.append(int(entry))
+    return found
+
+
+def _cpu_of(pids: Sequence[int]) -> dict[int, float]:
+    return {pid: cpu for pid in pids if (cpu := _process_cpu(pid)) is not None}
+
+
+def cpu_sample(clients: Sequence[int] = ()) -> CpuSample:
     with open("/proc/stat") as fh:
         fields = [int(v) for v in fh.readline().split()[1:]]
     busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
     return CpuSample(
         at=time.monotonic(),
         busy=busy,
-        clients=sum(_process_cpu(pid) for pid in clients),
-        servers=sum(_process_cpu(pid) for pid in servers),
+        clients=_cpu_of(clients),
+        servers=_cpu_of(server_processes(clients)) if clients else {},
     )
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two samples; a process that appeared in between counts whole
+    (it started in the window), one that disappeared is left out."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def wait_for_quiet(max_busy: float, timeout: float) -> float:
@@ -738,34 +787,34 @@ def run_cycles(
     ready: mp.Queue[list[int]] = ctx.Queue()
     results: mp.Queue[WorkerResult] = ctx.Queue()
     go = ctx.Event()
+    stop = ctx.Event()
     window = ctx.Array("d", 3, lock=False)
     procs = []
     for i in range(clients):
         spec = WorkerSpec(i, engine, mode, url, dsn, home, statements)
-        proc = ctx.Process(target=worker_main, args=(spec, ready, go, window, results))
+        proc = ctx.Process(target=worker_main, args=(spec, ready, go, window, results, stop))
         proc.start()
         procs.append(proc)
     collected: list[WorkerResult] = []
     client_pids: list[int] = []
-    server_pids: list[int] = []
     try:
         for _ in range(clients):
-            pids = ready.get(timeout=300)
-            client_pids += pids[:1]
-            server_pids += pids[1:]
+            client_pids += ready.get(timeout=300)
         start = time.monotonic() + 0.05
         window[0], window[1], window[2] = start, start + warmup, start + warmup + seconds
         go.set()
         time.sleep(max(0.0, window[1] - time.monotonic()))
-        before = cpu_sample(client_pids, server_pids)
+        before = cpu_sample(client_pids)
         time.sleep(max(0.0, window[2] - time.monotonic()))
-        after = cpu_sample(client_pids, server_pids)
+        after = cpu_sample(client_pids)
+        stop.set()
         for _ in range(clients):
             collected.append(results.get(timeout=warmup + seconds + 300))
     except queue.Empty:
         raise RuntimeError("a worker did not report in time") from None
     finally:
         go.set()
+        stop.set()
         for proc in procs:
             proc.join(timeout=60)
             if proc.is_alive():
@@ -1080,7 +1129,8 @@ def _measurement(
     lat = run.latencies
     before, after = run.cpu
     capacity = (after.at - before.at) * (os.cpu_count() or 1)
-    clients_s, servers_s = after.clients - before.clients, after.servers - before.servers
+    clients_s = cpu_used(before.clients, after.clients)
+    servers_s = cpu_used(before.servers, after.servers)
     cycles = run.cycles_in_window
     m = Measurement(
         engine=engine,
@@ -1183,7 +1233,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         evaluate_targets(summary)
         code_after = source_fingerprint()
-        if code_after != summary.machine["code"]:
+        if code_after.rsplit(" ", 1)[1] != summary.machine["code"].rsplit(" ", 1)[1]:
             summary.machine["code_after"] = code_after
             print(f"  WARNING: the reviewdesk sources changed during the run ({code_after})")
         print_report(summary)

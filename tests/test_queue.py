@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine, TextualSelect, column, event, text
 
 from reviewdesk import (
     InvalidDecision,
@@ -20,6 +21,8 @@ from reviewdesk import (
 )
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.domain import EventKind
+from reviewdesk.storage.driver_sql import DriverStatement
+from reviewdesk.storage.engine import create_engines, resolve_target
 from tests.conftest import DeskFactory
 
 
@@ -439,3 +442,71 @@ def test_edit_size_is_stored_as_normalized_edit_distance(desk: ReviewDesk) -> No
     approved = desk.decide(second, "approve")
     assert edited.edit_distance == pytest.approx(2 / 12)  # 2 edits over the longer text
     assert approved.edit_distance is None
+
+
+def test_positional_result_columns_match_what_the_database_returns(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    """Hot statements declare their result columns by position (so SQLAlchemy caches the result
+    metadata); a list out of step with the SQL would give values the wrong types silently."""
+    checked: set[str] = set()
+
+    def check(_conn, cursor, statement, _params, context, _many) -> None:  # type: ignore[no-untyped-def]
+        compiled = getattr(context, "compiled", None)
+        stmt = getattr(compiled, "statement", None)
+        if isinstance(stmt, TextualSelect) and stmt.positional:
+            declared = [c.name for c in stmt.column_args]
+            assert [d[0] for d in cursor.description] == declared, statement
+            checked.add(statement)
+        elif context is None and cursor.description:  # a DriverStatement: it checks itself
+            checked.add(statement)
+
+    event.listen(Engine, "after_cursor_execute", check)
+    try:
+        # The database's clock, and one given: their statements differ.
+        for n, desk in enumerate((make_desk(), make_desk(clock=clock))):
+            desk.submit(
+                [
+                    {"id": f"{n}-{i}-{c}", "draft": "x", "category": c}
+                    for i in range(6)
+                    for c in "ab"
+                ]
+            )
+            verdicts: list[tuple[str, dict[str, object]]] = [
+                ("approve", {}),
+                ("edit", {"text": "y"}),
+                ("reject", {"reason": "other"}),
+                ("escalate", {"severity": "low"}),
+            ]
+            for verdict, extra in verdicts * 2:
+                lease = desk.claim("ana")
+                assert lease is not None
+                desk.decide(lease, verdict, idempotency_key=f"k-{lease.draft.id}", **extra)
+                desk.decide(lease, verdict, idempotency_key=f"k-{lease.draft.id}", **extra)
+            lease = desk.claim("ana")
+            assert lease is not None
+            desk.release(desk.renew(lease))
+            desk.undo("ana")
+            desk.close()
+    finally:
+        event.remove(Engine, "after_cursor_execute", check)
+    # The claim and the decision (their statements on this engine) were among those checked.
+    assert any("lease_epoch + 1" in sql for sql in checked)
+    assert any("INSERT INTO decision " in sql or "FROM decision WHERE" in sql for sql in checked)
+
+
+def test_a_driver_statement_refuses_a_column_list_out_of_step(postgres_url: str) -> None:
+    engines = create_engines(resolve_target(postgres_url))
+    try:
+        clause = text("SELECT 1 AS a, 2 AS b").columns(column("b"), column("a"))
+        statement = DriverStatement(clause, engines.statement.dialect)
+        with engines.statement.connect() as conn, pytest.raises(RuntimeError, match="declared"):
+            statement.first(conn, {})
+        right = DriverStatement(
+            text("SELECT 1 AS a, 2 AS b").columns(column("a"), column("b")),
+            engines.statement.dialect,
+        )
+        with engines.statement.connect() as conn:
+            assert right.first(conn, {}) == {"a": 1, "b": 2}
+    finally:
+        engines.dispose()

@@ -354,15 +354,28 @@ class ReviewDesk:
             written = self._write_decision(write)
         if written.outcome == "refused":
             raise LeaseLost(lease.draft.id, written.why or "missing")
-        assert written.decision is not None
-        decision = _decision(written.decision, replayed=written.outcome == "replayed")
         if written.outcome == "replayed":
-            return decision
+            assert written.decision is not None
+            return _decision(written.decision, replayed=True)
+        assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
         nudge = self._attention(write, written.fast_run, written.was_nudged)
-        if nudge or written.decision["low_attention"]:
-            return dataclasses.replace(decision, low_attention=True, nudge=nudge)
-        return decision
+        # Built from what was written rather than read back: one round trip less per decision.
+        return Decision(
+            draft_id=lease.draft.id,
+            label=Label(write.label),
+            final=write.final_text,
+            draft=lease.draft.draft,
+            reason=write.reason,
+            note=write.note,
+            severity=Severity(write.severity) if write.severity else None,
+            reviewer=lease.reviewer,
+            decided_at=written.decided_at,
+            review_seconds=write.review_seconds,
+            edit_distance=write.edit_distance,
+            low_attention=written.low_attention or nudge,
+            nudge=nudge,
+        )
 
     def _attention(self, write: DecisionWrite, fast_run: int | None, was_nudged: bool) -> bool:
         """When a run of fast approvals first reaches the threshold, flag the whole run and
@@ -714,7 +727,7 @@ def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
     )
 
 
-def _lease(row: RowMapping, reviewer: str, session_id: int | None) -> Lease:
+def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None) -> Lease:
     return Lease(
         draft=_draft(row),
         draft_key=row["id"],

@@ -17,21 +17,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Connection,
     RowMapping,
     TextClause,
     TextualSelect,
     bindparam,
+    column,
     insert,
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeEngine
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
@@ -67,9 +71,20 @@ SUBMIT_CHUNK = 1000
 
 
 def _sql(
-    sql: str, *, columns: Iterable[str] = (), expanding: Iterable[str] = ()
+    sql: str,
+    *,
+    columns: Iterable[str] = (),
+    expanding: Iterable[str] = (),
+    arrays: Iterable[str] = (),
+    result: Sequence[str] | None = None,
 ) -> TextClause | TextualSelect:
-    """A text statement whose timestamp and JSON parameters and result columns are typed."""
+    """A text statement whose timestamp and JSON parameters and result columns are typed.
+
+    ``result`` lists every result column in order. SQLAlchemy then matches the columns by
+    position and keeps the result metadata with the cached compiled statement; matched by name
+    (``columns``, or none) it rebuilds that metadata on every execution, which is a large part of
+    a claim's client time. The hot statements use it; tests check each list against the cursor.
+    """
     clause = text(sql)
     binds: list[BindParameter[Any]] = [
         bindparam(name, type_=type_)
@@ -77,8 +92,12 @@ def _sql(
         if re.search(rf":{name}\b", sql)
     ]
     binds += [bindparam(name, expanding=True) for name in expanding]
+    # A PostgreSQL array of ids (``id <> ALL(:exclude)``): one parameter, however many ids.
+    binds += [bindparam(name, type_=postgresql.ARRAY(BigInteger)) for name in arrays]
     if binds:
         clause = clause.bindparams(*binds)
+    if result is not None:
+        return clause.columns(*(column(name, _TYPED.get(name)) for name in result))
     typed = {name: _TYPED[name] for name in columns if name in _TYPED}
     return clause.columns(**typed) if typed else clause
 
@@ -120,9 +139,13 @@ class SessionFence:
 class DecisionWritten:
     outcome: str  # accepted | refused | replayed
     why: str | None
-    decision: RowMapping | None
+    # A replay: the first decision, read back. An accepted decision is what the write asked
+    # for, plus ``decided_at`` and ``low_attention``, which the database decided.
+    decision: RowMapping | None = None
     fast_run: int | None = None  # the session's run of fast approvals after this decision
     was_nudged: bool = False
+    decided_at: datetime | None = None
+    low_attention: bool = False
 
 
 _WHY = """CASE WHEN state <> 'pending' THEN 'already_decided'
@@ -166,6 +189,16 @@ _DECISION_RESULT = (
     "dec.resolution_text, dec.resolution_note, dec.resolved_by, dec.resolved_at"
 )
 _DECISION_COLUMNS = ("decided_at", "resolved_at")
+_CLAIMED = (*DRAFT_COLUMNS.split(", "), "previous_owner", "session_open")
+_PG_DECIDE_RESULT = (
+    "outcome",
+    "detail",
+    "decision_id",
+    "fast_run",
+    "was_nudged",
+    "decided_at",
+    "low_attention",
+)
 
 
 class QueueStore:
@@ -204,8 +237,9 @@ class QueueStore:
         n = self._now_sql
         if self.postgres:
             expires = f"{n} + make_interval(secs => :ttl)"
-            self._claim = self._pg_claim(varied=False)
-            self._claim_varied = self._pg_claim(varied=True)
+            dialect = self.engines.statement.dialect
+            self._claim = DriverStatement(self._pg_claim(varied=False), dialect)
+            self._claim_varied = DriverStatement(self._pg_claim(varied=True), dialect)
             self._renew = _sql(
                 f"""
                 WITH renewed AS (
@@ -256,7 +290,7 @@ class QueueStore:
                         :review_seconds, {n}, lease_epoch, :key, :edit_distance, :session_id,
                         {_LOW_ATTENTION}
                     FROM fenced
-                    RETURNING id
+                    RETURNING id, decided_at, low_attention
                 ), attempt AS (
                     INSERT INTO decision_attempt (draft_id, lease_id, reviewer, verdict,
                         idempotency_key, outcome, detail, attempted_at)
@@ -280,16 +314,22 @@ class QueueStore:
                 SELECT attempt.outcome, attempt.detail,
                        COALESCE((SELECT id FROM decided), (SELECT id FROM prior)) AS decision_id,
                        (SELECT fast_run FROM counted) AS fast_run,
-                       (SELECT nudged FROM review_session WHERE id = :session_id) AS was_nudged
+                       (SELECT nudged FROM review_session WHERE id = :session_id) AS was_nudged,
+                       (SELECT decided_at FROM decided) AS decided_at,
+                       (SELECT low_attention FROM decided) AS low_attention
                 FROM attempt
-                """
+                """,
+                result=_PG_DECIDE_RESULT,
             )
+            assert isinstance(self._decide, TextualSelect)
+            self._decide_driver = DriverStatement(self._decide, dialect)
         else:
             self._claim_pick = _sql(
                 f"""SELECT id, lease_owner FROM draft
                     WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
                     ORDER BY priority DESC, created_at, id LIMIT 1""",
                 expanding=("exclude",),
+                result=("id", "lease_owner"),
             )
             self._claim_pick_varied = _sql(
                 f"""SELECT id, lease_owner FROM draft
@@ -297,10 +337,12 @@ class QueueStore:
                       AND {_VARIETY.format(now=n)}
                     ORDER BY priority DESC, created_at, id LIMIT 1""",
                 expanding=("exclude",),
+                result=("id", "lease_owner"),
             )
             self._session_fence = _sql(
                 "SELECT id FROM review_session WHERE "
                 + _SESSION_OPEN.format(idle_cutoff=":idle_after"),
+                result=("id",),
             )
             self._session_claimed = _sql(
                 f"""UPDATE review_session SET claims = claims + 1, last_activity_at = {n}
@@ -308,14 +350,15 @@ class QueueStore:
             )
             self._session_count = _sql(_SESSION_COUNT.format(now=n, decided="1 = 1"))
             self._session_fast_run = _sql(
-                "SELECT fast_run, nudged FROM review_session WHERE id = :session_id"
+                "SELECT fast_run, nudged FROM review_session WHERE id = :session_id",
+                result=("fast_run", "nudged"),
             )
             self._claim_take = _sql(
                 f"""UPDATE draft SET visible_at = :expires, lease_id = :lease_id,
                         lease_epoch = lease_epoch + 1, lease_owner = :reviewer, leased_at = :now
                     WHERE id = :draft_key
                     RETURNING {DRAFT_COLUMNS}""",
-                columns=DRAFT_COLUMNS.split(", "),
+                result=DRAFT_COLUMNS.split(", "),
             )
             self._why = _sql(f"SELECT {_WHY.format(now=n)} AS why FROM draft WHERE id = :draft_key")
             self._renew_sqlite = _sql(
@@ -331,12 +374,15 @@ class QueueStore:
                       AND visible_at > {n}
                     RETURNING lease_epoch"""
             )
-            self._prior = _sql("SELECT id FROM decision WHERE idempotency_key = :key")
+            self._prior = _sql(
+                "SELECT id FROM decision WHERE idempotency_key = :key", result=("id",)
+            )
             self._fence_decide = _sql(
                 f"""UPDATE draft SET state = 'decided'
                     WHERE id = :draft_key AND lease_id = :lease_id AND state = 'pending'
                       AND visible_at > {n}
-                    RETURNING lease_epoch"""
+                    RETURNING lease_epoch""",
+                result=("lease_epoch",),
             )
             self._insert_decision = _sql(
                 f"""INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
@@ -344,8 +390,7 @@ class QueueStore:
                         edit_distance, session_id, low_attention)
                     VALUES (:draft_key, :reviewer, :label, :final_text, :reason, :note,
                         :severity, :review_seconds, {n}, :epoch, :key, :edit_distance,
-                        :session_id, :low_attention)
-                    RETURNING id"""
+                        :session_id, :low_attention)"""
             )
         self._event = _sql(
             f"""INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
@@ -362,20 +407,20 @@ class QueueStore:
             columns=_DECISION_COLUMNS,
         )
 
-    def _pg_claim(self, *, varied: bool) -> TextClause | TextualSelect:
+    def _pg_claim(self, *, varied: bool) -> TextualSelect:
         n = self._now_sql
         variety = f"AND {_VARIETY.format(now=n)}" if varied else ""
         session_open = _SESSION_OPEN.format(
             idle_cutoff=f"{n} - make_interval(secs => :idle_seconds)"
         )
-        return _sql(
+        claim = _sql(
             f"""
             WITH session AS (
                 SELECT id FROM review_session WHERE {session_open}
             ), next AS MATERIALIZED (
                 SELECT id, lease_owner AS previous_owner
                 FROM draft
-                WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
+                WHERE state = 'pending' AND visible_at <= {n} AND id <> ALL(:exclude)
                   AND EXISTS (SELECT 1 FROM session) {variety}
                 ORDER BY priority DESC, created_at, id
                 LIMIT 1
@@ -403,9 +448,11 @@ class QueueStore:
             SELECT claimed.*, EXISTS (SELECT 1 FROM session) AS session_open
             FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE
             """,
-            columns=DRAFT_COLUMNS.split(", "),
-            expanding=("exclude",),
+            arrays=("exclude",),
+            result=_CLAIMED,
         )
+        assert isinstance(claim, TextualSelect)
+        return claim
 
     # -- lease operations ---------------------------------------------------------------------
     def claim(
@@ -416,7 +463,7 @@ class QueueStore:
         ttl: float,
         session: SessionFence,
         exclude: Sequence[int] = (),
-    ) -> tuple[RowMapping | None, bool]:
+    ) -> tuple[Mapping[Any, Any] | None, bool]:
         """Lease the next draft within the session's limits.
 
         Returns (the draft row or None, whether the session fence held). A claim that finds the
@@ -434,15 +481,17 @@ class QueueStore:
             idle_seconds=session.idle_seconds,
             avoid=session.avoid_category,
         )
+        row: Mapping[Any, Any] | None = None
         if self.postgres:
             with self.engines.statement.connect() as conn:
-                row = None
                 if session.avoid_category is not None:
-                    row = conn.execute(self._claim_varied, params).mappings().one()
+                    row = self._claim_varied.first(conn, params)
+                    assert row is not None  # the statement always returns one row
                     if not row["session_open"]:
                         return None, False
                 if row is None or row["id"] is None:
-                    row = conn.execute(self._claim, params).mappings().one()
+                    row = self._claim.first(conn, params)
+                    assert row is not None
                 return (row if row["id"] is not None else None), bool(row["session_open"])
         with self.engines.write.begin() as conn:
             now = params["now"]
@@ -577,24 +626,30 @@ class QueueStore:
         )
         if self.postgres:
             with self.engines.statement.connect() as conn:
-                row = conn.execute(self._decide, params).mappings().one()
+                row = self._decide_driver.first(conn, params)
+                assert row is not None  # one attempt row, whatever the outcome
                 outcome, why, decision_id = row["outcome"], row["detail"], row["decision_id"]
+                if outcome == "accepted":
+                    return DecisionWritten(
+                        outcome,
+                        None,
+                        fast_run=row["fast_run"],
+                        was_nudged=bool(row["was_nudged"]),
+                        decided_at=row["decided_at"],
+                        low_attention=bool(row["low_attention"]),
+                    )
                 if outcome == "refused":
                     # A concurrent retry with the same key may have won the fence: report the
                     # first outcome, as a replay would.
                     decision_id = conn.execute(self._prior_pg, {"key": write.key}).scalar()
-                    if decision_id is not None:
-                        outcome, why = "replayed", None
+                    if decision_id is None:
+                        return DecisionWritten("refused", why or "missing")
                 decision = (
                     conn.execute(self._decision_by_id, {"decision_id": decision_id})
                     .mappings()
                     .one()
-                    if decision_id is not None
-                    else None
                 )
-                return DecisionWritten(
-                    outcome, why or None, decision, row["fast_run"], bool(row["was_nudged"])
-                )
+                return DecisionWritten("replayed", None, decision)
         with self.engines.write.begin() as conn:
             prior = conn.execute(self._prior, params).scalar()
             if prior is not None:
@@ -612,9 +667,9 @@ class QueueStore:
             session = conn.execute(self._session_fast_run, params).first()
             fast_run_before, was_nudged = (session[0], bool(session[1])) if session else (0, False)
             low_attention = write.fast and fast_run_before + 1 >= write.fast_flag_at
-            decision_id = conn.execute(
+            conn.execute(
                 self._insert_decision, {**params, "epoch": epoch, "low_attention": low_attention}
-            ).scalar_one()
+            )
             conn.execute(self._attempt, {**params, "outcome": "accepted", "detail": None})
             conn.execute(
                 self._event,
@@ -627,11 +682,15 @@ class QueueStore:
                 },
             )
             conn.execute(self._session_count, params)
-            decision = (
-                conn.execute(self._decision_by_id, {"decision_id": decision_id}).mappings().one()
-            )
             fast_run = (fast_run_before + 1 if write.fast else 0) if session else None
-            return DecisionWritten("accepted", None, decision, fast_run, was_nudged)
+            return DecisionWritten(
+                "accepted",
+                None,
+                fast_run=fast_run,
+                was_nudged=was_nudged,
+                decided_at=params["now"],
+                low_attention=low_attention,
+            )
 
     def flag_low_attention(self, *, session_id: int, last: int) -> None:
         """Flag the session's last ``last`` live decisions as low-attention (a fast run)."""

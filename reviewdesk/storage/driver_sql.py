@@ -1,0 +1,93 @@
+"""The queue's hottest statements, sent straight to the driver's cursor.
+
+Claim and decide are every reviewer's every cycle. Through SQLAlchemy's execution path each of
+them cost about as much client CPU as the PostgreSQL server spent running it, and on a machine
+that shares its cores with the server that halved throughput (docs/benchmarks.md). Here such a
+statement is compiled once by the same dialect, so the SQL is exactly what SQLAlchemy would send,
+and its parameters and results are typed by the same SQLAlchemy types. The SQLAlchemy Connection
+around the driver connection still does the pooling, and a lost connection is invalidated and
+reported as the DBAPIError the rest of ReviewDesk expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, TextualSelect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+_Processor = Callable[[Any], Any]
+
+
+class DriverStatement:
+    """One text statement with its result columns declared in order (``_sql(result=...)``)."""
+
+    def __init__(self, clause: TextualSelect, dialect: Dialect) -> None:
+        if not clause.positional:
+            raise ValueError("a driver statement needs its result columns declared in order")
+        compiled = clause.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a driver statement cannot have expanding parameters")
+        self.sql = str(compiled)
+        self.parameter_names = tuple(compiled.binds)
+        self.dialect = dialect
+        self._binds: dict[str, _Processor] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._binds[name] = processor
+        self._columns: list[tuple[str, _Processor | None]] = [
+            (col.name, col.type.dialect_impl(dialect).result_processor(dialect, None))
+            for col in clause.column_args
+        ]
+        self._described = False  # whether the declared columns were checked against the cursor
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Run the statement on ``conn``'s driver connection; the first row by column name."""
+        values = dict(params)
+        for name, processor in self._binds.items():
+            if name in values:
+                values[name] = processor(values[name])
+        pooled = conn.connection
+        dbapi = self.dialect.loaded_dbapi
+        # Listeners (logging, profiling) see these statements as they see every other one.
+        before, after = conn.dispatch.before_cursor_execute, conn.dispatch.after_cursor_execute
+        try:
+            with pooled.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+                if before:
+                    before(conn, cursor, self.sql, values, None, False)
+                cursor.execute(self.sql, values)
+                if after:
+                    after(conn, cursor, self.sql, values, None, False)
+                if not self._described:
+                    self._check_description(cursor.description)
+                row = cursor.fetchone()
+        except dbapi.Error as exc:
+            lost = self.dialect.is_disconnect(exc, pooled.dbapi_connection, None)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(
+                self.sql,
+                values,
+                exc,
+                dbapi.Error,
+                connection_invalidated=lost,
+                dialect=self.dialect,
+            ) from exc
+        if row is None:
+            return None
+        return {
+            name: (processor(value) if processor is not None and value is not None else value)
+            for (name, processor), value in zip(self._columns, row, strict=True)
+        }
+
+    def _check_description(self, description: Any) -> None:
+        """Values are typed by position: a declared column list out of step with the SQL would
+        type them wrongly without a word, so the first execution compares the names."""
+        returned = [column[0] for column in description or ()]
+        declared = [name for name, _ in self._columns]
+        if returned != declared:
+            raise RuntimeError(f"statement returns {returned}, declared {declared}: {self.sql}")
+        self._described = True
