@@ -510,3 +510,37 @@ def test_a_driver_statement_refuses_a_column_list_out_of_step(postgres_url: str)
             assert right.first(conn, {}) == {"a": 1, "b": 2}
     finally:
         engines.dispose()
+
+
+def test_bulk_submission_keeps_every_value_as_given(desk: ReviewDesk) -> None:
+    """Drafts are bulk-loaded through the driver: each value must come back as submitted,
+    including JSON that the fast encoder refuses (integers beyond 64 bits)."""
+    context = {"ticket": 2**70, "nested": {"é": [1.5, None, True]}, "text": 'quote " \\ \n'}
+    desk.submit(
+        [
+            {
+                "id": "exact",
+                "draft": "Ünïcode draft\n",
+                "context": context,
+                "confidence": 0.25,
+                "priority": 3,
+                "created_at": "2026-01-02T03:04:05.123456+02:00",
+                "metadata": {"k": "v"},
+            },
+            *drafts(3),
+        ]
+    )
+    lease = desk.claim("ana")
+    assert lease is not None
+    got = lease.draft
+    assert (got.id, got.draft, got.context, got.confidence, got.priority) == (
+        "exact",
+        "Ünïcode draft\n",
+        context,
+        0.25,
+        3,
+    )
+    assert got.created_at.isoformat() == "2026-01-02T01:04:05.123456+00:00"
+    assert got.metadata == {"k": "v"}
+    trail = desk.history(lease).events
+    assert [event.kind for event in trail] == [EventKind.SUBMITTED, EventKind.CLAIMED]

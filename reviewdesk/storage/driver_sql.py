@@ -1,4 +1,4 @@
-"""The queue's hottest statements, sent straight to the driver's cursor.
+"""The queue's hottest statements and its bulk loads, sent straight to the driver.
 
 Claim and decide are every reviewer's every cycle. Through SQLAlchemy's execution path each of
 them cost about as much client CPU as the PostgreSQL server spent running it, and on a machine
@@ -7,14 +7,19 @@ statement is compiled once by the same dialect, so the SQL is exactly what SQLAl
 and its parameters and results are typed by the same SQLAlchemy types. The SQLAlchemy Connection
 around the driver connection still does the pooling, and a lost connection is invalidated and
 reported as the DBAPIError the rest of ReviewDesk expects.
+
+Bulk loads (``bulk_insert``) go the same way: COPY on PostgreSQL, the driver's ``executemany``
+on SQLite, with each value converted by its column's SQLAlchemy type exactly as an ORM insert
+would convert it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, TextualSelect
+from sqlalchemy import Connection, Table, TextualSelect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -50,32 +55,18 @@ class DriverStatement:
         for name, processor in self._binds.items():
             if name in values:
                 values[name] = processor(values[name])
-        pooled = conn.connection
-        dbapi = self.dialect.loaded_dbapi
         # Listeners (logging, profiling) see these statements as they see every other one.
         before, after = conn.dispatch.before_cursor_execute, conn.dispatch.after_cursor_execute
-        try:
-            with pooled.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-                if before:
-                    before(conn, cursor, self.sql, values, None, False)
-                cursor.execute(self.sql, values)
-                if after:
-                    after(conn, cursor, self.sql, values, None, False)
-                if not self._described:
-                    self._check_description(cursor.description)
-                row = cursor.fetchone()
-        except dbapi.Error as exc:
-            lost = self.dialect.is_disconnect(exc, pooled.dbapi_connection, None)
-            if lost:
-                conn.invalidate(exc)
-            raise DBAPIError.instance(
-                self.sql,
-                values,
-                exc,
-                dbapi.Error,
-                connection_invalidated=lost,
-                dialect=self.dialect,
-            ) from exc
+        driver = conn.connection.driver_connection
+        with _driver_errors(conn, self.sql, values), driver.cursor() as cursor:  # type: ignore[union-attr]
+            if before:
+                before(conn, cursor, self.sql, values, None, False)
+            cursor.execute(self.sql, values)
+            if after:
+                after(conn, cursor, self.sql, values, None, False)
+            if not self._described:
+                self._check_description(cursor.description)
+            row = cursor.fetchone()
         if row is None:
             return None
         return {
@@ -91,3 +82,54 @@ class DriverStatement:
         if returned != declared:
             raise RuntimeError(f"statement returns {returned}, declared {declared}: {self.sql}")
         self._described = True
+
+
+@contextmanager
+def _driver_errors(conn: Connection, sql: str, params: Any) -> Iterator[None]:
+    """Driver errors as SQLAlchemy reports them; a lost connection is invalidated."""
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, params, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from exc
+
+
+def bulk_insert(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (values in ``columns`` order) in ``conn``'s transaction."""
+    dialect = conn.dialect
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    if any(processors):
+        rows = [
+            [
+                value if p is None or value is None else p(value)
+                for p, value in zip(processors, row, strict=True)
+            ]
+            for row in rows
+        ]
+    names = ", ".join(columns)
+    driver = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        sql = f"COPY {table.name} ({names}) FROM STDIN"
+        with (
+            _driver_errors(conn, sql, None),
+            driver.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(sql) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:
+        # Names from ReviewDesk's own table definition, never from input.
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+        with _driver_errors(conn, sql, None):
+            driver.executemany(sql, rows)  # type: ignore[union-attr]

@@ -5,11 +5,13 @@ Passwords come from the OS keyring and are never printed: ``DatabaseTarget.displ
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -120,7 +122,9 @@ class Engines:
 def _sqlite_engine(url: URL) -> Engine:
     if url.database:
         os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_serializer=dump_json
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -146,6 +150,15 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def dump_json(value: Any) -> str:
+    """JSON columns' text: orjson, several times faster than json.dumps on a bulk load; json
+    for what orjson refuses (integers beyond 64 bits), so that anything valid is stored."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engines(target: DatabaseTarget) -> Engines:
     if target.dialect == "sqlite":
         engine = _sqlite_engine(target.url)
@@ -153,12 +166,13 @@ def create_engines(target: DatabaseTarget) -> Engines:
     url = _with_keyring_password(target.url)
     options: dict[str, Any] = {"pool_size": 2, "max_overflow": 6, "pool_recycle": 1800}
     connect_args = {"connect_timeout": 10, "application_name": "reviewdesk"}
-    write = create_engine(url, connect_args=connect_args, **options)
+    write = create_engine(url, connect_args=connect_args, json_serializer=dump_json, **options)
     statement = create_engine(
         url,
         connect_args=connect_args,
         isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,
+        json_serializer=dump_json,
         **options,
     )
     return Engines(target, write, statement)

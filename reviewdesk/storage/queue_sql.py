@@ -21,6 +21,7 @@ from sqlalchemy import (
     BindParameter,
     Connection,
     RowMapping,
+    String,
     TextClause,
     TextualSelect,
     bindparam,
@@ -35,7 +36,7 @@ from sqlalchemy.types import TypeEngine
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
-from reviewdesk.storage.driver_sql import DriverStatement
+from reviewdesk.storage.driver_sql import DriverStatement, bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
@@ -68,6 +69,28 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "resolved_at": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
+_SUBMIT_COLUMNS = (
+    "external_id",
+    "content_hash",
+    "draft",
+    "input",
+    "context",
+    "category",
+    "risk",
+    "model",
+    "confidence",
+    "thread",
+    "priority",
+    "created_at",
+    "submitted_at",
+    "metadata",
+    "state",
+    "visible_at",
+    "lease_epoch",
+)
+_MAX_DRAFT_ID = text("SELECT COALESCE(MAX(id), 0) FROM draft")
+_SUBMITTED = """INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+    SELECT id, 'submitted', NULL, :now, 0 FROM draft WHERE {drafts} ORDER BY id"""
 
 
 def _sql(
@@ -392,6 +415,10 @@ class QueueStore:
                         :severity, :review_seconds, {n}, :epoch, :key, :edit_distance,
                         :session_id, :low_attention)"""
             )
+        self._submitted_pg = _sql(_SUBMITTED.format(drafts="external_id = ANY(:ids)")).bindparams(
+            bindparam("ids", type_=postgresql.ARRAY(String))
+        )
+        self._submitted_sqlite = _sql(_SUBMITTED.format(drafts="id > :before"))
         self._event = _sql(
             f"""INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
                 VALUES (:draft_key, :kind, :actor, {n}, :epoch)"""
@@ -897,44 +924,42 @@ class QueueStore:
             if conflicts:
                 conn.rollback()
                 return 0, duplicates, conflicts
-            for start in range(0, len(fresh), SUBMIT_CHUNK):
-                chunk = fresh[start : start + SUBMIT_CHUNK]
-                rows = [
-                    {
-                        "external_id": r.id,
-                        "content_hash": r.content_hash,
-                        "draft": r.draft,
-                        "input": r.input,
-                        "context": r.context,
-                        "category": r.category,
-                        "risk": r.risk.value,
-                        "model": r.model,
-                        "confidence": r.confidence,
-                        "thread": r.thread,
-                        "priority": r.priority,
-                        "created_at": r.created_at or now,
-                        "submitted_at": now,
-                        "metadata": r.metadata,
-                        "state": "pending",
-                        "visible_at": now,
-                        "lease_epoch": 0,
-                    }
-                    for r in chunk
-                ]
-                ids = conn.execute(insert(DRAFT).returning(DRAFT.c.id), rows).scalars().all()
-                conn.execute(
-                    insert(EVENT),
-                    [
-                        {
-                            "draft_id": i,
-                            "kind": "submitted",
-                            "actor": None,
-                            "at": now,
-                            "lease_epoch": 0,
-                        }
-                        for i in ids
-                    ],
-                )
+            if not fresh:
+                return 0, duplicates, []
+            # SQLite: this transaction holds the write lock, so every id above the largest
+            # one now is a draft it inserts.
+            before = None if self.postgres else conn.execute(_MAX_DRAFT_ID).scalar_one()
+            bulk_insert(
+                conn,
+                DRAFT,
+                _SUBMIT_COLUMNS,
+                [
+                    (
+                        r.id,
+                        r.content_hash,
+                        r.draft,
+                        r.input,
+                        r.context,
+                        r.category,
+                        r.risk.value,
+                        r.model,
+                        r.confidence,
+                        r.thread,
+                        r.priority,
+                        r.created_at or now,
+                        now,
+                        r.metadata,
+                        "pending",
+                        now,
+                        0,
+                    )
+                    for r in fresh
+                ],
+            )
+            if self.postgres:
+                conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
+            else:
+                conn.execute(self._submitted_sqlite, {"now": now, "before": before})
         return len(fresh), duplicates, []
 
     # -- reads ----------------------------------------------------------------------------------
