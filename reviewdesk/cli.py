@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from reviewdesk import __version__
+from reviewdesk import cli_args
+from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.config import secrets
@@ -29,30 +30,8 @@ log = logging.getLogger("reviewdesk")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db",
-        metavar="URL",
-        help="database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB); "
-        "default: $REVIEWDESK_DATABASE_URL, else the embedded database",
-    )
-    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-
-    parser = argparse.ArgumentParser(
-        prog="reviewdesk",
-        description="Put a person between an AI system and its users.",
-    )
-    parser.add_argument("--version", action="version", version=f"reviewdesk {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    gui = sub.add_parser("gui", parents=[common], help="open the reviewer's desk")
-    gui.add_argument("--reviewer", help="reviewer name (default: from settings, else the OS user)")
-    gui.add_argument(
-        "--screenshot",
-        metavar="PATH",
-        type=Path,
-        help="wait for the first draft, save a PNG of the window to PATH, and exit",
-    )
+    parser, sub, common = cli_args.base_parser()
+    cli_args.add_gui_command(sub, common)
 
     enqueue = sub.add_parser(
         "enqueue", parents=[common], help="queue drafts from JSON Lines (FILE, or - for stdin)"
@@ -427,13 +406,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "export": cmd_export,
 }
 COMMANDS.update(LEAD_COMMANDS)
-
-
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def run(args: argparse.Namespace, out: IO[str] | None = None) -> int:

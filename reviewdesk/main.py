@@ -1,6 +1,7 @@
 """The ``reviewdesk`` command: the CLI, or the Qt desk for ``reviewdesk gui``.
 
-This is the composition root above both front ends, so that the CLI never imports Qt.
+This is the composition root above both front ends, so that the CLI never imports Qt, and the
+desk never imports the other commands.
 """
 
 from __future__ import annotations
@@ -8,17 +9,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from reviewdesk import cli
+from reviewdesk.cli_args import configure_logging, gui_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = cli.build_parser().parse_args(argv)
-    cli.configure_logging(getattr(args, "verbose", False))
-    if args.command == "gui":
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["gui"]:
+        args = gui_parser().parse_args(words)
+        configure_logging(args.verbose)
         from reviewdesk.ui.app import run_gui
 
         code: int = run_gui(args)
         return code
+    from reviewdesk import cli
+
+    args = cli.build_parser().parse_args(words)
+    configure_logging(getattr(args, "verbose", False))
     return cli.run(args)
 
 

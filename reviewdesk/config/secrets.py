@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import logging
 from secrets import token_hex
-
-import keyring
-import keyring.errors
+from types import ModuleType
 
 SERVICE = "reviewdesk"
 log = logging.getLogger(__name__)
 
 
+def _keyring() -> ModuleType:
+    """The keyring package, imported on first use: the embedded database never needs it, and
+    finding a backend costs the desk's start-up time."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 def keyring_available() -> bool:
     """Whether a real keyring backend exists (not the 'fail' or 'null' placeholder)."""
+    keyring = _keyring()
     backend = keyring.get_keyring()
     name = type(backend).__module__ + "." + type(backend).__name__
     if name.startswith(("keyring.backends.fail", "keyring.backends.null")):
@@ -29,6 +37,7 @@ def keyring_available() -> bool:
 
 
 def get_password(account: str) -> str | None:
+    keyring = _keyring()
     try:
         password: str | None = keyring.get_password(SERVICE, account)
         return password
@@ -38,10 +47,12 @@ def get_password(account: str) -> str | None:
 
 
 def set_password(account: str, password: str) -> None:
+    keyring = _keyring()
     keyring.set_password(SERVICE, account, password)
 
 
 def delete_password(account: str) -> bool:
+    keyring = _keyring()
     try:
         keyring.delete_password(SERVICE, account)
     except keyring.errors.PasswordDeleteError:
@@ -57,6 +68,7 @@ def get_or_create_secret(account: str) -> str | None:
     """
     if not keyring_available():
         return None
+    keyring = _keyring()
     try:
         existing: str | None = keyring.get_password(SERVICE, account)
         if existing:

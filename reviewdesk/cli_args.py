@@ -1,0 +1,64 @@
+"""The command line's shared options and the ``gui`` command's arguments.
+
+Apart from cli.py so that ``reviewdesk gui`` parses its arguments without importing every
+command's services (export, statistics): the desk's start-up time is a reviewer's wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from reviewdesk import __version__
+
+
+def base_parser() -> tuple[
+    argparse.ArgumentParser,
+    argparse._SubParsersAction[argparse.ArgumentParser],
+    argparse.ArgumentParser,
+]:
+    """The top-level parser, its sub-command set, and the options every command takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB); "
+        "default: $REVIEWDESK_DATABASE_URL, else the embedded database",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+    parser = argparse.ArgumentParser(
+        prog="reviewdesk",
+        description="Put a person between an AI system and its users.",
+    )
+    parser.add_argument("--version", action="version", version=f"reviewdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, sub, common
+
+
+def add_gui_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    gui = sub.add_parser("gui", parents=[common], help="open the reviewer's desk")
+    gui.add_argument("--reviewer", help="reviewer name (default: from settings, else the OS user)")
+    gui.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="wait for the first draft, save a PNG of the window to PATH, and exit",
+    )
+
+
+def gui_parser() -> argparse.ArgumentParser:
+    """A parser that knows only ``gui``: what ``reviewdesk gui ...`` needs."""
+    parser, sub, common = base_parser()
+    add_gui_command(sub, common)
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
