@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, QRect, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPixmap
@@ -53,15 +54,22 @@ from reviewdesk.ui.review_controller import BreakInfo, ReviewController, ReviewS
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.worker import Executor
 
+if TYPE_CHECKING:
+    from reviewdesk.ui.lead.screenshot import LeadScreenshot
+
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1280, 800)
 SCREENSHOT_TIMEOUT_MS = 60_000
 # Hidden switches for generating documentation and measuring start-up (see docs/benchmarks.md):
 SCREENSHOT_DIALOG_ENV = "REVIEWDESK_SCREENSHOT_DIALOG"  # "escalate": shoot the escalation dialog
+# ("export": the export dialog after exporting a throwaway database's sessions, card shown)
 # "break": shoot the break screen; "summary": shoot the summary after ending a session. Both on
 # a throwaway database seeded with the reviewer's recent sessions (screenshot_session).
 SCREENSHOT_SESSION_ENV = "REVIEWDESK_SCREENSHOT_SESSION"
+# "lead" or "inbox": the lead view or its escalation inbox, on a throwaway database seeded with
+# six weeks of a team's decisions (lead.screenshot_data).
+SCREENSHOT_VIEW_ENV = "REVIEWDESK_SCREENSHOT_VIEW"
 STARTUP_PROBE_ENV = "REVIEWDESK_STARTUP_PROBE"  # print when the first draft is painted
 COLOR_SCHEME_ENV = "REVIEWDESK_COLOR_SCHEME"  # "dark" or "light": override the system's
 
@@ -359,6 +367,7 @@ class ScreenshotMode(QObject):
         self._dialog = dialog
         self._session = session
         self._shot = False
+        self._export_dir: tempfile.TemporaryDirectory[str] | None = None  # the export shot's
         self.exit_code = 1
         FirstDraftWatch(desk_app, self._ready)
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: self._ready("timeout"))
@@ -373,6 +382,9 @@ class ScreenshotMode(QObject):
                 controller.end_session()
             elif controller.on_break is not None:
                 self._break_shown(controller.on_break, what)
+            return
+        if what == "draft" and self._dialog == "export":
+            self._export_then_shoot(window)
             return
         dialog: QWidget | None = None
         if what == "draft" and self._dialog == "escalate":
@@ -401,8 +413,32 @@ class ScreenshotMode(QObject):
             print(f"reviewdesk: saved {self._path} ({what})", file=sys.stderr)
         else:
             print(f"reviewdesk: could not write {self._path}", file=sys.stderr)
-        self.exit_code = 0 if saved and what in ("draft", "empty", "break", "summary") else 1
+        shown = ("draft", "empty", "break", "summary", "export")
+        self.exit_code = 0 if saved and what in shown else 1
+        if self._export_dir is not None:
+            self._export_dir.cleanup()
         QApplication.exit(self.exit_code)
+
+    def _export_then_shoot(self, window: MainWindow) -> None:
+        """Export the seeded decisions from the dialog, then shoot it showing the card."""
+        window.open_export()
+        from reviewdesk.ui.dialogs.export_dialog import ExportDialog
+
+        dialog = window.findChild(ExportDialog)
+        if dialog is None:
+            self._shoot("no export dialog", None)
+            return
+        self._export_dir = tempfile.TemporaryDirectory(prefix="reviewdesk-export-")
+        dialog.out_edit.setText(str(Path(self._export_dir.name) / "feedback-2026-01"))
+        dialog.split_edit.setText("test=0.2")
+        dialog.seed_edit.setText("7")
+        dialog.ended.connect(
+            lambda outcome: QTimer.singleShot(
+                300, lambda: self._shoot("export" if outcome == "finished" else outcome, dialog)
+            )
+        )
+        if not dialog.start_export():
+            self._shoot("export refused", dialog)
 
 
 class EarlyOpener:
@@ -481,15 +517,32 @@ def run_gui(args: argparse.Namespace) -> int:
     reviewer = args.reviewer or settings.reviewer or default_reviewer()
     session_shot = os.environ.get(SCREENSHOT_SESSION_ENV) if screenshot is not None else None
     throwaway: tempfile.TemporaryDirectory[str] | None = None
-    if session_shot in screenshot_session.MODES:
+    # The export dialog's shot needs decisions to export: the summary's sessions are some.
+    export_shot = screenshot is not None and os.environ.get(SCREENSHOT_DIALOG_ENV) == "export"
+    seed_mode = "summary" if export_shot else session_shot
+    if seed_mode in screenshot_session.MODES:
         # A throwaway database with recent sessions, seeded on the worker before the desk opens.
         throwaway = tempfile.TemporaryDirectory(prefix="reviewdesk-shot-")
         url = f"sqlite:///{Path(throwaway.name) / 'sessions.sqlite3'}"
-        seed_url, mode = url, session_shot
+        seed_url, mode = url, seed_mode
         executor.submit(
             lambda: screenshot_session.seed_sessions(seed_url, reviewer, mode),
             on_success=lambda _: None,
             label="seed sessions",
+        )
+    view_shot = os.environ.get(SCREENSHOT_VIEW_ENV) if screenshot is not None else None
+    if view_shot is not None:
+        from reviewdesk.ui.lead import screenshot_data  # the lead view's shots only
+
+        view_shot = view_shot if view_shot in screenshot_data.MODES else None
+    if view_shot is not None and throwaway is None:
+        throwaway = tempfile.TemporaryDirectory(prefix="reviewdesk-shot-")
+        url = f"sqlite:///{Path(throwaway.name) / 'lead.sqlite3'}"
+        lead_url = url
+        executor.submit(
+            lambda: screenshot_data.seed_lead(lead_url),
+            on_success=lambda _: None,
+            label="seed lead",
         )
     # The worker starts opening the database now, while this thread builds the window.
     opener = EarlyOpener(executor, url)
@@ -519,8 +572,13 @@ def run_gui(args: argparse.Namespace) -> int:
             print(f"startup-probe {what} {time.time():.6f}", file=sys.stderr, flush=True)
 
     FirstDraftWatch(desk_app, first_draft)
-    shooter = None
-    if screenshot is not None:
+    shooter: ScreenshotMode | LeadScreenshot | None = None
+    if screenshot is not None and view_shot is not None:
+        from reviewdesk.ui.lead.screenshot import LeadScreenshot
+
+        window.resize(*SCREENSHOT_SIZE)
+        shooter = LeadScreenshot(window, desk_app.attached, screenshot, view_shot, desk_app)
+    elif screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
         shooter = ScreenshotMode(
             desk_app, screenshot, os.environ.get(SCREENSHOT_DIALOG_ENV), session_shot

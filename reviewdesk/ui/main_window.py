@@ -10,6 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -57,6 +59,9 @@ from reviewdesk.ui.widgets.status_page import StatusPage, day_start_text
 from reviewdesk.ui.widgets.text_views import DraftView
 from reviewdesk.ui.widgets.verb_button import VerbButton
 from reviewdesk.ui.worker import Executor
+
+if TYPE_CHECKING:
+    from reviewdesk.ui.lead.view import LeadView
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +146,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._build_menus()
         self._build_status_bar()
+        self._build_lead_mode()
         self._saving_timer = QTimer(self)
         self._saving_timer.setSingleShot(True)
         self._saving_timer.setInterval(SAVING_HINT_DELAY_MS)
@@ -157,10 +163,23 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         spacing = self.fontMetrics().height() // 2
         outer.setContentsMargins(spacing, spacing, spacing, 0)
+        # The desk and, for a lead, the lead view share the window: one mode each (issue 5).
+        self.mode_bar = QTabBar(central)
+        self.mode_bar.setObjectName("modeBar")
+        self.mode_bar.setDocumentMode(True)
+        self.mode_bar.setDrawBase(False)
+        self.mode_bar.setExpanding(False)
+        self.mode_bar.addTab("Review desk")
+        self.mode_bar.addTab("Lead view")
         self.notice_bar = NoticeBar(central)
         outer.addWidget(self.notice_bar)
-        self.pages = QStackedWidget(central)
-        outer.addWidget(self.pages, 1)
+        self.modes = QStackedWidget(central)
+        outer.addWidget(self.modes, 1)
+        self.pages = QStackedWidget(self.modes)
+        self.modes.addWidget(self.pages)
+        # Built when first shown (lead_view): QtCharts and the lead's models are no part of a
+        # reviewer's start-up.
+        self._lead_view: LeadView | None = None
         self.setCentralWidget(central)
 
         # The draft, with its header and the decision buttons.
@@ -233,6 +252,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         desk = QMenu("&Desk", bar)
         desk.addAction(self.shortcuts.actions["settings"])
+        desk.addAction(self.shortcuts.actions["export"])
         desk.addSeparator()
         desk.addAction("&Quit", QGuiApplication.quit)
         review = QMenu("&Review", bar)
@@ -301,6 +321,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_layout()
+        if self._lead_view is not None:
+            self._lead_view.stop()
         for dialog in (
             self.active_dialog,
             self.cheat_sheet,
@@ -333,6 +355,8 @@ class MainWindow(QMainWindow):
             self._link(app.applicationStateChanged, self._visibility_changed)
             app.installEventFilter(self._activity)
         self._activity.controller = controller
+        if self._lead_view is not None:
+            self._lead_view.set_session(controller.session)
         self._visibility_changed()
         self._set_online(True)
         self._show_session(controller.entries)
@@ -341,6 +365,8 @@ class MainWindow(QMainWindow):
     def set_reviewer(self, reviewer: str) -> None:
         self._reviewer = reviewer
         self.reviewer_label.setText(f"Reviewer: {reviewer}")
+        if self._lead_view is not None:
+            self._lead_view.set_lead(reviewer)
 
     def _link(self, signal: SignalInstance, slot: Callable[..., None]) -> None:
         signal.connect(slot)
@@ -355,6 +381,9 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self._activity)
         self.controller = None
+        # Before the session closes on the worker: the lead view submits nothing more to it.
+        if self._lead_view is not None:
+            self._lead_view.set_session(None)
         self._close_decision_dialog()
         self._close_end_session_box()
 
@@ -390,17 +419,24 @@ class MainWindow(QMainWindow):
             ReviewState.EDITING,
             ReviewState.WRITING,
         )
+        self._state = state
+        # The desk's keys act on the draft on screen: none of them while the lead view is.
+        desk = self.desk_in_view
         self.shortcuts.set_enabled(
-            DECISION_IDS, state in (ReviewState.SHOWING, ReviewState.WRITING)
+            DECISION_IDS, desk and state in (ReviewState.SHOWING, ReviewState.WRITING)
         )
         self.shortcuts.set_enabled(
             ["undo"],
-            state
+            desk
+            and state
             in (ReviewState.SHOWING, ReviewState.WRITING, ReviewState.EMPTY, ReviewState.ERROR),
         )
-        self.shortcuts.set_enabled(["refresh"], state in (ReviewState.EMPTY, ReviewState.ERROR))
         self.shortcuts.set_enabled(
-            ["end_session"], self.controller is not None and self.controller.can_end_session()
+            ["refresh"], desk and state in (ReviewState.EMPTY, ReviewState.ERROR)
+        )
+        self.shortcuts.set_enabled(
+            ["end_session"],
+            desk and self.controller is not None and self.controller.can_end_session(),
         )
         if state is ReviewState.BREAK:
             self._close_end_session_box()
@@ -709,7 +745,9 @@ class MainWindow(QMainWindow):
         if controller is None:
             return
         active = QGuiApplication.applicationState() == Qt.ApplicationState.ApplicationActive
-        controller.set_visible(self.isVisible() and not self.isMinimized() and active)
+        # Review time counts only while the draft is on screen, not the lead view.
+        shown = self.isVisible() and not self.isMinimized() and self.desk_in_view
+        controller.set_visible(shown and active)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
@@ -746,6 +784,7 @@ class MainWindow(QMainWindow):
             keyring_available=bool(available),
             embedded_path=self._embedded_path,
             executor=self._executor,
+            lead_role=self._settings.lead_role,
             parent=self,
         )
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -756,6 +795,9 @@ class MainWindow(QMainWindow):
 
     def _settings_done(self, result: SettingsResult) -> None:
         self.apply_keymap(result.keymap)
+        self._settings.lead_role = result.lead_role
+        self._settings.sync()
+        self.set_lead_role(result.lead_role)
         self.settings_accepted.emit(result)
 
     def _settings_closed(self, dialog: QDialog) -> None:
@@ -763,12 +805,100 @@ class MainWindow(QMainWindow):
             self.settings_dialog = None
         dialog.deleteLater()
 
+    def open_export(self) -> None:
+        """Desk ▸ Export dataset…: non-modal, on the open desk's database, on a thread of its
+        own (the desk keeps deciding meanwhile); one at a time."""
+        from reviewdesk.ui.dialogs.export_dialog import ExportDialog  # on first use: pyarrow
+
+        shown = [d for d in self.findChildren(ExportDialog) if d.isVisible()]
+        if shown:
+            shown[0].raise_()
+            shown[0].activateWindow()
+            return
+        target = self.controller.info.target if self.controller is not None else None
+        if target is None:
+            self.notice_bar.show_notice("info", "Export needs an open database: connect first.")
+            return
+        dialog = ExportDialog(target, parent=self)
+        dialog.finished.connect(lambda _result: dialog.deleteLater())
+        dialog.show()
+
     def apply_keymap(self, keymap: dict[str, str]) -> None:
         self.shortcuts.apply_keymap(keymap)
         self._settings.set_keymap(keymap_overrides(keymap))
         self._settings.sync()
         if self.cheat_sheet is not None:
             self.cheat_sheet.rebuild()
+
+    # -- the lead view (issue 5) --------------------------------------------------------------
+    def _build_lead_mode(self) -> None:
+        bar = self.menuBar()
+        view = QMenu("&View", bar)
+        view.addAction(self.shortcuts.actions["desk_view"])
+        view.addAction(self.shortcuts.actions["lead_view"])
+        help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
+        if help_menu is not None:
+            bar.insertMenu(help_menu, view)
+        else:
+            bar.addMenu(view)
+        # In the menu bar's corner: it takes no height from the draft.
+        bar.setCornerWidget(self.mode_bar, Qt.Corner.TopRightCorner)
+        self.mode_bar.currentChanged.connect(
+            lambda index: self.show_desk() if index == 0 else self.show_lead()
+        )
+        self.set_lead_role(self._settings.lead_role)
+
+    @property
+    def desk_in_view(self) -> bool:
+        """Whether the desk (not the lead view) is on screen."""
+        return self.modes.currentWidget() is self.pages
+
+    @property
+    def lead_role(self) -> bool:
+        return self._lead_role
+
+    def set_lead_role(self, enabled: bool) -> None:
+        """Offer the lead view (or not: then the desk is shown)."""
+        self._lead_role = enabled
+        self.mode_bar.setVisible(enabled)
+        self.shortcuts.set_enabled(["desk_view", "lead_view"], enabled)
+        if not enabled:
+            self.show_desk()
+
+    @property
+    def lead_view(self) -> LeadView:
+        """The lead view, built on first use."""
+        if self._lead_view is None:
+            from reviewdesk.ui.lead.view import LeadView
+
+            view = LeadView(self._executor, lead=self._reviewer, parent=self.modes)
+            self.modes.addWidget(view)
+            view.notice.connect(self.notice_bar.show_notice)
+            if self.controller is not None:
+                view.set_session(self.controller.session)
+            self._lead_view = view
+        return self._lead_view
+
+    def show_desk(self) -> None:
+        self._set_mode(self.pages)
+
+    def show_lead(self) -> None:
+        if self.lead_role:
+            self._set_mode(self.lead_view)
+
+    def _set_mode(self, page: QWidget) -> None:
+        self.mode_bar.blockSignals(True)
+        self.mode_bar.setCurrentIndex(0 if page is self.pages else 1)
+        self.mode_bar.blockSignals(False)
+        if self.modes.currentWidget() is page:
+            return
+        self.modes.setCurrentWidget(page)
+        self._apply_state(self._state)  # the desk's keys follow the mode
+        self._visibility_changed()
+        if page is self.pages:
+            self.draft_view.setFocus()
+        else:
+            self.lead_view.setFocus()
 
     @property
     def status_text(self) -> dict[str, str]:

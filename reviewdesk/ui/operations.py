@@ -22,7 +22,7 @@ from reviewdesk.core.sessions import SessionStatus
 from reviewdesk.services.demo import load_demo_if_empty
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.sessions import SessionSummary
-from reviewdesk.storage.engine import resolve_target
+from reviewdesk.storage.engine import DatabaseTarget, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class SessionInfo:
     reject_reasons: tuple[str, ...]
     counts: QueueCounts
     demo: SubmitReport | None
+    # Where the desk is (plain, frozen data): the export dialog opens its own connections there.
+    target: DatabaseTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class DeskSession:
             reject_reasons=self.desk.reject_reasons(),
             counts=self.desk.counts(),
             demo=demo,
+            target=self.desk.target,
         )
 
     def close(self) -> None:

@@ -262,6 +262,11 @@ class ReviewController(QObject):
 
     # -- what the window reads ----------------------------------------------------------------
     @property
+    def session(self) -> DeskSession:
+        """The open desk, for other views that read it on the same executor (the lead's)."""
+        return self._session
+
+    @property
     def state(self) -> ReviewState:
         return self._state
 

@@ -57,6 +57,23 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "settings", "Settings…", "Ctrl+,", "open_settings", "desk", "Database, reviewer, keys"
     ),
+    ActionSpec("desk_view", "Review desk", "Ctrl+1", "show_desk", "desk", "Back to the drafts"),
+    ActionSpec(
+        "lead_view",
+        "Lead view",
+        "Ctrl+2",
+        "show_lead",
+        "desk",
+        "Statistics, recommendations and escalations (the lead role, in Settings)",
+    ),
+    ActionSpec(
+        "export",
+        "Export dataset…",
+        "Ctrl+Shift+X",
+        "open_export",
+        "desk",
+        "Export the decisions as a labelled test set (for leads)",
+    ),
 )
 SPECS: Mapping[str, ActionSpec] = {spec.id: spec for spec in ACTIONS}
 

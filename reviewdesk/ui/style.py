@@ -27,6 +27,14 @@ def _rgba(color: QColor, alpha: float | None = None) -> str:
     return f"rgba({color.red()}, {color.green()}, {color.blue()}, {a:.2f})"
 
 
+# The desk's four tones (also the lead view's chart colours for approved, escalated, rejected
+# and edited).
+GREEN = QColor(31, 157, 85)
+AMBER = QColor(217, 119, 6)
+RED = QColor(220, 53, 69)
+BLUE = QColor(59, 111, 216)
+
+
 def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
@@ -36,12 +44,7 @@ def style_values(palette: QPalette, point_size: float) -> dict[str, str]:
     text = palette.color(QPalette.ColorRole.WindowText)
     base = palette.color(QPalette.ColorRole.Base)
     window = palette.color(QPalette.ColorRole.Window)
-    green, amber, red, blue = (
-        QColor(31, 157, 85),
-        QColor(217, 119, 6),
-        QColor(220, 53, 69),
-        QColor(59, 111, 216),
-    )
+    green, amber, red, blue = GREEN, AMBER, RED, BLUE
 
     def fg(color: QColor) -> str:
         return _rgba(color.lighter(150) if dark else color.darker(140), 1.0)

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -47,6 +48,7 @@ class SettingsResult:
     keyring_account: str | None
     reviewer: str | None
     keymap: dict[str, str]
+    lead_role: bool = False  # offer the lead view (statistics, escalations)
 
 
 class SettingsDialog(QDialog):
@@ -60,6 +62,7 @@ class SettingsDialog(QDialog):
         keyring_available: bool,
         embedded_path: str,
         executor: Executor,
+        lead_role: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -88,6 +91,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
+        self.lead_role.setChecked(lead_role)
         self._sync_enabled()
 
     # -- connection ---------------------------------------------------------------------------
@@ -147,6 +151,10 @@ class SettingsDialog(QDialog):
         self.reviewer.setPlaceholderText(default_reviewer)
         self.reviewer.setText(reviewer or "")
         form.addRow("Name", self.reviewer)
+        self.lead_role = QCheckBox("Team lead: show the lead view", page)
+        self.lead_role.setObjectName("leadRole")
+        self.lead_role.setToolTip("Statistics, recommendations and the escalation inbox")
+        form.addRow("Role", self.lead_role)
 
         self.embedded.setChecked(not url)
         self.postgres.setChecked(bool(url))
@@ -298,6 +306,7 @@ class SettingsDialog(QDialog):
             keyring_account=self.keyring_account() if url else None,
             reviewer=self.reviewer.text().strip() or None,
             keymap=self.keymap(),
+            lead_role=self.lead_role.isChecked(),
         )
 
     def _closed(self, _result: int) -> None:

@@ -1,0 +1,1 @@
+"""The team lead's view (issue 5): statistics, recommendations, reviewers, escalations."""

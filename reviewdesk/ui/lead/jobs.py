@@ -1,0 +1,157 @@
+"""The lead view's database work, run on the worker thread only (see ``worker.Executor``).
+
+Plain functions of a ``DeskSession`` that return frozen dataclasses: the services compute, the
+GUI only shows what comes back. Nothing here imports Qt or touches a widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
+from reviewdesk.services.recommend import RecommendationEngine, RecommendationReport
+from reviewdesk.services.stats import Dimension, StatsFilter, StatsReport, StatsService
+from reviewdesk.ui.operations import DeskSession
+
+# The timeline's step: by day for short periods, or where every category gets enough
+# decisions a day for a daily point to say something; else by ISO week.
+DAILY_UP_TO_DAYS = 14
+DAILY_MIN_PER_CATEGORY = 20
+DAILY_AT_MOST_DAYS = 120
+PRESET_DAYS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    """What the lead asked to see. ``days``: the last N days up to today (by the desk's
+    clock); None: ``since``/``until`` (None: from the first decision, up to today)."""
+
+    days: int | None = 30
+    since: date | None = None
+    until: date | None = None
+    category: str | None = None
+    model: str | None = None  # "" selects drafts without a model version
+
+    def __post_init__(self) -> None:
+        if self.days is not None and self.days < 1:
+            raise ValueError("days must be at least 1")
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("the period starts after it ends")
+
+
+@dataclass(frozen=True)
+class LeadData:
+    """Everything the lead view shows for one query, read in one job."""
+
+    query: LeadQuery
+    since: date | None  # the period as resolved; None: from the first decision
+    until: date
+    grain: Dimension  # DAY or WEEK: the timeline's step
+    categories: StatsReport  # by category; its total is the whole selection
+    timeline: StatsReport  # by category and period
+    overall: StatsReport  # by period, all selected categories together
+    reviewers: StatsReport  # by reviewer
+    recommendations: RecommendationReport
+    category_options: tuple[str, ...]  # every category and model ever decided, for the filters
+    model_options: tuple[str, ...]
+    generated_at: datetime
+
+
+def compute_lead_data(session: DeskSession, query: LeadQuery) -> LeadData:
+    """Statistics, timeline, reviewers and recommendations for ``query``."""
+    desk = session.desk
+    stats = StatsService.for_desk(desk)
+    with stats.connect() as conn:
+        today = stats.now(conn).date()
+    until = query.until or today
+    since = query.since
+    if query.days is not None:
+        until = today
+        since = today - timedelta(days=query.days - 1)
+    flt = StatsFilter(
+        since=since,
+        until=until,
+        categories=(query.category,) if query.category is not None else (),
+        models=(query.model,) if query.model is not None else (),
+    )
+    options = stats.compute([Dimension.CATEGORY, Dimension.MODEL])
+    categories = stats.compute([Dimension.CATEGORY], filter=flt)
+    weekly = stats.compute([Dimension.WEEK], filter=flt)
+    first = since or _first_day(weekly)
+    grain = _grain((until - first).days + 1 if first else 1, categories)
+    overall = weekly if grain is Dimension.WEEK else stats.compute([grain], filter=flt)
+    recommendations = RecommendationEngine.for_desk(desk).recommend(
+        since=since,
+        until=until,
+        models=flt.models,
+        categories=flt.categories,
+    )
+    return LeadData(
+        query=query,
+        since=since,
+        until=until,
+        grain=grain,
+        categories=categories,
+        timeline=stats.compute([Dimension.CATEGORY, grain], filter=flt),
+        overall=overall,
+        reviewers=stats.compute([Dimension.REVIEWER], filter=flt),
+        recommendations=recommendations,
+        category_options=tuple(sorted({str(g.key[0]) for g in options.groups})),
+        model_options=tuple(sorted({g.key[1] or "" for g in options.groups})),
+        generated_at=options.generated_at,
+    )
+
+
+def _grain(days: int, categories: StatsReport) -> Dimension:
+    if days <= DAILY_UP_TO_DAYS:
+        return Dimension.DAY
+    per_day = categories.total.decided / days / max(1, len(categories.groups))
+    if days <= DAILY_AT_MOST_DAYS and per_day >= DAILY_MIN_PER_CATEGORY:
+        return Dimension.DAY
+    return Dimension.WEEK
+
+
+def _first_day(weekly: StatsReport) -> date | None:
+    days = [date.fromisoformat(str(g.key[0])) for g in weekly.groups if g.key[0]]
+    return min(days) if days else None
+
+
+# -- the escalation inbox ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class InboxData:
+    items: tuple[Escalation, ...]  # open ones by due time, then (if asked) resolved ones
+    now: datetime  # the clock the overdue flags were read by, for "due in" texts
+    include_resolved: bool
+
+
+@dataclass(frozen=True)
+class ResolveRequest:
+    """A lead's resolution of one escalation, as the inbox collects it."""
+
+    cursor: int
+    outcome: Resolution
+    note: str
+    text: str | None = None  # send_edited only
+
+
+def load_inbox(session: DeskSession, *, include_resolved: bool = False) -> InboxData:
+    desk = session.desk
+    stats = StatsService.for_desk(desk)
+    items = EscalationInbox.for_desk(desk).list(include_resolved=include_resolved)
+    with stats.connect() as conn:
+        now = stats.now(conn)
+    return InboxData(tuple(items), now, include_resolved)
+
+
+def resolve_escalation(session: DeskSession, request: ResolveRequest, lead: str) -> Escalation:
+    """Resolve one escalation; its result goes back to the consumer (``desk.results()``)."""
+    return EscalationInbox.for_desk(session.desk).resolve(
+        request.cursor, request.outcome, note=request.note, lead=lead, text=request.text
+    )
+
+
+def option_labels(values: Sequence[str]) -> list[tuple[str, str]]:
+    """(label, value) pairs for a filter's choices; "" is a draft without a model version."""
+    return [(value or "(no model version)", value) for value in values]
