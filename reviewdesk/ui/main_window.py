@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self.controller: ReviewController | None = None
         self.active_dialog: DecisionDialog | None = None
         self.cheat_sheet: CheatSheet | None = None
+        self._editing_draft_id = ""  # the draft the inline editor was opened on
         self.settings_dialog: SettingsDialog | None = None
         self._connections: list[tuple[SignalInstance, Callable[..., None]]] = []
 
@@ -349,6 +350,7 @@ class MainWindow(QMainWindow):
         self._link(controller.notice, self._show_notice)
         self._link(controller.connection_changed, self._set_online)
         self._link(controller.decision_returned, self._decision_returned)
+        self._link(controller.edit_not_recorded, self.keep_unrecorded_edit)
         self._link(controller.break_changed, self._show_break)
         app = QCoreApplication.instance()
         if isinstance(app, QGuiApplication):
@@ -446,6 +448,7 @@ class MainWindow(QMainWindow):
             self._saving_timer.stop()
             self.saving.setText("")
         if state is not ReviewState.EDITING and self.draft_stack.currentWidget() is self.editor:
+            self._keep_edit_of_a_lost_draft(state)
             self.editor.stop()
             self.draft_stack.setCurrentWidget(self.draft_view)
             self.draft_view.setFocus()
@@ -609,8 +612,32 @@ class MainWindow(QMainWindow):
         if controller is None or controller.current is None or not controller.begin_edit():
             return
         lease = controller.current.lease
+        self._editing_draft_id = lease.draft.id
         self.draft_stack.setCurrentWidget(self.editor)
         self.editor.start(lease.lease_id, lease.draft.draft, text)
+
+    def _keep_edit_of_a_lost_draft(self, state: ReviewState) -> None:
+        """The editor closes without a submit or Esc when its draft was taken away (the lease
+        was lost while editing): what was typed goes to the clipboard, and the reviewer is told."""
+        controller = self.controller
+        current = controller.current if controller is not None else None
+        if state is ReviewState.WRITING or (
+            current is not None and current.lease.lease_id == self.editor.lease_id
+        ):
+            return  # submitted, or closed by the reviewer on the same draft
+        text = self.editor.changed_text()
+        if text is not None:
+            self.keep_unrecorded_edit(self._editing_draft_id, text)
+
+    def keep_unrecorded_edit(self, draft_id: str, text: str) -> None:
+        """An edit that can no longer be recorded: its text on the clipboard, said plainly."""
+        clipboard = QGuiApplication.clipboard()
+        clipboard.setText(text)
+        self.notice_bar.show_notice(
+            "warning",
+            f"Your edit of draft {draft_id} was not recorded: the draft's lease was lost. "
+            "The text you wrote is on the clipboard.",
+        )
 
     def _decision_returned(self, prepared: Prepared, request: DecisionRequest) -> None:
         """A decision could not be recorded and its draft is back: an edit comes back into the

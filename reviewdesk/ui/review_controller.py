@@ -197,6 +197,7 @@ class ReviewController(QObject):
     notice = Signal(object)  # Notice
     connection_changed = Signal(bool)
     decision_returned = Signal(object, object)  # Prepared, DecisionRequest: back to decide again
+    edit_not_recorded = Signal(str, str)  # draft id, the edited text: its lease was lost
     decision_recorded = Signal(object)  # Decision, as the database recorded it
     break_changed = Signal(object)  # BreakInfo while on a break (its summary may come later)
 
@@ -647,6 +648,8 @@ class ReviewController(QObject):
             self._keys.pop(prepared.lease.lease_id, None)
             self._record(SessionEntry(draft_id, "not recorded", "lease lost", _now()))
             self._say("warning", f"Not recorded: your {_what(request, draft_id)}. {exc}")
+            if request.verdict is Verdict.EDIT and request.text:
+                self.edit_not_recorded.emit(draft_id, request.text)  # the typing is kept
             self._advance()  # nothing more can be done with it: move on
             return
         if isinstance(exc, InvalidDecision):

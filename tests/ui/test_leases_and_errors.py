@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
@@ -23,6 +24,20 @@ def notices(h: Harness) -> list[Notice]:
     seen: list[Notice] = []
     h.controller.notice.connect(seen.append)
     return seen
+
+
+def window_notices(h: Harness) -> list[tuple[str, str]]:
+    """Every notice the window shows from now on (a later one replaces it on screen)."""
+    shown: list[tuple[str, str]] = []
+    bar = h.window.notice_bar
+    show = bar.show_notice
+
+    def spy(level: str, text: str) -> None:
+        shown.append((level, text))
+        show(level, text)
+
+    bar.show_notice = spy  # type: ignore[method-assign]
+    return shown
 
 
 def other_reviewer(h: Harness, clock: ManualClock) -> ReviewDesk:
@@ -238,3 +253,66 @@ def test_a_queue_that_refuses_a_claim_is_said_not_treated_as_an_error(
     h.qtbot.waitUntil(lambda: page.title.text() == "No draft for you right now")
     assert "Time for a break" in page.text.text()
     assert h.errors == []
+
+
+def test_an_edit_whose_lease_is_lost_while_typing_is_kept_on_the_clipboard(
+    desk_harness: HarnessFactory, clock: ManualClock
+) -> None:
+    h = desk_harness(drafts(2), clock=clock, lease_ttl=30)
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    h.window.editor.editor.selectAll()
+    h.type_text(h.window.editor.editor, "Half an hour of careful rewriting.")
+    shown = window_notices(h)
+    clock.advance(31)
+    with other_reviewer(h, clock) as bob:
+        assert bob.claim("bob").draft.id == "d-01"  # type: ignore[union-attr]
+        h.controller.renew_now()  # the renewal finds the lease gone: the editor must close
+        h.wait_for_draft("d-02")
+        h.wait_idle()
+        assert QGuiApplication.clipboard().text() == "Half an hour of careful rewriting."
+        assert (
+            "warning",
+            "Your edit of draft d-01 was not recorded: the draft's lease was lost. The text you "
+            "wrote is on the clipboard.",
+        ) in shown
+        assert bob.results(include_delivered=True) == []
+
+
+def test_an_edit_refused_for_a_lost_lease_is_kept_on_the_clipboard(
+    desk_harness: HarnessFactory, clock: ManualClock
+) -> None:
+    h = desk_harness(drafts(2), clock=clock, lease_ttl=30)
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    QGuiApplication.clipboard().setText("")
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    h.window.editor.editor.selectAll()
+    h.type_text(h.window.editor.editor, "The corrected reply.")
+    shown = window_notices(h)
+    clock.advance(31)
+    with other_reviewer(h, clock) as bob:
+        assert bob.claim("bob").draft.id == "d-01"  # type: ignore[union-attr]
+        h.press(Key.Key_Return, CTRL)  # submitted, then refused: taken over
+        h.wait_for_draft("d-02")
+        h.wait_idle()
+        assert QGuiApplication.clipboard().text() == "The corrected reply."
+        assert any("Your edit of draft d-01 was not recorded" in text for _, text in shown)
+
+
+def test_an_edit_cancelled_by_the_reviewer_leaves_the_clipboard_alone(
+    desk_harness: HarnessFactory,
+) -> None:
+    h = desk_harness(drafts(2))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    QGuiApplication.clipboard().setText("mine")
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    h.type_text(h.window.editor.editor, " more")
+    h.press(Key.Key_Escape)
+    h.wait_for_state(ReviewState.SHOWING)
+    assert QGuiApplication.clipboard().text() == "mine"

@@ -132,6 +132,11 @@ class EditPanel(QWidget):
         self._diff_timer.stop()
         self._lease_id = ""
 
+    def changed_text(self) -> str | None:
+        """The text as edited, or None when nothing worth keeping was typed."""
+        text = self.editor.toPlainText()
+        return text if text.strip() and text != self._original else None
+
     def update_diff(self) -> None:
         self._diff_timer.stop()
         self.diff.show_text(unified_diff(self._original, self.editor.toPlainText()))
