@@ -8,12 +8,15 @@ against a plain count over the records written below, and the headline figures b
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.sql.elements import TextClause
 from statsmodels.stats.proportion import proportion_confint
 
 from reviewdesk import ReviewDesk
@@ -285,9 +288,13 @@ GROUPINGS: list[tuple[Dimension, ...]] = [
     (Dimension.DAY, Dimension.MODEL),
     (Dimension.REVIEWER, Dimension.CATEGORY),
     (Dimension.REVIEWER, Dimension.WEEK),
-    # No rollup holds reviewer x model or reviewer x confidence: counted from the decisions.
+    # The reviewer with the model or the confidence band: grains d, w and m (migration 0004).
     (Dimension.REVIEWER, Dimension.MODEL),
     (Dimension.REVIEWER, Dimension.CONFIDENCE),
+    (Dimension.REVIEWER, Dimension.MODEL, Dimension.CONFIDENCE),
+    (Dimension.REVIEWER, Dimension.CATEGORY, Dimension.MODEL),
+    (Dimension.WEEK, Dimension.REVIEWER, Dimension.MODEL),
+    (Dimension.DAY, Dimension.REVIEWER, Dimension.CONFIDENCE),
 ]
 FILTERS = [
     StatsFilter(),
@@ -301,6 +308,13 @@ FILTERS = [
     StatsFilter(bands=(">=0.95", "unknown")),
     StatsFilter(reviewers=("ana",), models=("m1",)),
     StatsFilter(reviewers=("ana",), categories=("shipping",), since=DAY2.date()),
+    # The lead's reviewer table filtered by category and model.
+    StatsFilter(categories=("refund",), models=("m1",)),
+    StatsFilter(reviewers=("bob",), bands=("0.70-0.80", "0.50-0.70")),
+    # Whole months and weeks: the reviewer detail reads month and week rows for these.
+    StatsFilter(since=date(2026, 1, 1), until=date(2026, 1, 31)),
+    StatsFilter(since=DAY1.date(), until=DAY1.date() + timedelta(days=6)),
+    StatsFilter(since=date(2025, 12, 1), until=DAY8.date() - timedelta(days=1)),
 ]
 
 
@@ -450,3 +464,394 @@ def test_histogram_median_interpolates_within_the_bucket() -> None:
     counts[-1] = 1
     assert histogram_median(counts) == REVIEW_TIME_EDGES[-1]
     assert histogram_median([0] * 16) is None
+
+
+# -- months of decisions, against a direct count -------------------------------------------------
+# Random decisions over four months (seeded), written with plain SQL as bulk loads and the
+# queue's own statements would write them: single-row and multi-row inserts, an undo by one
+# statement, replacements, gold flags set and cleared, a draft recategorized, low-attention
+# flags, lead resolutions. The reference counts the final rows in Python.
+SCAN_START = datetime(2026, 1, 20, tzinfo=UTC)
+SCAN_NOW = datetime(2026, 5, 20, tzinfo=UTC)
+SCAN_CONFIDENCES = [None, 0.0, 0.3, 0.4999, 0.5, 0.6999, 0.7, 0.75, 0.8, 0.9, 0.95, 0.97, 1.0]
+VERDICT_LABEL = {
+    "approve": "approved",
+    "edit": "edited",
+    "reject": "rejected",
+    "escalate": "escalated",
+}
+
+
+@dataclass(frozen=True)
+class ScanRec(Rec):
+    """A decision of the scan data set, with what check_group's hand data keeps elsewhere."""
+
+    low: bool = False
+    resolved_at: datetime | None = None
+
+
+@dataclass
+class ScanDraft:
+    category: str
+    risk: str
+    model: str | None
+    confidence: float | None
+    gold: bool = False
+
+
+class History:
+    """Writes the scan data set into a database and keeps what it wrote."""
+
+    def __init__(self, seed: int) -> None:
+        import random
+
+        self.rng = random.Random(seed)
+        self.drafts: dict[int, ScanDraft] = {}
+        # draft id -> its decisions, oldest first; the live one is the last unless undone.
+        self.decisions: dict[int, list[dict[str, Any]]] = {}
+        self.undone: set[int] = set()  # decision ids
+        self.next_decision = 1
+
+    def draft(self, i: int) -> ScanDraft:
+        rng = self.rng
+        return ScanDraft(
+            category=rng.choice(["refund", "shipping", "billing", "legal"]),
+            risk=rng.choice(["low", "medium", "high"]),
+            model=rng.choice(["m1", "m2", "m3", None]),
+            confidence=rng.choice(SCAN_CONFIDENCES),
+        )
+
+    def decision(self, draft_id: int, earliest: datetime) -> dict[str, Any]:
+        rng = self.rng
+        verdict = rng.choices(["approve", "edit", "reject", "escalate"], [6, 2, 1, 1])[0]
+        at = earliest + timedelta(seconds=rng.randrange(int((SCAN_NOW - earliest).total_seconds())))
+        at = min(at, SCAN_NOW - timedelta(days=2))
+        row: dict[str, Any] = {
+            "id": self.next_decision,
+            "draft_id": draft_id,
+            "reviewer": rng.choice(["ana", "bob", "cem", "dee", "eli"]),
+            "label": VERDICT_LABEL[verdict],
+            "reason": rng.choice(["factual_error", "wrong_tone"]) if verdict == "reject" else None,
+            "severity": rng.choice(["low", "high", "critical"]) if verdict == "escalate" else None,
+            "seconds": rng.choice([0.5, 2, 3.9, 12, 35, 44.9, 61, 700]),
+            "at": at,
+            "distance": rng.choice([0.0, 0.01, 0.02, 0.021, 0.3]) if verdict == "edit" else None,
+            "low": False,
+            "resolved_at": None,
+        }
+        self.next_decision += 1
+        self.decisions.setdefault(draft_id, []).append(row)
+        return row
+
+    def live(self) -> list[ScanRec]:
+        out = []
+        verdicts = {v: k for k, v in VERDICT_LABEL.items()}
+        for draft_id, rows in self.decisions.items():
+            d = self.drafts[draft_id]
+            row = rows[-1]
+            if d.gold or row["id"] in self.undone:
+                continue
+            out.append(
+                ScanRec(
+                    id=str(row["id"]),
+                    category=d.category,
+                    model=d.model,
+                    confidence=d.confidence,
+                    reviewer=str(row["reviewer"]),
+                    verdict=verdicts[str(row["label"])],
+                    seconds=float(row["seconds"]),
+                    at=row["at"],
+                    distance=row["distance"],
+                    reason=row["reason"],
+                    severity=row["severity"],
+                    low=bool(row["low"]),
+                    resolved_at=row["resolved_at"],
+                )
+            )
+        return out
+
+
+_TIMES = ("created_at", "submitted_at", "visible_at", "decided_at", "undone_at", "resolved_at")
+
+
+def _typed(sql: str) -> TextClause:
+    from sqlalchemy import bindparam
+
+    from reviewdesk.storage.types import UtcDateTime
+
+    names = [n for n in re.findall(r":(\w+)", sql) if n.rstrip("0123456789_") in _TIMES]
+    return text(sql).bindparams(*[bindparam(n, type_=UtcDateTime) for n in dict.fromkeys(names)])
+
+
+DRAFT_INSERT = (
+    "INSERT INTO draft (id, external_id, content_hash, draft, context, category, risk, model,"
+    " confidence, priority, created_at, submitted_at, metadata, state, visible_at, lease_epoch,"
+    " is_gold) VALUES (:id, :ext, 'h', 'text', '{}', :category, :risk, :model, :confidence, 0,"
+    " :created_at, :created_at, '{}', 'decided', :created_at, 1, :gold)"
+)
+DECISION_COLUMNS = (
+    "id, draft_id, reviewer, label, final_text, reason, severity, review_seconds, decided_at,"
+    " lease_epoch, idempotency_key, low_attention, edit_distance"
+)
+
+
+def _decision_values(row: dict[str, Any], n: int | str = "") -> tuple[str, dict[str, Any]]:
+    values = (
+        f"(:id{n}, :draft{n}, :reviewer{n}, :label{n}, 'final', :reason{n}, :severity{n},"
+        f" :seconds{n}, :decided_at{n}, 1, :key{n}, :low{n}, :distance{n})"
+    )
+    params = {
+        f"id{n}": row["id"],
+        f"draft{n}": row["draft_id"],
+        f"reviewer{n}": row["reviewer"],
+        f"label{n}": row["label"],
+        f"reason{n}": row["reason"],
+        f"severity{n}": row["severity"],
+        f"seconds{n}": row["seconds"],
+        f"decided_at{n}": row["at"],
+        f"key{n}": f"scan-{row['id']}",
+        f"low{n}": row["low"],
+        f"distance{n}": row["distance"],
+    }
+    return values, params
+
+
+def write_history(conn: Connection, history: History, *, drafts: int, first_id: int = 1) -> None:
+    """Drafts ``first_id..`` with their decisions, then the changes listed above."""
+    rng = history.rng
+    ids = list(range(first_id, first_id + drafts))
+    for i in ids:
+        history.drafts[i] = history.draft(i)
+    conn.execute(
+        _typed(DRAFT_INSERT),
+        [
+            {
+                "id": i,
+                "ext": f"scan-{i}",
+                "category": d.category,
+                "risk": d.risk,
+                "model": d.model,
+                "confidence": d.confidence,
+                "created_at": SCAN_START,
+                "gold": False,
+            }
+            for i, d in ((i, history.drafts[i]) for i in ids)
+        ],
+    )
+    rows = [history.decision(i, SCAN_START) for i in ids]
+    half = len(rows) // 2
+    # One statement per decision (as the queue decides), then one statement for many.
+    single_values, _ = _decision_values(rows[0])
+    conn.execute(
+        _typed(f"INSERT INTO decision ({DECISION_COLUMNS}) VALUES {single_values}"),
+        [_decision_values(r)[1] for r in rows[:half]],
+    )
+    many = [_decision_values(r, n) for n, r in enumerate(rows[half:])]
+    conn.execute(
+        _typed(
+            f"INSERT INTO decision ({DECISION_COLUMNS}) VALUES " + ", ".join(v for v, _ in many)
+        ),
+        {k: v for _, p in many for k, v in p.items()},
+    )
+    # Undo a tenth in one statement; most get a new decision, some on another day or month.
+    undone = rng.sample(rows, len(rows) // 10)
+    conn.execute(
+        text("UPDATE decision SET undone_at = decided_at WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": [r["id"] for r in undone]},
+    )
+    history.undone |= {int(r["id"]) for r in undone}
+    for r in undone[: len(undone) * 3 // 4]:
+        again = history.decision(int(r["draft_id"]), r["at"])
+        values, params = _decision_values(again)
+        conn.execute(_typed(f"INSERT INTO decision ({DECISION_COLUMNS}) VALUES {values}"), params)
+    # Gold: some drafts become gold in one statement, a few stop being gold.
+    gold = rng.sample(ids, max(2, drafts // 20))
+    by_ids = text("UPDATE draft SET is_gold = :g WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    conn.execute(by_ids, {"g": True, "ids": gold})
+    conn.execute(by_ids, {"g": False, "ids": gold[:2]})
+    for i in gold[2:]:
+        history.drafts[i].gold = True
+    # A draft moved to another category takes its decision along.
+    moved = rng.sample(ids, 3)
+    conn.execute(
+        text("UPDATE draft SET category = 'returns' WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": moved},
+    )
+    for i in moved:
+        history.drafts[i].category = "returns"
+    # Low-attention flags (counted) and a lead's resolutions (not counted) on live decisions.
+    live = [
+        rs[-1] for rs in (history.decisions[i] for i in ids) if rs[-1]["id"] not in history.undone
+    ]
+    flagged = [r for r in live if r["label"] == "approved"][::7]
+    conn.execute(
+        text("UPDATE decision SET low_attention = :t WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"t": True, "ids": [r["id"] for r in flagged]},
+    )
+    for r in flagged:
+        r["low"] = True
+    escalated = [r for r in live if r["label"] == "escalated"]
+    for r in escalated[::2]:
+        r["resolved_at"] = r["at"] + timedelta(minutes=rng.choice([5, 30, 90, 600]))
+        conn.execute(
+            _typed(
+                "UPDATE decision SET resolution = 'dismiss', resolved_by = 'lead',"
+                " resolved_at = :resolved_at WHERE id = :id"
+            ),
+            {"resolved_at": r["resolved_at"], "id": r["id"]},
+        )
+
+
+def check_scan_group(g: GroupStats, recs: Sequence[ScanRec]) -> None:
+    assert g.decided == len(recs), g.key
+    assert g.approved.count == sum(r.verdict == "approve" for r in recs)
+    edits = [r for r in recs if r.verdict == "edit"]
+    assert g.edited.count == len(edits)
+    assert g.trivial_edits.count == sum((r.distance or 0) <= 0.02 for r in edits)
+    if edits:
+        assert g.mean_edit_distance == pytest.approx(
+            sum(r.distance or 0 for r in edits) / len(edits)
+        )
+    else:
+        assert g.mean_edit_distance is None
+    assert g.low_attention.count == sum(r.low for r in recs)
+    assert g.median_review_seconds == _expected_median([r.seconds for r in recs])
+    reasons: dict[str, int] = {}
+    for r in recs:
+        if r.reason:
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    assert {k: v.count for k, v in g.rejected_by_reason.items()} == reasons
+    escalations = [r for r in recs if r.severity]
+    assert {k: v.count for k, v in g.escalated_by_severity.items() if v.count} == {
+        s: n
+        for s in ("low", "medium", "high", "critical")
+        if (n := sum(r.severity == s for r in escalations))
+    }
+    from reviewdesk.core.domain import Severity
+
+    breaches = sum(
+        (r.resolved_at or SCAN_NOW) - r.at > Severity(r.severity).response_time for r in escalations
+    )
+    assert (g.sla_breaches.count, g.escalations_open) == (
+        breaches,
+        sum(r.resolved_at is None for r in escalations),
+    )
+
+
+def check_scan_report(
+    service: StatsService, recs: Sequence[ScanRec], dims: Sequence[Dimension], flt: StatsFilter
+) -> None:
+    report = service.compute(dims, filter=flt)
+    chosen = [r for r in recs if _passes(r, flt)]
+    expected: dict[tuple[str | None, ...], list[ScanRec]] = {}
+    for r in chosen:
+        expected.setdefault(tuple(r.key(d) for d in dims), []).append(r)
+    assert {g.key for g in report.groups} == set(expected), (dims, flt)
+    for g in report.groups:
+        check_scan_group(g, expected[g.key])
+    check_scan_group(report.total, chosen)
+
+
+SCAN_GROUPINGS: list[tuple[Dimension, ...]] = [
+    (*attributes, *period)
+    for n in range(5)
+    for attributes in itertools.combinations(
+        (Dimension.REVIEWER, Dimension.CATEGORY, Dimension.MODEL, Dimension.CONFIDENCE), n
+    )
+    for period in ((), (Dimension.DAY,), (Dimension.WEEK,))
+]
+SCAN_FILTERS = [
+    StatsFilter(),
+    StatsFilter(since=date(2026, 2, 11)),
+    StatsFilter(until=date(2026, 4, 14)),
+    # Days and weeks at the ends, whole months (February to April) between them.
+    StatsFilter(since=date(2026, 1, 28), until=date(2026, 5, 12)),
+    StatsFilter(since=date(2026, 2, 11), until=date(2026, 4, 14)),
+    StatsFilter(since=date(2026, 3, 1), until=date(2026, 3, 31)),
+    StatsFilter(since=date(2026, 2, 2), until=date(2026, 2, 8)),  # one ISO week
+    StatsFilter(since=date(2026, 3, 17), until=date(2026, 3, 17)),
+    StatsFilter(categories=("refund", "legal"), models=("m2",)),
+    StatsFilter(reviewers=("ana", "cem"), bands=("0.70-0.80", ">=0.95", "unknown")),
+    StatsFilter(models=("",), bands=("<0.50",)),
+    StatsFilter(
+        since=date(2026, 1, 28), reviewers=("bob",), categories=("refund",), models=("m1",)
+    ),
+]
+
+
+@pytest.fixture
+def scanned(desk: ReviewDesk, clock: ManualClock) -> tuple[StatsService, list[ScanRec]]:
+    history = History(seed=5)
+    with desk._engines.write.begin() as conn:
+        write_history(conn, history, drafts=240)
+    clock.set(SCAN_NOW)
+    return StatsService.for_desk(desk), history.live()
+
+
+def test_every_grouping_and_filter_matches_a_direct_count(
+    scanned: tuple[StatsService, list[ScanRec]],
+) -> None:
+    service, recs = scanned
+    assert len({r.at.month for r in recs}) == 5 and len(recs) > 150
+    for dims, flt in itertools.product(SCAN_GROUPINGS, SCAN_FILTERS):
+        check_scan_report(service, recs, dims, flt)
+
+
+def test_a_period_is_covered_exactly_by_whole_months_weeks_and_days() -> None:
+    import random
+
+    from reviewdesk.services.stats import cover_period
+
+    def spans(runs: list[tuple[str, date, date]]) -> list[date]:
+        days = []
+        for grain, start, end in runs:
+            at = start
+            while at <= end:
+                if grain == "m":
+                    assert at.day == 1
+                    nxt = (at.replace(day=28) + timedelta(days=4)).replace(day=1)
+                elif grain == "w":
+                    assert at.weekday() == 0
+                    nxt = at + timedelta(days=7)
+                else:
+                    nxt = at + timedelta(days=1)
+                while at < nxt:
+                    days.append(at)
+                    at += timedelta(days=1)
+        return days
+
+    rng = random.Random(3)
+    for _ in range(300):
+        first = date(2025, 11, 1) + timedelta(days=rng.randrange(200))
+        last = first + timedelta(days=rng.randrange(-2, 200))
+        for grains in (("d",), ("d", "w"), ("d", "w", "m")):
+            runs = cover_period(first, last, grains)
+            assert {g for g, _, _ in runs} <= set(grains)
+            expected = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+            assert spans(runs) == expected
+    # Whole months where they fit, weeks next, days only at the edges.
+    assert cover_period(date(2026, 1, 28), date(2026, 5, 19), ("d", "w", "m")) == [
+        ("d", date(2026, 1, 28), date(2026, 1, 31)),
+        ("m", date(2026, 2, 1), date(2026, 4, 1)),
+        ("d", date(2026, 5, 1), date(2026, 5, 3)),
+        ("w", date(2026, 5, 4), date(2026, 5, 11)),
+        ("d", date(2026, 5, 18), date(2026, 5, 19)),
+    ]
+    # Grouping by week allows no month; by day, days only.
+    assert cover_period(date(2026, 2, 1), date(2026, 2, 28), ("d", "w")) == [
+        ("d", date(2026, 2, 1), date(2026, 2, 1)),
+        ("w", date(2026, 2, 2), date(2026, 2, 16)),
+        ("d", date(2026, 2, 23), date(2026, 2, 28)),
+    ]
+    assert cover_period(date(2026, 2, 1), date(2026, 2, 28), ("d",)) == [
+        ("d", date(2026, 2, 1), date(2026, 2, 28))
+    ]
+    assert cover_period(date(2026, 2, 2), date(2026, 2, 1), ("d", "w", "m")) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from sqlmodel import SQLModel
 from reviewdesk import ConfigurationError, ReviewDesk, SchemaOutOfDate
 from reviewdesk.config import paths
 from reviewdesk.storage import migrate
-from reviewdesk.storage.engine import create_engines, keyring_account, resolve_target
+from reviewdesk.storage.engine import Engines, create_engines, keyring_account, resolve_target
+from tests.conftest import postgres_base_url
 from tests.helpers.memory_keyring import MemoryKeyring
 
 
@@ -186,3 +188,105 @@ def test_upgrading_keeps_existing_drafts_and_decisions(db_url: str) -> None:
         )
     finally:
         engines.dispose()
+
+
+@pytest.fixture
+def fresh_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second empty database beside ``db_url``, on the same engine."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    base = postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _rollup_rows(engines: Engines) -> list[tuple[object, ...]]:
+    with engines.write.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                text(
+                    "SELECT * FROM decision_rollup WHERE n <> 0 "
+                    "ORDER BY grain, day, category, model, risk, band, reviewer"
+                )
+            )
+        ]
+
+
+def test_upgrading_0003_to_0004_gives_the_statistics_of_a_fresh_database(
+    db_url: str, fresh_url: str
+) -> None:
+    from reviewdesk.core.clock import ManualClock
+    from reviewdesk.services.stats import Dimension, StatsService
+    from tests.test_stats import (
+        SCAN_FILTERS,
+        SCAN_NOW,
+        History,
+        check_scan_report,
+        write_history,
+    )
+
+    old = create_engines(resolve_target(db_url))
+    fresh = create_engines(resolve_target(fresh_url))
+    try:
+        # The same decisions, undos, gold flags and resolutions: at 0003 (its triggers keep
+        # grains a and r only), and at head from the start.
+        migrate.upgrade(old.write, "0003")
+        migrate.upgrade(fresh.write)
+        histories = {"old": History(seed=11), "fresh": History(seed=11)}
+        for name, engines in (("old", old), ("fresh", fresh)):
+            with engines.write.begin() as conn:
+                write_history(conn, histories[name], drafts=120)
+        assert migrate.upgrade(old.write) == ("0003", migrate.head_revision())
+
+        def same(recs_from: History) -> None:
+            rows = _rollup_rows(old)
+            assert {r[0] for r in rows} == {"a", "r", "d", "w", "m", "x"}
+            expected = _rollup_rows(fresh)
+            # Column 11 is edit_distance_sum: sums of floats in another order.
+            assert [r[:11] + r[12:] for r in rows] == [r[:11] + r[12:] for r in expected]
+            assert [r[11] for r in rows] == pytest.approx([r[11] for r in expected])
+            recs = recs_from.live()
+            for engines in (old, fresh):
+                service = StatsService(engines, clock=ManualClock(SCAN_NOW))
+                for dims in (
+                    (Dimension.REVIEWER, Dimension.MODEL),
+                    (Dimension.REVIEWER, Dimension.CONFIDENCE, Dimension.WEEK),
+                    (Dimension.REVIEWER, Dimension.CATEGORY, Dimension.DAY),
+                    (Dimension.CATEGORY, Dimension.CONFIDENCE),
+                ):
+                    for flt in SCAN_FILTERS:
+                        check_scan_report(service, recs, dims, flt)
+
+        same(histories["old"])
+        # The upgraded database's triggers keep every grain from now on.
+        for name, engines in (("old", old), ("fresh", fresh)):
+            with engines.write.begin() as conn:
+                write_history(conn, histories[name], drafts=40, first_id=1000)
+        same(histories["old"])
+        # Down to 0003 and decisions there (grains a and r only), then up again.
+        assert migrate.downgrade(old.write, "0003") == (migrate.head_revision(), "0003")
+        with old.write.connect() as conn:
+            grains = conn.execute(text("SELECT DISTINCT grain FROM decision_rollup")).scalars()
+            assert sorted(grains) == ["a", "r"]
+        for name, engines in (("old", old), ("fresh", fresh)):
+            with engines.write.begin() as conn:
+                write_history(conn, histories[name], drafts=30, first_id=2000)
+        migrate.upgrade(old.write)
+        same(histories["old"])
+    finally:
+        old.dispose()
+        fresh.dispose()

@@ -2,8 +2,9 @@
 
 Every figure is counted in the database. Counts that every decision adds to (decided,
 approved, low attention, review-time histogram) come from ``decision_rollup``, which triggers
-keep per day and group (migration 0003); the rarer labels (edits, rejections, escalations) and
-gold answers are counted from their own rows through partial indexes. Python only adds up the
+keep per period and group (migrations 0003 and 0004; see ``_grain_for``); the rarer labels
+(edits, rejections, escalations) and gold answers are counted from their own rows through
+partial indexes. Python only adds up the
 counts and puts a Wilson interval on each rate. Gold drafts and undone decisions never count.
 
 Confidence bands (of the model's ``confidence``, half-open ``[low, high)``)::
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +41,10 @@ if TYPE_CHECKING:
 # edit-adjusted view counts it as an approval. Configurable per call.
 DEFAULT_TRIVIAL_EDIT = 0.02
 # Review-time histogram (seconds): bucket i is [edge[i-1], edge[i]); the last is open.
-# Migration 0003 holds the same edges in its triggers.
+# Migrations 0003 and 0004 hold the same edges in their triggers.
 REVIEW_TIME_EDGES: tuple[int, ...] = (2, 4, 6, 8, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 HISTOGRAM = tuple(f"h{i}" for i in range(len(REVIEW_TIME_EDGES) + 1))
-# The trivial-edit threshold the rollup counts at (migration 0003); others read the edits.
+# The trivial-edit threshold the rollup counts at (migrations 0003, 0004); others read the edits.
 ROLLUP_TRIVIAL_EDIT = 0.02
 Z95 = NormalDist().inv_cdf(0.975)
 
@@ -62,6 +64,8 @@ class Band:
         return range(self.first, self.last)
 
 
+# Migration 0004 keeps grains d, w, m and x by band, as each band's first bucket: keep the two
+# in step.
 BANDS: tuple[Band, ...] = (
     Band("<0.50", 0.0, 0.5, 0, 10),
     Band("0.50-0.70", 0.5, 0.7, 10, 14),
@@ -129,8 +133,7 @@ class Rate:
 
     @classmethod
     def of(cls, count: int, total: int) -> Rate:
-        low, high = wilson_interval(count, total)
-        return cls(count, total, count / total if total else None, low, high)
+        return _rate(count, total)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +143,14 @@ class Rate:
             "low": self.low,
             "high": self.high,
         }
+
+
+@lru_cache(maxsize=32_768)
+def _rate(count: int, total: int) -> Rate:
+    # A report of thousands of groups repeats most (count, total) pairs (0 of n above all);
+    # Rate is frozen, so one instance serves them all.
+    low, high = wilson_interval(count, total)
+    return Rate(count, total, count / total if total else None, low, high)
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -289,15 +300,16 @@ class _Counts:
             rejected=Rate.of(sum(self.reasons.values()), n),
             rejected_by_reason={k: Rate.of(v, n) for k, v in sorted(self.reasons.items())},
             escalated=Rate.of(escalated, n),
-            escalated_by_severity={
-                s.value: Rate.of(self.severities.get(s.value, 0), n) for s in Severity
-            },
+            escalated_by_severity={s: Rate.of(self.severities.get(s, 0), n) for s in _SEVERITIES},
             sla_breaches=Rate.of(self.breaches, escalated),
             escalations_open=self.open,
             median_review_seconds=histogram_median(self.histogram),
             low_attention=Rate.of(self.low_attention, n),
             gold_accuracy=Rate.of(self.gold_correct, self.gold) if self.gold else None,
         )
+
+
+_SEVERITIES = tuple(s.value for s in Severity)
 
 
 def histogram_median(counts: Sequence[int]) -> float | None:
@@ -323,6 +335,102 @@ def histogram_median(counts: Sequence[int]) -> float | None:
     return float(REVIEW_TIME_EDGES[-1])
 
 
+# -- which rollup rows answer a statistic ---------------------------------------------------------
+# The grains of ``decision_rollup`` (migrations 0003 and 0004), each counting live, non-gold
+# decisions per period and group:
+#   a        day x category x model x risk x 5% confidence bucket: everything but the reviewer;
+#   r        day x reviewer x category;
+#   d, w, m  day, ISO week (its Monday), month (its first day) x reviewer x category x model x
+#            confidence band (its first bucket): the reviewer with the model or the band;
+#   x        ISO week x reviewer x model x band, all categories: the same without the category.
+# A day of d holds about 1.5 decisions a row (654,214 rows for 1,000,000 decisions over 180
+# days in benchmarks/stats_scale.py), too many to sum in a second on SQLite, so a period is
+# added up from whole months and weeks where they fit and from days at its edges only. Without
+# the category, whole weeks come from x (22,493 rows on that data; w has 213,125, m 60,648).
+# Grains kept by day only: a period is its days.
+DAY_GRAINS = ("a", "r")
+# What one period's rows cost to sum, relative to a day's (measured on the benchmark's data:
+# a week of w has 2.3 times the rows of a day of d, a month of m 2.8 times).
+_PERIOD_COST = {"d": 1, "w": 2, "m": 3}
+
+
+def _used(dims: Sequence[Dimension], flt: StatsFilter) -> set[Dimension]:
+    """The dimensions a statistic groups or filters by."""
+    return set(dims) | {
+        d
+        for d, values in (
+            (Dimension.CATEGORY, flt.categories),
+            (Dimension.MODEL, flt.models),
+            (Dimension.REVIEWER, flt.reviewers),
+            (Dimension.CONFIDENCE, flt.bands),
+        )
+        if values
+    }
+
+
+def _grain_for(dims: Sequence[Dimension], flt: StatsFilter) -> str:
+    """The smallest grain that keeps every attribute the grouping and the filter use (``d``
+    stands for the reviewer detail: d, w, m and x)."""
+    used = _used(dims, flt)
+    if Dimension.REVIEWER not in used:
+        return "a"
+    if Dimension.MODEL in used or Dimension.CONFIDENCE in used:
+        return "d"
+    return "r"
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def cover_period(first: date, last: date, grains: Sequence[str]) -> list[tuple[str, date, date]]:
+    """The cheapest exact cover of the days ``first..last`` by days (grain ``d``, always
+    allowed) and, where ``grains`` allows, whole ISO weeks (``w``) and calendar months (``m``).
+
+    Returned as runs ``(grain, first period's start, last period's start)`` in date order;
+    empty when ``last`` is before ``first``. A shortest-path walk over the days: a step is one
+    day, or a whole week from a Monday, or a whole month from its first day.
+    """
+    days = (last - first).days + 1
+    if days <= 0:
+        return []
+    # best[i]: (cost, previous index, grain of the step) of the cheapest cover of first + i days.
+    best: list[tuple[int, int, str] | None] = [None] * (days + 1)
+    best[0] = (0, 0, "d")
+    for i in range(days):
+        here = best[i]
+        if here is None:
+            continue
+        at = first + timedelta(days=i)
+        steps = [("d", 1)]
+        if "w" in grains and at.weekday() == 0:
+            steps.append(("w", 7))
+        if "m" in grains and at.day == 1:
+            steps.append(("m", (_next_month(at) - at).days))
+        for grain, length in steps:
+            j = i + length
+            if j > days:
+                continue
+            cost = here[0] + _PERIOD_COST[grain]
+            there = best[j]
+            if there is None or cost < there[0]:
+                best[j] = (cost, i, grain)
+    pieces: list[tuple[str, date]] = []
+    i = days
+    while i > 0:
+        step = best[i]
+        assert step is not None  # a day at a time always reaches the end
+        pieces.append((step[2], first + timedelta(days=step[1])))
+        i = step[1]
+    runs: list[tuple[str, date, date]] = []
+    for grain, start in reversed(pieces):
+        if runs and runs[-1][0] == grain:
+            runs[-1] = (grain, runs[-1][1], start)
+        else:
+            runs.append((grain, start, start))
+    return runs
+
+
 # -- SQL ------------------------------------------------------------------------------------------
 def _band_case(bucket: str) -> str:
     parts = " ".join(
@@ -338,7 +446,7 @@ class _Sql:
         self.postgres = postgres
 
     def bucket(self, confidence: str) -> str:
-        # The same 5% bucket as the rollup triggers (migration 0003).
+        # The same 5% bucket as the rollup triggers (migrations 0003 and 0004).
         whole = f"floor({confidence} * 20)" if self.postgres else f"{confidence} * 20"
         return (
             f"(CASE WHEN {confidence} IS NULL THEN -1 WHEN {confidence} >= 1 THEN 19 "
@@ -474,53 +582,22 @@ class StatsService:
             return groups.setdefault(key, _Counts())
 
         hist = ", ".join(f"sum(r.{h})" for h in HISTOGRAM)
-        uses_reviewer = Dimension.REVIEWER in dims or bool(flt.reviewers)
-        uses_draft_detail = (
-            Dimension.MODEL in dims
-            or Dimension.CONFIDENCE in dims
-            or bool(flt.models)
-            or bool(flt.bands)
+        rollup = _Source(
+            category="r.category",
+            model="r.model",
+            reviewer="r.reviewer",
+            bucket="r.band",
+            day="r.day",
+            at=None,
         )
-        if uses_reviewer and uses_draft_detail:
-            # No rollup grain has reviewer x model or reviewer x confidence: count the
-            # decisions themselves (exact, but a full scan: see docs/benchmarks.md).
-            bounds = [0, *REVIEW_TIME_EDGES]
-            cases = []
-            for i in range(len(HISTOGRAM)):
-                cond = f"dec.review_seconds >= {bounds[i]}"
-                if i < len(REVIEW_TIME_EDGES):
-                    cond += f" AND dec.review_seconds < {REVIEW_TIME_EDGES[i]}"
-                cases.append(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)")
-            keys, where, params = self._where(raw, dims, flt)
-            params["trivial"] = trivial
-            edited = "dec.label = 'edited'"
-            stmt = f"""SELECT {keys} count(*),
-                    sum(CASE WHEN dec.label = 'approved' THEN 1 ELSE 0 END),
-                    sum(CASE WHEN {edited} THEN 1 ELSE 0 END),
-                    sum(CASE WHEN {edited} AND dec.edit_distance <= :trivial THEN 1 ELSE 0 END),
-                    sum(CASE WHEN {edited} THEN dec.edit_distance ELSE 0 END),
-                    sum(CASE WHEN dec.low_attention THEN 1 ELSE 0 END), {", ".join(cases)}
-                FROM decision dec JOIN draft d ON d.id = dec.draft_id
-                WHERE dec.undone_at IS NULL AND NOT d.is_gold {where}
-                {self._group_by(dims)}"""  # noqa: S608 - built from constants
-            trivial_from_main = True
-        else:
-            grain = "r" if uses_reviewer else "a"
-            rollup = _Source(
-                category="r.category",
-                model="r.model",
-                reviewer="r.reviewer",
-                bucket="r.band",
-                day="r.day",
-                at=None,
-            )
-            keys, where, params = self._where(rollup, dims, flt)
-            stmt = f"""SELECT {keys} sum(r.n), sum(r.approved), sum(r.edited), sum(r.trivial),
-                    sum(r.edit_distance_sum), sum(r.low_attention), {hist}
-                FROM decision_rollup r WHERE r.grain = '{grain}' {where}
-                {self._group_by(dims)}"""  # noqa: S608 - built from constants
-            trivial_from_main = trivial == ROLLUP_TRIVIAL_EDIT
-        for row in conn.execute(self._text(stmt), params):
+        periods, params = self._rollup_rows(conn, dims, flt)
+        keys, where, attribute_params = self._where(rollup, dims, flt)
+        stmt = f"""SELECT {keys} sum(r.n), sum(r.approved), sum(r.edited), sum(r.trivial),
+                sum(r.edit_distance_sum), sum(r.low_attention), {hist}
+            FROM decision_rollup r WHERE ({periods}) {where}
+            {self._group_by(dims)}"""  # noqa: S608 - built from constants
+        trivial_from_main = trivial == ROLLUP_TRIVIAL_EDIT
+        for row in conn.execute(self._text(stmt), {**params, **attribute_params}):
             c = group(row)
             values = row[len(dims) :]
             c.decided += int(values[0] or 0)
@@ -594,6 +671,58 @@ class StatsService:
             c.gold_correct += int(correct or 0)
         return groups
 
+    def _rollup_rows(
+        self, conn: Connection, dims: Sequence[Dimension], flt: StatsFilter
+    ) -> tuple[str, dict[str, Any]]:
+        """Which ``decision_rollup`` rows (alias r) hold the decisions of ``flt``'s period, at
+        the grain that keeps every attribute ``dims`` and ``flt`` use: an SQL condition and its
+        parameters."""
+        grain = _grain_for(dims, flt)
+        params: dict[str, Any] = {}
+        if grain in DAY_GRAINS:
+            where = [f"r.grain = '{grain}'"]
+            if flt.since:
+                where.append("r.day >= :since_day")
+                params["since_day"] = flt.since.isoformat()
+            if flt.until:
+                where.append("r.day <= :until_day")
+                params["until_day"] = flt.until.isoformat()
+            return " AND ".join(where), params
+        # Reviewer detail: cover the period with whole months and ISO weeks where they fit (and
+        # the grouping allows), days at the edges. An open end reaches past the data's first and
+        # last days to whole months and weeks.
+        extent = conn.execute(
+            text(
+                "SELECT (SELECT min(day) FROM decision_rollup WHERE grain = 'd'), "
+                "(SELECT max(day) FROM decision_rollup WHERE grain = 'd')"
+            )
+        ).one()
+        if extent[0] is None:
+            return "1 = 0", params
+        lowest, highest = date.fromisoformat(extent[0]), date.fromisoformat(extent[1])
+        first = min(lowest.replace(day=1), lowest - timedelta(days=lowest.weekday()))
+        last = max(
+            _next_month(highest) - timedelta(days=1),
+            highest + timedelta(days=6 - highest.weekday()),
+        )
+        first = max(first, flt.since) if flt.since else first
+        last = min(last, flt.until) if flt.until else last
+        with_category = Dimension.CATEGORY in _used(dims, flt)
+        if Dimension.DAY in dims:
+            grains: tuple[str, ...] = ("d",)
+        elif Dimension.WEEK in dims or not with_category:
+            # Without the category a week of x is smaller than a month of m.
+            grains = ("d", "w")
+        else:
+            grains = ("d", "w", "m")
+        where = []
+        for i, (level, start, end) in enumerate(cover_period(first, last, grains)):
+            name = "x" if level == "w" and not with_category else level
+            where.append(f"(r.grain = '{name}' AND r.day >= :from{i} AND r.day <= :to{i})")
+            params[f"from{i}"] = start.isoformat()
+            params[f"to{i}"] = end.isoformat()
+        return " OR ".join(where) or "1 = 0", params
+
     def _key(self, source: _Source, dim: Dimension) -> str:
         match dim:
             case Dimension.CATEGORY:
@@ -615,16 +744,9 @@ class StatsService:
         keys = "".join(f"{self._key(source, d)} AS k{i}, " for i, d in enumerate(dims))
         where: list[str] = []
         params: dict[str, Any] = {}
-        if source.at is None:
-            # Rollup rows are whole UTC days.
-            if flt.since:
-                where.append(f"{source.day} >= :since_day")
-                params["since_day"] = flt.since.isoformat()
-            if flt.until:
-                where.append(f"{source.day} <= :until_day")
-                params["until_day"] = flt.until.isoformat()
-        else:
-            # Raw rows: compare timestamps, so that the time index serves the filter.
+        if source.at is not None:
+            # Raw rows: compare timestamps, so that the time index serves the filter. (Which
+            # rollup rows a period takes is chosen by _rollup_rows.)
             if flt.since:
                 where.append(f"{source.at} >= :since_at")
                 params["since_at"] = datetime.combine(flt.since, time(), UTC)

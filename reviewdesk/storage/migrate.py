@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions; tests/test_storage.py checks it against Alembic.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def _config() -> Config:
@@ -59,5 +59,18 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        conn.commit()
+    return before, current_revision(engine) or ""
+
+
+def downgrade(engine: Engine, revision: str) -> tuple[str | None, str]:
+    """Downgrade to ``revision`` (tests and benchmarks); returns (revision before, after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    cfg = _config()
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
         conn.commit()
     return before, current_revision(engine) or ""

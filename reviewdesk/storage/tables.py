@@ -284,12 +284,20 @@ class GoldAnswerRow(SQLModel, table=True):
 
 
 class DecisionRollupRow(SQLModel, table=True):
-    """Per-day counts of live, non-gold decisions, kept by triggers (migration 0003).
+    """Per-period counts of live, non-gold decisions, kept by triggers (migrations 0003, 0004).
 
-    Statistics read these instead of scanning every decision: grain ``a`` is day x category x
-    model x risk x 5% confidence bucket (``band`` 0..19, -1 unknown); grain ``r`` is day x
-    reviewer x category. ``h0``..``h15`` count review times per histogram bucket
-    (reviewdesk/services/stats.py, ``REVIEW_TIME_EDGES``).
+    Statistics read these instead of scanning every decision. ``day`` is the period's first
+    UTC day; ``grain`` says what a row groups:
+
+    - ``a``: day x category x model x risk x 5% confidence bucket (``band`` 0..19, -1 unknown);
+    - ``r``: day x reviewer x category (``model`` and ``risk`` '', ``band`` -2: any);
+    - ``d``, ``w``, ``m``: day, ISO week (``day`` its Monday), calendar month (its first day) x
+      reviewer x category x model x confidence band (``band`` the band's first 5% bucket: 0, 10,
+      14, 16, 18, 19, -1 unknown; ``risk`` '');
+    - ``x``: ISO week x reviewer x model x confidence band, all categories (``category`` '').
+
+    ``model`` '' is a draft without one in every grain but ``r``. ``h0``..``h15`` count
+    review times per histogram bucket (reviewdesk/services/stats.py, ``REVIEW_TIME_EDGES``).
     """
 
     __tablename__ = "decision_rollup"
