@@ -8,9 +8,16 @@ What it does:
    approved, 20% edited, 15% rejected, 5% escalated; 2% are low-attention (left out by default);
    12 reviewers; three model versions; risk low/medium/high.
 2. For each format asked for, runs the export in a fresh child process (so that building the
-   database does not count) and reports wall time, records written per second, and the child's
-   peak resident memory (``getrusage(RUSAGE_SELF).ru_maxrss`` at the end of the export, which
-   includes the interpreter and the imported libraries).
+   database does not count) and reports wall time, records written per second, how many
+   processes exported (``--workers``: ``auto`` lets the export choose, 1 is serial), and peak
+   resident memory. A parallel export runs in the child and in worker processes it starts, so
+   the peak is summed over all of them: the child's own, each worker's (which it reports when
+   it finishes), and that of any helper process still running at the end (multiprocessing's
+   resource tracker). The sum of the peaks is an upper bound of what the export held at once;
+   every figure includes the interpreter and the imported libraries of its process. Peaks are
+   ``VmHWM`` from ``/proc/PID/status``, not ``getrusage``'s ``ru_maxrss``: Linux carries that
+   over fork and exec, so a child's ``ru_maxrss`` starts at what its parent had resident (this
+   script's, holding the texts it builds from, or an export's for its workers).
 
 Targets (issue 6): JSON Lines at least 100,000 records/s; peak RSS at most 250 MB.
 
@@ -19,6 +26,7 @@ Run from the repository root (a script, not a test)::
     .venv/bin/python benchmarks/export_scale.py                       # SQLite, all formats
     .venv/bin/python benchmarks/export_scale.py --postgres            # PostgreSQL too
     .venv/bin/python benchmarks/export_scale.py --decisions 100000 --formats jsonl
+    .venv/bin/python benchmarks/export_scale.py --formats jsonl --workers 1,auto  # serial, parallel
 
 PostgreSQL comes from ``--pg-url``, else ``REVIEWDESK_BENCH_POSTGRES_URL``, else
 ``postgresql+psycopg://root@127.0.0.1:5432/test``; the database is built in a schema of its own
@@ -35,7 +43,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -244,6 +251,35 @@ def build_postgres(url: str, rows: list[dict[str, str]], count: int) -> None:
         conn.execute("VACUUM ANALYZE decision")
 
 
+def _proc_kb(pid: int | str, field: str) -> int:
+    """A ``/proc/PID/status`` figure in kilobytes (VmHWM: peak resident, VmRSS: resident now);
+    0 if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children() -> list[int]:
+    """Pids of this process's live children (from /proc: no dependency for one benchmark)."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == me:
+            found.append(int(entry))
+    return found
+
+
 def child(args: argparse.Namespace) -> int:
     """Run one export in this (fresh) process and print its figures as JSON."""
     from reviewdesk.services.export import (
@@ -263,32 +299,43 @@ def child(args: argparse.Namespace) -> int:
         balance=args.balance,
         redact=args.redact,
         redaction=RedactionSettings(),
+        workers=None if args.child_workers == "auto" else int(args.child_workers),
     )
-    # Resident memory now (not the peak) after each tenth of the decisions: flat means flat.
-    page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+    # Resident memory now (not the peak) after each tenth of the decisions, this process and its
+    # children together: flat means flat.
     profile: list[float] = []
 
     def progress(p: ExportProgress) -> None:
         if p.phase == "writing" and p.total and p.done * 10 >= p.total * (len(profile) + 1):
-            with open("/proc/self/statm") as statm:
-                profile.append(round(int(statm.read().split()[1]) * page_mb, 1))
+            now_kb = _proc_kb("self", "VmRSS") + sum(_proc_kb(c, "VmRSS") for c in _children())
+            profile.append(round(now_kb / 1024, 1))
 
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     result = export_dataset(resolve_target(args.url), options, progress=progress)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    own_kb = _proc_kb("self", "VmHWM")
+    workers_kb = list(result.worker_peak_rss_kb)
+    helpers_kb = [_proc_kb(c, "VmHWM") for c in _children()]  # still running: resource tracker
+    total_kb = own_kb + sum(workers_kb) + sum(helpers_kb)
     size = sum(p.stat().st_size for p in Path(args.out).rglob("*") if p.is_file())
     print(
         json.dumps(
             {
                 "format": args.child,
+                "workers": result.workers,
                 "records": result.records,
                 "seconds": round(seconds, 3),
                 "records_per_s": round(result.records / seconds),
-                "peak_rss_mb": round(peak_kb / 1024, 1),
+                "peak_rss_mb": round(total_kb / 1024, 1),
+                "peak_rss_own_mb": round(own_kb / 1024, 1),
+                "peak_rss_workers_mb": [round(kb / 1024, 1) for kb in workers_kb],
+                "peak_rss_helpers_mb": [round(kb / 1024, 1) for kb in helpers_kb],
                 "output_mb": round(size / 1e6, 1),
                 "skipped": sum(result.skipped.values()),
                 "rss_by_tenth_mb": profile,
+                "load_before": round(load_before, 2),
+                "load_after": round(os.getloadavg()[0], 2),
             }
         )
     )
@@ -296,7 +343,15 @@ def child(args: argparse.Namespace) -> int:
 
 
 def run_child(
-    url: str, fmt: str, out: Path, home: Path, *, split: str | None, balance: bool, redact: bool
+    url: str,
+    fmt: str,
+    out: Path,
+    home: Path,
+    *,
+    split: str | None,
+    balance: bool,
+    redact: bool,
+    workers: str,
 ) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -304,6 +359,7 @@ def run_child(
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
     }
     cmd = [sys.executable, __file__, "--child", fmt, "--url", url, "--out", str(out)]
+    cmd += ["--child-workers", workers]
     if split:
         cmd += ["--split", split]
     if balance:
@@ -319,7 +375,7 @@ def run_child(
 
 
 def measure(
-    engine: str, url: str, formats: list[str], tmp: Path, extras: bool
+    engine: str, url: str, formats: list[str], tmp: Path, extras: bool, workers: list[str]
 ) -> list[dict[str, Any]]:
     results = []
     runs: list[tuple[str, str | None, bool, bool]] = [(f, None, False, False) for f in formats]
@@ -329,7 +385,7 @@ def measure(
             ("jsonl", "test=0.2", True, False),
             ("jsonl", None, False, True),
         ]
-    for fmt, split, balance, redact in runs:
+    for (fmt, split, balance, redact), asked in [(r, w) for r in runs for w in workers]:
         figures = run_child(
             url,
             fmt,
@@ -338,8 +394,11 @@ def measure(
             split=split,
             balance=balance,
             redact=redact,
+            workers=asked,
         )
-        figures.update(engine=engine, split=split, balance=balance, redact=redact)
+        figures.update(
+            engine=engine, split=split, balance=balance, redact=redact, workers_asked=asked
+        )
         results.append(figures)
         variant = " ".join(
             v
@@ -350,10 +409,20 @@ def measure(
             )
             if v
         )
+        parts = " + ".join(
+            str(mb)
+            for mb in [
+                figures["peak_rss_own_mb"],
+                *figures["peak_rss_workers_mb"],
+                *figures["peak_rss_helpers_mb"],
+            ]
+        )
         print(
-            f"{engine:<10} {fmt:<13} {variant:<26} {figures['records']:>9} records "
-            f"{figures['seconds']:>7.2f} s {figures['records_per_s']:>9} rec/s "
-            f"peak RSS {figures['peak_rss_mb']:>6.1f} MB  output {figures['output_mb']} MB",
+            f"{engine:<10} {fmt:<13} {variant:<26} workers {asked:>4} -> {figures['workers']} "
+            f"{figures['records']:>9} records {figures['seconds']:>7.2f} s "
+            f"{figures['records_per_s']:>9} rec/s peak RSS {figures['peak_rss_mb']:>6.1f} MB "
+            f"({parts})  output {figures['output_mb']} MB  "
+            f"load {figures['load_before']}->{figures['load_after']}",
             flush=True,
         )
     return results
@@ -372,6 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         "--extras", action="store_true", help="also JSON Lines with split, balance, redaction"
     )
     parser.add_argument("--json", type=Path, help="write all figures to this file")
+    parser.add_argument(
+        "--workers",
+        default="auto",
+        help="comma list of worker settings to measure each format with: auto (the export "
+        "chooses) or a number (1: serial); default auto",
+    )
     # internal: the child process
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -379,9 +454,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", help=argparse.SUPPRESS)
     parser.add_argument("--balance", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--redact", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-workers", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(args)
+    workers = [w.strip() for w in args.workers.split(",") if w.strip()]
+    if not workers or any(w != "auto" and not w.isdigit() for w in workers):
+        parser.error("--workers: a comma list of auto and numbers, e.g. 1,auto")
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -390,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_rows(args.data)
     print(
         f"{platform.python_implementation()} {platform.python_version()} on "
-        f"{platform.machine()}, {os.cpu_count()} cores; {args.decisions} decisions",
+        f"{platform.machine()}, {os.cpu_count()} cores; {args.decisions} decisions; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         flush=True,
     )
     results: list[dict[str, Any]] = []
@@ -405,14 +485,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"({db.stat().st_size / 1e6:.0f} MB)",
                 flush=True,
             )
-            results += measure("sqlite", f"sqlite:///{db}", formats, tmp, args.extras)
+            results += measure("sqlite", f"sqlite:///{db}", formats, tmp, args.extras, workers)
             db.unlink()
         if args.postgres:
             with postgres_schema(args.pg_url) as url:
                 started = time.perf_counter()
                 build_postgres(url, rows, args.decisions)
                 print(f"postgresql: built in {time.perf_counter() - started:.1f} s", flush=True)
-                results += measure("postgresql", url, formats, tmp, args.extras)
+                results += measure("postgresql", url, formats, tmp, args.extras, workers)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failed = [

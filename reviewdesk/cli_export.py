@@ -59,6 +59,14 @@ def add_export_command(
         action="store_true",
         help="replace DIR if it is not empty: EVERYTHING IN IT IS DELETED",
     )
+    export.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes that export at once, one range of decisions each (1: no worker "
+        "processes); default: one per CPU, at most 3, from 200,000 decisions on. Line formats "
+        "without --balance only; the output is the same either way",
+    )
     chosen = export.add_argument_group("what goes in")
     chosen.add_argument(
         "--since", metavar="WHEN", help="decided at or after (YYYY-MM-DD or ISO 8601; UTC)"
@@ -179,6 +187,7 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
         redact=args.redact,
         redaction=redaction,
         force=args.force,
+        workers=args.workers,
     )
 
 

@@ -105,6 +105,7 @@ def test_export_with_every_choice(
         (["--since", "yesterday"], "--since 'yesterday': not a date or time"),
         (["--phone-region", "XX"], "--phone-region: Unknown phone region(s) XX"),
         (["--per-stratum", "3"], "--per-stratum only applies with --balance"),
+        (["--workers", "0"], "--workers 0: use a number from 1 to 32"),
     ],
 )
 def test_bad_flags_say_which_and_why(
@@ -127,6 +128,23 @@ def test_occupied_folder_needs_force(
     code, stdout, _ = run(capsys, "export", "--db", db, "--out", str(out), "--force")
     assert code == 0 and not (out / "old.txt").exists()
     assert "Exported 5 record(s)" in stdout
+
+
+@pytest.mark.slow
+def test_workers_choose_how_many_processes_export(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert parser().parse_args(["export", "--out", "o"]).workers is None  # automatic
+    outputs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        code, stdout, stderr = run(
+            capsys, "export", "--db", db, "--out", str(out), "--workers", workers, "--format", "csv"
+        )
+        assert code == 0, stderr
+        assert "Exported 5 record(s)" in stdout
+        outputs[workers] = (out / "data.csv").read_bytes()
+    assert outputs["1"] == outputs["2"]
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(

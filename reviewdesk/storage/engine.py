@@ -159,11 +159,14 @@ def dump_json(value: Any) -> str:
         return json.dumps(value)
 
 
-def create_engines(target: DatabaseTarget) -> Engines:
+def create_engines(target: DatabaseTarget, *, password_from_keyring: bool = True) -> Engines:
+    """Engines for ``target``; a server's password comes from the keyring unless the URL has one.
+    ``password_from_keyring=False`` uses the URL as it is: for a worker process that was handed
+    the URL its parent completed, so that only the parent reads the keyring."""
     if target.dialect == "sqlite":
         engine = _sqlite_engine(target.url)
         return Engines(target, engine, engine)
-    url = _with_keyring_password(target.url)
+    url = _with_keyring_password(target.url) if password_from_keyring else target.url
     options: dict[str, Any] = {"pool_size": 2, "max_overflow": 6, "pool_recycle": 1800}
     connect_args = {"connect_timeout": 10, "application_name": "reviewdesk"}
     write = create_engine(url, connect_args=connect_args, json_serializer=dump_json, **options)

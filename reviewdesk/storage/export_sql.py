@@ -140,8 +140,9 @@ class ExportStore:
         """Pages of (cursor, id, category, label): what sampling needs, without the texts."""
         yield from self._pages("dec.id, d.external_id, d.category, dec.label", flt, upto)
 
-    def stream_records(self, flt: ExportFilter, *, upto: int) -> Iterator[Page]:
-        """Pages of raw record rows in RECORD_COLUMNS order, oldest decision first.
+    def stream_records(self, flt: ExportFilter, *, upto: int, after: int = 0) -> Iterator[Page]:
+        """Pages of raw record rows in RECORD_COLUMNS order, oldest decision first: decision ids
+        above ``after`` up to ``upto`` (a parallel export gives each process one such range).
 
         ``context_json`` is the stored JSON text on both engines (PostgreSQL casts its JSONB),
         so that formats which keep it as text never parse it; ``decided_at`` is UTC text,
@@ -151,13 +152,15 @@ class ExportStore:
             columns = _RECORD_SELECT.format(context="d.context::text", decided_at=_PG_DECIDED_AT)
         else:
             columns = _RECORD_SELECT.format(context="d.context", decided_at="dec.decided_at")
-        yield from self._pages(columns, flt, upto)
+        yield from self._pages(columns, flt, upto, after)
 
-    def _pages(self, columns: str, flt: ExportFilter, upto: int) -> Iterator[Page]:
-        pages = self._keyset_pages(columns, flt, upto)
+    def _pages(self, columns: str, flt: ExportFilter, upto: int, after: int = 0) -> Iterator[Page]:
+        pages = self._keyset_pages(columns, flt, upto, after)
         yield from _prefetched(pages) if self.prefetch else pages
 
-    def _keyset_pages(self, columns: str, flt: ExportFilter, upto: int) -> Iterator[Page]:
+    def _keyset_pages(
+        self, columns: str, flt: ExportFilter, upto: int, after: int = 0
+    ) -> Iterator[Page]:
         where, params = self._where(flt)
         p = self._param
         sql = (
@@ -166,7 +169,6 @@ class ExportStore:
             f"WHERE {where} AND dec.id > {p('after')} ORDER BY dec.id LIMIT {p('page')}"
         )
         params.update(upto=upto, page=self.page)
-        after = 0
         while True:
             # One short read per page: a consumer that takes its time holds no transaction.
             rows = self._fetch(sql, {**params, "after": after})

@@ -7,11 +7,12 @@ may skip records it cannot use (no input; no reference answer); ``write`` return
 from __future__ import annotations
 
 import csv
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import orjson
 
@@ -49,6 +50,10 @@ class FormatWriter(ABC):
     context: ContextMode = "text"
     extension = "jsonl"
     subfolder = ""
+    # Line formats: the files of writers that each took one consecutive run of the records,
+    # concatenated in order (``header`` kept once), are byte for byte what one writer writes.
+    joinable: ClassVar[bool] = False
+    header: ClassVar[bytes] = b""  # what every file starts with before its first record
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -69,12 +74,19 @@ class FormatWriter(ABC):
         """Write one record; returns None, or why it was skipped."""
 
     @abstractmethod
+    def close_files(self) -> None:
+        """Flush and close every file of the splits."""
+
+    def finish(self) -> None:  # noqa: B027 - most formats have nothing beside their files
+        """Write what goes beside the split files, once all of them are complete (``files``)."""
+
     def close(self) -> None:
-        """Flush and close every file."""
+        self.close_files()
+        self.finish()
 
     def abort(self) -> None:
         """Close without finishing (the folder is about to be deleted)."""
-        self.close()
+        self.close_files()
 
 
 class _JsonLinesFiles:
@@ -98,6 +110,7 @@ class JsonlWriter(FormatWriter):
     """The canonical format: one record per line, context as an object."""
 
     context: ContextMode = "fragment"
+    joinable = True
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -110,16 +123,24 @@ class JsonlWriter(FormatWriter):
         handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         return None
 
-    def close(self) -> None:
+    def close_files(self) -> None:
         for handle in self._handles.values():
             handle.close()
         self._handles.clear()
+
+
+def _csv_header() -> bytes:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(FIELD_NAMES)
+    return text.getvalue().encode("utf-8")
 
 
 class CsvWriter(FormatWriter):
     """RFC 4180 CSV with a header row; context as JSON text; null as an empty cell."""
 
     extension = "csv"
+    joinable = True
+    header = _csv_header()
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -140,7 +161,7 @@ class CsvWriter(FormatWriter):
         writer.writerow(row)
         return None
 
-    def close(self) -> None:
+    def close_files(self) -> None:
         for handle in self._handles.values():
             handle.close()
         self._handles.clear()
@@ -248,7 +269,7 @@ class ParquetWriter(FormatWriter):
         batches.clear()
         self._buffered[split] = 0
 
-    def close(self) -> None:
+    def close_files(self) -> None:
         for split in list(self._columns):
             self._to_arrow(split)
             self._flush(split)
@@ -291,6 +312,7 @@ class InspectWriter(FormatWriter):
     """inspect-ai samples (``json_dataset``): input, target, id, metadata."""
 
     context: ContextMode = "object"
+    joinable = True
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -308,7 +330,7 @@ class InspectWriter(FormatWriter):
         self._files.write(split, orjson.dumps(sample, option=orjson.OPT_APPEND_NEWLINE))
         return None
 
-    def close(self) -> None:
+    def close_files(self) -> None:
         self._files.close()
 
 
@@ -349,6 +371,7 @@ class PromptfooWriter(FormatWriter):
     """promptfoo test cases (JSON Lines: vars, assert, metadata) and a promptfooconfig.yaml."""
 
     context: ContextMode = "text"
+    joinable = True
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -369,8 +392,10 @@ class PromptfooWriter(FormatWriter):
         self._files.write(split, orjson.dumps(case, option=orjson.OPT_APPEND_NEWLINE))
         return None
 
-    def close(self) -> None:
+    def close_files(self) -> None:
         self._files.close()
+
+    def finish(self) -> None:
         if not self.files:
             return
         tests = self.files.get("test") or self.files.get("data") or next(iter(self.files.values()))
@@ -393,6 +418,7 @@ class OpenAIEvalsWriter(FormatWriter):
     """OpenAI evals samples: ``input`` as chat messages, ``ideal`` the reference answer."""
 
     context: ContextMode = "object"
+    joinable = True
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
@@ -407,7 +433,7 @@ class OpenAIEvalsWriter(FormatWriter):
         self._files.write(split, orjson.dumps(sample, option=orjson.OPT_APPEND_NEWLINE))
         return None
 
-    def close(self) -> None:
+    def close_files(self) -> None:
         self._files.close()
 
 

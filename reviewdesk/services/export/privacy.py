@@ -54,6 +54,7 @@ class Pseudonymizer:
     """Turns reviewer names into stable pseudonyms, ``r-`` and 16 hex digits (64 bits)."""
 
     def __init__(self, key: bytes, scope: PseudonymScope) -> None:
+        self.key = key  # handed to a parallel export's worker processes, which use the same
         self.scope = scope
         # Names seen so far: a handful of reviewers, looked up once per record.
         self.table: dict[str, str] = _PseudonymTable(key)

@@ -2,13 +2,16 @@
 
 The passes: (1) the largest decision id fixes what this export covers, and a GROUP BY counts the
 strata; (2) only with ``balance``: one pass over ids finds each stratum's cut-off; (3) the records
-stream in keyset pages into the format's writer. Nothing is written at ``out`` until the end: the
-files go to a hidden folder beside it, which is renamed into place when complete, and deleted on
-failure or cancellation.
+stream in keyset pages into the format's writer, in this process or, for a large export in a line
+format, in several processes that each take one range of ids (parts.py). Nothing is written at
+``out`` until the end: the files go to a hidden folder beside it, which is renamed into place when
+complete, and deleted on failure or cancellation.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
 import threading
 import time
@@ -21,9 +24,16 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from reviewdesk import __version__
-from reviewdesk.core.errors import DatabaseUnavailable, ReviewDeskError
+from reviewdesk.core.errors import DatabaseUnavailable
 from reviewdesk.services.export.card import CardFacts, ExportStats, Shortfall, render_card
-from reviewdesk.services.export.formats import WRITERS, ExportFormat, pyarrow_available
+from reviewdesk.services.export.errors import ExportCancelled, ExportError
+from reviewdesk.services.export.formats import (
+    WRITERS,
+    ExportFormat,
+    FormatWriter,
+    pyarrow_available,
+)
+from reviewdesk.services.export.parts import PartSpec, export_in_parts, write_records
 from reviewdesk.services.export.privacy import Pseudonymizer, RedactionSettings, Redactor
 from reviewdesk.services.export.records import make_converter
 from reviewdesk.services.export.sampling import (
@@ -38,14 +48,12 @@ from reviewdesk.storage.export_sql import ExportFilter, ExportStore
 
 CARD_NAME = "README.md"
 MAX_SEED = (1 << 63) - 1
-
-
-class ExportError(ReviewDeskError):
-    """The export cannot run as asked (bad options, an occupied folder, a missing extra)."""
-
-
-class ExportCancelled(ReviewDeskError):
-    """The export was cancelled; nothing was left at the destination."""
+# A parallel export (workers=None: automatic) from this many decisions (by id span) on: below it,
+# starting worker processes (about a second each) costs more than it saves.
+PARALLEL_MIN_DECISIONS = 200_000
+# Each process holds about 65 MB at its peak: three stay within the 250 MB target together.
+MAX_AUTO_WORKERS = 3
+MAX_WORKERS = 32
 
 
 class CancelToken:
@@ -94,6 +102,10 @@ class ExportOptions:
     redact: bool = False
     redaction: RedactionSettings = field(default_factory=RedactionSettings)
     force: bool = False  # replace a non-empty ``out`` (its contents are deleted)
+    # Processes that export at once, this one included: None chooses (one per CPU, at most
+    # MAX_AUTO_WORKERS, from PARALLEL_MIN_DECISIONS on); 1 exports here only. Line formats
+    # without ``balance`` only: Parquet, hf and balanced exports always run in this process.
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,10 @@ class ExportResult:
     last_decided_at: str | None
     seconds: float
     card: str
+    workers: int = 1  # processes that exported (1: this one only)
+    # Peak resident memory of each worker process, in kilobytes (none when workers is 1): with
+    # this process's own peak, what the export took.
+    worker_peak_rss_kb: tuple[int, ...] = ()
 
     @property
     def card_path(self) -> Path:
@@ -129,6 +145,8 @@ def check_options(options: ExportOptions) -> None:
         )
     if not 0 <= options.seed <= MAX_SEED:
         raise ExportError(f"--seed {options.seed}: use a whole number from 0 to {MAX_SEED}.")
+    if options.workers is not None and not 1 <= options.workers <= MAX_WORKERS:
+        raise ExportError(f"--workers {options.workers}: use a number from 1 to {MAX_WORKERS}.")
     if options.per_stratum is not None:
         if not options.balance:
             raise ExportError("--per-stratum only applies with --balance.")
@@ -193,6 +211,27 @@ def _check(token: CancelToken) -> None:
         raise ExportCancelled("Export cancelled; nothing was written.")
 
 
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _parts_for(options: ExportOptions, span: int, writer: FormatWriter) -> int:
+    """How many processes export: 1, or more for a line format without balancing."""
+    if options.balance or not writer.joinable or span < 2:
+        return 1
+    wanted = options.workers
+    if wanted is None:
+        if span < PARALLEL_MIN_DECISIONS:
+            return 1
+        wanted = min(usable_cpus(), MAX_AUTO_WORKERS)
+    if multiprocessing.current_process().daemon:  # a daemonic process may not start processes
+        return 1
+    return min(wanted, span)
+
+
 def _run(
     store: ExportStore,
     target: DatabaseTarget,
@@ -242,41 +281,61 @@ def _run(
     except OSError as exc:
         raise ExportError(f"--out {out}: cannot write in {out.parent}: {exc.strerror}.") from exc
     writer = WRITERS[options.format](staging)
+    parts = _parts_for(options, span, writer)
+    worker_peaks: tuple[int, ...] = ()
     try:
         convert = make_converter(pseudonym=pseudonym, redactor=redactor, context=writer.context)
-        write = writer.write
-        cells = stats.cells
-        skipped = stats.skipped
-        assign = splitter if options.split else None
-        keeps = plan.keeps if plan is not None else None
-        first, last = "\uffff", ""
-        report(ExportProgress("writing", 0, span))
-        # The hot loop: a few microseconds per record, so the bookkeeping is inlined here.
-        for page in store.stream_records(flt, upto=upto):
+
+        def written(done: int, records: int) -> None:
+            report(ExportProgress("writing", done, span, records))
             _check(token)
-            for row in page:
-                if keeps is not None and not keeps(row[10], row[5], row[1]):
-                    continue
-                split = "data" if assign is None else assign(row[1])
-                record = convert(row)
-                why = write(split, record)
-                if why is None:
-                    # (split, category, label, risk, model, low_attention): see ExportStats
-                    cells[(split, row[10], row[5], row[11], row[12], bool(row[18]))] += 1
-                    at = record["decided_at"]
-                    if at < first:
-                        first = at
-                    if at > last:
-                        last = at
-                else:
-                    skipped[why] += 1
-            report(ExportProgress("writing", page[-1][0] - low + 1, span, sum(cells.values())))
+
+        report(ExportProgress("writing", 0, span))
+        _check(token)
+        if parts > 1:
+            first, last, parts, worker_peaks = export_in_parts(
+                spec=PartSpec(
+                    # The URL with the password found here: workers never read the keyring.
+                    target=DatabaseTarget(store.engines.write.url, target.embedded),
+                    format=options.format,
+                    filter=flt,
+                    split=options.split,
+                    seed=options.seed,
+                    redaction=options.redaction if redactor else None,
+                    pseudonym_key=pseudonym.key,
+                    pseudonym_scope=pseudonym.scope,
+                    page=store.page,
+                ),
+                store=store,
+                low=low,
+                upto=upto,
+                parts=parts,
+                writer=writer,
+                convert=convert,
+                cells=stats.cells,
+                skipped=stats.skipped,
+                redactor=redactor,
+                on_progress=written,
+                check=lambda: _check(token),
+            )
+        else:
+            first, last = write_records(
+                store.stream_records(flt, upto=upto),
+                writer,
+                convert,
+                assign=splitter if options.split else None,
+                keeps=plan.keeps if plan is not None else None,
+                cells=stats.cells,
+                skipped=stats.skipped,
+                on_page=lambda last_id, records: written(last_id - low + 1, records),
+            )
+            writer.close_files()
         if last:
             stats.seen(first)
             stats.seen(last)
         _check(token)
-        report(ExportProgress("finishing", span, span, sum(cells.values())))
-        writer.close()
+        report(ExportProgress("finishing", span, span, stats.written))
+        writer.finish()
         facts = CardFacts(
             format=options.format.value,
             created_at=now or datetime.now(UTC),
@@ -319,6 +378,8 @@ def _run(
         last_decided_at=stats.last,
         seconds=time.monotonic() - started,
         card=card,
+        workers=parts,
+        worker_peak_rss_kb=worker_peaks,
     )
 
 
