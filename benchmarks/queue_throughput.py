@@ -560,15 +560,13 @@ def _sqlite_ceiling_cycle(spec: WorkerSpec) -> tuple[Cycle, Callable[[], None], 
             session = run("session_fast_run", values).fetchone()
             fast_run = session[0] if session else 0
             low = bool(values["fast"]) and fast_run + 1 >= int(values["fast_flag_at"])
-            inserted = run("insert_decision", {**values, "epoch": epoch, "low_attention": low})
-            decision_id = inserted.fetchone()[0]
+            run("insert_decision", {**values, "epoch": epoch, "low_attention": low})
             run("attempt", {**values, "outcome": "accepted", "detail": None})
             run(
                 "event",
                 {**values, "kind": "decided", "actor": values["reviewer"], "epoch": epoch},
             )
             run("session_count", values)
-            run("decision_by_id", {"decision_id": decision_id}).fetchone()
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
