@@ -361,18 +361,10 @@ class ReviewDesk:
         self._sessions.decided(lease.reviewer, lease.draft.category)
         nudge = self._attention(write, written.fast_run, written.was_nudged)
         # Built from what was written rather than read back: one round trip less per decision.
-        return Decision(
-            draft_id=lease.draft.id,
-            label=Label(write.label),
-            final=write.final_text,
-            draft=lease.draft.draft,
-            reason=write.reason,
-            note=write.note,
-            severity=Severity(write.severity) if write.severity else None,
-            reviewer=lease.reviewer,
+        return _written_decision(
+            lease,
+            write,
             decided_at=written.decided_at,
-            review_seconds=write.review_seconds,
-            edit_distance=write.edit_distance,
             low_attention=written.low_attention or nudge,
             nudge=nudge,
         )
@@ -407,18 +399,10 @@ class ReviewDesk:
         )
         self._sessions.decided(lease.reviewer, lease.draft.category)
         nudge = fast_run is not None and fast_run >= write.fast_flag_at and not was_nudged
-        return Decision(
-            draft_id=lease.draft.id,
-            label=Label(write.label),
-            final=write.final_text,
-            draft=lease.draft.draft,
-            reason=write.reason,
-            note=write.note,
-            severity=Severity(write.severity) if write.severity else None,
-            reviewer=lease.reviewer,
+        return _written_decision(
+            lease,
+            write,
             decided_at=self._now(),
-            review_seconds=write.review_seconds,
-            edit_distance=write.edit_distance,
             nudge=nudge,
             gold_correct=correct,
             caught=correct and expected in ("rejected", "escalated"),
@@ -738,6 +722,26 @@ def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None) -> Lea
         claimed_at=row["leased_at"],
         claimed_monotonic=time.monotonic(),
         session_id=session_id,
+    )
+
+
+def _written_decision(
+    lease: Lease, write: DecisionWrite, *, decided_at: datetime, **outcome: Any
+) -> Decision:
+    """The Decision a write recorded on ``lease``'s draft; ``outcome``: the flags it earned."""
+    return Decision(
+        draft_id=lease.draft.id,
+        label=Label(write.label),
+        final=write.final_text,
+        draft=lease.draft.draft,
+        reason=write.reason,
+        note=write.note,
+        severity=Severity(write.severity) if write.severity else None,
+        reviewer=lease.reviewer,
+        decided_at=decided_at,
+        review_seconds=write.review_seconds,
+        edit_distance=write.edit_distance,
+        **outcome,
     )
 
 
