@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from reviewdesk.core.domain import Risk
 from reviewdesk.core.errors import InputProblem
 
@@ -79,7 +81,12 @@ def _reject_constant(name: str) -> Any:
 
 
 def _json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    """Bytes of ``value`` as compact UTF-8 JSON. orjson is several times faster (this runs for
+    every draft of a bulk load); json measures what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _optional_text(

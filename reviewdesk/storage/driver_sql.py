@@ -109,13 +109,7 @@ def bulk_insert(
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
     ]
     if any(processors):
-        rows = [
-            [
-                value if p is None or value is None else p(value)
-                for p, value in zip(processors, row, strict=True)
-            ]
-            for row in rows
-        ]
+        rows = _converted(rows, processors)
     names = ", ".join(columns)
     driver = conn.connection.driver_connection
     if dialect.name == "postgresql":
@@ -133,3 +127,27 @@ def bulk_insert(
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
         with _driver_errors(conn, sql, None):
             driver.executemany(sql, rows)  # type: ignore[union-attr]
+
+
+def _converted(
+    rows: Sequence[Sequence[Any]], processors: Sequence[_Processor | None]
+) -> list[list[Any]]:
+    """``rows`` with each value converted by its column's processor. A value that is the very
+    object the row before held (a load's one timestamp, in three columns of every row) is
+    converted once."""
+    active = [(i, p) for i, p in enumerate(processors) if p is not None]
+    last: list[tuple[Any, Any]] = [(None, None)] * len(processors)
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, processor in active:
+            value = values[i]
+            if value is None:
+                continue
+            raw, done = last[i]
+            if value is not raw:
+                done = processor(value)
+                last[i] = (value, done)
+            values[i] = done
+        out.append(values)
+    return out

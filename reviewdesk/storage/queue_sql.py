@@ -418,6 +418,9 @@ class QueueStore:
         self._submitted_pg = _sql(_SUBMITTED.format(drafts="external_id = ANY(:ids)")).bindparams(
             bindparam("ids", type_=postgresql.ARRAY(String))
         )
+        self._known_pg = text(
+            "SELECT external_id, content_hash FROM draft WHERE external_id = ANY(:ids)"
+        ).bindparams(bindparam("ids", type_=postgresql.ARRAY(String)))
         self._submitted_sqlite = _sql(_SUBMITTED.format(drafts="id > :before"))
         self._event = _sql(
             f"""INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
@@ -904,12 +907,17 @@ class QueueStore:
         with self.engines.write.begin() as conn:
             now = self.tx_now(conn)
             fresh: list[DraftSubmission] = []
-            for start in range(0, len(records), SUBMIT_CHUNK):
-                chunk = records[start : start + SUBMIT_CHUNK]
+            # PostgreSQL: every id in one array parameter; SQLite: IN lists of SUBMIT_CHUNK.
+            step = (len(records) or 1) if self.postgres else SUBMIT_CHUNK
+            for start in range(0, len(records), step):
+                chunk = records[start : start + step]
+                ids = [r.id for r in chunk]
                 known: dict[str, str] = dict(
-                    conn.execute(
+                    conn.execute(self._known_pg, {"ids": ids}).all()
+                    if self.postgres
+                    else conn.execute(
                         select(DRAFT.c.external_id, DRAFT.c.content_hash).where(
-                            DRAFT.c.external_id.in_([r.id for r in chunk])
+                            DRAFT.c.external_id.in_(ids)
                         )
                     ).all()
                 )
