@@ -151,6 +151,26 @@ def test_content_hash_ignores_spelled_out_defaults_but_not_content() -> None:
     assert a.content_hash == b.content_hash != c.content_hash
 
 
+def test_content_hash_is_stable_across_versions() -> None:
+    """Queued drafts keep the hash they were stored with: a resubmission after an upgrade must
+    still be recognised as the same draft, so the serialization behind it never changes."""
+    (record,), _ = validate_records(
+        [
+            {
+                "id": "h-1",
+                "draft": "Your refund is on its way.",
+                "context": {"b": [1.5, 2], "a": "é"},
+                "confidence": 0.87,
+                "created_at": "2026-01-02T03:04:05Z",
+                "metadata": {"k": "v"},
+            }
+        ]
+    )
+    assert record.content_hash == (
+        "2a57121d1785f49e7fff61e48bb569c2eb01f7c8017bb8df49caab1133fcc67e"
+    )
+
+
 def test_byte_order_mark_on_first_line_is_accepted() -> None:
     records, problems = parse_jsonl([b"\xef\xbb\xbf" + json.dumps(OK).encode()], source="f")
     assert problems == [] and records[0].id == "a"

@@ -80,6 +80,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# The content hash's serialization: these exact bytes are stored, so they must never change.
+# One encoder for every draft (json.dumps with options builds a new one each call).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_size(value: Any) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON. orjson is several times faster (this runs for
     every draft of a bulk load); json measures what orjson refuses (integers beyond 64 bits)."""
@@ -248,9 +253,7 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
         "created_at": created_at.isoformat() if created_at else None,
         "metadata": metadata,
     }
-    digest = hashlib.sha256(
-        json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    ).hexdigest()
+    digest = hashlib.sha256(_CANONICAL_JSON.encode(canonical).encode()).hexdigest()
     return DraftSubmission(
         line=line,
         id=draft_id,
