@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextualSelect
+from sqlalchemy import JSON, Connection, Table, TextualSelect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+
+from reviewdesk.storage.engine import dump_json
 
 _Processor = Callable[[Any], Any]
 
@@ -105,14 +107,19 @@ def bulk_insert(
 ) -> None:
     """Insert ``rows`` (values in ``columns`` order) in ``conn``'s transaction."""
     dialect = conn.dialect
+    copy = dialect.name == "postgresql"
     processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+        # COPY takes JSON as text, which the server parses: no psycopg Jsonb wrapper needed.
+        dump_json
+        if copy and isinstance(table.c[name].type, JSON)
+        else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in columns
     ]
     if any(processors):
         rows = _converted(rows, processors)
     names = ", ".join(columns)
     driver = conn.connection.driver_connection
-    if dialect.name == "postgresql":
+    if copy:
         sql = f"COPY {table.name} ({names}) FROM STDIN"
         with (
             _driver_errors(conn, sql, None),
