@@ -106,6 +106,22 @@ class _JsonLinesFiles:
         self._handles.clear()
 
 
+class _JsonLinesWriter(FormatWriter):
+    """A format of one JSON object per line and split: joinable from parts."""
+
+    joinable = True
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._files = _JsonLinesFiles(self.path_for)
+
+    def _write_line(self, split: str, obj: Any) -> None:
+        self._files.write(split, orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE))
+
+    def close_files(self) -> None:
+        self._files.close()
+
+
 class JsonlWriter(FormatWriter):
     """The canonical format: one record per line, context as an object."""
 
@@ -308,15 +324,10 @@ NO_INPUT = "no input"
 NO_REFERENCE = "no reference answer (rejected or escalated)"
 
 
-class InspectWriter(FormatWriter):
+class InspectWriter(_JsonLinesWriter):
     """inspect-ai samples (``json_dataset``): input, target, id, metadata."""
 
     context: ContextMode = "object"
-    joinable = True
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        self._files = _JsonLinesFiles(self.path_for)
 
     def write(self, split: str, record: Record) -> str | None:
         if not record["input"]:
@@ -327,11 +338,8 @@ class InspectWriter(FormatWriter):
             "target": record["final"] or "",
             "metadata": {k: v for k, v in record.items() if k not in ("id", "input", "final")},
         }
-        self._files.write(split, orjson.dumps(sample, option=orjson.OPT_APPEND_NEWLINE))
+        self._write_line(split, sample)
         return None
-
-    def close_files(self) -> None:
-        self._files.close()
 
 
 def promptfoo_asserts(record: Record) -> list[dict[str, Any]]:
@@ -367,15 +375,10 @@ def promptfoo_asserts(record: Record) -> list[dict[str, Any]]:
 _PROMPTFOO_METADATA = ("label", "category", "risk", "model", "reason", "severity", "reviewer")
 
 
-class PromptfooWriter(FormatWriter):
+class PromptfooWriter(_JsonLinesWriter):
     """promptfoo test cases (JSON Lines: vars, assert, metadata) and a promptfooconfig.yaml."""
 
     context: ContextMode = "text"
-    joinable = True
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        self._files = _JsonLinesFiles(self.path_for)
 
     def write(self, split: str, record: Record) -> str | None:
         if not record["input"]:
@@ -389,11 +392,8 @@ class PromptfooWriter(FormatWriter):
                 **{k: record[k] for k in _PROMPTFOO_METADATA if record[k] is not None},
             },
         }
-        self._files.write(split, orjson.dumps(case, option=orjson.OPT_APPEND_NEWLINE))
+        self._write_line(split, case)
         return None
-
-    def close_files(self) -> None:
-        self._files.close()
 
     def finish(self) -> None:
         if not self.files:
@@ -414,15 +414,10 @@ class PromptfooWriter(FormatWriter):
         (self.folder / "promptfooconfig.yaml").write_text(config, encoding="utf-8")
 
 
-class OpenAIEvalsWriter(FormatWriter):
+class OpenAIEvalsWriter(_JsonLinesWriter):
     """OpenAI evals samples: ``input`` as chat messages, ``ideal`` the reference answer."""
 
     context: ContextMode = "object"
-    joinable = True
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder)
-        self._files = _JsonLinesFiles(self.path_for)
 
     def write(self, split: str, record: Record) -> str | None:
         if not record["input"]:
@@ -430,11 +425,8 @@ class OpenAIEvalsWriter(FormatWriter):
         if record["final"] is None:
             return NO_REFERENCE
         sample = {"input": _chat_input(record), "ideal": record["final"]}
-        self._files.write(split, orjson.dumps(sample, option=orjson.OPT_APPEND_NEWLINE))
+        self._write_line(split, sample)
         return None
-
-    def close_files(self) -> None:
-        self._files.close()
 
 
 WRITERS: dict[ExportFormat, Callable[[Path], FormatWriter]] = {
