@@ -232,6 +232,16 @@ def _postgres_functions(grains: tuple[str, ...]) -> list[str]:
 
 def _statement_function(name: str, source: str, grains: tuple[str, ...]) -> str:
     """One grouped upsert of every grain per statement, from its transition table."""
+    return f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_grouped_upsert(source, grains)};
+        RETURN NULL;
+    END $$"""
+
+
+def _grouped_upsert(source: str, grains: tuple[str, ...]) -> str:
+    """The upsert of every grain's grouped counts from ``source`` (signed decision rows)."""
     counters = _counters("s.sign", "s.label", "s.low_attention", "s.review_seconds",
                          "s.edit_distance")
     sums = [f"sum({c})" for c in counters]
@@ -248,19 +258,14 @@ def _statement_function(name: str, source: str, grains: tuple[str, ...]) -> str:
         )
         for g in grains
     )
-    return f"""
-    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        WITH src AS MATERIALIZED (
+    return f"""WITH src AS MATERIALIZED (
             SELECT dec.sign, dec.decided_at, dec.reviewer, dec.label, dec.low_attention,
                 dec.review_seconds, dec.edit_distance, d.category, d.model, d.risk,
                 d.confidence
             FROM ({source}) dec JOIN draft d ON d.id = dec.draft_id
             WHERE dec.undone_at IS NULL AND NOT d.is_gold)
         INSERT INTO decision_rollup ({", ".join(KEY + COUNTERS)}) {selects}
-        {_UPSERT};
-        RETURN NULL;
-    END $$"""
+        {_UPSERT}"""
 
 
 # -- backfill -------------------------------------------------------------------------------------
