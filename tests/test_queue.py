@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, TextualSelect, column, event, text
 
 from reviewdesk import (
+    DatabaseUnavailable,
     InvalidDecision,
     InvalidInput,
     Label,
@@ -544,3 +545,82 @@ def test_bulk_submission_keeps_every_value_as_given(desk: ReviewDesk) -> None:
     assert got.metadata == {"k": "v"}
     trail = desk.history(lease).events
     assert [event.kind for event in trail] == [EventKind.SUBMITTED, EventKind.CLAIMED]
+
+
+def _server_pids(desk: ReviewDesk) -> set[int]:
+    """The server process behind ``desk``'s kept connection (none when none is kept)."""
+    pool = desk._engines.statement.pool
+    assert pool.checkedout() <= 1
+    store = desk._store
+    return {store._hot.connection.driver_connection.info.backend_pid} if store._hot else set()
+
+
+@pytest.mark.postgres
+def test_claims_and_decisions_survive_a_dropped_kept_connection(postgres_url: str) -> None:
+    with ReviewDesk.open(postgres_url, upgrade=True) as desk:
+        desk.submit(drafts(4))
+        desk.decide(desk.claim("ana"), "approve")  # type: ignore[arg-type]
+        (pid,) = _server_pids(desk)
+        admin = create_engines(resolve_target(postgres_url))
+        try:
+            with admin.statement.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            admin.dispose()
+        # The kept connection is gone: this claim says the database could not be reached ...
+        with pytest.raises(DatabaseUnavailable):
+            desk.claim("ana")
+        # ... and the next one runs on a new connection.
+        lease = desk.claim("ana")
+        assert lease is not None
+        desk.decide(lease, "approve")
+        assert _server_pids(desk) != {pid}
+        assert desk.counts().decided == 2
+
+
+@pytest.mark.postgres
+def test_concurrent_callers_do_not_share_the_kept_connection(postgres_url: str) -> None:
+    import threading
+
+    from reviewdesk.core.sessions import SessionLimits
+
+    with ReviewDesk.open(postgres_url, upgrade=True) as desk:
+        desk.set_session_limits(SessionLimits.off())
+        desk.submit(drafts(200))
+        errors: list[BaseException] = []
+        decided: list[str] = []
+
+        def review(name: str) -> None:
+            try:
+                while (lease := desk.claim(name)) is not None:
+                    desk.decide(lease, "approve")
+                    decided.append(lease.draft.id)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=review, args=(f"r{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sorted(decided) == sorted(f"d{i}" for i in range(200))
+        assert desk._engines.statement.pool.checkedout() == 1
+    # Closed: the kept connection went back before the pool was disposed.
+    assert desk._engines.statement.pool.checkedout() == 0
+
+
+@pytest.mark.postgres
+def test_an_idle_kept_connection_goes_back_to_the_pool(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reviewdesk.storage import queue_sql
+
+    with ReviewDesk.open(postgres_url, upgrade=True) as desk:
+        desk.submit(drafts(3))
+        desk.decide(desk.claim("ana"), "approve")  # type: ignore[arg-type]
+        kept = desk._store._hot
+        monkeypatch.setattr(queue_sql, "HOT_IDLE_SECONDS", -1.0)
+        desk.decide(desk.claim("ana"), "approve")  # type: ignore[arg-type]
+        assert kept is not None and kept.closed
+        assert desk._engines.statement.pool.checkedout() == 1

@@ -163,7 +163,10 @@ class ReviewDesk:
         return cls(engines, clock=clock, lease_ttl=lease_ttl, undo_window=undo_window, rng=rng)
 
     def close(self) -> None:
-        self._engines.dispose()
+        try:
+            self._store.close()
+        finally:
+            self._engines.dispose()
 
     def __enter__(self) -> ReviewDesk:
         return self
