@@ -34,6 +34,8 @@ class Prepared:
     lease: Lease
     history: History | None
     counts: QueueCounts | None
+    # Read with each draft, so that reasons a lead changes reach an open desk with its next draft.
+    reject_reasons: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,11 @@ class DeskSession:
         try:
             history = self.desk.history(lease)
             counts = self.desk.counts()
+            reasons = self.desk.reject_reasons()
         except (ReviewDeskError, KeyError) as exc:
             log.warning("draft %s: could not read its history: %s", lease.draft.id, exc)
             return Prepared(lease, None, None)
-        return Prepared(lease, history, counts)
+        return Prepared(lease, history, counts, reasons)
 
     def history(self, lease: Lease) -> History:
         return self.desk.history(lease)

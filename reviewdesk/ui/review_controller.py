@@ -487,6 +487,9 @@ class ReviewController(QObject):
         self._fetched_at[prepared.lease.lease_id] = serial
         if prepared.counts is not None:
             self.counts_changed.emit(prepared.counts)
+        reasons = prepared.reject_reasons
+        if reasons is not None and reasons != self.info.reject_reasons:
+            self.info = dataclasses.replace(self.info, reject_reasons=reasons)
         self._buffer.append(prepared)
         if self._current is None and self._state is not ReviewState.EDITING:
             self._advance()
@@ -611,11 +614,9 @@ class ReviewController(QObject):
         self.decision_recorded.emit(decision)
         if self._ending:
             return  # the session is ending: no next draft
+        # The next draft was read before this decision, so _advance reloads its history,
+        # which may now hold this decision.
         self._advance()  # recorded: now the next draft
-        thread = prepared.lease.draft.thread
-        current = self._current
-        if thread and current is not None and current.lease.draft.thread == thread:
-            self._reload_history(current)  # its thread now holds this decision
         if decision.nudge:  # once a session, after a run of approvals faster than reading
             self._say(
                 "info",

@@ -302,3 +302,28 @@ def test_a_run_of_hasty_approvals_is_nudged_once(
     h.qtbot.waitUntil(
         lambda: "faster than the drafts can be read" in h.window.notice_bar.text.text()
     )
+
+
+def test_reject_reasons_a_lead_changes_reach_an_open_desk(
+    desk_harness: HarnessFactory, db_url: str
+) -> None:
+    h = desk_harness(drafts(4), url=db_url)
+    h.wait_for_draft("d-01")
+    assert h.controller.info.reject_reasons[:2] == ("factual_error", "hallucination")
+    # A lead changes the list while the desk is open (drafts d-02 and d-03 may be claimed).
+    with h.verify() as lead:
+        lead.set_reject_reasons(["wrong_price", "made_up_policy"])
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-03")
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-04")  # claimed after the change
+    reject = open_dialog(h, Key.Key_R, RejectDialog)
+    assert reject.reasons == ("wrong_price", "made_up_policy")
+    h.press(Key.Key_2)
+    h.press(Key.Key_Return, CTRL)
+    h.wait_for_state(ReviewState.EMPTY)
+    with h.verify() as check:
+        (result,) = [r for r in check.results() if r.id == "d-04"]
+        assert result.reason == "made_up_policy"
