@@ -11,6 +11,10 @@ draft prefetched) plus a short think time, as a reader would.
     .venv/bin/python benchmarks/ui_latency.py                      # SQLite and PostgreSQL
     .venv/bin/python benchmarks/ui_latency.py --backend sqlite --decisions 500
     .venv/bin/python benchmarks/ui_latency.py --startup 5           # start-up time instead
+    .venv/bin/python benchmarks/ui_latency.py --backend sqlite --stalls 50
+
+``--stalls MS`` samples every thread's Python stack every 2 ms while a key waits for its paint,
+and prints, for each decision slower than MS, where the GUI thread and the others were.
 
 PostgreSQL: $REVIEWDESK_BENCH_POSTGRES_URL, else $REVIEWDESK_TEST_POSTGRES_URL, else
 postgresql+psycopg://root@127.0.0.1:5432/test; the run uses a fresh schema, dropped after.
@@ -28,7 +32,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +101,44 @@ class Sample:
     total_ms: float  # key to the next draft's text painted: the figure
     gui_cpu_ms: float  # CPU time the GUI thread spent in that interval (the rest is waiting)
     side_ms: float = 0.0  # key to the side tab in view showing the new draft's context
+    stacks: list[tuple[float, str]] = field(default_factory=list)  # (ms after key, stacks)
+
+
+class StackSampler:
+    """Every 2 ms while ``active``, every thread's innermost frames (``--stalls``)."""
+
+    def __init__(self, depth: int = 8) -> None:
+        self.depth = depth
+        self.active = False
+        self.t0 = 0.0
+        self.taken: list[tuple[float, str]] = []
+        self._gui = threading.get_ident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stack-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        names: dict[int | None, str] = {}
+        while not self._stop.wait(0.002):
+            if not self.active:
+                continue
+            at = (time.perf_counter() - self.t0) * 1000
+            names.update((t.ident, t.name) for t in threading.enumerate())
+            parts = []
+            for ident, frame in sys._current_frames().items():
+                if ident == threading.get_ident():
+                    continue
+                name = "GUI" if ident == self._gui else names.get(ident, str(ident))
+                frames = traceback.extract_stack(frame)[-self.depth :]
+                where = " < ".join(
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames)
+                )
+                parts.append(f"    {name}: {where}")
+            self.taken.append((at, "\n".join(sorted(parts))))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 @dataclass
@@ -104,6 +148,7 @@ class Driver(QObject):
     window: MainWindow
     executor: Executor
     decisions: int
+    sampler: StackSampler | None = None
     samples: list[Sample] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -181,6 +226,10 @@ class Driver(QObject):
         self._waiting_paint = True
         self._t0 = time.perf_counter()
         self._cpu0 = time.thread_time()
+        if self.sampler is not None:
+            self.sampler.taken = []
+            self.sampler.t0 = self._t0
+            self.sampler.active = True
         QTest.keyClick(self._focus(), key, modifier)
 
     # -- measuring ----------------------------------------------------------------------------
@@ -194,7 +243,11 @@ class Driver(QObject):
             return
         now, cpu = time.perf_counter(), time.thread_time()
         self._waiting_paint = False
-        self.samples.append(Sample(self._verb, (now - self._t0) * 1000, (cpu - self._cpu0) * 1000))
+        sample = Sample(self._verb, (now - self._t0) * 1000, (cpu - self._cpu0) * 1000)
+        if self.sampler is not None:
+            self.sampler.active = False
+            sample.stacks = self.sampler.taken
+        self.samples.append(sample)
         self._when_idle()
 
     def _side(self) -> None:
@@ -202,7 +255,7 @@ class Driver(QObject):
             self.samples[-1].side_ms = (time.perf_counter() - self._t0) * 1000
 
 
-def run_window(url: str, decisions: int) -> list[Sample]:
+def run_window(url: str, decisions: int, stalls_ms: float | None = None) -> list[Sample]:
     """Seed ``url``, open the real window on it, make ``decisions`` decisions; the samples."""
     with ReviewDesk.open(url, upgrade=True) as desk:
         unlimited(desk)
@@ -230,12 +283,16 @@ def run_window(url: str, decisions: int) -> list[Sample]:
         reviewer="bench",
         password="",  # the benchmark server needs none: do not ask for one
     )
-    driver = Driver(window, executor, decisions)
+    sampler = StackSampler() if stalls_ms is not None else None
+    driver = Driver(window, executor, decisions, sampler)
     desk_app.attached.connect(driver.start)
     window.show()
     window.activateWindow()
     desk_app.open_desk()
     app.exec()
+    if sampler is not None:
+        sampler.stop()
+        print_stalls(driver.samples, stalls_ms or 0.0)
     desk_app.shutdown()
     executor.stop()
     window.close()
@@ -247,6 +304,26 @@ def run_window(url: str, decisions: int) -> list[Sample]:
     if decided != decisions:
         raise SystemExit(f"expected {decisions} decisions in the database, found {decided}")
     return driver.samples
+
+
+def print_stalls(samples: list[Sample], over_ms: float) -> None:
+    """Where every thread was while a slow decision waited for its paint (consecutive equal
+    stacks shown once, with the time they were first and last seen)."""
+    for number, sample in enumerate(samples, 1):
+        if sample.total_ms <= over_ms:
+            continue
+        print(
+            f"decision {number} ({sample.verb}): {sample.total_ms:.1f} ms, GUI-thread CPU "
+            f"{sample.gui_cpu_ms:.1f} ms, {len(sample.stacks)} stack samples"
+        )
+        runs: list[list[Any]] = []
+        for at, stacks in sample.stacks:
+            if runs and runs[-1][2] == stacks:
+                runs[-1][1] = at
+            else:
+                runs.append([at, at, stacks])
+        for first, last, stacks in runs:
+            print(f"  {first:7.1f}-{last:7.1f} ms\n{stacks}")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -341,6 +418,9 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--decisions", type=int, default=500)
     parser.add_argument("--startup", type=int, metavar="RUNS", help="measure start-up instead")
+    parser.add_argument(
+        "--stalls", type=float, metavar="MS", help="show where the threads were in slower keys"
+    )
     args = parser.parse_args()
     if args.startup:
         startup(args.startup)
@@ -352,14 +432,14 @@ def main() -> int:
     )
     if args.backend in ("sqlite", "both"):
         path = Path(os.environ["REVIEWDESK_HOME"]) / f"bench-{uuid.uuid4().hex[:6]}.sqlite3"
-        report("SQLite", run_window(f"sqlite:///{path}", args.decisions))
+        report("SQLite", run_window(f"sqlite:///{path}", args.decisions, args.stalls))
     if args.backend in ("postgresql", "both"):
         base = os.environ.get("REVIEWDESK_BENCH_POSTGRES_URL") or os.environ.get(
             "REVIEWDESK_TEST_POSTGRES_URL", DEFAULT_PG
         )
         url, schema = postgres_schema_url(base)
         try:
-            report("PostgreSQL", run_window(url, args.decisions))
+            report("PostgreSQL", run_window(url, args.decisions, args.stalls))
         finally:
             drop_schema(base, schema)
     return 0
