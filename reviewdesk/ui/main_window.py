@@ -88,15 +88,52 @@ _BREAK_REASONS = {
 
 class ActivityWatch(QObject):
     """Tells the controller about key and mouse input anywhere in the app, for the review clock.
-    Installed on the application while a controller is attached."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    An application-wide filter sees every event the app handles, paints and timers included
+    (about 400 per decision), each one a call into Python that needs the GIL. So after each
+    input the watch steps aside for ``rest_ms``: the review clock caps idle stretches of a
+    minute, and a second's resolution is all it needs.
+    """
+
+    def __init__(self, parent: QObject | None = None, *, rest_ms: int = 1000) -> None:
         super().__init__(parent)
         self.controller: ReviewController | None = None
+        self._installed = False
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(rest_ms)
+        self._rest.timeout.connect(self._install)
+
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
+    def start(self, controller: ReviewController) -> None:
+        self.controller = controller
+        self._install()
+
+    def stop(self) -> None:
+        self.controller = None
+        self._rest.stop()
+        self._remove()
+
+    def _install(self) -> None:
+        app = QCoreApplication.instance()
+        if app is not None and self.controller is not None and not self._installed:
+            app.installEventFilter(self)
+            self._installed = True
+
+    def _remove(self) -> None:
+        app = QCoreApplication.instance()
+        if app is not None and self._installed:
+            app.removeEventFilter(self)  # safe from within eventFilter, as Qt documents
+            self._installed = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() in _INPUT_EVENTS and self.controller is not None:
             self.controller.activity()
+            self._remove()
+            self._rest.start()
         return False
 
 
@@ -355,8 +392,7 @@ class MainWindow(QMainWindow):
         app = QCoreApplication.instance()
         if isinstance(app, QGuiApplication):
             self._link(app.applicationStateChanged, self._visibility_changed)
-            app.installEventFilter(self._activity)
-        self._activity.controller = controller
+            self._activity.start(controller)
         if self._lead_view is not None:
             self._lead_view.set_session(controller.session)
         self._visibility_changed()
@@ -378,10 +414,7 @@ class MainWindow(QMainWindow):
         for signal, slot in self._connections:
             signal.disconnect(slot)
         self._connections.clear()
-        self._activity.controller = None
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self._activity)
+        self._activity.stop()
         self.controller = None
         # Before the session closes on the worker: the lead view submits nothing more to it.
         if self._lead_view is not None:

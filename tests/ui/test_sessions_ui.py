@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
@@ -59,6 +60,39 @@ def approve(h: Harness) -> Decision:
 
 
 # -- review time ------------------------------------------------------------------------------
+def test_the_activity_watch_steps_aside_for_a_while_after_input(qtbot: QtBot) -> None:
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QLineEdit
+
+    from reviewdesk.ui.main_window import ActivityWatch
+
+    class Counting:
+        seen = 0
+
+        def activity(self) -> None:
+            self.seen += 1
+
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    counting = Counting()
+    watch = ActivityWatch(rest_ms=100)
+    watch.start(counting)  # type: ignore[arg-type]
+    QTest.keyClick(field, Key.Key_A)
+    assert counting.seen == 1
+    assert not watch.installed  # the next events (paints, timers) skip Python
+    QTest.keyClick(field, Key.Key_B)
+    assert counting.seen == 1
+    qtbot.waitUntil(lambda: watch.installed, timeout=2000)
+    QTest.keyClick(field, Key.Key_C)
+    assert counting.seen == 2
+    watch.stop()
+    qtbot.wait(150)
+    assert not watch.installed
+    QTest.keyClick(field, Key.Key_D)
+    assert counting.seen == 2
+    assert field.text() == "abcd"  # the watch never eats input
+
+
 def test_review_time_counts_from_shown_and_pauses(desk_harness: HarnessFactory) -> None:
     mono = FakeMonotonic()
     h = desk_harness(drafts(5), monotonic=mono, limits=QUIET)
