@@ -61,6 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 MIX = ("approve",) * 7 + ("reject", "escalate", "edit")
 THINK_MS = 30
+IDLE_WAIT_LIMIT_S = 20.0  # a desk not idle for this long is stuck: report it, do not hang
 
 
 def seed_records(count: int) -> list[dict[str, Any]]:
@@ -159,6 +160,9 @@ class Driver(QObject):
         self._verb = ""
         self._previous: str | None = None
         self._waiting_paint = False
+        self._side_early = 0.0  # the side tab filled in before the paint (ms after the key)
+        self._idle_wait = 0.0  # since when the desk has not been idle (time.monotonic())
+        self.stuck: str | None = None
         self.window.draft_view.painted.connect(self._painted)
         self.window.side_refreshed.connect(self._side)
 
@@ -177,8 +181,20 @@ class Driver(QObject):
             and (not self.samples or self.samples[-1].side_ms > 0)
         )
         if not idle:
+            now = time.monotonic()
+            self._idle_wait = self._idle_wait or now
+            if now - self._idle_wait > IDLE_WAIT_LIMIT_S:
+                self.stuck = (
+                    f"not idle for {IDLE_WAIT_LIMIT_S:.0f} s after decision {len(self.samples)}: "
+                    f"executor pending {self.executor.pending}, prefetching "
+                    f"{controller.prefetching}, state {controller.state.value}, side tab "
+                    f"{self.samples[-1].side_ms if self.samples else None} ms"
+                )
+                QApplication.quit()
+                return
             QTimer.singleShot(2, self._when_idle)
             return
+        self._idle_wait = 0.0
         if len(self.samples) >= self.decisions:
             QApplication.quit()
             return
@@ -224,6 +240,7 @@ class Driver(QObject):
         self, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
     ) -> None:
         self._waiting_paint = True
+        self._side_early = 0.0
         self._t0 = time.perf_counter()
         self._cpu0 = time.thread_time()
         if self.sampler is not None:
@@ -243,7 +260,9 @@ class Driver(QObject):
             return
         now, cpu = time.perf_counter(), time.thread_time()
         self._waiting_paint = False
-        sample = Sample(self._verb, (now - self._t0) * 1000, (cpu - self._cpu0) * 1000)
+        sample = Sample(
+            self._verb, (now - self._t0) * 1000, (cpu - self._cpu0) * 1000, self._side_early
+        )
         if self.sampler is not None:
             self.sampler.active = False
             sample.stacks = self.sampler.taken
@@ -251,8 +270,17 @@ class Driver(QObject):
         self._when_idle()
 
     def _side(self) -> None:
-        if self.samples and not self._waiting_paint and self.samples[-1].side_ms == 0:
-            self.samples[-1].side_ms = (time.perf_counter() - self._t0) * 1000
+        controller = self.controller
+        shown = controller.current if controller is not None else None
+        if shown is None or shown.lease.draft.id == self._previous:
+            return  # a refresh for the draft just decided
+        side_ms = (time.perf_counter() - self._t0) * 1000
+        if self._waiting_paint:
+            # The side tab can be filled before the draft's first paint is seen (a closing
+            # dialog can hold the paint back): keep it for the sample to come.
+            self._side_early = self._side_early or side_ms
+        elif self.samples and self.samples[-1].side_ms == 0:
+            self.samples[-1].side_ms = side_ms
 
 
 def run_window(url: str, decisions: int, stalls_ms: float | None = None) -> list[Sample]:
@@ -299,6 +327,8 @@ def run_window(url: str, decisions: int, stalls_ms: float | None = None) -> list
     window.deleteLater()
     if errors:
         raise SystemExit(f"errors during the run: {errors}")
+    if driver.stuck:
+        raise SystemExit(f"the desk got stuck: {driver.stuck}")
     with ReviewDesk.open(url) as desk:
         decided = desk.counts().decided
     if decided != decisions:
