@@ -54,6 +54,7 @@ from reviewdesk.ui.widgets.details import (
 )
 from reviewdesk.ui.widgets.editor import EditPanel
 from reviewdesk.ui.widgets.notice_bar import NoticeBar
+from reviewdesk.ui.widgets.question import open_question
 from reviewdesk.ui.widgets.session_list import SessionList
 from reviewdesk.ui.widgets.status_page import StatusPage, day_start_text
 from reviewdesk.ui.widgets.text_views import DraftView
@@ -767,30 +768,23 @@ class MainWindow(QMainWindow):
         if self.end_session_box is not None:
             self.end_session_box.raise_()
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        self.end_session_box = open_question(
+            self,
             "End session",
             "End this session now?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setInformativeText(
             "The draft on screen and any claimed ahead go back to the queue, and your break "
-            "starts now. Decisions already made stay recorded."
+            "starts now. Decisions already made stay recorded.",
+            yes_text="End session",
+            no_button=QMessageBox.StandardButton.Cancel,
+            default_yes=True,
+            answered=self._end_session_answered,
         )
-        box.button(QMessageBox.StandardButton.Yes).setText("End session")
-        box.setDefaultButton(QMessageBox.StandardButton.Yes)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        self.end_session_box = box
-        box.finished.connect(lambda result: self._end_session_answered(box, result))
-        box.open()
 
-    def _end_session_answered(self, box: QMessageBox, result: int) -> None:
+    def _end_session_answered(self, box: QMessageBox, yes: bool) -> None:
         if self.end_session_box is box:
             self.end_session_box = None
-        box.deleteLater()
         self.activateWindow()
-        if result == QMessageBox.StandardButton.Yes and self.controller is not None:
+        if yes and self.controller is not None:
             self.controller.end_session()
 
     def _close_end_session_box(self) -> None:

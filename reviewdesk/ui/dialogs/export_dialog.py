@@ -69,6 +69,7 @@ from reviewdesk.services.export import (
 from reviewdesk.services.export.runner import ProgressCallback
 from reviewdesk.storage.engine import DatabaseTarget
 from reviewdesk.ui.widgets.details import plain_label
+from reviewdesk.ui.widgets.question import open_question
 from reviewdesk.ui.worker import Executor
 
 log = logging.getLogger(__name__)
@@ -804,27 +805,21 @@ class ExportDialog(QDialog):
             return
         if self._close_when_done:  # already cancelling on the way out
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        self.cancel_question = open_question(
+            self,
             "Export running",
             "An export is running. Cancel it and close?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
+            "Nothing of it is kept: the folder is left as it was.",
+            yes_text="Cancel export",
+            no_text="Keep exporting",
+            default_yes=False,
+            answered=self._cancel_answered,
         )
-        box.setInformativeText("Nothing of it is kept: the folder is left as it was.")
-        box.button(QMessageBox.StandardButton.Yes).setText("Cancel export")
-        box.button(QMessageBox.StandardButton.No).setText("Keep exporting")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        self.cancel_question = box
-        box.finished.connect(lambda answer: self._cancel_answered(box, answer))
-        box.open()
 
-    def _cancel_answered(self, box: QMessageBox, answer: int) -> None:
+    def _cancel_answered(self, box: QMessageBox, yes: bool) -> None:
         if self.cancel_question is box:
             self.cancel_question = None
-        box.deleteLater()
-        if answer == QMessageBox.StandardButton.Yes:
+        if yes:
             self.cancel_export(close_when_done=True)
 
     def _end_question(self) -> None:
