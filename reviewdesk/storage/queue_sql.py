@@ -265,7 +265,7 @@ class QueueStore:
         """The connection claims and decisions run on, kept between calls.
 
         Checking a connection out of the pool and back in cost about 0.1 ms of client CPU per
-        claim+decide cycle, an eighth of it (docs/benchmarks.md). One caller at a time uses the
+        claim+decide cycle, a tenth of it (docs/benchmarks.md). One caller at a time uses the
         kept connection; a concurrent caller takes one from the pool. Only driver statements
         run on it, in autocommit, so no transaction is ever left open on it; after a lost
         connection SQLAlchemy connects it again on its next use. Kept idle for a while (a
