@@ -6,16 +6,21 @@ BIN    := $(VENV)/bin
 .PHONY: run test check lint format pytest screenshots clean
 
 $(BIN)/python:
+	@echo "Creating $(VENV) (a Python environment of the project's own)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamps so that a changed pyproject.toml reinstalls, and an unchanged one costs nothing.
+# Stamps so that a changed pyproject.toml reinstalls, and an unchanged one costs nothing. pip
+# prints each package as it comes, with a progress bar for downloads: the first install fetches
+# about 500 MB (Qt is most of it) and takes minutes on a slow line.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "Installing ReviewDesk and its dependencies into $(VENV) (first time only)..."
+	$(BIN)/python -m pip install --progress-bar on -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing ReviewDesk with its development tools into $(VENV) (first time only)..."
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed

@@ -17,6 +17,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words[:1] == ["gui"]:
         args = gui_parser().parse_args(words)
         configure_logging(args.verbose)
+        from reviewdesk.ui import system_libraries
+
+        if (problem := system_libraries.check()) is not None:
+            print(problem, file=sys.stderr)
+            return 1
         from reviewdesk.ui.app import run_gui
 
         code: int = run_gui(args)
