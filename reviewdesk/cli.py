@@ -24,7 +24,7 @@ from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskE
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.storage import migrate
-from reviewdesk.storage.engine import create_engines, resolve_target
+from reviewdesk.storage.engine import create_engines, require_existing, resolve_target
 
 log = logging.getLogger("reviewdesk")
 
@@ -73,8 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pw_sub.add_parser("delete", parents=[common], help="forget the stored password for --db")
 
-    reasons = sub.add_parser("reasons", parents=[common], help="list or set the reject reasons")
-    reasons.add_argument("set_to", nargs="*", metavar="REASON", help="new list of reasons")
+    reasons = sub.add_parser("reasons", help="the team's reject reasons")
+    reasons_sub = reasons.add_subparsers(dest="reasons_command", required=True, metavar="ACTION")
+    reasons_sub.add_parser("list", parents=[common], help="print them, one a line")
+    reasons_set = reasons_sub.add_parser(
+        "set", parents=[common], help="replace them all, in the order given"
+    )
+    reasons_set.add_argument("reasons", nargs="+", metavar="REASON")
+    reasons_add = reasons_sub.add_parser("add", parents=[common], help="add one at the end")
+    reasons_add.add_argument("reason", metavar="REASON")
+    reasons_remove = reasons_sub.add_parser(
+        "remove", parents=[common], help="stop offering one (past decisions keep it)"
+    )
+    reasons_remove.add_argument("reason", metavar="REASON")
 
     limits = sub.add_parser(
         "limits", parents=[common], help="show or set the team's session limits"
@@ -228,6 +239,7 @@ def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
             else:
                 print(f"{target.display}: upgraded from {before or 'empty'} to {after}", file=out)
         else:
+            require_existing(target)
             current = migrate.current_revision(engines.write)
             head = migrate.head_revision()
             state = "current" if current == head else f"needs upgrade to {head}"
@@ -263,11 +275,42 @@ def cmd_password(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_reasons(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
-        if args.set_to:
-            desk.set_reject_reasons(args.set_to)
-        for reason in desk.reject_reasons():
-            print(reason, file=out)
+        before = desk.reject_reasons()
+        if args.reasons_command == "list":
+            for reason in before:
+                print(reason, file=out)
+            return 0
+        if args.reasons_command == "set":
+            wanted = list(args.reasons)
+        elif args.reasons_command == "add":
+            wanted = [*before, args.reason]
+        else:
+            matches = [r for r in before if r.casefold() == args.reason.strip().casefold()]
+            if not matches:
+                raise ConfigurationError(
+                    f"reasons remove: {args.reason!r} is not a reject reason; they are: "
+                    + ", ".join(before)
+                )
+            wanted = [r for r in before if r != matches[0]]
+        after = desk.set_reject_reasons(wanted)
+        _print_reason_change(before, after, out)
     return 0
+
+
+def _print_reason_change(before: Sequence[str], after: Sequence[str], out: IO[str]) -> None:
+    """The reasons now, marked + where new, and - for the ones no longer offered."""
+    if tuple(before) == tuple(after):
+        print("Reject reasons unchanged:", file=out)
+    else:
+        print(f"Reject reasons changed ({len(before)} before, {len(after)} now):", file=out)
+    for reason in after:
+        print(f"{'+' if reason not in before else ' '} {reason}", file=out)
+    for reason in before:
+        if reason not in after:
+            print(f"- {reason}", file=out)
+    kept = [r for r in after if r in before]
+    if kept != [r for r in before if r in after]:
+        print("(the order changed)", file=out)
 
 
 def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:

@@ -19,20 +19,25 @@ def base_parser() -> tuple[
     argparse.ArgumentParser,
 ]:
     """The top-level parser, its sub-command set, and the options every command takes."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db",
-        metavar="URL",
-        help="database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB); "
-        "default: $REVIEWDESK_DATABASE_URL, else the embedded database",
+    db_help = (
+        "database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB); "
+        "default: $REVIEWDESK_DATABASE_URL, else the embedded database"
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    # --db and -v go before the command or after it. After it, SUPPRESS keeps a sub-command's
+    # parser from overwriting a value given before with its own default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens"
+    )
 
     parser = argparse.ArgumentParser(
         prog="reviewdesk",
         description="Put a person between an AI system and its users.",
     )
     parser.add_argument("--version", action="version", version=f"reviewdesk {__version__}")
+    parser.add_argument("--db", metavar="URL", help=db_help)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     return parser, sub, common
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from reviewdesk import ReviewDesk
+from reviewdesk import ConfigurationError, ReviewDesk
 from reviewdesk.main import main
 from tests.helpers.memory_keyring import MemoryKeyring
 
@@ -18,6 +19,12 @@ from tests.helpers.memory_keyring import MemoryKeyring
 def write_jsonl(path: Path, *records: object) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_file_exists(sqlite_url: str) -> None:
+    """A database file for the commands to open: only `db upgrade` creates a missing one."""
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -167,15 +174,92 @@ def test_password_goes_to_the_keyring_and_is_never_printed(
     assert "Removed" in run(capsys, "password", "delete", "--db", url)[1]
 
 
-def test_reject_reasons_can_be_listed_and_set(
+def test_a_missing_database_file_is_named_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.sqlite3"
+    for argv in (["status"], ["db", "current"], ["reasons", "list"], ["results"]):
+        code, out, err = run(capsys, *argv, "--db", f"sqlite:///{missing}")
+        assert code == 1 and out == ""
+        assert f"No ReviewDesk database at {missing}: no such file" in err
+        assert "reviewdesk db upgrade --db sqlite:///" in err
+    assert not missing.exists()
+    assert run(capsys, "db", "upgrade", "--db", f"sqlite:///{missing}")[0] == 0
+    assert missing.is_file()
+
+
+@pytest.mark.parametrize("db_first", [True, False])
+def test_db_goes_before_or_after_the_command(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], db_first: bool
+) -> None:
+    argv = ["--db", sqlite_url, "status", "--json"] if db_first else ["status", "--json"]
+    argv += [] if db_first else ["--db", sqlite_url]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and json.loads(out)["database"] == sqlite_url
+
+
+def test_reject_reasons_are_listed_set_added_and_removed(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(capsys, "db", "upgrade", "--db", sqlite_url)
-    assert "hallucination" in run(capsys, "reasons", "--db", sqlite_url)[1].split()
-    assert run(capsys, "reasons", "--db", sqlite_url, "wrong_price", "rude")[1].split() == [
-        "wrong_price",
-        "rude",
+    assert "hallucination" in run(capsys, "reasons", "list", "--db", sqlite_url)[1].split()
+    code, out, _ = run(capsys, "reasons", "set", "wrong_price", "rude", "--db", sqlite_url)
+    assert code == 0 and out.splitlines()[:3] == [
+        "Reject reasons changed (7 before, 2 now):",
+        "+ wrong_price",
+        "+ rude",
     ]
+    assert "- hallucination" in out.splitlines()
+    code, out, _ = run(capsys, "reasons", "add", "Tone too casual", "--db", sqlite_url)
+    assert out.splitlines() == [
+        "Reject reasons changed (2 before, 3 now):",
+        "  wrong_price",
+        "  rude",
+        "+ Tone too casual",
+    ]
+    code, out, _ = run(capsys, "reasons", "remove", "RUDE", "--db", sqlite_url)
+    assert code == 0 and out.splitlines()[-1] == "- rude"
+    assert run(capsys, "reasons", "list", "--db", sqlite_url)[1].splitlines() == [
+        "wrong_price",
+        "Tone too casual",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["set", ""], "reason 1 is empty"),
+        (["set", "a", "A"], "reason 2 ('A') is given twice"),
+        (["set", "x" * 101], "is 101 characters long; at most 100"),
+        (["set", "tab\there"], "has a control character"),
+        (["add", "wrong_price"], "is given twice"),
+        (["remove", "nosuch"], "'nosuch' is not a reject reason; they are: wrong_price"),
+        (["list", "extra"], "unrecognized arguments: extra"),
+    ],
+)
+def test_bad_reject_reasons_are_refused_and_nothing_changes(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    run(capsys, "db", "upgrade", "--db", sqlite_url)
+    run(capsys, "reasons", "set", "wrong_price", "--db", sqlite_url)
+    try:
+        code, out, err = run(capsys, "reasons", *argv, "--db", sqlite_url)
+    except SystemExit as exit_:  # argparse's own refusal
+        code, (out, err) = int(exit_.code or 0), capsys.readouterr()
+    assert code != 0 and out == "" and message in err and "Traceback" not in err
+    assert run(capsys, "reasons", "list", "--db", sqlite_url)[1] == "wrong_price\n"
+
+
+def test_a_reason_the_decision_table_cannot_hold_is_refused_at_entry(db_url: str) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
+        with pytest.raises(ConfigurationError, match="at most 100"):
+            desk.set_reject_reasons(["x" * 101])
+        longest = "y" * 100
+        desk.set_reject_reasons([longest])
+        desk.submit([{"id": "d", "draft": "text"}])
+        lease = desk.claim("ana")
+        assert lease is not None
+        assert desk.decide(lease, "reject", reason=longest).reason == longest
 
 
 def test_console_script_reads_stdin_and_uses_the_environment(

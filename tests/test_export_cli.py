@@ -40,7 +40,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def db(sqlite_url: str, clock: ManualClock) -> str:
-    with ReviewDesk.open(sqlite_url, clock=clock) as desk:
+    with ReviewDesk.open(sqlite_url, clock=clock, upgrade=True) as desk:
         decide_all(desk, [*mixed_specs(), Spec("faq-1", category="faq", risk="low")], clock)
     return sqlite_url
 

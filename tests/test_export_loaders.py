@@ -39,7 +39,7 @@ def datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture
 def sqlite_desk(sqlite_url: str, clock: ManualClock) -> Iterator[ReviewDesk]:
     # Loading is the same whichever database the records came from: SQLite only.
-    with ReviewDesk.open(sqlite_url, clock=clock) as desk:
+    with ReviewDesk.open(sqlite_url, clock=clock, upgrade=True) as desk:
         yield desk
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlmodel import SQLModel
 
 from reviewdesk import ConfigurationError, ReviewDesk, SchemaOutOfDate
 from reviewdesk.config import paths
+from reviewdesk.core.errors import DatabaseNotFound
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import Engines, create_engines, keyring_account, resolve_target
 from tests.conftest import postgres_base_url
@@ -89,8 +91,20 @@ def test_shared_database_behind_on_schema_is_refused_until_upgraded(postgres_url
 
 
 def test_a_sqlite_file_upgrades_itself(sqlite_url: str) -> None:
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()  # a file with no schema yet
     with ReviewDesk.open(sqlite_url) as desk:
         assert migrate.current_revision(desk._engines.write) == migrate.head_revision()
+
+
+def test_a_missing_sqlite_file_is_refused_not_created(sqlite_url: str, tmp_path: Path) -> None:
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    with pytest.raises(DatabaseNotFound, match=r"no such file.*reviewdesk db upgrade --db"):
+        ReviewDesk.open(sqlite_url)
+    assert not path.exists()
+    with pytest.raises(DatabaseNotFound, match="it is a folder"):
+        ReviewDesk.open(f"sqlite:///{tmp_path}")
+    ReviewDesk.open(sqlite_url, upgrade=True).close()  # what `reviewdesk db upgrade` does
+    assert path.is_file()
 
 
 def test_environment_variable_names_the_database(

@@ -5,11 +5,13 @@ Only frozen dataclasses cross threads and layers; live ORM rows stay in the stor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from reviewdesk.core.errors import ConfigurationError
 
 
 class Risk(StrEnum):
@@ -77,6 +79,43 @@ DEFAULT_REJECT_REASONS: tuple[str, ...] = (
     "off_topic",
     "other",
 )
+
+# The decision table stores a reason in VARCHAR(100) (migration 0001): a longer one would be
+# accepted as a setting and then fail every reject on PostgreSQL.
+REJECT_REASON_MAX_LENGTH = 100
+# The reject dialog shows ten at once and picks the first nine by number.
+REJECT_REASONS_MAX = 30
+
+
+def clean_reject_reasons(reasons: Sequence[str]) -> tuple[str, ...]:
+    """The team's reject reasons as stored, or ConfigurationError naming each problem.
+
+    Surrounding spaces are dropped; a reason must be 1 to 100 printable characters, and two
+    reasons that differ only in case are one reason said twice.
+    """
+    cleaned = tuple(reason.strip() for reason in reasons)
+    problems = []
+    if not cleaned:
+        problems.append("at least one reason is needed")
+    if len(cleaned) > REJECT_REASONS_MAX:
+        problems.append(f"at most {REJECT_REASONS_MAX} reasons, not {len(cleaned)}")
+    seen: set[str] = set()
+    for number, reason in enumerate(cleaned, start=1):
+        if not reason:
+            problems.append(f"reason {number} is empty")
+        elif len(reason) > REJECT_REASON_MAX_LENGTH:
+            problems.append(
+                f"reason {number} ({reason[:20]!r}...) is {len(reason)} characters long; "
+                f"at most {REJECT_REASON_MAX_LENGTH}"
+            )
+        elif not reason.isprintable():
+            problems.append(f"reason {number} ({reason!r}) has a control character")
+        elif reason.casefold() in seen:
+            problems.append(f"reason {number} ({reason!r}) is given twice")
+        seen.add(reason.casefold())
+    if problems:
+        raise ConfigurationError("Reject reasons: " + "; ".join(problems) + ".")
+    return cleaned
 
 
 class EventKind(StrEnum):

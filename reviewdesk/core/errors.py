@@ -113,5 +113,9 @@ class DatabaseUnavailable(ReviewDeskError):
     """The database could not be reached or opened."""
 
 
+class DatabaseNotFound(DatabaseUnavailable):
+    """A SQLite file named by URL does not exist; only ``reviewdesk db upgrade`` creates one."""
+
+
 class ConfigurationError(ReviewDeskError):
     """A setting or URL is malformed."""

@@ -42,6 +42,7 @@ from reviewdesk.core.domain import (
     SubmitReport,
     ThreadEntry,
     Verdict,
+    clean_reject_reasons,
 )
 from reviewdesk.core.errors import (
     Conflict,
@@ -64,7 +65,13 @@ from reviewdesk.core.sessions import (
 )
 from reviewdesk.services.sessions import SessionKeeper, SessionSummary
 from reviewdesk.storage import migrate
-from reviewdesk.storage.engine import DatabaseTarget, Engines, create_engines, resolve_target
+from reviewdesk.storage.engine import (
+    DatabaseTarget,
+    Engines,
+    create_engines,
+    require_existing,
+    resolve_target,
+)
 from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
 from reviewdesk.storage.session_sql import SessionStore
 
@@ -136,9 +143,12 @@ class ReviewDesk:
         A SQLite file (single user, local) is upgraded to the current schema on open
         (``upgrade=None``); a shared PostgreSQL database is only checked, unless
         ``upgrade=True``: upgrading a server others use is done on purpose, with
-        ``reviewdesk db upgrade``.
+        ``reviewdesk db upgrade``. A SQLite file named by URL must exist (DatabaseNotFound):
+        only ``upgrade=True`` creates one, and the embedded default is created on first use.
         """
         target = resolve_target(url)
+        if not upgrade:
+            require_existing(target)
         engines = create_engines(target)
         try:
             if upgrade or (upgrade is None and target.dialect == "sqlite"):
@@ -684,11 +694,15 @@ class ReviewDesk:
         return tuple(stored) if stored else DEFAULT_REJECT_REASONS
 
     @_database_errors
-    def set_reject_reasons(self, reasons: Sequence[str]) -> None:
-        cleaned = [r.strip() for r in reasons if r.strip()]
-        if not cleaned or len(set(cleaned)) != len(cleaned):
-            raise ValueError("Reject reasons must be a non-empty list without repeats.")
-        self._store.put_setting(REJECT_REASONS_KEY, cleaned)
+    def set_reject_reasons(self, reasons: Sequence[str]) -> tuple[str, ...]:
+        """Replace the team's reject reasons; returns them as stored.
+
+        Raises ConfigurationError for an empty list, an empty, overlong (over 100 characters) or
+        repeated reason, or a control character, and then stores nothing.
+        """
+        cleaned = clean_reject_reasons(reasons)
+        self._store.put_setting(REJECT_REASONS_KEY, list(cleaned))
+        return cleaned
 
 
 def _check_reviewer(reviewer: str) -> None:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from reviewdesk.config import paths, secrets
-from reviewdesk.core.errors import ConfigurationError
+from reviewdesk.core.errors import ConfigurationError, DatabaseNotFound
 
 URL_ENV = "REVIEWDESK_DATABASE_URL"
 # Long enough to ride out another writer's commit burst; short enough to report a stuck lock.
@@ -81,6 +82,26 @@ def resolve_target(url: str | None = None) -> DatabaseTarget:
     raise ConfigurationError(
         f"Unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}: "
         "ReviewDesk runs on SQLite or PostgreSQL."
+    )
+
+
+def require_existing(target: DatabaseTarget) -> None:
+    """Refuse a SQLite file named by URL that is not there, instead of creating an empty one.
+
+    A typo in a path would otherwise open a new, empty queue and report nothing pending. The
+    embedded default is created on first use; any other file only by ``reviewdesk db upgrade``.
+    """
+    if target.dialect != "sqlite" or target.embedded:
+        return
+    path = Path(target.url.database or "")
+    if path.is_file():
+        return
+    where = str(path) if path.is_absolute() else f"{path} (that is {path.absolute()})"
+    if path.is_dir():
+        raise DatabaseNotFound(f"No ReviewDesk database at {where}: it is a folder.")
+    raise DatabaseNotFound(
+        f"No ReviewDesk database at {where}: no such file. Check the path; to create a new "
+        f"database there, run: reviewdesk db upgrade --db {target.display}"
     )
 
 

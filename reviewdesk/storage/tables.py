@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from reviewdesk.core.domain import REJECT_REASON_MAX_LENGTH
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
 
@@ -129,7 +130,7 @@ class DecisionRow(SQLModel, table=True):
     reviewer: str = Field(sa_column=Column(String(200), nullable=False))
     label: str = Field(sa_column=Column(String(10), nullable=False))
     final_text: str | None = Field(default=None, sa_column=Column(Text))
-    reason: str | None = Field(default=None, sa_column=Column(String(100)))
+    reason: str | None = Field(default=None, sa_column=Column(String(REJECT_REASON_MAX_LENGTH)))
     note: str | None = Field(default=None, sa_column=Column(Text))
     severity: str | None = Field(default=None, sa_column=Column(String(10)))
     review_seconds: float | None = Field(default=None)

@@ -40,7 +40,7 @@ def seed_sessions(url: str, reviewer: str, mode: str) -> None:
     """Fill the (empty, throwaway) database at ``url``; see the module's docstring."""
     now = datetime.now(UTC)
     clock = ManualClock(now - timedelta(hours=4))
-    with ReviewDesk.open(url, clock=clock, rng=random.Random(5)) as desk:
+    with ReviewDesk.open(url, clock=clock, rng=random.Random(5), upgrade=True) as desk:
         load_demo_queue(desk)
         desk.set_session_limits(LIMITS.with_changes(reviews_per_session=None))
         reasons = desk.reject_reasons()

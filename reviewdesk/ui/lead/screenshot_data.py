@@ -59,7 +59,7 @@ def seed_lead(url: str) -> None:
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     start = (end - timedelta(days=DAYS)).replace(hour=8, minute=0)
     clock = ManualClock(start - timedelta(hours=1))
-    with ReviewDesk.open(url, clock=clock, rng=random.Random(5)) as desk:
+    with ReviewDesk.open(url, clock=clock, rng=random.Random(5), upgrade=True) as desk:
         load_demo_queue(desk)
         desk.set_session_limits(_NO_LIMITS)
         inbox = EscalationInbox.for_desk(desk)
