@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +12,7 @@ from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.errors import ClaimRefused
 from reviewdesk.core.sessions import SessionLimits
+from reviewdesk.storage.queue_sql import ANALYZE_AFTER_SUBMIT, VARIETY_HEAD
 from tests.conftest import DeskFactory
 
 UTC_LIMITS = SessionLimits(timezone="UTC", gold_rate=0.0)
@@ -207,6 +208,46 @@ def test_variety_without_starving_priority_or_age(desk: ReviewDesk) -> None:
     # waited for exactly one claim.
 
 
+def test_variety_reaches_categories_far_behind_a_long_run(desk: ReviewDesk) -> None:
+    # More drafts of one category than a varied claim looks at in claim order: the other
+    # categories are found by asking each of them, and the oldest of their first drafts wins.
+    run = VARIETY_HEAD + 8
+    desk.set_session_limits(SessionLimits.off().with_changes(max_same_category=3, timezone="UTC"))
+    minute = timedelta(minutes=1)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def at(n: int) -> str:
+        return (start + n * minute).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    desk.submit(
+        [
+            {"id": f"a{i}", "draft": "x", "category": "refund", "priority": 1, "created_at": at(i)}
+            for i in range(run)
+        ]
+        + [
+            {
+                "id": "late",
+                "draft": "x",
+                "category": "shipping",
+                "priority": 1,
+                "created_at": at(run + 9),
+            },
+            {
+                "id": "early",
+                "draft": "x",
+                "category": "order",
+                "priority": 1,
+                "created_at": at(run + 5),
+            },
+            {"id": "low", "draft": "x", "category": "account", "created_at": at(0)},
+        ]
+    )
+    order = [lease.draft.id for lease in iter(lambda: _claim_decide(desk), None)]
+    assert order[:8] == ["a0", "a1", "a2", "early", "a3", "a4", "a5", "late"]
+    assert order[-1] == "low"  # never above a higher priority, however long the run
+    assert len(order) == run + 3
+
+
 def _claim_decide(desk: ReviewDesk) -> object:
     lease = desk.claim("ana")
     if lease is not None:
@@ -318,3 +359,23 @@ def test_only_decided_drafts_can_be_gold(desk: ReviewDesk) -> None:
         desk.mark_gold("nope", "approved", by="lead")
     with pytest.raises(InvalidDecision, match="Expected verdict"):
         desk.mark_gold("q000", "great", by="lead")
+
+
+@pytest.mark.postgres
+def test_a_large_load_refreshes_the_planners_statistics(postgres_url: str) -> None:
+    # Stale statistics after a bulk load made the varied claim sort every pending draft.
+    with ReviewDesk.open(postgres_url, upgrade=True) as desk:
+
+        def planner_rows() -> float:
+            # ANALYZE sets reltuples in the same transaction: no statistics collector delay.
+            with desk.engines.write.connect() as conn:
+                return float(
+                    conn.execute(
+                        text("SELECT reltuples FROM pg_class WHERE oid = 'draft'::regclass")
+                    ).scalar_one()
+                )
+
+        desk.submit([{"id": f"s{i}", "draft": "x"} for i in range(100)])
+        assert planner_rows() < 100
+        desk.submit([{"id": f"b{i}", "draft": "x"} for i in range(ANALYZE_AFTER_SUBMIT)])
+        assert planner_rows() == ANALYZE_AFTER_SUBMIT + 100

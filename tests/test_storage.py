@@ -29,7 +29,7 @@ def test_migrations_build_exactly_the_model_schema(db_url: str) -> None:
         with engines.write.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         # Alembic cannot compare index expressions (priority DESC); all else must match.
-        assert [d for d in diff if "ix_draft_claim_order" not in str(d)] == []
+        assert [d for d in diff if not any(name in str(d) for name in CLAIM_INDEXES)] == []
         # Upgrading again is a no-op.
         assert migrate.upgrade(engines.write) == (after, after)
     finally:
@@ -41,21 +41,26 @@ def test_head_revision_constant_matches_the_migration_scripts() -> None:
     assert migrate.head_revision() == migrate.script_head_revision()
 
 
-def test_claim_order_index_is_partial(db_url: str) -> None:
+CLAIM_INDEXES = ("ix_draft_claim_order", "ix_draft_category_claim")
+
+
+@pytest.mark.parametrize("index", CLAIM_INDEXES)
+def test_claim_indexes_are_partial(db_url: str, index: str) -> None:
     engines = create_engines(resolve_target(db_url))
     try:
         migrate.upgrade(engines.write)
         with engines.write.connect() as conn:
             if conn.dialect.name == "sqlite":
                 sql = conn.execute(
-                    text("SELECT sql FROM sqlite_master WHERE name = 'ix_draft_claim_order'")
+                    text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": index}
                 ).scalar_one()
             else:
                 sql = conn.execute(
                     text(
                         "SELECT indexdef FROM pg_indexes "
-                        "WHERE indexname = 'ix_draft_claim_order' AND schemaname = current_schema()"
-                    )
+                        "WHERE indexname = :name AND schemaname = current_schema()"
+                    ),
+                    {"name": index},
                 ).scalar_one()
         # PostgreSQL spells the predicate ((state)::text = 'pending'::text).
         assert "priority DESC" in sql and "WHERE" in sql and "pending" in sql

@@ -186,10 +186,67 @@ _SESSION_OPEN = """id = :session_id AND ended_at IS NULL
     AND claims < :max_claims AND counted_seconds < :max_seconds
     AND last_activity_at > {idle_cutoff}"""
 
-# Variety: another category than the run's, but never below the top waiting priority.
-_VARIETY = """category <> :avoid AND priority >= (
-    SELECT priority FROM draft WHERE state = 'pending' AND visible_at <= {now}
-    ORDER BY priority DESC LIMIT 1)"""
+# A load of this many drafts refreshes the planner's statistics of the draft table (PostgreSQL).
+ANALYZE_AFTER_SUBMIT = 10_000
+# How far down the claim order a varied claim looks before it asks each category instead.
+VARIETY_HEAD = 32
+
+
+def varied_pick(*, now: str, not_excluded: str) -> str:
+    """SQL for the id of the next draft of another category than ``:avoid`` (or none).
+
+    The variety rule: after a run of one category, the next draft is the first in claim order
+    of any other category, never below the top waiting priority. Filtering the claim order by
+    category would walk every pending draft of the run's category when it dominates the queue
+    (linear in the queue). Instead: the first VARIETY_HEAD drafts in claim order are looked at
+    (``ix_draft_claim_order``); only when all of them are of the run's category is each other
+    category asked for its own first draft, one index probe per category with drafts pending
+    (``ix_draft_category_claim``, a loose index scan), and the first of those answers. Either
+    way the cost depends on the number of categories, never on the number of drafts.
+
+    One statement for both engines; ``not_excluded`` is the engine's spelling of "{col} is not
+    one of :exclude".
+    """
+
+    def claimable(table: str) -> str:
+        return (
+            f"{table}.state = 'pending' AND {table}.visible_at <= {now} AND "
+            + not_excluded.format(col=f"{table}.id")
+        )
+
+    return f"""WITH RECURSIVE head AS (
+        SELECT id, category, priority, created_at FROM draft WHERE {claimable("draft")}
+        ORDER BY priority DESC, created_at, id LIMIT {VARIETY_HEAD}
+    ), top AS (
+        SELECT max(priority) AS priority, count(*) AS seen FROM head
+    ), near AS (
+        SELECT id, priority, created_at FROM head
+        WHERE category <> :avoid AND priority >= (SELECT priority FROM top)
+    ), categories(category) AS (
+        SELECT (SELECT category FROM draft WHERE state = 'pending' AND category IS NOT NULL
+                ORDER BY category LIMIT 1)
+        WHERE NOT EXISTS (SELECT 1 FROM near) AND (SELECT seen FROM top) = {VARIETY_HEAD}
+        UNION ALL
+        SELECT (SELECT d.category FROM draft AS d
+                WHERE d.state = 'pending' AND d.category > categories.category
+                ORDER BY d.category LIMIT 1)
+        FROM categories WHERE categories.category IS NOT NULL
+    ), far AS (
+        SELECT d.id, d.priority, d.created_at FROM draft AS d
+        WHERE d.id IN (
+            SELECT (SELECT c.id FROM draft AS c
+                    -- A range of one value, not '=': with '=' the planner may walk the claim
+                    -- order index filtering on category, which is linear in a big queue.
+                    WHERE c.category >= categories.category
+                      AND c.category <= categories.category AND {claimable("c")}
+                      AND c.priority >= (SELECT priority FROM top)
+                    ORDER BY c.category, c.priority DESC, c.created_at, c.id LIMIT 1)
+            FROM categories
+            WHERE categories.category IS NOT NULL AND categories.category <> :avoid)
+    )
+    SELECT id FROM (SELECT * FROM near UNION ALL SELECT * FROM far) AS candidates
+    ORDER BY priority DESC, created_at, id LIMIT 1"""
+
 
 # A decision's effect on its session: count it, cap its time, follow the category run and the
 # run of approvals faster than reading.
@@ -397,11 +454,9 @@ class QueueStore:
                 expanding=("exclude",),
                 result=("id", "lease_owner"),
             )
+            pick = varied_pick(now=n, not_excluded="{col} NOT IN :exclude")
             self._claim_pick_varied = _sql(
-                f"""SELECT id, lease_owner FROM draft
-                    WHERE state = 'pending' AND visible_at <= {n} AND id NOT IN :exclude
-                      AND {_VARIETY.format(now=n)}
-                    ORDER BY priority DESC, created_at, id LIMIT 1""",
+                f"SELECT id, lease_owner FROM draft WHERE id = ({pick})",
                 expanding=("exclude",),
                 result=("id", "lease_owner"),
             )
@@ -482,7 +537,15 @@ class QueueStore:
 
     def _pg_claim(self, *, varied: bool) -> TextualSelect:
         n = self._now_sql
-        variety = f"AND {_VARIETY.format(now=n)}" if varied else ""
+        if varied:
+            # One row by its key: with a claim order here, the planner walks that order testing
+            # every row against the picked id (linear again).
+            pick = varied_pick(now=n, not_excluded="{col} <> ALL(:exclude)")
+            candidates = f"id = ({pick}) AND state = 'pending' AND visible_at <= {n}"
+            order = ""
+        else:
+            candidates = f"state = 'pending' AND visible_at <= {n} AND id <> ALL(:exclude)"
+            order = "ORDER BY priority DESC, created_at, id"
         session_open = _SESSION_OPEN.format(
             idle_cutoff=f"{n} - make_interval(secs => :idle_seconds)"
         )
@@ -493,9 +556,8 @@ class QueueStore:
             ), next AS MATERIALIZED (
                 SELECT id, lease_owner AS previous_owner
                 FROM draft
-                WHERE state = 'pending' AND visible_at <= {n} AND id <> ALL(:exclude)
-                  AND EXISTS (SELECT 1 FROM session) {variety}
-                ORDER BY priority DESC, created_at, id
+                WHERE {candidates} AND EXISTS (SELECT 1 FROM session)
+                {order}
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED
             ), claimed AS (
@@ -1012,6 +1074,12 @@ class QueueStore:
                 conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
             else:
                 conn.execute(self._submitted_sqlite, {"now": now, "before": before})
+        if self.postgres and len(fresh) >= ANALYZE_AFTER_SUBMIT:
+            # Until autovacuum gets to it (a minute or more), the planner would believe the
+            # pending drafts are as few as before the load and sort them all for a varied
+            # claim instead of walking the claim order: refresh the statistics now.
+            with self.engines.write.begin() as conn:
+                conn.execute(text("ANALYZE draft"))
         return len(fresh), duplicates, []
 
     # -- reads ----------------------------------------------------------------------------------

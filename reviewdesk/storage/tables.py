@@ -40,6 +40,16 @@ class DraftRow(SQLModel, table=True):
             postgresql_where=text("state = 'pending'"),
             sqlite_where=text("state = 'pending'"),
         ),
+        # A varied claim asks each category for its first pending draft (migration 0006).
+        Index(
+            "ix_draft_category_claim",
+            "category",
+            text("priority DESC"),
+            "created_at",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
         Index("ix_draft_thread", "thread", "created_at"),
         # What the lead's statistics read of a draft, for index-only lookups (migration 0003).
         Index("ix_draft_stats", "id", "is_gold", "category", "model", "confidence", "risk"),
