@@ -58,7 +58,13 @@ from typing import Any
 
 import orjson
 
-DEFAULT_DATA = Path("/work/shared/data/bitext_customer_support_gpt3.5_6480.csv.gz")
+# The shared data folder beside the repository (../shared/data), wherever the checkout is.
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "bitext_customer_support_gpt3.5_6480.csv.gz"
+)
 DEFAULT_PG_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 PG_URL_ENV = "REVIEWDESK_BENCH_POSTGRES_URL"
 FORMATS = ("jsonl", "csv", "parquet", "hf", "inspect", "promptfoo", "openai-evals")
@@ -435,7 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="also measure on PostgreSQL")
     parser.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--pg-url", default=os.environ.get(PG_URL_ENV, DEFAULT_PG_URL))
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="the Bitext CSV (gz); default: shared/data beside the repository",
+    )
     parser.add_argument("--tmpdir", type=Path, default=None)
     parser.add_argument(
         "--extras", action="store_true", help="also JSON Lines with split, balance, redaction"

@@ -76,7 +76,13 @@ from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import SQLITE_BUSY_TIMEOUT_S, create_engines, resolve_target
 from reviewdesk.storage.queue_sql import QueueStore
 
-DEFAULT_DATA = Path("/work/shared/data/bitext_customer_support_gpt3.5_6480.csv.gz")
+# The shared data folder beside the repository (../shared/data), wherever the checkout is.
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "bitext_customer_support_gpt3.5_6480.csv.gz"
+)
 DEFAULT_PG_URL = "postgresql+psycopg://root@127.0.0.1:5432/test"
 PG_URL_ENV = "REVIEWDESK_BENCH_POSTGRES_URL"
 ENGINES = ("sqlite", "postgresql")
@@ -1172,7 +1178,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pg-url", default=os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL, help="PostgreSQL URL"
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the Bitext CSV (gz)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="the Bitext CSV (gz); default: shared/data beside the repository",
+    )
     parser.add_argument("--tmpdir", default=None, help="local-disk folder for SQLite files")
     parser.add_argument("--json", action="store_true", help="also print a JSON summary")
     parser.add_argument(
