@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import NullPool, create_engine, text
 
-from reviewdesk import DatabaseUnavailable, ReviewDesk
-from reviewdesk.core.errors import ConnectionLost
+from reviewdesk import ConnectionLost, DatabaseUnavailable, ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services import sessions
 from reviewdesk.services.escalations import EscalationInbox

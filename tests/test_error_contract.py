@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from reviewdesk import ReviewDesk, ReviewDeskError, SchemaOutOfDate
-from reviewdesk.core.errors import ConnectionLost, InvalidArgument, UnknownDraft
+from reviewdesk import (
+    ConnectionLost,
+    InvalidArgument,
+    ReviewDesk,
+    ReviewDeskError,
+    SchemaOutOfDate,
+    UnknownDraft,
+)
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.stats import StatsService
 from tests.helpers.cli_walk import (
@@ -34,6 +40,7 @@ def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(
             lambda: desk.claim(" "),
             lambda: StatsService.for_desk(desk).compute(by=["colour"]),
             lambda: EscalationInbox.for_desk(desk).resolve(1, "dismiss", note="n", lead=""),
+            lambda: ReviewDesk.open(sqlite_url, lease_ttl=0),
         ]
         for call in calls:
             with pytest.raises(InvalidArgument) as info:

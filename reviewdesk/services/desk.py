@@ -120,6 +120,8 @@ class ReviewDesk:
         ``upgrade=True``: upgrading a server others use is done on purpose, with
         ``reviewdesk db upgrade``.
         """
+        if lease_ttl <= 0:  # before any connection is made
+            raise InvalidArgument("lease_ttl must be positive")
         target = resolve_target(url)
         engines = create_engines(target)
         try:
