@@ -92,8 +92,7 @@ class ReviewDesk:
         undo_window: float = DEFAULT_UNDO_WINDOW,
         rng: random.Random | None = None,
     ) -> None:
-        if lease_ttl <= 0:
-            raise InvalidArgument("lease_ttl must be positive")
+        _check_lease_ttl(lease_ttl)
         self._engines = engines
         self._store = QueueStore(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
@@ -120,8 +119,7 @@ class ReviewDesk:
         ``upgrade=True``: upgrading a server others use is done on purpose, with
         ``reviewdesk db upgrade``.
         """
-        if lease_ttl <= 0:  # before any connection is made
-            raise InvalidArgument("lease_ttl must be positive")
+        _check_lease_ttl(lease_ttl)  # before any connection is made
         target = resolve_target(url)
         engines = create_engines(target)
         try:
@@ -671,6 +669,11 @@ class ReviewDesk:
         if not cleaned or len(set(cleaned)) != len(cleaned):
             raise InvalidArgument("Reject reasons must be a non-empty list without repeats.")
         self._store.put_setting(REJECT_REASONS_KEY, cleaned)
+
+
+def _check_lease_ttl(lease_ttl: float) -> None:
+    if lease_ttl <= 0:
+        raise InvalidArgument(f"lease_ttl must be positive, not {lease_ttl:g}")
 
 
 def _check_reviewer(reviewer: str) -> None:
