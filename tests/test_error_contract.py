@@ -19,6 +19,8 @@ from reviewdesk import (
     UnknownDraft,
 )
 from reviewdesk.services.escalations import EscalationInbox
+from reviewdesk.services.export.privacy import RedactionSettings
+from reviewdesk.services.export.sampling import SplitSpec
 from reviewdesk.services.stats import StatsService
 from tests.helpers.cli_walk import (
     NOT_ON_A_DATABASE,
@@ -41,6 +43,8 @@ def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(
             lambda: StatsService.for_desk(desk).compute(by=["colour"]),
             lambda: EscalationInbox.for_desk(desk).resolve(1, "dismiss", note="n", lead=""),
             lambda: ReviewDesk.open(sqlite_url, lease_ttl=0),
+            lambda: SplitSpec.parse("test=1.5"),
+            lambda: RedactionSettings(phone_regions=("XX",)),
         ]
         for call in calls:
             with pytest.raises(InvalidArgument) as info:
