@@ -249,3 +249,48 @@ def test_every_command_with_a_wrong_url_says_what_is_wrong_in_one_line(
     db = wrong.replace("@", ":s3cret@", 1)
     naming = db.replace(":s3cret@", ":***@")
     _every_command_fails_in_one_line(capsys, tmp_path, db, says=says, naming=naming)
+
+
+@pytest.mark.parametrize(
+    ("grants", "argv", "says"),
+    [
+        # A login that may read the schema's version but none of the queue.
+        (["GRANT SELECT ON alembic_version TO {role}"], ["status"], "permission denied for table"),
+        # A login whose sessions are read-only, as on a standby server.
+        (
+            [
+                "GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role}",
+                "GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+                "ALTER ROLE {role} SET default_transaction_read_only = on",
+            ],
+            ["reasons", "rude"],
+            "read-only transaction",
+        ),
+    ],
+)
+def test_a_login_without_the_rights_it_needs_is_told_in_one_line(
+    url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    grants: list[str],
+    argv: list[str],
+    says: str,
+) -> None:
+    ReviewDesk.open(url, upgrade=True).close()
+    schema = url.rsplit("%3D", 1)[1]
+    role = f"r_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
+        for grant in grants:
+            conn.execute(text(grant.format(role=role, schema=f'"{schema}"')))
+    try:
+        db = url.replace("reviewdesk@", f"{role}@")
+        code, _out, err = run_cli(capsys, *argv, "--db", db)
+        assert says in assert_one_line(code, err, naming=f"{role}@127.0.0.1")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()

@@ -22,6 +22,7 @@ from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.export.privacy import RedactionSettings
 from reviewdesk.services.export.sampling import SplitSpec
 from reviewdesk.services.stats import StatsService
+from reviewdesk.storage.failures import describe
 from tests.helpers.cli_walk import (
     NOT_ON_A_DATABASE,
     assert_one_line,
@@ -140,3 +141,20 @@ def test_a_schema_newer_than_this_reviewdesk_is_named_not_upgraded(
         assert "schema 0099, which this ReviewDesk does not know" in line
     with pytest.raises(SchemaOutOfDate, match="0099"):
         ReviewDesk.open(sqlite_url)
+
+
+def test_a_driver_message_is_told_on_one_line() -> None:
+    # psycopg lists each address it tried on a line of its own, after a line ending in ':'.
+    tried = Exception(
+        "Multiple connection attempts failed. All failures were:\n"
+        "- host: 'db', hostaddr: '::1': connection refused\n"
+        "- host: 'db', hostaddr: '10.0.0.5': connection refused\n"
+    )
+    assert describe(tried) == (
+        "Multiple connection attempts failed. All failures were: - host: 'db', hostaddr: '::1': "
+        "connection refused; - host: 'db', hostaddr: '10.0.0.5': connection refused"
+    )
+    hinted = Exception(
+        'connection failed: FATAL:  database "x" does not exist\n\tIs the server running?'
+    )
+    assert describe(hinted) == 'connection failed: FATAL: database "x" does not exist'

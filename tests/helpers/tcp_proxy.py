@@ -116,7 +116,11 @@ class TcpProxy:
 
     def _accept(self, listener: socket.socket) -> None:
         client, _ = listener.accept()
-        server = socket.create_connection(self.upstream)
+        try:
+            server = socket.create_connection(self.upstream)
+        except OSError:  # the server itself is down: so is the connection
+            client.close()
+            return
         for sock in (client, server):
             sock.setblocking(False)
             self._selector.register(sock, selectors.EVENT_READ)
