@@ -20,8 +20,11 @@ from reviewdesk.core.domain import (
     Verdict,
 )
 from reviewdesk.core.errors import (
+    ClaimRefused,
     ConfigurationError,
+    ConnectionLost,
     DatabaseUnavailable,
+    InvalidArgument,
     InvalidDecision,
     InvalidInput,
     LeaseLost,
@@ -29,6 +32,7 @@ from reviewdesk.core.errors import (
     SchemaOutOfDate,
     SubmitConflict,
     UndoRefused,
+    UnknownDraft,
 )
 
 if TYPE_CHECKING:
@@ -50,12 +54,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AckReport",
+    "ClaimRefused",
     "ConfigurationError",
+    "ConnectionLost",
     "DatabaseUnavailable",
     "Decision",
     "Draft",
     "Event",
     "History",
+    "InvalidArgument",
     "InvalidDecision",
     "InvalidInput",
     "Label",
@@ -70,6 +77,7 @@ __all__ = [
     "SubmitConflict",
     "SubmitReport",
     "UndoRefused",
+    "UnknownDraft",
     "Verdict",
     "__version__",
 ]

@@ -199,10 +199,7 @@ def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
-        try:
-            history = desk.history(args.id)
-        except KeyError as exc:
-            raise ConfigurationError(str(exc.args[0])) from None
+        history = desk.history(args.id)
     print(
         f"draft {history.draft.id} ({history.draft.category}, "
         f"thread {history.draft.thread or '-'})",
@@ -243,6 +240,8 @@ def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
             current = migrate.current_revision(engines.write)
             head = migrate.head_revision()
             state = "current" if current == head else f"needs upgrade to {head}"
+            if current is not None and not migrate.is_known(current):
+                raise migrate.unknown_schema(engines.write, current)
             print(f"{target.display}: schema {current or 'none'} ({state})", file=out)
     finally:
         engines.dispose()

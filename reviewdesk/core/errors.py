@@ -110,7 +110,29 @@ class SchemaOutOfDate(ReviewDeskError):
 
 
 class DatabaseUnavailable(ReviewDeskError):
-    """The database could not be reached or opened."""
+    """The database could not be reached, opened or used (server down, wrong host, port or
+    database name, refused login, no permission, a file that is not a database). The message
+    names the database, with its password masked. Unless it is a ConnectionLost, nothing the
+    call was to write was written."""
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection dropped while a statement was under way: what the call was to write may
+    or may not have been written. Reads can simply be repeated; ``decide`` repeats itself once
+    with the same idempotency key, and raises this only when that fails too, with the key in
+    ``idempotency_key`` so that the caller can find out later what was recorded."""
+
+    def __init__(self, message: str, *, idempotency_key: str | None = None) -> None:
+        self.idempotency_key = idempotency_key
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only state survives pickling (errors cross process boundaries in exports).
+        return (_connection_lost, (str(self), self.idempotency_key))
+
+
+def _connection_lost(message: str, idempotency_key: str | None) -> ConnectionLost:
+    return ConnectionLost(message, idempotency_key=idempotency_key)
 
 
 class DatabaseNotFound(DatabaseUnavailable):
@@ -119,3 +141,20 @@ class DatabaseNotFound(DatabaseUnavailable):
 
 class ConfigurationError(ReviewDeskError):
     """A setting or URL is malformed."""
+
+
+class InvalidArgument(ReviewDeskError, ValueError):
+    """An argument to a call is out of range or malformed (an empty reviewer name, a limit
+    below 1, a repeated reject reason); nothing was done."""
+
+
+class UnknownDraft(ReviewDeskError, KeyError):
+    """No draft has the given id."""
+
+    def __init__(self, draft_id: str) -> None:
+        self.draft_id = draft_id
+        super().__init__(draft_id)
+
+    def __str__(self) -> str:
+        # Not KeyError's own, which would print just the quoted id.
+        return f"No draft with id {self.draft_id!r}."

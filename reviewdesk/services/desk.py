@@ -10,18 +10,16 @@ for result in desk.results(): ...
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import RowMapping
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import (
@@ -46,14 +44,17 @@ from reviewdesk.core.domain import (
 )
 from reviewdesk.core.errors import (
     Conflict,
+    ConnectionLost,
     DatabaseUnavailable,
     InputProblem,
+    InvalidArgument,
     InvalidDecision,
     InvalidInput,
     LeaseLost,
     SchemaOutOfDate,
     SubmitConflict,
     UndoRefused,
+    UnknownDraft,
 )
 from reviewdesk.core.intake import DraftSubmission, parse_jsonl, validate_records
 from reviewdesk.core.sessions import (
@@ -80,33 +81,14 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE_TTL = 120.0
 DEFAULT_UNDO_WINDOW = 300.0
 REJECT_REASONS_KEY = "reject_reasons"
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _database_errors(func: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Turn driver errors about reaching the database into DatabaseUnavailable."""
-
-    @functools.wraps(func)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return func(*args, **kwargs)
-        except OperationalError as exc:
-            desk = args[0]
-            assert isinstance(desk, ReviewDesk)
-            raise DatabaseUnavailable(
-                f"Database {desk.target.display} is unavailable: {_first_line(exc.orig)}"
-            ) from exc
-
-    return wrapper
-
-
-def _first_line(exc: BaseException | None) -> str:
-    return str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__
 
 
 class ReviewDesk:
-    """A review queue on one database. Thread-safe: each call uses its own pooled connection."""
+    """A review queue on one database. Thread-safe: each call uses its own pooled connection.
+
+    Every call raises only ReviewDeskError subclasses (docs/api.md): the storage layer turns the
+    driver's errors into DatabaseUnavailable and ConnectionLost.
+    """
 
     def __init__(
         self,
@@ -117,8 +99,7 @@ class ReviewDesk:
         undo_window: float = DEFAULT_UNDO_WINDOW,
         rng: random.Random | None = None,
     ) -> None:
-        if lease_ttl <= 0:
-            raise ValueError("lease_ttl must be positive")
+        _check_lease_ttl(lease_ttl)
         self._engines = engines
         self._store = QueueStore(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
@@ -146,6 +127,7 @@ class ReviewDesk:
         ``reviewdesk db upgrade``. A SQLite file named by URL must exist (DatabaseNotFound):
         only ``upgrade=True`` creates one, and the embedded default is created on first use.
         """
+        _check_lease_ttl(lease_ttl)  # before any connection is made
         target = resolve_target(url)
         if not upgrade:
             require_existing(target)
@@ -157,16 +139,13 @@ class ReviewDesk:
                     log.info("upgraded %s from %s to %s", target.display, before, after)
             else:
                 current, head = migrate.current_revision(engines.write), migrate.head_revision()
+                if current is not None and current != head and not migrate.is_known(current):
+                    raise migrate.unknown_schema(engines.write, current)
                 if current != head:
                     raise SchemaOutOfDate(
                         f"Database {target.display} is at schema {current or 'none'}, this "
                         f"ReviewDesk needs {head}: run 'reviewdesk db upgrade --db URL'."
                     )
-        except OperationalError as exc:
-            engines.dispose()
-            raise DatabaseUnavailable(
-                f"Cannot open database {target.display}: {_first_line(exc.orig)}"
-            ) from exc
         except BaseException:
             engines.dispose()
             raise
@@ -215,7 +194,6 @@ class ReviewDesk:
         valid, problems = parse_jsonl(lines, source=source)
         return self._submit(valid, problems, source)
 
-    @_database_errors
     def _submit(
         self, valid: list[DraftSubmission], problems: list[InputProblem], source: str
     ) -> SubmitReport:
@@ -227,7 +205,6 @@ class ReviewDesk:
         return SubmitReport(submitted=queued, duplicates=duplicates)
 
     # -- reviewers ------------------------------------------------------------------------------
-    @_database_errors
     def claim(self, reviewer: str, *, exclude: Sequence[int] = ()) -> Lease | None:
         """Lease the next draft (priority first, then age) to ``reviewer``; None when none waits.
 
@@ -289,7 +266,6 @@ class ReviewDesk:
     def _now(self) -> datetime:
         return self._sessions._store.now()
 
-    @_database_errors
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
         if lease.gold_item_id is not None:
@@ -307,7 +283,6 @@ class ReviewDesk:
             raise LeaseLost(lease.draft.id, why or "missing")
         return dataclasses.replace(lease, expires_at=expires)
 
-    @_database_errors
     def release(self, lease: Lease) -> None:
         """Give the draft back (skip): it is claimable again at once and no longer counts
         against the session. Raises LeaseLost if the lease was no longer held (then there was
@@ -344,6 +319,10 @@ class ReviewDesk:
         (required for critical and high). ``review_seconds`` defaults to the time since the
         claim. A retry with the same ``idempotency_key`` returns the first outcome and writes
         nothing new. Raises LeaseLost (logged as refused) or InvalidDecision.
+
+        A connection that drops under the decision is retried once with the same key: a
+        decision that had committed comes back as replayed. If the retry fails too, ConnectionLost
+        says so and carries the key.
         """
         write = self._decision_write(
             lease,
@@ -357,18 +336,30 @@ class ReviewDesk:
         )
         if lease.gold_item_id is not None:
             return self._answer_gold(lease, write)
+        retried = False
         try:
-            written = self._write_decision(write)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            # The connection dropped mid-call; the key makes the retry safe.
-            log.warning("connection lost while deciding on %s; retrying once", lease.draft.id)
-            written = self._write_decision(write)
+            written = self._store.decide(write)
+        except ConnectionLost as lost:
+            # Perhaps after the decision committed: with the same key, the retry reports that
+            # first outcome (replayed) instead of recording the decision twice.
+            log.warning("deciding on %s: %s; retrying once", lease.draft.id, lost)
+            retried = True
+            try:
+                written = self._store.decide(write)
+            except DatabaseUnavailable as again:
+                raise ConnectionLost(
+                    f"Lost the connection while recording the decision on draft "
+                    f"{lease.draft.id!r}, and the retry failed ({again}). Whether it was "
+                    f"recorded is unknown: decide again with idempotency_key={write.key!r} to "
+                    "find out.",
+                    idempotency_key=write.key,
+                ) from again
         if written.outcome == "refused":
             raise LeaseLost(lease.draft.id, written.why or "missing")
         if written.outcome == "replayed":
             assert written.decision is not None
+            if retried:  # this call's own decision, recorded by the attempt that lost its reply
+                self._sessions.decided(lease.reviewer, lease.draft.category)
             return _decision(written.decision, replayed=True)
         assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
@@ -388,10 +379,20 @@ class ReviewDesk:
         if write.session_id is None or fast_run is None or fast_run < write.fast_flag_at:
             return False
         if fast_run == write.fast_flag_at:
-            self._store.flag_low_attention(session_id=write.session_id, last=fast_run)
+            try:
+                self._store.flag_low_attention(session_id=write.session_id, last=fast_run)
+            except DatabaseUnavailable as exc:
+                # The decision itself has committed: report it as recorded, and say what is
+                # missing (the run's earlier decisions are not flagged).
+                log.warning(
+                    "session %s: the run of %s fast approvals could not be flagged as low "
+                    "attention: %s",
+                    write.session_id,
+                    fast_run,
+                    exc,
+                )
         return not was_nudged
 
-    @_database_errors
     def _answer_gold(self, lease: Lease, write: DecisionWrite) -> Decision:
         assert lease.gold_item_id is not None
         expected = self._store_sessions.gold_expected(lease.gold_item_id)
@@ -420,10 +421,6 @@ class ReviewDesk:
             gold_correct=correct,
             caught=correct and expected in ("rejected", "escalated"),
         )
-
-    @_database_errors
-    def _write_decision(self, write: DecisionWrite) -> Any:
-        return self._store.decide(write)
 
     def _decision_write(
         self,
@@ -506,7 +503,6 @@ class ReviewDesk:
             fast_flag_at=limits.fast_approvals_to_flag,
         )
 
-    @_database_errors
     def undo(self, reviewer: str) -> Lease:
         """Undo ``reviewer``'s latest decision if it is within the undo window and its result has
         not been delivered; the draft comes back leased to the same reviewer."""
@@ -531,7 +527,6 @@ class ReviewDesk:
         return _lease(row, reviewer, current.id if current else None)
 
     # -- consumers ------------------------------------------------------------------------------
-    @_database_errors
     def results(
         self,
         *,
@@ -547,7 +542,7 @@ class ReviewDesk:
         Delivery is at least once: a result stays here until acknowledged with ``ack``.
         """
         if limit < 1:
-            raise ValueError("limit must be at least 1")
+            raise InvalidArgument(f"limit must be at least 1, not {limit}")
         settled_before = None
         if settled:
             with self._engines.write.connect() as conn:
@@ -560,7 +555,6 @@ class ReviewDesk:
         )
         return [_result(r) for r in rows]
 
-    @_database_errors
     def ack(self, results: Iterable[Result | int]) -> AckReport:
         """Mark results delivered (ending their undo window). Cursors of results undone in the
         meantime come back in ``undone``: do not send those. Escalations a lead resolved after
@@ -579,7 +573,6 @@ class ReviewDesk:
         )
 
     # -- reading --------------------------------------------------------------------------------
-    @_database_errors
     def history(self, draft: str | Draft | Lease, *, limit: int = 50) -> History:
         """The draft's thread (earlier drafts on it, with their decisions) and its audit trail.
 
@@ -592,7 +585,7 @@ class ReviewDesk:
         )
         row = self._store.draft_by_external_id(external_id)
         if row is None:
-            raise KeyError(f"No draft with id {external_id!r}")
+            raise UnknownDraft(external_id)
         current = _draft(row)
         thread: list[ThreadEntry] = []
         if current.thread:
@@ -614,28 +607,23 @@ class ReviewDesk:
         return History(draft=current, thread=thread, events=events)
 
     # -- sessions and attention ------------------------------------------------------------------
-    @_database_errors
     def session_limits(self) -> SessionLimits:
         return self._sessions.limits()
 
-    @_database_errors
     def set_session_limits(self, limits: SessionLimits) -> None:
         """Store the team's limits (in this database); desks pick them up within 30 s."""
         self._sessions.set_limits(limits)
 
-    @_database_errors
     def session_status(self, reviewer: str) -> SessionStatus:
         """The reviewer's session, limit use and warnings, or why they cannot review now."""
         _check_reviewer(reviewer)
         return self._sessions.status(reviewer)
 
-    @_database_errors
     def end_session(self, reviewer: str) -> SessionSummary | None:
         """End the reviewer's session early; the break starts now. Release held leases first."""
         _check_reviewer(reviewer)
         return self._sessions.end(reviewer)
 
-    @_database_errors
     def session_summary(
         self, reviewer: str, session_id: int | None = None
     ) -> SessionSummary | None:
@@ -643,7 +631,6 @@ class ReviewDesk:
         reviewer's recent sessions; the latest session unless ``session_id`` says otherwise."""
         return self._sessions.summary(reviewer, session_id)
 
-    @_database_errors
     def mark_gold(
         self, draft_id: str, expected: str | Label, *, by: str, note: str | None = None
     ) -> None:
@@ -661,17 +648,14 @@ class ReviewDesk:
         if problem is not None:
             raise InvalidDecision(problem[0].upper() + problem[1:] + ".")
 
-    @_database_errors
     def retire_gold(self, draft_id: str) -> bool:
         """Stop serving a gold draft (it stays out of statistics and exports)."""
         return self._store_sessions.set_gold_active(external_id=draft_id, active=False)
 
-    @_database_errors
     def gold_accuracy(self, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Per reviewer: gold answers, correct ones, and stops caught."""
         return [dict(r) for r in self._store_sessions.gold_accuracy(reviewer)]
 
-    @_database_errors
     def confirmed_catches(
         self, reviewer: str, since: datetime | None = None
     ) -> list[dict[str, Any]]:
@@ -679,21 +663,17 @@ class ReviewDesk:
         answer has since confirmed."""
         return [dict(r) for r in self._store_sessions.confirmed_catches(reviewer, since)]
 
-    @_database_errors
     def counts(self) -> QueueCounts:
         return QueueCounts(**self._store.counts())
 
-    @_database_errors
     def attempts(self) -> list[dict[str, Any]]:
         """The append-only log of decision attempts, oldest first."""
         return [dict(r) for r in self._store.attempts()]
 
-    @_database_errors
     def reject_reasons(self) -> tuple[str, ...]:
         stored = self._store.get_setting(REJECT_REASONS_KEY)
         return tuple(stored) if stored else DEFAULT_REJECT_REASONS
 
-    @_database_errors
     def set_reject_reasons(self, reasons: Sequence[str]) -> tuple[str, ...]:
         """Replace the team's reject reasons; returns them as stored.
 
@@ -705,9 +685,14 @@ class ReviewDesk:
         return cleaned
 
 
+def _check_lease_ttl(lease_ttl: float) -> None:
+    if lease_ttl <= 0:
+        raise InvalidArgument(f"lease_ttl must be positive, not {lease_ttl:g}")
+
+
 def _check_reviewer(reviewer: str) -> None:
     if not reviewer or not reviewer.strip() or len(reviewer) > 200:
-        raise ValueError("A reviewer name is required (1 to 200 characters).")
+        raise InvalidArgument("A reviewer name is required (1 to 200 characters).")
 
 
 def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import EventKind, Risk, Severity
-from reviewdesk.core.errors import InvalidDecision, ReviewDeskError
+from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError
 from reviewdesk.services.stats import desk_engines
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.tables import DraftEventRow
@@ -223,7 +223,7 @@ class EscalationInbox:
         if not note or not note.strip():
             raise InvalidDecision("Resolving an escalation needs a note saying why.")
         if not lead or not lead.strip() or len(lead) > 200:
-            raise ValueError("A lead name is required (1 to 200 characters).")
+            raise InvalidArgument("A lead name is required (1 to 200 characters).")
         if resolution is Resolution.SEND_EDITED:
             if text is None or not text.strip():
                 raise InvalidDecision("send_edited needs the text to send.")

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import Risk, Severity
+from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.services.stats import (
     BANDS,
     DEFAULT_TRIVIAL_EDIT,
@@ -89,13 +90,13 @@ class RecommendSettings:
 
     def __post_init__(self) -> None:
         if not 0 < self.target < 1:
-            raise ValueError("target must be in (0, 1)")
+            raise InvalidArgument("target must be in (0, 1)")
         if not 0 < self.alpha < 1 or not 0 < self.trend_alpha < 1:
-            raise ValueError("alpha and trend_alpha must be in (0, 1)")
+            raise InvalidArgument("alpha and trend_alpha must be in (0, 1)")
         if not 0 < self.max_sampling_rate <= 1 or not 0 <= self.spot_check_rate <= 1:
-            raise ValueError("rates must be in [0, 1]")
+            raise InvalidArgument("rates must be in [0, 1]")
         if self.trend_days < 1 or self.batch < 1 or self.prior_weight <= 0:
-            raise ValueError("trend_days, batch and prior_weight must be positive")
+            raise InvalidArgument("trend_days, batch and prior_weight must be positive")
 
     def min_reviews(self, risk: Risk) -> int:
         return {

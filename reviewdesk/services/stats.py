@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import Severity
+from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.types import UtcDateTime
 
@@ -168,7 +169,7 @@ class StatsFilter:
     def __post_init__(self) -> None:
         unknown = [b for b in self.bands if b not in BAND_BY_LABEL]
         if unknown:
-            raise ValueError(
+            raise InvalidArgument(
                 f"unknown confidence band(s) {', '.join(unknown)}: use "
                 + ", ".join(b.label for b in BANDS)
             )
@@ -528,13 +529,18 @@ class StatsService:
     ) -> StatsReport:
         """Statistics of live, non-gold decisions grouped by ``by`` (any of category, model,
         reviewer, confidence, and one of day or week), filtered by ``filter``."""
-        dims = tuple(Dimension(d) for d in by)
+        try:
+            dims = tuple(Dimension(d) for d in by)
+        except ValueError as exc:
+            raise InvalidArgument(
+                f"{exc}: group by {', '.join(d.value for d in Dimension)}"
+            ) from None
         if len(set(dims)) != len(dims):
-            raise ValueError("each grouping may appear once")
+            raise InvalidArgument("each grouping may appear once")
         if sum(d in PERIODS for d in dims) > 1:
-            raise ValueError("group by day or by week, not both")
+            raise InvalidArgument("group by day or by week, not both")
         if not 0 <= trivial_edit_threshold < 1:
-            raise ValueError("the trivial-edit threshold is a distance in [0, 1)")
+            raise InvalidArgument("the trivial-edit threshold is a distance in [0, 1)")
         flt = filter or StatsFilter()
         with self.connect() as conn:
             now = self.now(conn)

@@ -5,8 +5,8 @@ them cost about as much client CPU as the PostgreSQL server spent running it, an
 that shares its cores with the server that halved throughput (docs/benchmarks.md). Here such a
 statement is compiled once by the same dialect, so the SQL is exactly what SQLAlchemy would send,
 and its parameters and results are typed by the same SQLAlchemy types. The SQLAlchemy Connection
-around the driver connection still does the pooling, and a lost connection is invalidated and
-reported as the DBAPIError the rest of ReviewDesk expects.
+around the driver connection still does the pooling, a lost connection is invalidated, and a
+driver error is reported as one through SQLAlchemy would be (storage/failures.py).
 
 Bulk loads (``bulk_insert``) go the same way: COPY on PostgreSQL, the driver's ``executemany``
 on SQLite, with each value converted by its column's SQLAlchemy type exactly as an ORM insert
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from reviewdesk.storage.engine import dump_json
+from reviewdesk.storage.failures import database_error
 
 _Processor = Callable[[Any], Any]
 
@@ -88,7 +89,9 @@ class DriverStatement:
 
 @contextmanager
 def _driver_errors(conn: Connection, sql: str, params: Any) -> Iterator[None]:
-    """Driver errors as SQLAlchemy reports them; a lost connection is invalidated."""
+    """Driver errors as the engine's handle_error event reports them: DatabaseUnavailable or
+    ConnectionLost, else SQLAlchemy's DBAPIError. A lost connection is invalidated, so that its
+    next use connects afresh."""
     dialect = conn.dialect
     dbapi = dialect.loaded_dbapi
     try:
@@ -97,6 +100,9 @@ def _driver_errors(conn: Connection, sql: str, params: Any) -> Iterator[None]:
         lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
         if lost:
             conn.invalidate(exc)
+        typed = database_error(conn.engine, exc, lost=lost, connecting=False)
+        if typed is not None:
+            raise typed from exc
         raise DBAPIError.instance(
             sql, params, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
         ) from exc

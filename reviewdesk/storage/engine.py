@@ -18,7 +18,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from reviewdesk.config import paths, secrets
-from reviewdesk.core.errors import ConfigurationError, DatabaseNotFound
+from reviewdesk.core.errors import ConfigurationError, DatabaseNotFound, DatabaseUnavailable
+from reviewdesk.storage import failures
 
 URL_ENV = "REVIEWDESK_DATABASE_URL"
 # Long enough to ride out another writer's commit burst; short enough to report a stuck lock.
@@ -63,7 +64,7 @@ def resolve_target(url: str | None = None) -> DatabaseTarget:
         return DatabaseTarget(URL.create("sqlite", database=str(path)), embedded=True)
     try:
         parsed = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigurationError(
             f"Not a database URL: {_mask_raw(raw)!r}. Use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST:PORT/DATABASE."
@@ -142,7 +143,14 @@ class Engines:
 
 def _sqlite_engine(url: URL) -> Engine:
     if url.database:
-        os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        folder = os.path.dirname(os.path.abspath(url.database))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"Database {url.render_as_string(hide_password=True)} is unavailable: "
+                f"cannot create its folder {folder}: {exc.strerror}"
+            ) from exc
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_serializer=dump_json
     )
@@ -186,6 +194,7 @@ def create_engines(target: DatabaseTarget, *, password_from_keyring: bool = True
     the URL its parent completed, so that only the parent reads the keyring."""
     if target.dialect == "sqlite":
         engine = _sqlite_engine(target.url)
+        failures.install(engine, target.display)
         return Engines(target, engine, engine)
     url = _with_keyring_password(target.url) if password_from_keyring else target.url
     options: dict[str, Any] = {"pool_size": 2, "max_overflow": 6, "pool_recycle": 1800}
@@ -199,4 +208,6 @@ def create_engines(target: DatabaseTarget, *, password_from_keyring: bool = True
         json_serializer=dump_json,
         **options,
     )
+    for engine in (write, statement):
+        failures.install(engine, target.display)
     return Engines(target, write, statement)

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from reviewdesk.core.errors import SchemaOutOfDate
+from reviewdesk.storage.failures import database_name
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -40,6 +43,20 @@ def script_head_revision() -> str:
     return head
 
 
+def is_known(revision: str) -> bool:
+    """Whether ``revision`` is one of this ReviewDesk's migrations (Alembic not imported)."""
+    return any((_SCRIPTS / "versions").glob(f"{revision}_*.py"))
+
+
+def unknown_schema(engine: Engine, revision: str) -> SchemaOutOfDate:
+    """The error for a database at a revision this ReviewDesk does not have: one that a newer
+    ReviewDesk upgraded, which Alembic could neither upgrade nor read."""
+    return SchemaOutOfDate(
+        f"Database {database_name(engine)} is at schema {revision}, which this ReviewDesk does "
+        f"not know (its newest is {HEAD_REVISION}): use the newer ReviewDesk that upgraded it."
+    )
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
@@ -53,6 +70,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     before = current_revision(engine)
     if revision in ("head", HEAD_REVISION) and before == HEAD_REVISION:
         return before, before
+    if before is not None and not is_known(before):
+        raise unknown_schema(engine, before)
     from alembic import command
 
     cfg = _config()

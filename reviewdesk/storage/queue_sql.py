@@ -41,6 +41,7 @@ from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage.driver_sql import DriverStatement, bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
+from reviewdesk.storage.failures import server_closed
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
@@ -325,9 +326,10 @@ class QueueStore:
         claim+decide cycle, a tenth of it (docs/benchmarks.md). One caller at a time uses the
         kept connection; a concurrent caller takes one from the pool. Only driver statements
         run on it, in autocommit, so no transaction is ever left open on it; after a lost
-        connection SQLAlchemy connects it again on its next use. Kept idle for a while (a
-        reviewer's break), it goes back to the pool, whose recycling replaces connections a
-        server or firewall may since have dropped.
+        connection SQLAlchemy connects it again on its next use. One that the server has closed
+        since its last use (a restart) is replaced before it is used, without a round trip
+        (failures.server_closed). Kept idle for a while (a reviewer's break), it goes back to
+        the pool, whose recycling replaces connections a firewall may since have dropped.
         """
         if not self._hot_lock.acquire(blocking=False):
             with self.engines.statement.connect() as conn:
@@ -340,6 +342,10 @@ class QueueStore:
                 self._hot = None
             if self._hot is None:
                 self._hot = self.engines.statement.connect()
+            elif not self._hot.invalidated and server_closed(
+                self._hot.dialect, self._hot.connection.driver_connection
+            ):
+                self._hot.invalidate()  # connects afresh on its next use, just below
             self._hot_used = now
             yield self._hot
         finally:

@@ -52,6 +52,7 @@ from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import Decision, Lease, QueueCounts, Verdict
 from reviewdesk.core.errors import (
     ClaimRefused,
+    ConnectionLost,
     DatabaseUnavailable,
     InvalidDecision,
     LeaseLost,
@@ -653,8 +654,14 @@ class ReviewController(QObject):
                 self.edit_not_recorded.emit(draft_id, request.text)  # the typing is kept
             self._advance()  # nothing more can be done with it: move on
             return
+        outcome = "Not recorded"
         if isinstance(exc, InvalidDecision):
             reason = str(exc)
+        elif isinstance(exc, ConnectionLost):
+            # It may have committed; deciding again with the same key finds out, never twice.
+            self._set_online(False)
+            outcome = "Perhaps not recorded"
+            reason = "The connection to the database was lost while it was being written"
         elif isinstance(exc, DatabaseUnavailable):
             self._set_online(False)
             reason = str(exc)
@@ -665,7 +672,7 @@ class ReviewController(QObject):
         self._set_state(ReviewState.SHOWING)
         self._say(
             "error",
-            f"Not recorded: your {_what(request, draft_id)}. {_sentence(reason)} The draft is "
+            f"{outcome}: your {_what(request, draft_id)}. {_sentence(reason)} The draft is "
             "back on screen: decide again.",
         )
         self.decision_returned.emit(prepared, request)

@@ -11,7 +11,7 @@ from PySide6.QtGui import QGuiApplication
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
-from reviewdesk.core.errors import DatabaseUnavailable, ReviewDeskError
+from reviewdesk.core.errors import ConnectionLost, DatabaseUnavailable, ReviewDeskError
 from reviewdesk.ui.operations import DeskSession
 from reviewdesk.ui.review_controller import Notice, ReviewState
 from tests.ui.conftest import Harness, HarnessFactory, drafts, session_opener
@@ -151,6 +151,42 @@ def test_an_unreachable_database_keeps_the_decision_for_a_retry(
     h.wait_idle()
     with h.verify() as check:
         assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+
+
+def test_a_decision_whose_connection_was_lost_is_decided_again_and_recorded_once(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness(drafts(3))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    real_decide = h.desk.decide
+    keys: list[str] = []
+
+    def committed_but_unheard(*args: Any, **kwargs: Any) -> Any:
+        # The first decision commits, then its connection (and the desk's retry) fails.
+        keys.append(kwargs["idempotency_key"])
+        decision = real_decide(*args, **kwargs)
+        if len(keys) == 1:
+            raise ConnectionLost("Lost the connection", idempotency_key=keys[0])
+        return decision
+
+    monkeypatch.setattr(h.desk, "decide", committed_but_unheard)
+    said = notices(h)
+    h.press(Key.Key_A)
+    h.qtbot.waitUntil(lambda: bool(said))
+    assert (said[0].level, said[0].text) == (
+        "error",
+        "Perhaps not recorded: your approval of draft d-01. The connection to the database was "
+        "lost while it was being written. The draft is back on screen: decide again.",
+    )
+    h.wait_for_draft("d-01")
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    h.wait_idle()
+    assert keys[0] == keys[1]
+    with h.verify() as check:
+        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+        assert [a["outcome"] for a in check.attempts()] == ["accepted", "replayed"]
 
 
 def test_an_edit_that_could_not_be_written_comes_back_into_the_editor(

@@ -142,7 +142,7 @@ def test_test_connection_runs_off_the_gui_thread_and_reports(
     dialog.test_button.click()
     qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✗"), timeout=20_000)
     assert (
-        "Cannot open database postgresql+psycopg://ana@127.0.0.1:1/reviews"
+        "Database postgresql+psycopg://ana@127.0.0.1:1/reviews is unavailable"
         in dialog.test_result.text()
     )
 

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import phonenumbers
 
 from reviewdesk.config import secrets
+from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.storage.engine import DatabaseTarget
 
 PSEUDONYM_ACCOUNT = "export-pseudonym-key@{identity}"
@@ -126,7 +127,7 @@ class RedactionSettings:
         supported = phonenumbers.SUPPORTED_REGIONS
         bad = [r for r in self.phone_regions if r not in supported]
         if bad:
-            raise ValueError(
+            raise InvalidArgument(
                 f"Unknown phone region(s) {', '.join(bad)}: use two-letter country codes "
                 "such as US, GB, DE, FR."
             )

@@ -196,14 +196,21 @@ def export_dataset(
     try:
         store = ExportStore(engines)
         return _run(store, target, options, report, token, started, now)
+    except DatabaseUnavailable as exc:  # as the storage layer reports it, naming the database
+        if str(exc).endswith(_NOTHING_WRITTEN):  # a worker's, said already
+            raise
+        raise type(exc)(f"{exc}; {_NOTHING_WRITTEN}") from exc
     except unreachable as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise DatabaseUnavailable(
             f"Database {target.display} is unavailable: {first[0] if first else exc!r}; "
-            "nothing was written."
+            + _NOTHING_WRITTEN
         ) from exc
     finally:
         engines.dispose()
+
+
+_NOTHING_WRITTEN = "nothing was written."
 
 
 def _check(token: CancelToken) -> None:

@@ -22,6 +22,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from reviewdesk.core.errors import InvalidArgument
+
 HASH_RANGE = 1 << 64
 Stratum = tuple[str, str]  # (category, label)
 
@@ -59,27 +61,28 @@ class SplitSpec:
 
     @classmethod
     def parse(cls, text: str) -> SplitSpec:
-        """``test=0.2`` or ``test=0.2,validation=0.1``. Raises ValueError saying what is wrong."""
+        """``test=0.2`` or ``test=0.2,validation=0.1``. Raises InvalidArgument (a ValueError)
+        saying what is wrong."""
 
         shares: list[tuple[str, float]] = []
         for part in text.split(","):
             name, sep, raw = part.strip().partition("=")
             name = name.strip()
             if not sep or not name:
-                raise ValueError(f"split {part.strip()!r}: write NAME=FRACTION, e.g. test=0.2")
+                raise InvalidArgument(f"split {part.strip()!r}: write NAME=FRACTION, e.g. test=0.2")
             if not re.match(SPLIT_NAME_RE, name) or name == "train":
-                raise ValueError(
+                raise InvalidArgument(
                     f"split name {name!r}: use lower-case letters, digits and _ (train is "
                     "the remainder and takes no fraction)"
                 )
             try:
                 share = float(raw)
             except ValueError:
-                raise ValueError(f"split {name}: {raw.strip()!r} is not a number") from None
+                raise InvalidArgument(f"split {name}: {raw.strip()!r} is not a number") from None
             if not 0 < share < 1:
-                raise ValueError(f"split {name}: fraction {share:g} must be between 0 and 1")
+                raise InvalidArgument(f"split {name}: fraction {share:g} must be between 0 and 1")
             if name in dict(shares):
-                raise ValueError(f"split {name} is given twice")
+                raise InvalidArgument(f"split {name} is given twice")
             shares.append((name, share))
         spec = cls(tuple(shares))
         spec.validate()
@@ -88,7 +91,7 @@ class SplitSpec:
     def validate(self) -> None:
         total = sum(s for _, s in self.shares)
         if total >= 1:
-            raise ValueError(
+            raise InvalidArgument(
                 f"split fractions add up to {total:g}: they must leave something for train"
             )
 

@@ -1,0 +1,87 @@
+"""Every ``reviewdesk`` command with arguments that take it as far as its database, and the
+check that a failure there is told in one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from reviewdesk.cli import build_parser
+from reviewdesk.main import main
+
+# Commands that never open a database: the desk (Qt), and the keyring's password.
+NOT_ON_A_DATABASE = {"gui", "password set", "password delete"}
+
+
+def command_names(parser: argparse.ArgumentParser | None = None) -> set[str]:
+    """Every command and sub-command the parser knows, as "db upgrade"."""
+    names: set[str] = set()
+
+    def walk(p: argparse.ArgumentParser, prefix: str) -> None:
+        actions = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions:
+            names.add(prefix)
+        for action in actions:
+            for name, child in action.choices.items():
+                walk(child, f"{prefix} {name}".strip())
+
+    walk(parser or build_parser(), "")
+    return names
+
+
+def database_commands(folder: Path) -> dict[str, list[str]]:
+    """The arguments of every command that works on a database (all but NOT_ON_A_DATABASE)."""
+    drafts = folder / "walk.jsonl"
+    drafts.write_text(json.dumps({"id": "w1", "draft": "Hello"}) + "\n", encoding="utf-8")
+    return {
+        "enqueue": ["enqueue", str(drafts)],
+        "results": ["results", "--ack"],
+        "status": ["status"],
+        "history": ["history", "w1"],
+        "demo": ["demo"],
+        "db upgrade": ["db", "upgrade"],
+        "db current": ["db", "current"],
+        "reasons": ["reasons", "wrong_price", "rude"],
+        "limits": ["limits", "reviews_per_session=30"],
+        "session status": ["session", "status", "--reviewer", "ana"],
+        "session end": ["session", "end", "--reviewer", "ana"],
+        "session summary": ["session", "summary", "--reviewer", "ana"],
+        "gold mark": ["gold", "mark", "w1", "--expect", "approved", "--by", "lead"],
+        "gold retire": ["gold", "retire", "w1"],
+        "gold accuracy": ["gold", "accuracy"],
+        "export": ["export", "--out", str(folder / "export-out")],
+        "stats": ["stats"],
+        "recommend": ["recommend"],
+        "escalations list": ["escalations", "list"],
+        "escalations resolve": [
+            "escalations",
+            "resolve",
+            "1",
+            "dismiss",
+            "--note",
+            "n",
+            "--lead",
+            "l",
+        ],
+    }
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line(code: int, err: str, *, naming: str, hiding: str | None = None) -> str:
+    """The command failed (exit 1) with one line on stderr that names ``naming`` (and never
+    shows ``hiding``, a password); returns that line."""
+    lines = err.splitlines()
+    assert code == 1, err
+    assert len(lines) == 1 and lines[0].startswith("reviewdesk: "), err
+    assert naming in lines[0], err
+    if hiding is not None:
+        assert hiding not in err
+    return lines[0]
