@@ -227,6 +227,7 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
     target = resolve_target(args.db)
+    require_existing(target, may_create=args.db_command == "upgrade")
     engines = create_engines(target)
     try:
         if args.db_command == "upgrade":
@@ -236,7 +237,6 @@ def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
             else:
                 print(f"{target.display}: upgraded from {before or 'empty'} to {after}", file=out)
         else:
-            require_existing(target)
             current = migrate.current_revision(engines.write)
             head = migrate.head_revision()
             state = "current" if current == head else f"needs upgrade to {head}"

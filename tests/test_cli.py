@@ -181,7 +181,7 @@ def test_a_missing_database_file_is_named_not_created(
     for argv in (["status"], ["db", "current"], ["reasons", "list"], ["results"]):
         code, out, err = run(capsys, *argv, "--db", f"sqlite:///{missing}")
         assert code == 1 and out == ""
-        assert f"No ReviewDesk database at {missing}: no such file" in err
+        assert f"No ReviewDesk database at sqlite:///{missing}: there is no file {missing}" in err
         assert "reviewdesk db upgrade --db sqlite:///" in err
     assert not missing.exists()
     assert run(capsys, "db", "upgrade", "--db", f"sqlite:///{missing}")[0] == 0

@@ -32,6 +32,12 @@ from tests.helpers.cli_walk import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_file_exists(sqlite_url: str) -> None:
+    """A database file to open: only `db upgrade` creates a missing one."""
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()
+
+
 def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(
     sqlite_url: str,
 ) -> None:
@@ -92,7 +98,8 @@ def _broken_targets(tmp_path: Path) -> dict[str, tuple[str, str]]:
     a_file.write_text("")
     return {
         "not a database": (f"sqlite:///{not_a_database}", "file is not a database"),
-        "a folder": (f"sqlite:///{a_folder}", "unable to open database file"),
+        "a folder": (f"sqlite:///{a_folder}", "is a folder"),
+        # Only `db upgrade` would create it: it says why it cannot; the rest, that it is missing.
         "an impossible folder": (f"sqlite:///{a_file}/sub/queue.db", "cannot create its folder"),
     }
 
@@ -107,7 +114,10 @@ def test_every_command_on_an_unusable_file_says_so_in_one_line(
     for argv in commands.values():
         code, _out, err = run_cli(capsys, *argv, "--db", db)
         line = assert_one_line(code, err, naming=db)
-        assert says in line, line
+        if broken == "an impossible folder" and argv[:2] != ["db", "upgrade"]:
+            assert "there is no file" in line, line
+        else:
+            assert says in line, line
 
 
 @pytest.mark.parametrize(

@@ -103,10 +103,10 @@ def test_a_sqlite_file_upgrades_itself(sqlite_url: str) -> None:
 
 def test_a_missing_sqlite_file_is_refused_not_created(sqlite_url: str, tmp_path: Path) -> None:
     path = Path(sqlite_url.removeprefix("sqlite:///"))
-    with pytest.raises(DatabaseNotFound, match=r"no such file.*reviewdesk db upgrade --db"):
+    with pytest.raises(DatabaseNotFound, match=r"there is no file.*reviewdesk db upgrade --db"):
         ReviewDesk.open(sqlite_url)
     assert not path.exists()
-    with pytest.raises(DatabaseNotFound, match="it is a folder"):
+    with pytest.raises(DatabaseNotFound, match="is a folder"):
         ReviewDesk.open(f"sqlite:///{tmp_path}")
     ReviewDesk.open(sqlite_url, upgrade=True).close()  # what `reviewdesk db upgrade` does
     assert path.is_file()

@@ -129,8 +129,7 @@ class ReviewDesk:
         """
         _check_lease_ttl(lease_ttl)  # before any connection is made
         target = resolve_target(url)
-        if not upgrade:
-            require_existing(target)
+        require_existing(target, may_create=bool(upgrade))
         engines = create_engines(target)
         try:
             if upgrade or (upgrade is None and target.dialect == "sqlite"):

@@ -86,11 +86,12 @@ def resolve_target(url: str | None = None) -> DatabaseTarget:
     )
 
 
-def require_existing(target: DatabaseTarget) -> None:
+def require_existing(target: DatabaseTarget, *, may_create: bool = False) -> None:
     """Refuse a SQLite file named by URL that is not there, instead of creating an empty one.
 
     A typo in a path would otherwise open a new, empty queue and report nothing pending. The
-    embedded default is created on first use; any other file only by ``reviewdesk db upgrade``.
+    embedded default is created on first use; any other file only by ``reviewdesk db upgrade``
+    (``may_create``). A folder is never a database.
     """
     if target.dialect != "sqlite" or target.embedded:
         return
@@ -99,10 +100,12 @@ def require_existing(target: DatabaseTarget) -> None:
         return
     where = str(path) if path.is_absolute() else f"{path} (that is {path.absolute()})"
     if path.is_dir():
-        raise DatabaseNotFound(f"No ReviewDesk database at {where}: it is a folder.")
+        raise DatabaseNotFound(f"No ReviewDesk database at {target.display}: {where} is a folder.")
+    if may_create:
+        return
     raise DatabaseNotFound(
-        f"No ReviewDesk database at {where}: no such file. Check the path; to create a new "
-        f"database there, run: reviewdesk db upgrade --db {target.display}"
+        f"No ReviewDesk database at {target.display}: there is no file {where}. Check the path; "
+        f"to create a new database there, run: reviewdesk db upgrade --db {target.display}"
     )
 
 

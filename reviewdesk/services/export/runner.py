@@ -43,7 +43,7 @@ from reviewdesk.services.export.sampling import (
     balance_target,
     plan_balance,
 )
-from reviewdesk.storage.engine import DatabaseTarget, create_engines
+from reviewdesk.storage.engine import DatabaseTarget, create_engines, require_existing
 from reviewdesk.storage.export_sql import ExportFilter, ExportStore
 
 CARD_NAME = "README.md"
@@ -187,6 +187,7 @@ def export_dataset(
     started = time.monotonic()
     report = progress or (lambda _p: None)
     token = cancel or CancelToken()
+    require_existing(target)  # an export never creates the database it reads
     engines = create_engines(target)
     # Pages are read through the driver's cursor, so its own errors arrive unwrapped.
     dbapi = engines.write.dialect.dbapi
