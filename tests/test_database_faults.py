@@ -263,7 +263,7 @@ def test_every_command_with_a_wrong_url_says_what_is_wrong_in_one_line(
                 "GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
                 "ALTER ROLE {role} SET default_transaction_read_only = on",
             ],
-            ["reasons", "rude"],
+            ["reasons", "set", "rude"],
             "read-only transaction",
         ),
     ],
