@@ -82,12 +82,16 @@ def test_review_ten_drafts_with_every_verb(desk_harness: HarnessFactory, db_url:
     h.press(Key.Key_S)
     h.wait_for_draft("d-06")
 
-    # A, then Ctrl+Z brings d-06 back; reject it instead (Enter takes the first reason).
+    # A, then Ctrl+Z brings d-06 back; reject it instead. No reason is preselected: Enter
+    # alone rejects nothing, the first arrow key chooses the first reason.
     h.press(Key.Key_A)
     h.wait_for_draft("d-07")
     h.press(Key.Key_Z, CTRL)
     h.wait_for_draft("d-06")
-    open_dialog(h, Key.Key_R, RejectDialog)
+    reject = open_dialog(h, Key.Key_R, RejectDialog)
+    h.press(Key.Key_Return)
+    assert reject.isVisible() and reject.reason is None
+    h.press(Key.Key_Down)
     h.press(Key.Key_Return)
     h.wait_for_draft("d-07")
 
