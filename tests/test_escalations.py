@@ -26,7 +26,9 @@ def escalate(
     assert lease is not None and lease.draft.id == draft_id
     decision = desk.decide(lease, "escalate", severity=severity, note="Check the refund amount.")
     assert decision.label is Label.ESCALATED
-    return next(r.cursor for r in desk.results(include_delivered=True) if r.id == draft_id)
+    return next(
+        r.cursor for r in desk.results(unsettled=True, include_delivered=True) if r.id == draft_id
+    )
 
 
 def test_inbox_orders_by_due_time_and_flags_overdue(desk: ReviewDesk, clock: ManualClock) -> None:
@@ -52,10 +54,10 @@ def test_inbox_orders_by_due_time_and_flags_overdue(desk: ReviewDesk, clock: Man
 
 def test_resolution_reaches_the_consumer_again(desk: ReviewDesk, clock: ManualClock) -> None:
     cursor = escalate(desk, clock, "t-1", "high")
-    results = desk.results()
+    results = desk.results(unsettled=True)
     assert [r.id for r in results] == ["t-1"] and results[0].label is Label.ESCALATED
     desk.ack(results)
-    assert desk.results() == []
+    assert desk.results(unsettled=True) == []
     clock.advance(30 * 60)
     inbox = EscalationInbox.for_desk(desk)
     resolved = inbox.resolve(
@@ -67,10 +69,10 @@ def test_resolution_reaches_the_consumer_again(desk: ReviewDesk, clock: ManualCl
     assert resolved.resolution_note == "Amount fixed." and resolved.resolved_by == "lea"
     assert resolved.resolved_at == clock.now() and not resolved.breached
     # Delivered again: the consumer sees the result once more, until it acknowledges it.
-    again = desk.results()
+    again = desk.results(unsettled=True)
     assert [r.cursor for r in again] == [cursor]
     desk.ack(again)
-    assert desk.results() == []
+    assert desk.results(unsettled=True) == []
     assert inbox.list() == []
     assert [e.cursor for e in inbox.list(include_resolved=True)] == [cursor]
 
@@ -112,7 +114,7 @@ def test_resolution_is_validated_and_fenced(desk: ReviewDesk, clock: ManualClock
     lease = desk.claim("bob")
     assert lease is not None
     desk.decide(lease, "approve")
-    approved = next(r.cursor for r in desk.results() if r.id == "a-1")
+    approved = next(r.cursor for r in desk.results(unsettled=True) if r.id == "a-1")
     with pytest.raises(ResolveRefused) as not_escalated:
         inbox.resolve(approved, "reject", note="x", lead="lea")
     assert not_escalated.value.why == "not_escalated"
