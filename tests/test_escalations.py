@@ -237,6 +237,41 @@ def test_cli_recommend(cli_desk: tuple[ReviewDesk, str]) -> None:
     assert data["settings"]["edit_adjusted"] is True
 
 
+def test_cli_leaves_out_low_attention_approvals_unless_asked(
+    cli_desk: tuple[ReviewDesk, str],
+) -> None:
+    desk, url = cli_desk
+    with desk._engines.write.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE decision SET low_attention = :t WHERE draft_id = "
+                "(SELECT id FROM draft WHERE external_id = 'a')"
+            ),
+            {"t": True},
+        )
+    code, out = run_cli("stats", "--db", url, "--by", "category")
+    assert code == 0
+    header, _rule, *rows = out.splitlines()
+    assert header.split()[:3] == ["category", "decided", "left"]
+    refund = next(r for r in rows if r.startswith("refund")).split()
+    assert refund[1:3] == ["1", "1"]  # b counted; a, a low-attention approval, left out
+    assert "1 low-attention approval left out" in out and "--include-low-attention" in out
+    code, out = run_cli("stats", "--db", url, "--by", "category", "--include-low-attention")
+    refund = next(r for r in out.splitlines() if r.startswith("refund")).split()
+    assert refund[1] == "2" and "left out" not in out.splitlines()[0]
+    assert "Low-attention approvals counted" in out
+    data = json.loads(run_cli("stats", "--db", url, "--json")[1])
+    assert data["filter"]["include_low_attention"] is False
+    assert (data["total"]["decided"], data["total"]["low_attention_left_out"]) == (2, 1)
+
+    code, out = run_cli("recommend", "--db", url)
+    assert code == 0 and "1 low-attention approval left out" in out
+    data = json.loads(run_cli("recommend", "--db", url, "--json", "--include-low-attention")[1])
+    assert data["low_attention"] == {"included": True, "left_out": 0}
+    refund = next(c for c in data["categories"] if c["category"] == "refund")
+    assert refund["n"] == 2
+
+
 def test_cli_escalations_list_and_resolve(cli_desk: tuple[ReviewDesk, str]) -> None:
     _, url = cli_desk
     code, out = run_cli("escalations", "list", "--db", url)

@@ -93,8 +93,8 @@ FIELDS: tuple[Field, ...] = (
         "boolean",
         "bool",
         False,
-        "decided faster than it could be read, in a run of such decisions; only ever true "
-        "with --include-low-attention",
+        "flagged low-attention: approved faster than it could be read, in a run of such "
+        "approvals (such approvals only with --include-low-attention)",
     ),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
