@@ -50,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--include-delivered", action="store_true", help="also print results acknowledged before"
     )
     results.add_argument(
-        "--settled", action="store_true", help="hold back decisions still inside the undo window"
+        "--unsettled",
+        action="store_true",
+        help="also print decisions still inside the undo window; one undone while this runs is "
+        'followed by a retraction line, {"id", "cursor", "retracted": true}, and exit status 3',
     )
 
     status = sub.add_parser("status", parents=[common], help="print the queue's state")
@@ -160,26 +163,52 @@ def cmd_enqueue(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+# The exit status of `results` when it printed a result that was then undone, and retracted it.
+RETRACTED_EXIT = 3
+
+
 def cmd_results(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
         results = desk.results(
             after=args.after,
             limit=args.limit,
             include_delivered=args.include_delivered,
-            settled=args.settled,
+            unsettled=args.unsettled,
         )
         for result in results:
             out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
         out.flush()
-        # Acknowledge only what was written out: delivery stays at least once.
-        if args.ack and results:
-            report = desk.ack(results)
-            if report.undone:
+        if not results and not args.unsettled:
+            waiting = desk.results(
+                after=args.after, limit=1, include_delivered=args.include_delivered, unsettled=True
+            )
+            if waiting:
                 print(
-                    "reviewdesk: undone before acknowledgement, do not send: cursors "
-                    + ", ".join(map(str, report.undone)),
+                    "reviewdesk: nothing settled yet; decisions inside the undo window "
+                    f"({desk.undo_window:g} s) are held back until it has passed "
+                    "(--unsettled prints them now)",
                     file=sys.stderr,
                 )
+        # Acknowledge only what was written out: delivery stays at least once.
+        if args.ack and results:
+            retractions = desk.ack(results).retractions
+        elif args.unsettled and results:
+            retractions = desk.retracted(results)
+        else:
+            retractions = []
+        # Undone after it was printed: a consumer reading the stream learns it there.
+        for retraction in retractions:
+            out.write(json.dumps(retraction.to_json(), ensure_ascii=False) + "\n")
+        out.flush()
+    if retractions:
+        n = len(retractions)
+        print(
+            f"reviewdesk: {n} printed result{' was' if n == 1 else 's were'} undone by "
+            f"{'its reviewer' if n == 1 else 'their reviewers'} and retracted (do not send): "
+            + ", ".join(f"{r.id} (cursor {r.cursor})" for r in retractions),
+            file=sys.stderr,
+        )
+        return RETRACTED_EXIT
     return 0
 
 

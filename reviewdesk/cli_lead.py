@@ -83,6 +83,12 @@ def add_lead_commands(
         metavar="DIST",
         help=f"edits up to this normalized distance are trivial (default {DEFAULT_TRIVIAL_EDIT})",
     )
+    period.add_argument(
+        "--include-low-attention",
+        action="store_true",
+        help="count low-attention approvals (approvals faster than reading) too; by default "
+        "they are left out, as exports leave them out, and the count left out is shown",
+    )
     period.add_argument("--json", action="store_true", help="print JSON")
 
     stats = sub.add_parser(
@@ -197,6 +203,16 @@ def _key_cells(report: StatsReport, g: GroupStats) -> list[str]:
     return [k if k is not None else "(none)" for k in g.key] if report.dimensions else ["all"]
 
 
+def low_attention_text(included: bool, left_out: int) -> str:
+    """What happened to low-attention approvals, for the line under a table."""
+    if included:
+        return "Low-attention approvals counted (--include-low-attention)."
+    return (
+        f"{left_out} low-attention approval{'' if left_out == 1 else 's'} left out, as exports "
+        "leave them out (--include-low-attention counts them)."
+    )
+
+
 def print_stats(report: StatsReport, out: IO[str]) -> None:
     keys = [d.value for d in report.dimensions] or ["decisions"]
     rows = [*report.groups] if report.dimensions else []
@@ -205,9 +221,12 @@ def print_stats(report: StatsReport, out: IO[str]) -> None:
         _key_cells(report, g) if g is not report.total else ["total"] + [""] * (len(keys) - 1)
         for g in rows
     ]
+    # Shown when something was left out: the decided column counts without them.
+    left_out = not report.filter.include_low_attention and report.total.low_attention_left_out
     headers = [
         *keys,
         "decided",
+        *(["left out"] if left_out else []),
         "approved [95% CI]",
         "edited",
         "edit size",
@@ -223,6 +242,7 @@ def print_stats(report: StatsReport, out: IO[str]) -> None:
         [
             *k,
             str(g.decided),
+            *([str(g.low_attention_left_out)] if left_out else []),
             _pct(g.approved),
             _pct(g.edited),
             _number(g.mean_edit_distance, 3),
@@ -240,7 +260,10 @@ def print_stats(report: StatsReport, out: IO[str]) -> None:
     print(
         f"\nGold drafts excluded. Trivial edit: normalized distance <= "
         f"{report.trivial_edit_threshold:g}. Intervals: 95% Wilson. Median review time: "
-        "estimated from a histogram.",
+        "estimated from a histogram. Low attention: share of all decisions, left out or not. "
+        + low_attention_text(
+            report.filter.include_low_attention, report.total.low_attention_left_out
+        ),
         file=out,
     )
     reasons = sorted({r for g in rows for r in g.rejected_by_reason})
@@ -317,7 +340,9 @@ def print_recommendations(report: RecommendationReport, out: IO[str]) -> None:
         + f". Removal needs the anytime-valid bound to reach {s.target * 100:g}% "
         f"(alpha {s.alpha:g})"
         + (", trivial edits counted as approvals" if s.edit_adjusted else "")
-        + ".\n",
+        + ". "
+        + low_attention_text(report.include_low_attention, report.low_attention_left_out)
+        + "\n",
         file=out,
     )
     print("By category:", file=out)
@@ -350,7 +375,11 @@ def print_recommendations(report: RecommendationReport, out: IO[str]) -> None:
     )
     print("\nWhy, per category:", file=out)
     for r in report.categories:
-        print(f"  {r.category}: {r.verdict.explanation}", file=out)
+        left = r.verdict.low_attention_left_out
+        note = (
+            f" ({left} low-attention approval{'' if left == 1 else 's'} left out.)" if left else ""
+        )
+        print(f"  {r.category}: {r.verdict.explanation}{note}", file=out)
 
 
 def _escalation_row(e: Escalation) -> list[str]:
@@ -377,6 +406,7 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
             models=tuple(args.model),
             reviewers=tuple(args.reviewer),
             bands=tuple(args.band),
+            include_low_attention=args.include_low_attention,
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
@@ -406,7 +436,11 @@ def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigurationError(str(exc)) from None
     with ReviewDesk.open(args.db) as desk:
         report = RecommendationEngine.for_desk(desk, settings).recommend(
-            since=args.since, until=args.until, models=args.model, categories=args.category
+            since=args.since,
+            until=args.until,
+            models=args.model,
+            categories=args.category,
+            include_low_attention=args.include_low_attention,
         )
     if args.json:
         out.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")

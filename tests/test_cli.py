@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewdesk import ConfigurationError, ReviewDesk
+from reviewdesk import ConfigurationError, Lease, ReviewDesk
 from reviewdesk.main import main
 from tests.helpers.memory_keyring import MemoryKeyring
 
@@ -100,7 +101,7 @@ def test_results_print_every_field_and_ack(db_url: str, capsys: pytest.CaptureFi
         lease = desk.claim("ana")
         assert lease
         desk.decide(lease, "edit", text="Hello", review_seconds=3.0)
-    code, out, _ = run(capsys, "results", "--db", db_url, "--ack")
+    code, out, _ = run(capsys, "results", "--db", db_url, "--unsettled", "--ack")
     assert code == 0
     (line,) = out.splitlines()
     record = json.loads(line)
@@ -137,6 +138,70 @@ def test_results_print_every_field_and_ack(db_url: str, capsys: pytest.CaptureFi
     # Acknowledged: not printed again, unless asked for.
     assert run(capsys, "results", "--db", db_url)[1] == ""
     assert json.loads(run(capsys, "results", "--db", db_url, "--include-delivered")[1])["id"] == "a"
+
+
+def test_results_hold_back_what_can_still_be_undone(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
+        desk.submit([{"id": "a", "draft": "Hi"}])
+        lease = desk.claim("ana")
+        assert lease
+        desk.decide(lease, "approve")
+    # Inside the undo window: not printed, and stderr says why and how to get it.
+    code, out, err = run(capsys, "results", "--db", db_url, "--ack")
+    assert (code, out) == (0, "")
+    assert "inside the undo window (300 s)" in err and "--unsettled" in err
+    code, out, _ = run(capsys, "results", "--db", db_url, "--unsettled")
+    assert code == 0 and json.loads(out)["id"] == "a"
+
+
+class UndoingConsumer(io.StringIO):
+    """A slow consumer: while the first result is written, its reviewer undoes it."""
+
+    def __init__(self, desk: ReviewDesk, reviewer: str) -> None:
+        super().__init__()
+        self.desk, self.reviewer = desk, reviewer
+        self.back: Lease | None = None
+
+    def write(self, text: str) -> int:
+        if self.back is None:
+            self.back = self.desk.undo(self.reviewer)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("ack", [False, True])
+def test_unsettled_results_undone_while_printed_are_retracted_in_the_stream(
+    db_url: str, capsys: pytest.CaptureFixture[str], ack: bool
+) -> None:
+    from reviewdesk.cli import build_parser
+    from reviewdesk.cli import run as run_command
+
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
+        desk.submit([{"id": "a", "draft": "Hi"}, {"id": "b", "draft": "Yo"}])
+        for reviewer in ("bob", "ana"):
+            lease = desk.claim(reviewer)
+            assert lease
+            desk.decide(lease, "approve")
+        consumer = UndoingConsumer(desk, "bob")
+        argv = ["results", "--db", db_url, "--unsettled", *(["--ack"] if ack else [])]
+        code = run_command(build_parser().parse_args(argv), consumer)
+        lines = [json.loads(line) for line in consumer.getvalue().splitlines()]
+        # Both results went out; then, in the same stream, a's retraction.
+        assert [line["id"] for line in lines] == ["a", "b", "a"]
+        assert lines[2] == {"id": "a", "cursor": lines[0]["cursor"], "retracted": True}
+        assert "retracted" not in lines[0] and "retracted" not in lines[1]
+        assert code == 3
+        assert "1 printed result was undone by its reviewer" in capsys.readouterr().err
+        # a is back with bob; his new decision is a new result, with a higher cursor.
+        assert consumer.back is not None and consumer.back.draft.id == "a"
+        desk.decide(consumer.back, "reject", reason="other")
+        again = desk.results(unsettled=True)
+        assert [(r.id, r.label.value) for r in again] == [
+            *([] if ack else [("b", "approved")]),
+            ("a", "rejected"),
+        ]
+        assert again[-1].cursor > lines[1]["cursor"]
 
 
 def test_status_and_schema_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,7 +46,7 @@ def test_eight_processes_decide_each_draft_exactly_once(db_url: str) -> None:
         assert (counts.pending, counts.leased, counts.decided) == (0, 0, DRAFTS)
         results = []
         cursor = 0
-        while page := desk.results(after=cursor, limit=500):
+        while page := desk.results(unsettled=True, after=cursor, limit=500):
             results += page
             cursor = page[-1].cursor
         assert sorted(r.id for r in results) == sorted(decided)

@@ -26,7 +26,9 @@ def escalate(
     assert lease is not None and lease.draft.id == draft_id
     decision = desk.decide(lease, "escalate", severity=severity, note="Check the refund amount.")
     assert decision.label is Label.ESCALATED
-    return next(r.cursor for r in desk.results(include_delivered=True) if r.id == draft_id)
+    return next(
+        r.cursor for r in desk.results(unsettled=True, include_delivered=True) if r.id == draft_id
+    )
 
 
 def test_inbox_orders_by_due_time_and_flags_overdue(desk: ReviewDesk, clock: ManualClock) -> None:
@@ -52,10 +54,10 @@ def test_inbox_orders_by_due_time_and_flags_overdue(desk: ReviewDesk, clock: Man
 
 def test_resolution_reaches_the_consumer_again(desk: ReviewDesk, clock: ManualClock) -> None:
     cursor = escalate(desk, clock, "t-1", "high")
-    results = desk.results()
+    results = desk.results(unsettled=True)
     assert [r.id for r in results] == ["t-1"] and results[0].label is Label.ESCALATED
     desk.ack(results)
-    assert desk.results() == []
+    assert desk.results(unsettled=True) == []
     clock.advance(30 * 60)
     inbox = EscalationInbox.for_desk(desk)
     resolved = inbox.resolve(
@@ -67,10 +69,10 @@ def test_resolution_reaches_the_consumer_again(desk: ReviewDesk, clock: ManualCl
     assert resolved.resolution_note == "Amount fixed." and resolved.resolved_by == "lea"
     assert resolved.resolved_at == clock.now() and not resolved.breached
     # Delivered again: the consumer sees the result once more, until it acknowledges it.
-    again = desk.results()
+    again = desk.results(unsettled=True)
     assert [r.cursor for r in again] == [cursor]
     desk.ack(again)
-    assert desk.results() == []
+    assert desk.results(unsettled=True) == []
     assert inbox.list() == []
     assert [e.cursor for e in inbox.list(include_resolved=True)] == [cursor]
 
@@ -112,7 +114,7 @@ def test_resolution_is_validated_and_fenced(desk: ReviewDesk, clock: ManualClock
     lease = desk.claim("bob")
     assert lease is not None
     desk.decide(lease, "approve")
-    approved = next(r.cursor for r in desk.results() if r.id == "a-1")
+    approved = next(r.cursor for r in desk.results(unsettled=True) if r.id == "a-1")
     with pytest.raises(ResolveRefused) as not_escalated:
         inbox.resolve(approved, "reject", note="x", lead="lea")
     assert not_escalated.value.why == "not_escalated"
@@ -233,6 +235,41 @@ def test_cli_recommend(cli_desk: tuple[ReviewDesk, str]) -> None:
     billing = next(c for c in data["categories"] if c["category"] == "billing")
     assert billing["outcome"] == "keep_full_review" and billing["rule"] == "blocking_escalation"
     assert data["settings"]["edit_adjusted"] is True
+
+
+def test_cli_leaves_out_low_attention_approvals_unless_asked(
+    cli_desk: tuple[ReviewDesk, str],
+) -> None:
+    desk, url = cli_desk
+    with desk._engines.write.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE decision SET low_attention = :t WHERE draft_id = "
+                "(SELECT id FROM draft WHERE external_id = 'a')"
+            ),
+            {"t": True},
+        )
+    code, out = run_cli("stats", "--db", url, "--by", "category")
+    assert code == 0
+    header, _rule, *rows = out.splitlines()
+    assert header.split()[:3] == ["category", "decided", "left"]
+    refund = next(r for r in rows if r.startswith("refund")).split()
+    assert refund[1:3] == ["1", "1"]  # b counted; a, a low-attention approval, left out
+    assert "1 low-attention approval left out" in out and "--include-low-attention" in out
+    code, out = run_cli("stats", "--db", url, "--by", "category", "--include-low-attention")
+    refund = next(r for r in out.splitlines() if r.startswith("refund")).split()
+    assert refund[1] == "2" and "left out" not in out.splitlines()[0]
+    assert "Low-attention approvals counted" in out
+    data = json.loads(run_cli("stats", "--db", url, "--json")[1])
+    assert data["filter"]["include_low_attention"] is False
+    assert (data["total"]["decided"], data["total"]["low_attention_left_out"]) == (2, 1)
+
+    code, out = run_cli("recommend", "--db", url)
+    assert code == 0 and "1 low-attention approval left out" in out
+    data = json.loads(run_cli("recommend", "--db", url, "--json", "--include-low-attention")[1])
+    assert data["low_attention"] == {"included": True, "left_out": 0}
+    refund = next(c for c in data["categories"] if c["category"] == "refund")
+    assert refund["n"] == 2
 
 
 def test_cli_escalations_list_and_resolve(cli_desk: tuple[ReviewDesk, str]) -> None:

@@ -33,7 +33,14 @@ from reviewdesk.services.export import formats as formats_module
 from reviewdesk.services.export.privacy import Pseudonymizer
 from reviewdesk.storage.engine import create_engines
 from reviewdesk.storage.export_sql import ExportStore
-from tests.helpers.export_data import Spec, decide_all, mixed_specs
+from tests.helpers.export_data import (
+    LEAD,
+    Spec,
+    decide_all,
+    escalation_specs,
+    mixed_specs,
+    resolve_escalations,
+)
 
 pytest.importorskip("pyarrow")
 
@@ -48,19 +55,31 @@ def expected_records(
     """What the export must hold for each draft, built from what was submitted and decided."""
     pseudonym = Pseudonymizer.for_database(desk.target)
     assert pseudonym.scope == "installation"  # the test keyring holds the secret
+    # What the producer collects (results) is what the export holds: the final text and the
+    # lead's resolution of an escalation.
+    results = {r.id: r for r in desk.results(unsettled=True, include_delivered=True, limit=1000)}
     out: dict[str, dict[str, Any]] = {}
     for spec in specs:
         d = decisions[spec.id]
+        result = results[spec.id]
         out[spec.id] = {
             "id": spec.id,
             "input": spec.input,
             "context": dict(spec.context),
             "draft": spec.submission()["draft"],
             "label": d.label.value,
-            "final": d.final,
+            "final": result.final,
             "reason": d.reason,
             "severity": d.severity.value if d.severity else None,
             "note": d.note,
+            "resolution": result.resolution,
+            "resolution_note": result.resolution_note,
+            "resolved_by": pseudonym(result.resolved_by) if result.resolved_by else None,
+            "resolved_at": (
+                result.resolved_at.astimezone(UTC).isoformat(timespec="microseconds")
+                if result.resolved_at
+                else None
+            ),
             "category": spec.category,
             "risk": spec.risk,
             "model": spec.model,
@@ -101,7 +120,9 @@ def read_parquet(path: Path) -> list[dict[str, Any]]:
     rows = pq.read_table(path).to_pylist()
     for row in rows:
         row["context"] = json.loads(row["context"])
-        row["decided_at"] = row["decided_at"].isoformat(timespec="microseconds")
+        for name in ("decided_at", "resolved_at"):
+            if row[name] is not None:
+                row[name] = row[name].isoformat(timespec="microseconds")
     return rows
 
 
@@ -124,8 +145,9 @@ def output_files(out: Path) -> list[Path]:
 def test_round_trip_field_by_field(
     desk: ReviewDesk, clock: ManualClock, tmp_path: Path, fmt: str
 ) -> None:
-    specs = mixed_specs()
+    specs = mixed_specs() + escalation_specs()
     decisions = decide_all(desk, specs, clock)
+    resolve_escalations(desk, clock)
     expected = expected_records(desk, specs, decisions)
 
     result = run_export(desk, tmp_path / "out", format=ExportFormat(fmt))
@@ -195,7 +217,7 @@ def test_round_trip_evaluation_tool_formats(
     evals = run_export(desk, tmp_path / "evals", format=ExportFormat.OPENAI_EVALS)
     samples = read_jsonl(tmp_path / "evals" / "data.jsonl")
     assert evals.skipped == {
-        "no reference answer (rejected or escalated)": 1,
+        "no reference answer (rejected, or escalated and not sent)": 1,
         "no input": 1,
     }
     assert [s["ideal"] for s in samples] == [want["t-approved"]["final"], want["t-edited"]["final"]]
@@ -204,6 +226,73 @@ def test_round_trip_evaluation_tool_formats(
     assert samples[1]["input"] == [{"role": "user", "content": "Wo ist meine Rückerstattung? 🙂"}]
     for sample in samples:
         assert set(sample) == {"input", "ideal"}
+
+
+def test_escalation_resolutions_reach_every_format(
+    desk: ReviewDesk, clock: ManualClock, tmp_path: Path
+) -> None:
+    specs = escalation_specs()
+    decisions = decide_all(desk, specs, clock)
+    resolve_escalations(desk, clock)
+    want = expected_records(desk, specs, decisions)
+    draft = {s.id: s.submission()["draft"] for s in specs}
+    lead_text = "We are looking into it; a specialist writes back today."
+    # The text to send is the lead's: the draft as is, or the lead's edit; none otherwise.
+    assert [(want[s.id]["resolution"], want[s.id]["final"]) for s in specs] == [
+        ("send_as_is", draft["e-as-is"]),
+        ("send_edited", lead_text),
+        ("reject", None),
+        ("dismiss", None),
+        (None, None),
+    ]
+
+    result = run_export(desk, tmp_path / "jsonl")
+    rows = {r["id"]: r for r in read_jsonl(tmp_path / "jsonl" / "data.jsonl")}
+    assert rows == want
+    assert LEAD not in (tmp_path / "jsonl" / "data.jsonl").read_text()
+    assert rows["e-reject"]["resolution_note"] == "Lead on reject."
+    assert (
+        "- Escalations: 5; resolved by a lead: send as is 1, send edited 1, reject 1, "
+        "dismiss 1; still open: 1" in result.card
+    )
+
+    run_export(desk, tmp_path / "inspect", format=ExportFormat.INSPECT)
+    targets = {s["id"]: s["target"] for s in read_jsonl(tmp_path / "inspect" / "data.jsonl")}
+    assert targets == {
+        "e-as-is": draft["e-as-is"],
+        "e-edited": lead_text,
+        "e-reject": "",
+        "e-dismiss": "",
+        "e-open": "",
+    }
+
+    promptfoo = run_export(desk, tmp_path / "promptfoo", format=ExportFormat.PROMPTFOO)
+    assert promptfoo.skipped == {}
+    cases = {c["description"]: c for c in read_jsonl(tmp_path / "promptfoo" / "data.jsonl")}
+    assert cases["e-as-is"]["assert"] == [{"type": "factuality", "value": draft["e-as-is"]}]
+    assert cases["e-edited"]["assert"] == [{"type": "factuality", "value": lead_text}]
+    rejected = cases["e-reject"]["assert"]
+    assert rejected[0] == {"type": "not-equals", "value": draft["e-reject"]}
+    assert rejected[1]["type"] == "llm-rubric"
+    assert "a lead rejected it" in rejected[1]["value"]
+    assert (
+        "Lead on reject." in rejected[1]["value"] and "Escalated: reject." in rejected[1]["value"]
+    )
+    for open_ in ("e-dismiss", "e-open"):
+        (rubric,) = cases[open_]["assert"]
+        assert rubric["type"] == "llm-rubric" and "hand it to a person" in rubric["value"]
+    assert {c["metadata"].get("resolution") for c in cases.values()} == {
+        "send_as_is",
+        "send_edited",
+        "reject",
+        "dismiss",
+        None,
+    }
+
+    evals = run_export(desk, tmp_path / "evals", format=ExportFormat.OPENAI_EVALS)
+    ideals = [s["ideal"] for s in read_jsonl(tmp_path / "evals" / "data.jsonl")]
+    assert ideals == [draft["e-as-is"], lead_text]
+    assert evals.skipped == {"no reference answer (rejected, or escalated and not sent)": 3}
 
 
 def test_keyset_pages_stream_everything_once(desk: ReviewDesk, clock: ManualClock) -> None:
@@ -378,6 +467,27 @@ def test_redaction_reaches_every_text_and_nested_context(
     assert "Replaced: card 1, email 2, iban 1, phone 2." in result.card
     raw = b"".join(p.read_bytes() for p in output_files(tmp_path / "out"))
     assert b"example.com" not in raw and b"4111" not in raw and b"7946" not in raw
+
+
+def test_redaction_reaches_the_leads_text_and_note(
+    desk: ReviewDesk, clock: ManualClock, tmp_path: Path
+) -> None:
+    from reviewdesk.services.escalations import EscalationInbox
+
+    decide_all(desk, [Spec("esc", "escalate", severity="low", note="Check.")], clock)
+    inbox = EscalationInbox.for_desk(desk)
+    (item,) = inbox.list()
+    inbox.resolve(
+        item.cursor,
+        "send_edited",
+        note="Called ana.perez@example.com back.",
+        lead=LEAD,
+        text="Write to ana.perez@example.com for the refund.",
+    )
+    run_export(desk, tmp_path / "out", redact=True)
+    (row,) = read_jsonl(tmp_path / "out" / "data.jsonl")
+    assert row["final"] == "Write to [EMAIL] for the refund."
+    assert row["resolution_note"] == "Called [EMAIL] back."
 
 
 # -- atomic output ---------------------------------------------------------------------------

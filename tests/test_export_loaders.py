@@ -19,7 +19,13 @@ from reviewdesk.services.export import (
     SplitSpec,
     export_dataset,
 )
-from tests.helpers.export_data import Spec, decide_all, mixed_specs
+from tests.helpers.export_data import (
+    Spec,
+    decide_all,
+    escalation_specs,
+    mixed_specs,
+    resolve_escalations,
+)
 
 
 @pytest.fixture
@@ -52,6 +58,9 @@ STRING = (
     "reason",
     "severity",
     "note",
+    "resolution",
+    "resolution_note",
+    "resolved_by",
     "category",
     "risk",
     "model",
@@ -73,7 +82,8 @@ def dtypes(features: Any) -> dict[str, str]:
 
 def make_data(desk: ReviewDesk, clock: ManualClock) -> None:
     specs = mixed_specs() + [Spec(f"extra-{i}", category="faq", risk="low") for i in range(6)]
-    decide_all(desk, specs, clock)
+    decide_all(desk, specs + escalation_specs(), clock)
+    resolve_escalations(desk, clock)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +115,7 @@ def test_load_dataset_reads_the_files(
         cache_dir=str(tmp_path / "c"),
     )
 
-    assert len(loaded["train"]) == result.records == 10
+    assert len(loaded["train"]) == result.records == 15
     for split in loaded:
         assert loaded[split].column_names == list(FIELD_NAMES)
     types = dtypes(loaded["train"].features)
@@ -118,9 +128,12 @@ def test_load_dataset_reads_the_files(
     assert types["low_attention"] == "bool"
     assert types["context"] in (context_type, *text)
     assert types["decided_at"] in (time_type, *text)
+    assert types["resolved_at"] in (time_type, *text)
     row = next(r for split in loaded for r in loaded[split] if r["id"] == "t-escalated")
     assert row["label"] == "escalated" and row["severity"] == "high"
-    assert row["input"] is None and row["final"] is None
+    assert row["input"] is None and row["final"] is None and row["resolution"] is None
+    row = next(r for split in loaded for r in loaded[split] if r["id"] == "e-edited")
+    assert row["resolution"] == "send_edited" and row["final"].startswith("We are looking")
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "hf"])
@@ -148,5 +161,6 @@ def test_load_dataset_on_the_folder_uses_the_card(
     for name in FLOAT:
         assert types[name] == "float64", name
     assert types["low_attention"] == "bool"
-    assert types["decided_at"] == ("string" if fmt in ("jsonl", "csv") else "timestamp[us, tz=UTC]")
+    times = "string" if fmt in ("jsonl", "csv") else "timestamp[us, tz=UTC]"
+    assert types["decided_at"] == types["resolved_at"] == times
     assert types["context"] == ("Json" if fmt == "jsonl" else "string")

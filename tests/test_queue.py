@@ -20,7 +20,7 @@ from reviewdesk import (
     UndoRefused,
 )
 from reviewdesk.core.clock import ManualClock
-from reviewdesk.core.domain import EventKind
+from reviewdesk.core.domain import EventKind, Retraction
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import create_engines, resolve_target
 from tests.conftest import DeskFactory
@@ -98,7 +98,7 @@ def test_every_verdict_is_recorded_and_delivered(desk: ReviewDesk) -> None:
     desk.decide(e, "edit", text="Better text", review_seconds=9.5)
     desk.decide(r, "reject", reason="hallucination", note="invented a policy")
     desk.decide(x, "escalate", severity="critical", note="legal threat")
-    results = {res.id: res for res in desk.results()}
+    results = {res.id: res for res in desk.results(unsettled=True)}
     assert results[a.draft.id].label is Label.APPROVED
     assert results[a.draft.id].final == a.draft.draft
     assert results[a.draft.id].review_seconds == 4.0
@@ -153,7 +153,7 @@ def test_expired_lease_is_refused_logged_and_changes_nothing(
     with pytest.raises(LeaseLost, match="expired") as lost:
         desk.decide(lease, "approve")
     assert lost.value.why == "expired"
-    assert desk.results() == []
+    assert desk.results(unsettled=True) == []
     (attempt,) = desk.attempts()
     assert (attempt["outcome"], attempt["detail"], attempt["reviewer"]) == (
         "refused",
@@ -164,7 +164,7 @@ def test_expired_lease_is_refused_logged_and_changes_nothing(
     again = desk.claim("bob")
     assert again and again.draft.id == lease.draft.id and again.epoch == lease.epoch + 1
     desk.decide(again, "approve")
-    assert [r.reviewer for r in desk.results()] == ["bob"]
+    assert [r.reviewer for r in desk.results(unsettled=True)] == ["bob"]
     kinds = [(e.kind, e.actor) for e in desk.history(lease.draft.id).events]
     assert kinds == [
         (EventKind.SUBMITTED, None),
@@ -263,7 +263,7 @@ def test_retried_decision_reports_the_first_outcome(desk: ReviewDesk) -> None:
         first.final,
         first.decided_at,
     )
-    assert len(desk.results()) == 1
+    assert len(desk.results(unsettled=True)) == 1
     assert [a["outcome"] for a in desk.attempts()] == ["accepted", "replayed"]
 
 
@@ -276,11 +276,11 @@ def test_undo_returns_the_draft_to_the_same_reviewer(desk: ReviewDesk, clock: Ma
     back = desk.undo("ana")
     assert back.draft.id == lease.draft.id and back.reviewer == "ana"
     assert back.epoch == lease.epoch + 1
-    assert desk.results() == []
+    assert desk.results(unsettled=True) == []
     assert desk.claim("bob") is not None  # bob gets the other draft, not the undone one
     assert desk.claim("cyd") is None
     desk.decide(back, "approve")
-    (result,) = desk.results()
+    (result,) = desk.results(unsettled=True)
     assert (result.id, result.label) == (lease.draft.id, Label.APPROVED)
     kinds = [e.kind for e in desk.history(lease).events]
     assert kinds[-3:] == [EventKind.DECIDED, EventKind.UNDONE, EventKind.DECIDED]
@@ -301,7 +301,7 @@ def test_undo_refused_outside_window_after_delivery_or_with_nothing(
     second = desk.claim("ana")
     assert second
     desk.decide(second, "approve")
-    desk.ack(desk.results())
+    desk.ack(desk.results(unsettled=True))
     with pytest.raises(UndoRefused, match="delivered"):
         desk.undo("ana")
     with pytest.raises(UndoRefused, match="no decision"):
@@ -314,16 +314,16 @@ def test_results_cursor_ack_and_at_least_once(desk: ReviewDesk) -> None:
         lease = desk.claim("ana")
         assert lease
         desk.decide(lease, "approve")
-    page = desk.results(limit=2)
+    page = desk.results(unsettled=True, limit=2)
     assert [r.id for r in page] == ["d0", "d1"]
-    rest = desk.results(after=page[-1].cursor)
+    rest = desk.results(unsettled=True, after=page[-1].cursor)
     assert [r.id for r in rest] == ["d2", "d3", "d4"]
     # Unacknowledged results come back again.
-    assert [r.id for r in desk.results()] == ["d0", "d1", "d2", "d3", "d4"]
+    assert [r.id for r in desk.results(unsettled=True)] == ["d0", "d1", "d2", "d3", "d4"]
     report = desk.ack(page)
     assert (report.acknowledged, report.already_delivered, report.undone) == (2, 0, [])
-    assert [r.id for r in desk.results()] == ["d2", "d3", "d4"]
-    assert len(desk.results(include_delivered=True)) == 5
+    assert [r.id for r in desk.results(unsettled=True)] == ["d2", "d3", "d4"]
+    assert len(desk.results(unsettled=True, include_delivered=True)) == 5
     again = desk.ack([page[0].cursor])
     assert (again.acknowledged, again.already_delivered) == (0, 1)
     assert desk.history("d0").events[-1].kind is EventKind.DELIVERED
@@ -334,20 +334,69 @@ def test_ack_reports_results_undone_in_between(desk: ReviewDesk) -> None:
     lease = desk.claim("ana")
     assert lease
     desk.decide(lease, "approve")
-    (result,) = desk.results()
+    (result,) = desk.results(unsettled=True)
     desk.undo("ana")
     report = desk.ack([result])
     assert (report.acknowledged, report.undone) == (0, [result.cursor])
 
 
-def test_settled_results_wait_out_the_undo_window(desk: ReviewDesk, clock: ManualClock) -> None:
-    desk.submit(drafts(1))
+def test_results_are_settled_unless_asked_for(desk: ReviewDesk, clock: ManualClock) -> None:
+    # Settled: no longer undoable. A consumer sees a decision once its undo window has passed
+    # (or it was delivered, or a lead resolved it), never one its reviewer may still take back.
+    desk.submit(drafts(3))
+    for reviewer in ("ana", "bob"):
+        lease = desk.claim(reviewer)
+        assert lease
+        desk.decide(lease, "approve")
+    assert desk.results() == []
+    assert [r.id for r in desk.results(unsettled=True)] == ["d0", "d1"]
+    # At exactly the window's end a decision can still be undone, so it is still held back.
+    clock.advance(desk.undo_window)
+    assert desk.results() == []
+    back = desk.undo("bob")
+    desk.release(back)
+    clock.advance(0.000001)
+    assert [r.id for r in desk.results()] == ["d0"]
+    with pytest.raises(UndoRefused, match="undo window"):
+        desk.undo("ana")
+    # Escalated and resolved by a lead: settled at once (it cannot be undone any more).
+    lease = desk.claim("cyd")
+    assert lease
+    desk.decide(lease, "escalate", severity="low")
+    assert [r.id for r in desk.results()] == ["d0"]
+    from reviewdesk.services.escalations import EscalationInbox
+
+    (escalation,) = EscalationInbox.for_desk(desk).list()
+    EscalationInbox.for_desk(desk).resolve(escalation.cursor, "dismiss", note="dup", lead="lea")
+    assert [r.id for r in desk.results()] == ["d0", lease.draft.id]
+    # Delivered: settled too, so a consumer re-reading with include_delivered sees it at once.
     lease = desk.claim("ana")
     assert lease
     desk.decide(lease, "approve")
-    assert desk.results(settled=True) == []
-    clock.advance(desk.undo_window + 1)
-    assert [r.id for r in desk.results(settled=True)] == ["d0"]
+    desk.ack(desk.results(unsettled=True))
+    assert lease.draft.id in {r.id for r in desk.results(include_delivered=True)}
+
+
+def test_a_result_undone_after_it_was_read_is_retracted(desk: ReviewDesk) -> None:
+    desk.submit(drafts(2))
+    for reviewer in ("ana", "bob"):
+        lease = desk.claim(reviewer)
+        assert lease
+        desk.decide(lease, "approve")
+    read = desk.results(unsettled=True)
+    assert desk.retracted(read) == []
+    desk.undo("ana")
+    retraction = Retraction(cursor=read[0].cursor, id="d0")
+    assert desk.retracted(read) == [retraction]
+    report = desk.ack(read)
+    assert (report.acknowledged, report.undone, report.retractions) == (
+        1,
+        [read[0].cursor],
+        [retraction],
+    )
+    # Bare cursors are retracted by id too.
+    assert desk.ack([read[0].cursor]).retractions == [retraction]
+    assert retraction.to_json() == {"id": "d0", "cursor": read[0].cursor, "retracted": True}
 
 
 def test_history_shows_the_thread_and_its_decisions(desk: ReviewDesk, clock: ManualClock) -> None:

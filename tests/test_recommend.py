@@ -303,6 +303,7 @@ def _insert(desk: ReviewDesk, rows: list[dict[str, Any]]) -> None:
                 "decided_at": at,
                 "lease_epoch": 1,
                 "idempotency_key": f"k{i}",
+                "low_attention": r.get("low", False),
             }
         )
     with desk._engines.write.begin() as conn:
@@ -338,6 +339,11 @@ def engine_desk(make_desk: Any) -> ReviewDesk:
               "at": NOW - timedelta(hours=i)} for i in range(300)]  # fmt: skip
     rows += [{"category": "returns", "label": "rejected" if i % 2 else "approved",
               "confidence": 0.6, "at": NOW - timedelta(hours=i)} for i in range(300)]  # fmt: skip
+    # faq: 60 approvals, 20 of them low-attention, and a low-attention rejection: 41 counted,
+    # 20 left out, unless included.
+    rows += [{"category": "faq", "label": "approved", "low": i % 3 == 0,
+              "at": NOW - timedelta(hours=i)} for i in range(60)]  # fmt: skip
+    rows += [{"category": "faq", "label": "rejected", "low": True, "at": NOW}]  # fmt: skip
     _insert(desk, rows)
     return desk
 
@@ -391,3 +397,26 @@ def test_engine_period_trend_and_filters(engine_desk: ReviewDesk) -> None:
     data = report.to_json()
     assert data["categories"][0]["outcome"] in {o.value for o in Outcome}
     assert data["settings"]["min_reviews"] == {"low": 50, "medium": 200, "high": 500}
+
+
+def test_low_attention_approvals_are_left_out_unless_included(engine_desk: ReviewDesk) -> None:
+    engine = RecommendationEngine.for_desk(engine_desk)
+    report = engine.recommend()
+    faq = next(r for r in report.categories if r.category == "faq").verdict
+    # Left out as exports leave them out, and said so; the flagged rejection counts.
+    assert (faq.n, faq.approval.count, faq.low_attention_left_out) == (41, 40, 20)
+    assert faq.outcome is Outcome.NOT_ENOUGH and faq.more_reviews_needed is not None
+    assert (report.include_low_attention, report.low_attention_left_out) == (False, 20)
+    order = next(r for r in report.categories if r.category == "order_status").verdict
+    assert order.low_attention_left_out == 0
+    band = next(r for r in report.bands if r.category == "faq").verdict
+    assert band.low_attention_left_out == 20
+    data = report.to_json()
+    assert data["low_attention"] == {"included": False, "left_out": 20}
+    faq_json = next(c for c in data["categories"] if c["category"] == "faq")
+    assert faq_json["low_attention_left_out"] == 20
+
+    every = engine.recommend(include_low_attention=True)
+    faq = next(r for r in every.categories if r.category == "faq").verdict
+    assert (faq.n, faq.approval.count, faq.low_attention_left_out) == (61, 60, 0)
+    assert (every.include_low_attention, every.low_attention_left_out) == (True, 0)

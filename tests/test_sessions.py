@@ -304,7 +304,7 @@ def test_gold_drafts_look_ordinary_and_never_reach_consumers(
     first = desk.claim("lead")
     assert first
     desk.decide(first, "reject", reason="factual_error", review_seconds=20.0)
-    desk.ack(desk.results())
+    desk.ack(desk.results(unsettled=True))
     desk.mark_gold("bad", "rejected", by="lead", note="double refund promised")
     fill(desk, 30)
     served = []
@@ -321,8 +321,10 @@ def test_gold_drafts_look_ordinary_and_never_reach_consumers(
     (caught,) = served
     assert (caught.gold_correct, caught.caught) == (True, True)
     # Only the lead's original decision is a result; the gold answer is no decision.
-    assert [r.reviewer for r in desk.results(include_delivered=True) if r.id == "bad"] == ["lead"]
-    assert all(r.id != "bad" for r in desk.results())
+    assert [
+        r.reviewer for r in desk.results(unsettled=True, include_delivered=True) if r.id == "bad"
+    ] == ["lead"]
+    assert all(r.id != "bad" for r in desk.results(unsettled=True))
     assert desk.counts().decided == 31
     (accuracy,) = desk.gold_accuracy("ana")
     assert (accuracy["answers"], accuracy["correct"], accuracy["caught"]) == (1, 1, 1)

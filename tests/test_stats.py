@@ -101,7 +101,9 @@ LIVE = [
     # Approved, undone by ana, then rejected: only the rejection counts.
     Rec("r10", "refund", "m1", 0.97, "ana", "reject", 15, DAY8, reason="other"),
 ]
-LOW_ATTENTION = {"r1"}
+# Flagged low-attention: r1 is an approval (left out unless included); s8 a rejection, which a
+# run of fast approvals can sweep in, and which counts like any other rejection.
+LOW_ATTENTION = {"r1", "s8"}
 GOLD = Rec("g9", "shipping", "m1", 0.97, "ana", "approve", 3, DAY2)
 
 
@@ -155,7 +157,7 @@ def build(desk: ReviewDesk, clock: ManualClock) -> None:
     execute(
         desk,
         "UPDATE decision SET low_attention = :t WHERE draft_id IN "
-        "(SELECT id FROM draft WHERE external_id IN ('r1'))",
+        "(SELECT id FROM draft WHERE external_id IN ('r1', 's8'))",
         t=True,
     )
     _gold_answers(desk)
@@ -200,6 +202,15 @@ def built(desk: ReviewDesk, clock: ManualClock) -> StatsService:
 
 
 # -- the reference: a plain count over LIVE -----------------------------------------------------
+def _left_out(rec: Rec, flt: StatsFilter) -> bool:
+    low = rec.low if isinstance(rec, ScanRec) else rec.id in LOW_ATTENTION
+    return low and rec.verdict == "approve" and not flt.include_low_attention
+
+
+def _flagged(rec: Rec) -> bool:
+    return rec.low if isinstance(rec, ScanRec) else rec.id in LOW_ATTENTION
+
+
 def _passes(rec: Rec, flt: StatsFilter) -> bool:
     return (
         (flt.since is None or rec.at.date() >= flt.since)
@@ -218,7 +229,16 @@ def _expected_median(seconds: Sequence[float]) -> float | None:
     return histogram_median(counts)
 
 
-def check_group(g: GroupStats, recs: Sequence[Rec], gold: Sequence[bool]) -> None:
+def check_group(g: GroupStats, recs: Sequence[Rec], gold: Sequence[bool], flt: StatsFilter) -> None:
+    """``recs``: the group's decisions, those the filter leaves out included."""
+    left_out = [r for r in recs if _left_out(r, flt)]
+    assert g.low_attention_left_out == len(left_out)
+    # The low-attention rate is of every decision, counted or left out.
+    assert (g.low_attention.count, g.low_attention.total) == (
+        sum(_flagged(r) for r in recs),
+        len(recs),
+    )
+    recs = [r for r in recs if not _left_out(r, flt)]
     n = len(recs)
     assert g.decided == n
     assert g.approved.count == sum(r.verdict == "approve" for r in recs)
@@ -244,7 +264,6 @@ def check_group(g: GroupStats, recs: Sequence[Rec], gold: Sequence[bool]) -> Non
     assert g.escalated.count == sum(severities.values())
     # The one escalation (high, day 8 09:00) is open at day 8 11:00: past its 1 hour.
     assert g.sla_breaches.count == g.escalated.count == g.escalations_open
-    assert g.low_attention.count == sum(r.id in LOW_ATTENTION for r in recs)
     assert g.median_review_seconds == _expected_median([r.seconds for r in recs])
     if gold:
         assert g.gold_accuracy is not None
@@ -276,8 +295,9 @@ def check_report(service: StatsService, dims: Sequence[Dimension], flt: StatsFil
     }
     assert {g.key for g in report.groups} == set(expected) | gold_keys
     for g in report.groups:
-        check_group(g, expected.get(g.key, []), _gold_for(dict(zip(dims, g.key, strict=True)), flt))
-    check_group(report.total, recs, _gold_for({}, flt))
+        gold = _gold_for(dict(zip(dims, g.key, strict=True)), flt)
+        check_group(g, expected.get(g.key, []), gold, flt)
+    check_group(report.total, recs, _gold_for({}, flt), flt)
 
 
 GROUPINGS: list[tuple[Dimension, ...]] = [
@@ -315,6 +335,10 @@ FILTERS = [
     StatsFilter(since=date(2026, 1, 1), until=date(2026, 1, 31)),
     StatsFilter(since=DAY1.date(), until=DAY1.date() + timedelta(days=6)),
     StatsFilter(since=date(2025, 12, 1), until=DAY8.date() - timedelta(days=1)),
+    # Low-attention approvals counted in full.
+    StatsFilter(include_low_attention=True),
+    StatsFilter(reviewers=("ana",), models=("m1",), include_low_attention=True),
+    StatsFilter(since=date(2026, 1, 1), until=date(2026, 1, 31), include_low_attention=True),
 ]
 
 
@@ -328,27 +352,59 @@ def test_headline_figures_by_hand(built: StatsService) -> None:
     refund, shipping = report.groups
     assert refund.key == ("refund",) and shipping.key == ("shipping",)
     # refund: r1 r2 approved, r3 trivial edit, r4 edit, r5 r10 rejected; r10's approval undone.
-    assert (refund.decided, refund.approved.count, refund.edited.count) == (6, 2, 2)
-    assert refund.trivial_edits.count == 1 and refund.approved_adjusted.count == 3
+    # r1 is a low-attention approval: left out, and said so.
+    assert (refund.decided, refund.approved.count, refund.edited.count) == (5, 1, 2)
+    assert refund.low_attention_left_out == 1
+    assert refund.trivial_edits.count == 1 and refund.approved_adjusted.count == 2
     assert refund.rejected_by_reason["factual_error"].count == 1
     assert refund.rejected_by_reason["other"].count == 1
-    # shipping: s6 approved, s7 escalated high, s8 rejected; the gold draft g9 is left out.
+    # shipping: s6 approved, s7 escalated high, s8 rejected (flagged low-attention, but not an
+    # approval: counted); the gold draft g9 is left out.
     assert (shipping.decided, shipping.approved.count, shipping.escalated.count) == (3, 1, 1)
     assert shipping.escalated_by_severity["high"].count == 1
+    assert shipping.rejected.count == 1 and shipping.low_attention_left_out == 0
     total = report.total
-    assert total.decided == 9 and total.approved.count == 3
-    assert total.low_attention.count == 1
-    # Review times 5 10 15 20 30 40 50 60 70: the middle (4.5th) falls in [30, 45), which holds
-    # two: 30 + (4.5 - 4) / 2 * 15.
-    assert total.median_review_seconds == 33.75
-    assert total.approved.value == pytest.approx(3 / 9)
-    low, high = proportion_confint(3, 9, alpha=0.05, method="wilson")
+    assert total.decided == 8 and total.approved.count == 2
+    assert total.low_attention_left_out == 1
+    assert (total.low_attention.count, total.low_attention.total) == (2, 9)
+    # Review times 5 15 20 30 40 50 60 70 (r1's 10 left out): the middle (4th) falls in
+    # [30, 45), which holds two: 30 + (4 - 3) / 2 * 15.
+    assert total.median_review_seconds == 37.5
+    assert total.approved.value == pytest.approx(2 / 8)
+    low, high = proportion_confint(2, 8, alpha=0.05, method="wilson")
     assert (total.approved.low, total.approved.high) == (pytest.approx(low), pytest.approx(high))
+    # Included, r1 counts in full: 3 approvals of 9, review times 5 10 15 ... 70.
+    every = built.compute([Dimension.CATEGORY], filter=StatsFilter(include_low_attention=True))
+    assert (every.total.decided, every.total.approved.count) == (9, 3)
+    assert every.total.low_attention_left_out == 0
+    assert every.total.median_review_seconds == 33.75
+    assert every.to_json()["filter"]["include_low_attention"] is True
+    assert report.to_json()["total"]["low_attention_left_out"] == 1
     by_reviewer = {g.key[0]: g for g in built.compute([Dimension.REVIEWER]).groups}
     assert by_reviewer["ana"].gold_accuracy is not None
     assert by_reviewer["ana"].gold_accuracy.value == 0.5
     assert by_reviewer["bob"].gold_accuracy is not None
     assert by_reviewer["bob"].gold_accuracy.value == 1.0
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_statistics_and_exports_leave_out_the_same_decisions(
+    built: StatsService, desk: ReviewDesk, tmp_path: Any, include: bool
+) -> None:
+    from reviewdesk.services.export import ExportFilter, ExportOptions, export_dataset
+
+    flt = StatsFilter(include_low_attention=include)
+    total = built.compute(filter=flt).total
+    result = export_dataset(
+        desk.target,
+        ExportOptions(out=tmp_path / "out", filter=ExportFilter(include_low_attention=include)),
+    )
+    lines = (tmp_path / "out" / "data.jsonl").read_text(encoding="utf-8").splitlines()
+    exported = {line.split('"id":"', 1)[1].split('"', 1)[0] for line in lines}
+    # The flagged rejection s8 is in both; the flagged approval r1 in neither, unless included.
+    assert exported == {r.id for r in LIVE} - ({"r1"} if not include else set())
+    assert result.records == total.decided == len(exported)
+    assert total.low_attention_left_out == (0 if include else 1)
 
 
 def test_trivial_edit_threshold_is_configurable(built: StatsService) -> None:
@@ -385,7 +441,9 @@ def test_bulk_statements_keep_the_rollup_exact(built: StatsService, desk: Review
         "UPDATE decision SET undone_at = decided_at WHERE reviewer = 'bob' AND undone_at IS NULL",
     )
     report = built.compute([Dimension.REVIEWER])
-    assert report.total.decided == 5 and report.total.edited.count == 0
+    # ana's r2 r5 s7 r10 count; her r1, a low-attention approval, is left out.
+    assert report.total.decided == 4 and report.total.edited.count == 0
+    assert report.total.low_attention_left_out == 1
     bob = next(g for g in report.groups if g.key == ("bob",))
     # Only bob's gold answer keeps his row.
     assert bob.decided == 0 and bob.gold_accuracy is not None
@@ -689,7 +747,9 @@ def write_history(conn: Connection, history: History, *, drafts: int, first_id: 
     live = [
         rs[-1] for rs in (history.decisions[i] for i in ids) if rs[-1]["id"] not in history.undone
     ]
+    # Mostly approvals; a few rejections too, which a run of fast approvals can sweep in.
     flagged = [r for r in live if r["label"] == "approved"][::7]
+    flagged += [r for r in live if r["label"] == "rejected"][::5]
     conn.execute(
         text("UPDATE decision SET low_attention = :t WHERE id IN :ids").bindparams(
             bindparam("ids", expanding=True)
@@ -710,7 +770,11 @@ def write_history(conn: Connection, history: History, *, drafts: int, first_id: 
         )
 
 
-def check_scan_group(g: GroupStats, recs: Sequence[ScanRec]) -> None:
+def check_scan_group(g: GroupStats, recs: Sequence[ScanRec], flt: StatsFilter) -> None:
+    """``recs``: the group's decisions, those the filter leaves out included."""
+    assert g.low_attention_left_out == sum(_left_out(r, flt) for r in recs), g.key
+    assert (g.low_attention.count, g.low_attention.total) == (sum(r.low for r in recs), len(recs))
+    recs = [r for r in recs if not _left_out(r, flt)]
     assert g.decided == len(recs), g.key
     assert g.approved.count == sum(r.verdict == "approve" for r in recs)
     edits = [r for r in recs if r.verdict == "edit"]
@@ -722,7 +786,6 @@ def check_scan_group(g: GroupStats, recs: Sequence[ScanRec]) -> None:
         )
     else:
         assert g.mean_edit_distance is None
-    assert g.low_attention.count == sum(r.low for r in recs)
     assert g.median_review_seconds == _expected_median([r.seconds for r in recs])
     reasons: dict[str, int] = {}
     for r in recs:
@@ -756,8 +819,8 @@ def check_scan_report(
         expected.setdefault(tuple(r.key(d) for d in dims), []).append(r)
     assert {g.key for g in report.groups} == set(expected), (dims, flt)
     for g in report.groups:
-        check_scan_group(g, expected[g.key])
-    check_scan_group(report.total, chosen)
+        check_scan_group(g, expected[g.key], flt)
+    check_scan_group(report.total, chosen, flt)
 
 
 SCAN_GROUPINGS: list[tuple[Dimension, ...]] = [
@@ -784,6 +847,9 @@ SCAN_FILTERS = [
     StatsFilter(
         since=date(2026, 1, 28), reviewers=("bob",), categories=("refund",), models=("m1",)
     ),
+    StatsFilter(include_low_attention=True),
+    StatsFilter(since=date(2026, 1, 28), until=date(2026, 5, 12), include_low_attention=True),
+    StatsFilter(reviewers=("ana", "cem"), bands=(">=0.95",), include_low_attention=True),
 ]
 
 

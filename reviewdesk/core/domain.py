@@ -252,12 +252,28 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Retraction:
+    """A result handed out and then undone by its reviewer: do not send it (or take it back).
+
+    The draft is back with its reviewer; their new decision comes as a new result for the same
+    ``id``, with a higher cursor."""
+
+    cursor: int
+    id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "cursor": self.cursor, "retracted": True}
+
+
+@dataclass(frozen=True)
 class AckReport:
     acknowledged: int
     already_delivered: int
     undone: list[int]
     # Read before a lead resolved them: not acknowledged, delivered again with the resolution.
     resolved_since_read: list[int] = field(default_factory=list)
+    # The undone ones, by id too: what to retract downstream.
+    retractions: list[Retraction] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

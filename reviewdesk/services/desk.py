@@ -35,6 +35,7 @@ from reviewdesk.core.domain import (
     Lease,
     QueueCounts,
     Result,
+    Retraction,
     Risk,
     Severity,
     SubmitReport,
@@ -532,18 +533,20 @@ class ReviewDesk:
         after: int = 0,
         limit: int = 100,
         include_delivered: bool = False,
-        settled: bool = False,
+        unsettled: bool = False,
     ) -> list[Result]:
         """Decided drafts in decision order, after cursor ``after``.
 
-        Undelivered only, unless ``include_delivered``. ``settled`` holds back decisions still
-        inside the undo window, for consumers that would rather wait than see a result undone.
-        Delivery is at least once: a result stays here until acknowledged with ``ack``.
+        Only settled decisions, which can no longer be undone: past the undo window, delivered,
+        or resolved by a lead. ``unsettled`` includes those still inside the undo window, which
+        their reviewer may take back: check them with ``retracted()`` or ``ack()`` before acting
+        on them. Undelivered only, unless ``include_delivered``. Delivery is at least once: a
+        result stays here until acknowledged with ``ack``.
         """
         if limit < 1:
             raise InvalidArgument(f"limit must be at least 1, not {limit}")
         settled_before = None
-        if settled:
+        if not unsettled:
             with self._engines.write.connect() as conn:
                 settled_before = self._store.tx_now(conn) - timedelta(seconds=self.undo_window)
         rows = self._store.results(
@@ -554,10 +557,17 @@ class ReviewDesk:
         )
         return [_result(r) for r in rows]
 
+    def retracted(self, results: Iterable[Result | int]) -> list[Retraction]:
+        """Those of ``results`` (or cursors) that their reviewer has undone since they were
+        read, oldest first: do not send them. Only unsettled results can be."""
+        cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in results})
+        return [Retraction(cursor, id_) for cursor, id_ in self._store.undone_of(cursors)]
+
     def ack(self, results: Iterable[Result | int]) -> AckReport:
-        """Mark results delivered (ending their undo window). Cursors of results undone in the
-        meantime come back in ``undone``: do not send those. Escalations a lead resolved after
-        they were read come back in ``resolved_since_read`` and are delivered again."""
+        """Mark results delivered (ending their undo window). Results undone in the meantime
+        come back in ``undone`` (cursors) and ``retractions``: do not send those. Escalations a
+        lead resolved after they were read come back in ``resolved_since_read`` and are
+        delivered again."""
         items = list(results)
         cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in items})
         # A Result read before a lead resolved it must not swallow the resolution; a bare
@@ -567,8 +577,9 @@ class ReviewDesk:
         return AckReport(
             acknowledged=acked,
             already_delivered=already,
-            undone=undone,
+            undone=[cursor for cursor, _ in undone],
             resolved_since_read=resolved,
+            retractions=[Retraction(cursor, id_) for cursor, id_ in undone],
         )
 
     # -- reading --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from reviewdesk.services.stats import (
     Rate,
     StatsService,
     desk_engines,
+    left_out,
 )
 from reviewdesk.storage.engine import Engines
 
@@ -175,6 +176,8 @@ class Evidence:
     previous_approved: int = 0
     previous_trivial: int = 0
     risk: Risk = Risk.LOW
+    # Low-attention approvals left out of every count above (0 when they are included).
+    low_attention_left_out: int = 0
 
     def __add__(self, other: Evidence) -> Evidence:
         escalations = dict(self.escalations)
@@ -192,6 +195,7 @@ class Evidence:
             previous_approved=self.previous_approved + other.previous_approved,
             previous_trivial=self.previous_trivial + other.previous_trivial,
             risk=max(self.risk, other.risk, key=_RISK_ORDER.__getitem__),
+            low_attention_left_out=self.low_attention_left_out + other.low_attention_left_out,
         )
 
 
@@ -235,6 +239,7 @@ class Verdict:
     sampling_rate: float | None
     spot_check_rate: float | None
     more_reviews_needed: int | None  # for removal; None when out of reach at the current rate
+    low_attention_left_out: int = 0  # low-attention approvals not counted in n
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -252,6 +257,7 @@ class Verdict:
             "sampling_rate": self.sampling_rate,
             "spot_check_rate": self.spot_check_rate,
             "more_reviews_needed": self.more_reviews_needed,
+            "low_attention_left_out": self.low_attention_left_out,
         }
 
 
@@ -332,6 +338,7 @@ def evaluate(e: Evidence, s: RecommendSettings) -> Verdict:
         sampling_rate=None,
         spot_check_rate=None,
         more_reviews_needed=more,
+        low_attention_left_out=e.low_attention_left_out,
     )
     if blocking:
         which = ", ".join(f"{v} {k}" for k, v in sorted(blocking.items()))
@@ -461,6 +468,10 @@ class RecommendationReport:
     bands: tuple[Recommendation, ...]
     thresholds: tuple[ConfidenceThreshold, ...]
     generated_at: datetime
+    # Low-attention approvals: counted (included), or left out and how many (see
+    # stats.left_out).
+    include_low_attention: bool = False
+    low_attention_left_out: int = 0
 
     def to_json(self) -> dict[str, Any]:
         s = self.settings
@@ -469,6 +480,10 @@ class RecommendationReport:
                 "since": self.since.isoformat() if self.since else None,
                 "until": self.until.isoformat(),
                 "models": list(self.models),
+            },
+            "low_attention": {
+                "included": self.include_low_attention,
+                "left_out": self.low_attention_left_out,
             },
             "settings": {
                 "target": s.target,
@@ -552,18 +567,23 @@ class RecommendationEngine:
         models: Sequence[str] = (),
         categories: Sequence[str] = (),
         settings: RecommendSettings | None = None,
+        include_low_attention: bool = False,
     ) -> RecommendationReport:
         """Recommendations on the decisions of [since, until] (UTC days; default: all up to
-        today), optionally of some model versions and categories only."""
+        today), optionally of some model versions and categories only. Low-attention approvals
+        are left out, as statistics and exports leave them out, unless
+        ``include_low_attention``."""
         s = settings or self.settings
         with self._stats.connect() as conn:
             now = self._stats.now(conn)
             end = until or now.date()
-            cells = self._evidence(conn, s, since, end, tuple(models), tuple(categories), now)
+            cells = self._evidence(
+                conn, s, since, end, tuple(models), tuple(categories), now, include_low_attention
+            )
         by_category: dict[str, dict[int, Evidence]] = {}
         for (category, bucket), evidence in cells.items():
             # Rollup rows stay behind at zero when their decisions are undone.
-            if evidence.n or any(evidence.escalations.values()):
+            if evidence.n or any(evidence.escalations.values()) or evidence.low_attention_left_out:
                 by_category.setdefault(category, {})[bucket] = evidence
         cats: list[Recommendation] = []
         bands: list[Recommendation] = []
@@ -586,6 +606,12 @@ class RecommendationEngine:
             bands=tuple(bands),
             thresholds=tuple(thresholds),
             generated_at=now,
+            include_low_attention=include_low_attention,
+            low_attention_left_out=sum(
+                e.low_attention_left_out
+                for buckets in by_category.values()
+                for e in buckets.values()
+            ),
         )
 
     def _evidence(
@@ -597,6 +623,7 @@ class RecommendationEngine:
         models: tuple[str, ...],
         categories: tuple[str, ...],
         now: datetime,
+        include_low_attention: bool,
     ) -> dict[tuple[str, int], Evidence]:
         """Counts per (category, 5% confidence bucket), from the rollup and the rare-label
         indexes: the whole period, its last trend_days, and the trend_days before."""
@@ -636,15 +663,19 @@ class RecommendationEngine:
             cells[key] = cells[key] + e if key in cells else e
 
         from_rollup = s.trivial_edit_threshold == ROLLUP_TRIVIAL_EDIT
-        rollup = f"""SELECT r.category, r.risk, r.band, sum(r.n), sum(r.approved),
-                {periods("r.day", "r.n")}, {periods("r.day", "r.approved")},
+        rollup = f"""SELECT r.category, r.risk, r.band, r.low_attention_approval, sum(r.n),
+                sum(r.approved), {periods("r.day", "r.n")}, {periods("r.day", "r.approved")},
                 sum(r.trivial), {periods("r.day", "r.trivial")}
             FROM decision_rollup r WHERE r.grain = 'a'
             {where("r.day", "r.model", "r.category")}
-            GROUP BY r.category, r.risk, r.band"""  # noqa: S608 - built from constants
+            GROUP BY r.category, r.risk, r.band, r.low_attention_approval"""  # noqa: S608
         for row in conn.execute(self._stats._text(rollup), params):
-            category, risk, bucket, n, approved, cur_n, prev_n, cur_a, prev_a = row[:9]
-            trivial, cur_t, prev_t = row[9:] if from_rollup else (0, 0, 0)
+            category, risk, bucket, flag, n, approved, cur_n, prev_n, cur_a, prev_a = row[:10]
+            trivial, cur_t, prev_t = row[10:] if from_rollup else (0, 0, 0)
+            if left_out(flag, include_low_attention=include_low_attention):
+                # Counted nowhere, not even in the group's risk: only said to be left out.
+                add((category, int(bucket)), Evidence(low_attention_left_out=int(n or 0)))
+                continue
             add(
                 (category, int(bucket)),
                 Evidence(

@@ -7,6 +7,10 @@ keep per period and group (migrations 0003 and 0004; see ``_grain_for``); the ra
 partial indexes. Python only adds up the
 counts and puts a Wilson interval on each rate. Gold drafts and undone decisions never count.
 
+Low-attention approvals (approvals faster than reading, flagged on the decision) are left out of
+every figure, as exports leave them out, unless the filter includes them (``left_out``); each
+group says how many it left out. The rollup keeps them in rows of their own (migration 0007).
+
 Confidence bands (of the model's ``confidence``, half-open ``[low, high)``)::
 
     <0.50  0.50-0.70  0.70-0.80  0.80-0.90  0.90-0.95  >=0.95  unknown (no confidence given)
@@ -77,6 +81,12 @@ BANDS: tuple[Band, ...] = (
     Band("unknown", None, None, -1, 0),
 )
 BAND_BY_LABEL = {b.label: b for b in BANDS}
+
+
+def left_out(low_attention_approval: bool, *, include_low_attention: bool) -> bool:
+    """Whether decisions (rollup rows) that are low-attention approvals, or not, are left out of
+    the figures: the one rule of statistics and recommendations, as exports apply it."""
+    return bool(low_attention_approval) and not include_low_attention
 
 
 def band_of_bucket(bucket: int) -> Band:
@@ -165,6 +175,8 @@ class StatsFilter:
     models: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     bands: tuple[str, ...] = ()
+    # Count low-attention approvals too; by default they are left out (see ``left_out``).
+    include_low_attention: bool = False
 
     def __post_init__(self) -> None:
         unknown = [b for b in self.bands if b not in BAND_BY_LABEL]
@@ -196,7 +208,10 @@ class GroupStats:
     escalations_open: int
     # Estimated from the review-time histogram (see ``histogram_median``).
     median_review_seconds: float | None
+    # Decisions flagged low-attention, of all the group's decisions: counted or left out.
     low_attention: Rate
+    # Low-attention approvals left out of every other figure (0 when they are included).
+    low_attention_left_out: int
     # Of gold answers by the group's reviewers on the group's drafts; None without any.
     gold_accuracy: Rate | None
 
@@ -219,6 +234,7 @@ class GroupStats:
             "escalations_open": self.escalations_open,
             "median_review_seconds": self.median_review_seconds,
             "low_attention": self.low_attention.to_json(),
+            "low_attention_left_out": self.low_attention_left_out,
             "gold_accuracy": self.gold_accuracy.to_json() if self.gold_accuracy else None,
         }
 
@@ -243,6 +259,7 @@ class StatsReport:
                 "models": list(f.models),
                 "reviewers": list(f.reviewers),
                 "bands": list(f.bands),
+                "include_low_attention": f.include_low_attention,
             },
             "trivial_edit_threshold": self.trivial_edit_threshold,
             "generated_at": self.generated_at.isoformat(),
@@ -258,7 +275,8 @@ class _Counts:
 
     decided: int = 0
     approved: int = 0
-    low_attention: int = 0
+    low_attention: int = 0  # of the counted decisions
+    left_out: int = 0  # low-attention approvals left out
     histogram: list[int] = field(default_factory=lambda: [0] * len(HISTOGRAM))
     edited: int = 0
     trivial: int = 0
@@ -274,6 +292,7 @@ class _Counts:
         self.decided += other.decided
         self.approved += other.approved
         self.low_attention += other.low_attention
+        self.left_out += other.left_out
         self.histogram = [a + b for a, b in zip(self.histogram, other.histogram, strict=True)]
         self.edited += other.edited
         self.trivial += other.trivial
@@ -305,7 +324,8 @@ class _Counts:
             sla_breaches=Rate.of(self.breaches, escalated),
             escalations_open=self.open,
             median_review_seconds=histogram_median(self.histogram),
-            low_attention=Rate.of(self.low_attention, n),
+            low_attention=Rate.of(self.low_attention + self.left_out, n + self.left_out),
+            low_attention_left_out=self.left_out,
             gold_accuracy=Rate.of(self.gold_correct, self.gold) if self.gold else None,
         )
 
@@ -528,7 +548,8 @@ class StatsService:
         trivial_edit_threshold: float = DEFAULT_TRIVIAL_EDIT,
     ) -> StatsReport:
         """Statistics of live, non-gold decisions grouped by ``by`` (any of category, model,
-        reviewer, confidence, and one of day or week), filtered by ``filter``."""
+        reviewer, confidence, and one of day or week), filtered by ``filter``; low-attention
+        approvals left out unless ``filter.include_low_attention``."""
         try:
             dims = tuple(Dimension(d) for d in by)
         except ValueError as exc:
@@ -598,14 +619,18 @@ class StatsService:
         )
         periods, params = self._rollup_rows(conn, dims, flt)
         keys, where, attribute_params = self._where(rollup, dims, flt)
-        stmt = f"""SELECT {keys} sum(r.n), sum(r.approved), sum(r.edited), sum(r.trivial),
-                sum(r.edit_distance_sum), sum(r.low_attention), {hist}
+        stmt = f"""SELECT {keys} r.low_attention_approval, sum(r.n), sum(r.approved),
+                sum(r.edited), sum(r.trivial), sum(r.edit_distance_sum), sum(r.low_attention),
+                {hist}
             FROM decision_rollup r WHERE ({periods}) {where}
-            {self._group_by(dims)}"""  # noqa: S608 - built from constants
+            {self._group_by(dims, extra="r.low_attention_approval")}"""  # noqa: S608
         trivial_from_main = trivial == ROLLUP_TRIVIAL_EDIT
         for row in conn.execute(self._text(stmt), {**params, **attribute_params}):
             c = group(row)
-            values = row[len(dims) :]
+            flag, *values = row[len(dims) :]
+            if left_out(flag, include_low_attention=flt.include_low_attention):
+                c.left_out += int(values[0] or 0)
+                continue
             c.decided += int(values[0] or 0)
             c.approved += int(values[1] or 0)
             c.edited += int(values[2] or 0)

@@ -25,15 +25,19 @@ from sqlalchemy import Connection, text
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.types import UtcDateTime
 
-# Raw columns of one exported record, in this order (see RECORD_COLUMNS).
+# Raw columns of one exported record, in this order (see RECORD_COLUMNS). ``final`` is the text
+# to send, as results() delivers it: once a lead resolved an escalation, the resolution's text
+# (the draft for send_as_is, the lead's for send_edited, none for reject and dismiss).
 _RECORD_SELECT = (
-    "dec.id, d.external_id, d.input, {context}, d.draft, dec.label, dec.final_text, dec.reason, "
-    "dec.severity, dec.note, d.category, d.risk, d.model, d.confidence, dec.edit_distance, "
-    "dec.reviewer, {decided_at}, dec.review_seconds, dec.low_attention"
+    "dec.id, d.external_id, d.input, {context}, d.draft, dec.label, "
+    "CASE WHEN dec.resolution IS NULL THEN dec.final_text ELSE dec.resolution_text END, "
+    "dec.reason, dec.severity, dec.note, d.category, d.risk, d.model, d.confidence, "
+    "dec.edit_distance, dec.reviewer, {decided_at}, dec.review_seconds, dec.low_attention, "
+    "dec.resolution, dec.resolution_note, dec.resolved_by, {resolved_at}"
 )
-# PostgreSQL hands decided_at over as SQLite stores it (UTC, fixed format): one fast path for
+# PostgreSQL hands times over as SQLite stores them (UTC, fixed format): one fast path for
 # both, and no datetime object per row.
-_PG_DECIDED_AT = "to_char(dec.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+_PG_TIME = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 RECORD_COLUMNS = (
     "cursor",
     "id",
@@ -54,7 +58,15 @@ RECORD_COLUMNS = (
     "decided_at",
     "review_seconds",
     "low_attention",
+    "resolution",
+    "resolution_note",
+    "resolved_by",
+    "resolved_at",
 )
+# Left out of an export unless asked for: approvals faster than reading (flagged on the
+# decision). Statistics leave out the same decisions: the rollup keeps them apart by the same
+# rule (migration 0007, decision_rollup.low_attention_approval).
+LOW_ATTENTION_APPROVAL = "(dec.label = 'approved' AND dec.low_attention)"
 DEFAULT_PAGE = 5000
 Page = Sequence[Sequence[Any]]
 
@@ -101,7 +113,7 @@ class ExportStore:
         conds = ["dec.undone_at IS NULL", "NOT d.is_gold", f"dec.id <= {p('upto')}"]
         params: dict[str, Any] = {}
         if not flt.include_low_attention:
-            conds.append("NOT dec.low_attention")
+            conds.append(f"NOT {LOW_ATTENTION_APPROVAL}")
         for op, name, when in ((">=", "since", flt.since), ("<", "until", flt.until)):
             if when is not None:
                 conds.append(f"dec.decided_at {op} {p(name)}")
@@ -145,13 +157,19 @@ class ExportStore:
         above ``after`` up to ``upto`` (a parallel export gives each process one such range).
 
         ``context_json`` is the stored JSON text on both engines (PostgreSQL casts its JSONB),
-        so that formats which keep it as text never parse it; ``decided_at`` is UTC text,
-        ``YYYY-MM-DD HH:MM:SS.ffffff``, on both.
+        so that formats which keep it as text never parse it; ``decided_at`` and
+        ``resolved_at`` are UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, on both.
         """
         if self.postgres:
-            columns = _RECORD_SELECT.format(context="d.context::text", decided_at=_PG_DECIDED_AT)
+            columns = _RECORD_SELECT.format(
+                context="d.context::text",
+                decided_at=_PG_TIME.format("dec.decided_at"),
+                resolved_at=_PG_TIME.format("dec.resolved_at"),
+            )
         else:
-            columns = _RECORD_SELECT.format(context="d.context", decided_at="dec.decided_at")
+            columns = _RECORD_SELECT.format(
+                context="d.context", decided_at="dec.decided_at", resolved_at="dec.resolved_at"
+            )
         yield from self._pages(columns, flt, upto, after)
 
     def _pages(self, columns: str, flt: ExportFilter, upto: int, after: int = 0) -> Iterator[Page]:

@@ -268,6 +268,12 @@ _SESSION_UNCLAIM = """UPDATE review_session SET claims = claims - 1
 _LOW_ATTENTION = """(:fast AND COALESCE(
     (SELECT fast_run FROM review_session WHERE id = :session_id), 0) + 1 >= :fast_flag_at)"""
 
+# A decision is settled when it can no longer be undone: delivered, resolved by a lead, or
+# decided before the undo window (:settled = now - window; undo_last refuses the same ones).
+SETTLED = (
+    "(dec.decided_at < :settled OR dec.delivered_at IS NOT NULL OR dec.resolved_at IS NOT NULL)"
+)
+
 _DECISION_RESULT = (
     "dec.id, d.external_id, dec.label, dec.final_text, d.draft, dec.reason, dec.note, "
     "dec.severity, dec.reviewer, dec.decided_at, dec.review_seconds, d.category, d.model, "
@@ -879,6 +885,8 @@ class QueueStore:
                 return None, "delivered"
             if last["resolved_at"] is not None:
                 return None, "resolved"
+            # At exactly the window's end it may still be undone: results() holds a decision
+            # back until its decided_at is strictly before now - window (SETTLED).
             if now - last["decided_at"] > timedelta(seconds=window):
                 return None, "window"
             # The review is taken back: the session counts it again when it is decided again.
@@ -929,11 +937,13 @@ class QueueStore:
     def results(
         self, *, after: int, limit: int, include_delivered: bool, settled_before: datetime | None
     ) -> list[RowMapping]:
+        """Live decisions after cursor ``after``; with ``settled_before``, only those that can
+        no longer be undone (see SETTLED)."""
         conditions = ["dec.undone_at IS NULL", "dec.id > :after"]
         if not include_delivered:
             conditions.append("dec.delivered_at IS NULL")
         if settled_before is not None:
-            conditions.append("dec.decided_at <= :settled")
+            conditions.append(SETTLED)
         stmt = _sql(
             f"""SELECT {_DECISION_RESULT}, dec.delivered_at
                 FROM decision dec JOIN draft d ON d.id = dec.draft_id
@@ -949,11 +959,11 @@ class QueueStore:
 
     def ack(
         self, cursors: Sequence[int], read_unresolved: Sequence[int] = ()
-    ) -> tuple[int, int, list[int], list[int]]:
+    ) -> tuple[int, int, list[tuple[int, str]], list[int]]:
         """Mark results delivered. ``read_unresolved``: cursors the consumer read before any
         resolution; if a lead has resolved one since, it stays undelivered so that the
-        resolution is delivered too. Returns (acknowledged, already delivered, undone cursors,
-        resolved-since-read cursors)."""
+        resolution is delivered too. Returns (acknowledged, already delivered, (cursor, draft
+        id) of the undone ones, resolved-since-read cursors)."""
         if not cursors:
             return 0, 0, [], []
         with self.engines.write.begin() as conn:
@@ -989,14 +999,28 @@ class QueueStore:
             done = {r["id"] for r in acked}
             rest = conn.execute(
                 _sql(
-                    "SELECT id, undone_at, delivered_at FROM decision WHERE id IN :ids",
+                    """SELECT dec.id, dec.undone_at, dec.delivered_at, d.external_id
+                    FROM decision dec JOIN draft d ON d.id = dec.draft_id
+                    WHERE dec.id IN :ids""",
                     expanding=("ids",),
                 ),
                 {"ids": [c for c in cursors if c not in done] or [-1]},
             ).all()
-            undone = sorted(r[0] for r in rest if r[1] is not None)
+            undone = sorted((r[0], r[3]) for r in rest if r[1] is not None)
             resolved = sorted(r[0] for r in rest if r[1] is None and r[2] is None)
             return len(done), len(rest) - len(undone) - len(resolved), undone, resolved
+
+    def undone_of(self, cursors: Sequence[int]) -> list[tuple[int, str]]:
+        """(cursor, draft id) of those of ``cursors`` whose decision has been undone."""
+        if not cursors:
+            return []
+        stmt = _sql(
+            """SELECT dec.id, d.external_id FROM decision dec JOIN draft d ON d.id = dec.draft_id
+            WHERE dec.id IN :ids AND dec.undone_at IS NOT NULL ORDER BY dec.id""",
+            expanding=("ids",),
+        )
+        with self._read() as conn:
+            return [(int(r[0]), str(r[1])) for r in conn.execute(stmt, {"ids": list(cursors)})]
 
     # -- producers ----------------------------------------------------------------------------
     def submit(self, records: Sequence[DraftSubmission]) -> tuple[int, int, list[DraftSubmission]]:

@@ -295,7 +295,7 @@ class GoldAnswerRow(SQLModel, table=True):
 
 
 class DecisionRollupRow(SQLModel, table=True):
-    """Per-period counts of live, non-gold decisions, kept by triggers (migrations 0003, 0004).
+    """Per-period counts of live, non-gold decisions, kept by triggers (migrations 0003 to 0007).
 
     Statistics read these instead of scanning every decision. ``day`` is the period's first
     UTC day; ``grain`` says what a row groups:
@@ -307,8 +307,9 @@ class DecisionRollupRow(SQLModel, table=True):
       14, 16, 18, 19, -1 unknown; ``risk`` '');
     - ``x``: ISO week x reviewer x model x confidence band, all categories (``category`` '').
 
-    ``model`` '' is a draft without one in every grain but ``r``. ``h0``..``h15`` count
-    review times per histogram bucket (reviewdesk/services/stats.py, ``REVIEW_TIME_EDGES``).
+    ``model`` '' is a draft without one in every grain but ``r``. ``low_attention_approval``
+    splits every grain: true for approvals flagged low-attention. ``h0``..``h15`` count review
+    times per histogram bucket (reviewdesk/services/stats.py, ``REVIEW_TIME_EDGES``).
     """
 
     __tablename__ = "decision_rollup"
@@ -322,6 +323,9 @@ class DecisionRollupRow(SQLModel, table=True):
     risk: str = Field(sa_column=Column(String(10), primary_key=True))
     band: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     reviewer: str = Field(sa_column=Column(String(200), primary_key=True))
+    # Low-attention approvals (migration 0007): rows of their own, so that statistics can leave
+    # them out as exports do, or count them, exactly.
+    low_attention_approval: bool = Field(sa_column=Column(Boolean, primary_key=True))
     n: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     approved: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     edited: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

@@ -739,7 +739,8 @@ class ReviewController(QObject):
         if self.closed:
             return
         if isinstance(exc, UndoRefused):
-            self._say("info", f"Nothing undone: {exc}")
+            # A refusal, not a success: it stays until dismissed, in the warning style.
+            self._say("warning", f"Nothing undone: {exc}")
         elif isinstance(exc, DatabaseUnavailable):
             self._set_online(False)
             self._say("error", f"Nothing undone: {exc}")

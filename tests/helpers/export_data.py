@@ -134,3 +134,46 @@ def mixed_specs(prefix: str = "t") -> list[Spec]:
             context={"customer": {"name": "X", "orders": [1, 2, 3]}, "flag": True},
         ),
     ]
+
+
+LEAD = "Lead-Lea-K2"
+# Escalations and how a lead resolves each: (outcome, the lead's text for send_edited); None
+# leaves it open.
+RESOLUTIONS: dict[str, tuple[str, str | None] | None] = {
+    "as-is": ("send_as_is", None),
+    "edited": ("send_edited", "We are looking into it; a specialist writes back today."),
+    "reject": ("reject", None),
+    "dismiss": ("dismiss", None),
+    "open": None,
+}
+
+
+def escalation_specs(prefix: str = "e") -> list[Spec]:
+    """One escalation per way a lead resolves one, and one left open."""
+    return [
+        Spec(
+            f"{prefix}-{name}",
+            "escalate",
+            severity="medium",
+            note=f"Escalated: {name}.",
+            category="legal",
+            input=f"Question for {name}?",
+        )
+        for name in RESOLUTIONS
+    ]
+
+
+def resolve_escalations(desk: ReviewDesk, clock: ManualClock, prefix: str = "e") -> None:
+    """Resolve the escalations of ``escalation_specs(prefix)`` as RESOLUTIONS says."""
+    from reviewdesk.services.escalations import EscalationInbox
+
+    inbox = EscalationInbox.for_desk(desk)
+    cursors = {e.id: e.cursor for e in inbox.list()}
+    for name, how in RESOLUTIONS.items():
+        if how is None:
+            continue
+        outcome, text = how
+        clock.advance(60)
+        inbox.resolve(
+            cursors[f"{prefix}-{name}"], outcome, note=f"Lead on {name}.", lead=LEAD, text=text
+        )

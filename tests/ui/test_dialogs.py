@@ -108,7 +108,6 @@ def test_reject_offers_the_configured_reasons(qtbot: QtBot, parent: QWidget) -> 
         "Rude",
         "Other",
     ]
-    assert dialog.reason == "wrong_amount"  # the first is preselected: Enter rejects with it
     QTest.keyClick(dialog.list, Qt.Key.Key_3)
     assert dialog.reason == "other"
     QTest.keyClicks(dialog.note, "see 2 earlier replies")
@@ -116,6 +115,61 @@ def test_reject_offers_the_configured_reasons(qtbot: QtBot, parent: QWidget) -> 
     with qtbot.waitSignal(dialog.accepted):
         QTest.keyClick(dialog.list, Qt.Key.Key_Return)
     assert dialog.note_text == "see 2 earlier replies"
+
+
+def test_reject_preselects_no_reason(qtbot: QtBot, parent: QWidget) -> None:
+    # A preselected reason would be what a hurried Enter rejects with, and skew the reasons.
+    dialog = RejectDialog(DEFAULT_REJECT_REASONS, lease_id="L", draft_id="d-1", parent=parent)
+    show(qtbot, dialog)
+    assert dialog.list.hasFocus()
+    assert dialog.reason is None and not dialog.list.selectedItems()
+    assert not dialog.confirm.isEnabled()
+    assert dialog.hint.text() == "Choose a reason: press 1–7, or the arrow keys."
+    assert dialog.hint.objectName() == "muted"
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        QTest.keyClick(dialog.list, key)
+        assert dialog.isVisible() and dialog.result() == 0  # not rejected
+    # Asked to confirm without a reason, the hint says what is missing, in the error style.
+    assert dialog.hint.text() == "Choose a reason first: press 1–7, or the arrow keys."
+    assert dialog.hint.objectName() == "fieldError"
+    QTest.keyClick(dialog.note, Qt.Key.Key_Return, CTRL)
+    assert dialog.isVisible() and dialog.reason is None
+    # The first arrow key chooses the first reason, not the second.
+    QTest.keyClick(dialog.list, Qt.Key.Key_Down)
+    assert dialog.reason == DEFAULT_REJECT_REASONS[0]
+    assert dialog.hint.objectName() == "muted"
+    assert dialog.hint.text() == (
+        "1–7 choose another reason. Enter rejects; Ctrl+Enter rejects from the note."
+    )
+    dialog.close()
+
+
+def test_reject_from_the_note_with_ctrl_enter(qtbot: QtBot, parent: QWidget) -> None:
+    dialog = RejectDialog(DEFAULT_REJECT_REASONS, lease_id="L", draft_id="d-1", parent=parent)
+    show(qtbot, dialog)
+    QTest.keyClick(dialog.list, Qt.Key.Key_2)
+    dialog.note.setFocus()
+    QTest.keyClicks(dialog.note, "Invents a refund policy.")
+    QTest.keyClick(dialog.note, Qt.Key.Key_Return)  # Enter in the note is a new line
+    assert dialog.isVisible()
+    with qtbot.waitSignal(dialog.accepted):
+        QTest.keyClick(dialog.note, Qt.Key.Key_Return, CTRL)
+    assert dialog.reason == DEFAULT_REJECT_REASONS[1]
+    assert dialog.note_text == "Invents a refund policy."
+
+
+def test_reject_hint_names_the_number_keys_there_are(qtbot: QtBot, parent: QWidget) -> None:
+    few = RejectDialog(("rude", "other"), lease_id="L", draft_id="d-1", parent=parent)
+    assert few.hint.text() == "Choose a reason: press 1–2, or the arrow keys."
+    few.close()
+    many = RejectDialog(
+        [f"reason_{i}" for i in range(12)], lease_id="L", draft_id="d", parent=parent
+    )
+    assert many.hint.text() == "Choose a reason: press 1–9, or the arrow keys."
+    many.choose(10)
+    assert many.reason == "reason_10"
+    assert many.hint.text().startswith("1–9 choose another reason.")
+    many.close()
 
 
 def test_reject_with_default_reasons_fits_them_all(parent: QWidget) -> None:

@@ -91,7 +91,7 @@ def test_a_resolution_reaches_the_consumers_results(
     qtbot: QtBot, desks: tuple[ReviewDesk, ReviewDesk]
 ) -> None:
     desk, reference = desks
-    reference.ack(reference.results())
+    reference.ack(reference.results(unsettled=True))
     with lead_env(qtbot, desk, lead="lea") as env:
         inbox = show_inbox(env)
         panel = inbox.panel
@@ -109,7 +109,7 @@ def test_a_resolution_reaches_the_consumers_results(
         qtbot.waitUntil(lambda: not inbox.busy and cursor not in _cursors(inbox.model))
         assert inbox.summary.text() == "2 open escalations"
         # The consumer gets the result again, now resolved, with the lead's text to send.
-        results = reference.results()
+        results = reference.results(unsettled=True)
         assert [r.cursor for r in results] == [cursor]
         result = results[0]
         assert result.label is Label.ESCALATED and result.resolution == "send_edited"

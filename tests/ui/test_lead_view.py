@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCharts import QBarSet
 from PySide6.QtCore import QDate, Qt
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
@@ -164,6 +165,74 @@ def test_filters_change_what_is_computed(
         assert view.filters.query() == custom
         assert view.kpis.decided.value.text() == "6"
         assert data.categories.total.decided == 6
+
+
+def test_low_attention_approvals_are_left_out_until_included(
+    qtbot: QtBot, seeded: ReviewDesk, reference: ReviewDesk
+) -> None:
+    # Four of refund's approvals were faster than reading.
+    with reference._engines.write.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE decision SET low_attention = :t WHERE label = 'approved' AND draft_id IN "
+                "(SELECT id FROM draft WHERE external_id IN "
+                "('refund-00', 'refund-01', 'refund-03', 'refund-05'))"
+            ),
+            {"t": True},
+        )
+    stats = StatsService.for_desk(reference)
+    engine = RecommendationEngine.for_desk(reference)
+    with lead_env(qtbot, seeded) as env:
+        open_view(env)
+        view, bar = env.view, env.view.filters
+        # Left out by default, as in exports, statistics and recommendations, and said so.
+        assert not bar.low_attention.isChecked()
+        assert view.query().include_low_attention is False
+        data = env.compute(ALL_TIME)
+        by_category = stats.compute([Dimension.CATEGORY])
+        assert by_category.total.decided == 59 and by_category.total.low_attention_left_out == 4
+        assert view.kpis.decided.value.text() == "59"
+        assert view.kpis.decided.caption.text() == "decisions · 4 left out"
+        assert bar.status.text().startswith("59 decisions · 4 low-attention approvals left out")
+        left_out = view.category_model.column_index("Left out")
+        assert _column(view.category_model, left_out) == [0, 4, 0]  # gift, refund, shipping
+        assert _column(view.category_model, 1) == [g.decided for g in by_category.groups]
+        reviewers = stats.compute([Dimension.REVIEWER])
+        assert _column(view.reviewer_model, view.reviewer_model.column_index("Left out")) == [
+            g.low_attention_left_out for g in reviewers.groups
+        ]
+        report = engine.recommend()
+        shown = {(r.category, r.band): r.verdict for r in view.recommendation_model.rows}
+        assert shown == {
+            (r.category, r.band): r.verdict for r in (*report.categories, *report.bands)
+        }
+        refund = next(r.verdict for r in data.recommendations.categories if r.category == "refund")
+        assert refund.low_attention_left_out == 4
+        assert "4 low-attention approvals left out" in view.recommend_intro.text()
+        # The box and the longer texts still let the window fit a 1280-pixel screen.
+        assert view.minimumSizeHint().width() < 1240
+        # Ticked: counted in full, everywhere.
+        with qtbot.waitSignal(view.computed, timeout=20_000) as answer:
+            bar.low_attention.setChecked(True)
+        data = answer.args[0]
+        assert view.query().include_low_attention is True
+        assert data.categories.total.decided == 63
+        assert view.kpis.decided.value.text() == "63"
+        assert view.kpis.decided.caption.text() == "decisions"
+        assert "left out" not in bar.status.text()
+        assert _column(view.category_model, left_out) == [0, 0, 0]
+        every = engine.recommend(include_low_attention=True)
+        shown = {(r.category, r.band): r.verdict for r in view.recommendation_model.rows}
+        assert shown == {(r.category, r.band): r.verdict for r in (*every.categories, *every.bands)}
+        assert "Low-attention approvals counted." in view.recommend_intro.text()
+        # The query round-trips through the filters, and the box waits while computing.
+        view.filters.set_query(LeadQuery(days=7))
+        assert not bar.low_attention.isChecked()
+        with env.worker_held():
+            view.refresh()
+            assert not bar.low_attention.isEnabled()
+        qtbot.waitUntil(lambda: not view.busy, timeout=20_000)
+        assert bar.low_attention.isEnabled()
 
 
 def test_busy_state_is_shown_then_cleared(qtbot: QtBot, seeded: ReviewDesk) -> None:

@@ -71,7 +71,7 @@ def test_a_decision_on_a_lost_lease_writes_nothing_and_moves_on(
             "not recorded",
         )
         h.wait_idle()
-        assert bob.results(include_delivered=True) == []
+        assert bob.results(unsettled=True, include_delivered=True) == []
         refused = [a for a in bob.attempts() if a["reviewer"] == "ana"]
         assert [(a["outcome"], a["detail"]) for a in refused] == [("refused", "taken_over")]
 
@@ -93,7 +93,7 @@ def test_renewal_keeps_the_lease_while_the_draft_is_open(
     h.wait_idle()
     assert said == []
     with h.verify() as check:
-        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+        assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
 
 
 def test_a_lease_lost_while_reading_is_said_and_the_desk_moves_on(
@@ -115,7 +115,7 @@ def test_a_lease_lost_while_reading_is_said_and_the_desk_moves_on(
         h.wait_for_draft("d-02")
         h.wait_idle()
         assert h.controller.state is ReviewState.SHOWING
-        assert bob.results(include_delivered=True) == []
+        assert bob.results(unsettled=True, include_delivered=True) == []
     assert ("d-01", "not recorded") in [(e.draft_id, e.outcome) for e in h.controller.entries]
 
 
@@ -150,7 +150,7 @@ def test_an_unreachable_database_keeps_the_decision_for_a_retry(
     assert h.window.status_text["connection"] == "● Connected"
     h.wait_idle()
     with h.verify() as check:
-        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+        assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
 
 
 def test_a_decision_whose_connection_was_lost_is_decided_again_and_recorded_once(
@@ -218,7 +218,7 @@ def test_an_edit_that_could_not_be_written_comes_back_into_the_editor(
     h.wait_for_draft("d-02")
     h.wait_idle()
     with h.verify() as check:
-        assert [(r.id, r.final) for r in check.results(include_delivered=True)] == [
+        assert [(r.id, r.final) for r in check.results(unsettled=True, include_delivered=True)] == [
             ("d-01", "A better answer.")
         ]
 
@@ -314,7 +314,7 @@ def test_an_edit_whose_lease_is_lost_while_typing_is_kept_on_the_clipboard(
             "Your edit of draft d-01 was not recorded: the draft's lease was lost. The text you "
             "wrote is on the clipboard.",
         ) in shown
-        assert bob.results(include_delivered=True) == []
+        assert bob.results(unsettled=True, include_delivered=True) == []
 
 
 def test_an_edit_refused_for_a_lost_lease_is_kept_on_the_clipboard(

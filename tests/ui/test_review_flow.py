@@ -82,12 +82,16 @@ def test_review_ten_drafts_with_every_verb(desk_harness: HarnessFactory, db_url:
     h.press(Key.Key_S)
     h.wait_for_draft("d-06")
 
-    # A, then Ctrl+Z brings d-06 back; reject it instead (Enter takes the first reason).
+    # A, then Ctrl+Z brings d-06 back; reject it instead. No reason is preselected: Enter
+    # alone rejects nothing, the first arrow key chooses the first reason.
     h.press(Key.Key_A)
     h.wait_for_draft("d-07")
     h.press(Key.Key_Z, CTRL)
     h.wait_for_draft("d-06")
-    open_dialog(h, Key.Key_R, RejectDialog)
+    reject = open_dialog(h, Key.Key_R, RejectDialog)
+    h.press(Key.Key_Return)
+    assert reject.isVisible() and reject.reason is None
+    h.press(Key.Key_Down)
     h.press(Key.Key_Return)
     h.wait_for_draft("d-07")
 
@@ -121,7 +125,9 @@ def test_review_ten_drafts_with_every_verb(desk_harness: HarnessFactory, db_url:
     h.wait_idle()
 
     with h.verify() as check:
-        results = {r.id: r for r in check.results(include_delivered=True, limit=100)}
+        results = {
+            r.id: r for r in check.results(unsettled=True, include_delivered=True, limit=100)
+        }
         attempts = check.attempts()
         counts = check.counts()
     assert set(results) == {f"d-{n:02d}" for n in range(1, 13)}
@@ -181,7 +187,7 @@ def test_a_held_key_decides_once(desk_harness: HarnessFactory, verb: str) -> Non
     h.wait_idle()
     assert h.shown_id() == "d-02"
     with h.verify() as check:
-        decided = check.results(include_delivered=True)
+        decided = check.results(unsettled=True, include_delivered=True)
         attempts = check.attempts()
     if verb == "approve":
         assert [r.id for r in decided] == ["d-01"]
@@ -204,7 +210,7 @@ def test_repeated_presses_while_writing_decide_once(desk_harness: HarnessFactory
     assert h.window.draft_view.raw_text == drafts(2)[1]["draft"]
     h.wait_idle()
     with h.verify() as check:
-        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+        assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
         assert len(check.attempts()) == 1
 
 
@@ -230,7 +236,7 @@ def test_undo_brings_the_last_decision_back(desk_harness: HarnessFactory) -> Non
     h.wait_for_draft("d-02")
     h.wait_idle()
     with h.verify() as check:
-        results = check.results(include_delivered=True)
+        results = check.results(unsettled=True, include_delivered=True)
     assert [(r.id, r.label, r.severity) for r in results] == [
         ("d-01", Label.ESCALATED, Severity.MEDIUM)
     ]
@@ -243,6 +249,23 @@ def test_undo_with_nothing_to_undo_says_so(desk_harness: HarnessFactory) -> None
     h.qtbot.waitUntil(lambda: "Nothing undone" in h.window.notice_bar.text.text())
     assert "ana has no decision to undo" in h.window.notice_bar.text.text()
     h.wait_for_draft("d-01")
+
+
+def test_undo_refused_shows_as_a_refusal(desk_harness: HarnessFactory) -> None:
+    h = desk_harness(drafts(2))
+    h.wait_for_draft("d-01")
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    h.wait_idle()
+    with h.verify() as consumer:
+        consumer.ack(consumer.results(unsettled=True))
+    h.press(Key.Key_Z, CTRL)
+    bar = h.window.notice_bar
+    h.qtbot.waitUntil(lambda: "Nothing undone" in bar.text.text())
+    assert "already delivered" in bar.text.text()
+    # A refusal, in the warning style that stays, not the fading success style.
+    assert bar.level == "warning"
+    h.wait_for_draft("d-02")
 
 
 def test_an_unchanged_or_empty_edit_is_not_sent(desk_harness: HarnessFactory) -> None:
@@ -325,5 +348,5 @@ def test_reject_reasons_a_lead_changes_reach_an_open_desk(
     h.press(Key.Key_Return, CTRL)
     h.wait_for_state(ReviewState.EMPTY)
     with h.verify() as check:
-        (result,) = [r for r in check.results() if r.id == "d-04"]
+        (result,) = [r for r in check.results(unsettled=True) if r.id == "d-04"]
         assert result.reason == "made_up_policy"

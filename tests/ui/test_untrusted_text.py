@@ -63,7 +63,7 @@ def test_markup_in_a_draft_is_shown_literally(desk_harness: HarnessFactory) -> N
     h.press(Qt.Key.Key_A)
     h.wait_idle()
     with h.verify() as check:
-        assert check.results(include_delivered=True)[0].final == HOSTILE
+        assert check.results(unsettled=True, include_delivered=True)[0].final == HOSTILE
 
 
 def test_sections_never_load_resources(qtbot: object) -> None:
@@ -102,7 +102,7 @@ def test_right_to_left_control_characters_and_long_lines_survive(
     h.press(Qt.Key.Key_A)
     h.wait_idle()
     with h.verify() as check:
-        finals = {r.id: r.final for r in check.results(include_delivered=True)}
+        finals = {r.id: r.final for r in check.results(unsettled=True, include_delivered=True)}
     assert finals == {"rtl": rtl, "ctl": controls, "long": long_line}
 
 

@@ -23,6 +23,8 @@ RISK_MINIMUMS: Mapping[str, int] = {
     Risk.HIGH.value: 500,
 }
 LABELS = ("approved", "edited", "rejected", "escalated")
+# How a lead resolves an escalation (reviewdesk/services/escalations.py, Resolution).
+RESOLUTIONS = ("send_as_is", "send_edited", "reject", "dismiss")
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ class ExportStats:
     def __init__(self, test_split: str | None) -> None:
         # The split held to the minimum sizes; None: the whole export is the test set.
         self.test_split = test_split
-        # One counter of (split, category, label, risk, model, low_attention): one dict update
-        # per record on the hot path; the tables are summed from it at the end.
+        # One counter of (split, category, label, risk, model, low_attention, resolution): one
+        # dict update per record on the hot path; the tables are summed from it at the end.
         self.cells: Counter[tuple[Any, ...]] = Counter()
         self.skipped: Counter[str] = Counter()
         self.first: str | None = None
@@ -80,6 +82,7 @@ class ExportStats:
                 record["risk"],
                 record["model"],
                 record["low_attention"],
+                record["resolution"],
             )
         ] += 1
         self.seen(record["decided_at"])
@@ -120,13 +123,22 @@ class ExportStats:
     @property
     def models(self) -> Counter[str]:
         out: Counter[str] = Counter()
-        for (*_, model, _low), n in self.cells.items():
+        for (*_, model, _low, _resolution), n in self.cells.items():
             out[model or "(none)"] += n
         return out
 
     @property
     def low_attention(self) -> int:
-        return sum(n for (*_, low), n in self.cells.items() if low)
+        return sum(n for (*_, low, _resolution), n in self.cells.items() if low)
+
+    @property
+    def resolutions(self) -> Counter[str | None]:
+        """Escalated records by how a lead resolved them (None: still open)."""
+        out: Counter[str | None] = Counter()
+        for (_s, _c, label, *_, resolution), n in self.cells.items():
+            if label == "escalated":
+                out[resolution] += n
+        return out
 
     def minimum_checks(self) -> list[MinimumCheck]:
         """Every (category, risk) in the export, with how many of its records are test records
@@ -202,7 +214,8 @@ def render_card(facts: CardFacts, stats: ExportStats) -> str:
     add(
         "Reviewer decisions on AI drafts, exported as a test set: approved drafts are good "
         "answers, edited ones come with the corrected answer (`final`), rejected ones with the "
-        "reason, escalated ones with a severity.\n"
+        "reason, escalated ones with a severity and, once a lead resolved them, the resolution "
+        "(`resolution`) and the text the lead chose to send (`final`).\n"
     )
     add("## This export\n")
     add(f"- Records: {stats.written}")
@@ -222,6 +235,13 @@ def render_card(facts: CardFacts, stats: ExportStats) -> str:
     if stats.low_attention:
         flagged = stats.low_attention
         add(f"- Low-attention decisions included and flagged (`low_attention`): {flagged}")
+    resolutions = stats.resolutions
+    if resolutions:
+        resolved = ", ".join(f"{r.replace('_', ' ')} {resolutions[r]}" for r in RESOLUTIONS)
+        add(
+            f"- Escalations: {sum(resolutions.values())}; resolved by a lead: {resolved}; "
+            f"still open: {resolutions[None]}"
+        )
     for why, n in sorted(stats.skipped.items()):
         add(f"- Not written by this format, {why}: {n}")
     add("")
@@ -275,7 +295,10 @@ def render_card(facts: CardFacts, stats: ExportStats) -> str:
             f"{k} {facts.redaction_counts.get(k, 0)}"
             for k in sorted(facts.redaction_counts or {"email": 0})
         )
-        add(f"- Redacted in input, context, draft, final and note: {facts.redaction}.")
+        add(
+            "- Redacted in input, context, draft, final, note and resolution_note: "
+            f"{facts.redaction}."
+        )
         add(f"  Replaced: {found}.")
     else:
         add("- Not redacted: texts are as the producer and the reviewers wrote them.")
@@ -307,16 +330,20 @@ _USAGE: Mapping[str, str] = {
     "as it is.\n\n"
     '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```',
     "inspect": "inspect-ai samples: `id`; `input` (the user's message, or chat messages with the "
-    "context as a system message); `target` (the reference answer, empty for rejected and "
-    "escalated); `metadata` (every other field below).\n\n"
+    "context as a system message); `target` (the reference answer: for approved, edited and "
+    "escalations a lead resolved to send; empty otherwise); `metadata` (every other field "
+    "below).\n\n"
     "```python\nfrom inspect_ai.dataset import json_dataset\n"
     'dataset = json_dataset("test.jsonl")\n```',
     "promptfoo": "promptfoo test cases: `vars` (`input`, `context` as JSON text), `assert` built "
-    "from the label (factuality with the reference answer for approved and edited; not-equals "
-    "the rejected draft and an llm-rubric for rejected; an llm-rubric for escalated), "
+    "from the label (factuality with the reference answer for approved, edited and escalations "
+    "a lead resolved to send; not-equals the rejected draft and an llm-rubric for rejected and "
+    "escalations a lead rejected; an llm-rubric asking for a hand-over for the other "
+    "escalations), "
     "`metadata`. Edit `promptfooconfig.yaml` (providers, grader), then `npx promptfoo eval`.",
     "openai-evals": "OpenAI evals samples: `input` as chat messages, `ideal` the reference "
-    "answer. Only approved and edited records have one; register the file with "
+    "answer. Only approved and edited records, and escalations a lead resolved to send, have "
+    "one; register the file with "
     "`evals.elsuite.basic.fuzzy_match:FuzzyMatch` or a model-graded eval.",
 }
 

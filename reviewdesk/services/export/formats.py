@@ -195,6 +195,9 @@ def _require_pyarrow() -> Any:
     return pyarrow
 
 
+_TIMES = ("decided_at", "resolved_at")  # ISO 8601 text in records, timestamps in Arrow
+
+
 def parquet_schema() -> Any:
     pa = _require_pyarrow()
     string_fields = (
@@ -204,14 +207,19 @@ def parquet_schema() -> Any:
         "reason",
         "severity",
         "note",
+        "resolution",
+        "resolution_note",
+        "resolved_by",
         "model",
     )
     fields = []
     for name in FIELD_NAMES:
         if name in ("confidence", "edit_distance", "review_seconds"):
             fields.append(pa.field(name, pa.float64()))
-        elif name == "decided_at":
-            fields.append(pa.field(name, pa.timestamp("us", tz="UTC"), nullable=False))
+        elif name in _TIMES:
+            fields.append(
+                pa.field(name, pa.timestamp("us", tz="UTC"), nullable=name != "decided_at")
+            )
         elif name == "low_attention":
             fields.append(pa.field(name, pa.bool_(), nullable=False))
         else:
@@ -260,7 +268,7 @@ class ParquetWriter(FormatWriter):
         arrays = []
         for field in self._schema:
             values = columns[field.name]
-            if field.name == "decided_at":
+            if field.name in _TIMES:
                 arrays.append(pa.array(values, pa.string()).cast(field.type))
             else:
                 arrays.append(pa.array(values, field.type))
@@ -321,7 +329,7 @@ def _chat_input(record: Record) -> list[dict[str, str]]:
 
 
 NO_INPUT = "no input"
-NO_REFERENCE = "no reference answer (rejected or escalated)"
+NO_REFERENCE = "no reference answer (rejected, or escalated and not sent)"
 
 
 class InspectWriter(_JsonLinesWriter):
@@ -343,36 +351,55 @@ class InspectWriter(_JsonLinesWriter):
 
 
 def promptfoo_asserts(record: Record) -> list[dict[str, Any]]:
-    """Assertions from the label: the reference answer for approved and edited; for rejected
-    not the rejected draft, and not its problem; for escalated, a hand-over to a person."""
-    label = record["label"]
+    """Assertions from the label and, for an escalation, its resolution: the reference answer
+    for approved, edited and an escalation a lead resolved to send; for rejected (by the
+    reviewer, or by the lead on escalation) not the rejected draft, and not its problem; for an
+    escalation still open or dismissed, a hand-over to a person."""
+    label, resolution = record["label"], record["resolution"]
     note = f" Reviewer's note: {record['note']}" if record["note"] else ""
-    if label in ("approved", "edited"):
+    if label in ("approved", "edited") or (label == "escalated" and record["final"] is not None):
         return [{"type": "factuality", "value": record["final"]}]
     if label == "rejected":
+        problem = f"A reviewer rejected this earlier answer as {record['reason']}"
+    elif resolution == "reject":
+        problem = (
+            f"A reviewer escalated this earlier answer (severity {record['severity']}) and a lead "
+            "rejected it"
+        )
+        if record["resolution_note"]:
+            note += f" Lead's note: {record['resolution_note']}"
+    else:
         return [
-            {"type": "not-equals", "value": record["draft"]},
             {
                 "type": "llm-rubric",
                 "value": (
-                    f"A reviewer rejected this earlier answer as {record['reason']}: "
-                    f"<<<{record['draft']}>>>.{note} The output must not have that problem."
+                    "A reviewer escalated an earlier answer to this input to a specialist "
+                    f"(severity {record['severity']}).{note} The output must not settle the case "
+                    "on its own; it should hand it to a person."
                 ),
-            },
+            }
         ]
     return [
+        {"type": "not-equals", "value": record["draft"]},
         {
             "type": "llm-rubric",
             "value": (
-                "A reviewer escalated an earlier answer to this input to a specialist "
-                f"(severity {record['severity']}).{note} The output must not settle the case "
-                "on its own; it should hand it to a person."
+                f"{problem}: <<<{record['draft']}>>>.{note} The output must not have that problem."
             ),
-        }
+        },
     ]
 
 
-_PROMPTFOO_METADATA = ("label", "category", "risk", "model", "reason", "severity", "reviewer")
+_PROMPTFOO_METADATA = (
+    "label",
+    "category",
+    "risk",
+    "model",
+    "reason",
+    "severity",
+    "resolution",
+    "reviewer",
+)
 
 
 class PromptfooWriter(_JsonLinesWriter):

@@ -55,7 +55,8 @@ from reviewdesk.services.export.sampling import SplitSpec, Splitter
 from reviewdesk.storage.engine import DatabaseTarget, create_engines
 from reviewdesk.storage.export_sql import ExportFilter, ExportStore, Page
 
-Cells = Counter[tuple[Any, ...]]  # (split, category, label, risk, model, low_attention) -> records
+# (split, category, label, risk, model, low_attention, resolution) -> records
+Cells = Counter[tuple[Any, ...]]
 OnPage = Callable[[int, int], None]  # (last decision id of the page, records written so far)
 
 NONE_YET = "\uffff"  # sorts after every ISO 8601 time: the "first" of a range with no record
@@ -92,7 +93,7 @@ def write_records(
                 record = convert(row)
                 why = write(split, record)
                 if why is None:
-                    cells[(split, row[10], row[5], row[11], row[12], bool(row[18]))] += 1
+                    cells[(split, row[10], row[5], row[11], row[12], bool(row[18]), row[19])] += 1
                     at = record["decided_at"]
                     if at < first:
                         first = at

@@ -44,12 +44,30 @@ FIELDS: tuple[Field, ...] = (
         "string",
         "string",
         True,
-        "the reference answer: the draft if approved, the corrected text if edited; "
-        "null if rejected or escalated",
+        "the reference answer, the text to send: the draft if approved, the corrected text if "
+        "edited, the lead's choice for an escalation resolved send_as_is (the draft) or "
+        "send_edited (the lead's text); null otherwise",
     ),
     Field("reason", "string", "string", True, "why it was rejected (rejected only)"),
     Field("severity", "string", "string", True, "critical, high, medium or low (escalated only)"),
     Field("note", "string", "string", True, "the reviewer's note"),
+    Field(
+        "resolution",
+        "string",
+        "string",
+        True,
+        "how a lead resolved the escalation: send_as_is, send_edited, reject or dismiss; "
+        "null while open (escalated only)",
+    ),
+    Field("resolution_note", "string", "string", True, "the lead's note on the resolution"),
+    Field("resolved_by", "string", "string", True, "pseudonym of the lead who resolved it"),
+    Field(
+        "resolved_at",
+        "string",
+        "timestamp[us, UTC]",
+        True,
+        "when it was resolved, as decided_at",
+    ),
     Field("category", "string", "string", False, "the producer's category"),
     Field("risk", "string", "string", False, "low, medium or high"),
     Field("model", "string", "string", True, "the model version that wrote the draft"),
@@ -75,8 +93,8 @@ FIELDS: tuple[Field, ...] = (
         "boolean",
         "bool",
         False,
-        "decided faster than it could be read, in a run of such decisions; only ever true "
-        "with --include-low-attention",
+        "flagged low-attention: approved faster than it could be read, in a run of such "
+        "approvals (such approvals only with --include-low-attention)",
     ),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
@@ -129,6 +147,10 @@ def make_converter(
                 "reason": row[7],
                 "severity": row[8],
                 "note": row[9],
+                "resolution": row[19],
+                "resolution_note": row[20],
+                "resolved_by": None if row[21] is None else names[row[21]],
+                "resolved_at": None if row[22] is None else iso_utc(row[22]),
                 "category": row[10],
                 "risk": row[11],
                 "model": row[12],
@@ -163,6 +185,10 @@ def make_converter(
             "reason": row[7],
             "severity": row[8],
             "note": _text(red, row[9]),
+            "resolution": row[19],
+            "resolution_note": _text(red, row[20]),
+            "resolved_by": None if row[21] is None else names[row[21]],
+            "resolved_at": None if row[22] is None else iso_utc(row[22]),
             "category": row[10],
             "risk": row[11],
             "model": row[12],

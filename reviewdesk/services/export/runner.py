@@ -433,7 +433,7 @@ def _describe_filter(flt: ExportFilter) -> list[tuple[str, str]]:
             described.append((name, ", ".join(values)))
     described.append(
         (
-            "low-attention decisions",
+            "low-attention approvals",
             "included, flagged" if flt.include_low_attention else "left out",
         )
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -67,18 +67,40 @@ class DecisionDialog(QDialog):
         """What still has to be filled in, or None."""
         return None
 
-    def refresh(self) -> None:
+    def refresh(self, *, insist: bool = False) -> None:
+        """Show what is missing, or how to confirm. ``insist``: the reviewer just tried to
+        confirm without it, so the hint says so in the error style."""
         problem = self.problem()
         self.confirm.setEnabled(problem is None)
-        self.hint.setText(problem or self._ready_text())
+        if problem is None:
+            self.hint.setText(self._ready_text())
+        else:
+            self.hint.setText(self._insist_text(problem) if insist else problem)
+        name = "fieldError" if insist and problem is not None else "muted"
+        if self.hint.objectName() != name:
+            self.hint.setObjectName(name)
+            self.hint.style().unpolish(self.hint)
+            self.hint.style().polish(self.hint)
+
+    def _insist_text(self, problem: str) -> str:
+        return problem
 
     def _ready_text(self) -> str:
         return "Press Enter or Ctrl+Enter to confirm."
 
     def _try_accept(self) -> None:
-        self.refresh()
+        self.refresh(insist=True)
         if self.problem() is None:
             self.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        # With the form incomplete the default button is disabled and QDialog would ignore
+        # Enter silently: say what is missing instead.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.problem() is not None:
+            self._try_accept()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
 
 def _number_keys(dialog: QDialog, count: int, choose: object) -> None:
@@ -125,14 +147,16 @@ class RejectDialog(DecisionDialog):
         frame = 2 * self.list.frameWidth() + 4
         self.list.setFixedHeight(self.list.sizeHintForRow(0) * rows + frame)
         self.list.itemActivated.connect(lambda _item: self._try_accept())
-        self.list.currentRowChanged.connect(lambda _row: self.refresh())
+        self.list.itemSelectionChanged.connect(self.refresh)
         self.layout_.addWidget(self.list)
         self.layout_.addWidget(plain_label("Note (optional)", name="sectionTitle"))
         self.note = _note_editor(self, "What should the team know?", "Note")
         self.layout_.addWidget(self.note)
         _number_keys(self, len(self.reasons), self.choose)
-        if self.reasons:
-            self.list.setCurrentRow(0)
+        # No reason is chosen for the reviewer: a preselected one is what a hurried Enter would
+        # reject with. An explicit "no current row" also keeps the list from making the first
+        # row current when it gets the focus, so the first arrow key chooses the first reason.
+        self.list.setCurrentIndex(QModelIndex())
         self.list.setFocus()
         self._finish_layout()
         width = self.fontMetrics().horizontalAdvance("M") * 32
@@ -143,19 +167,30 @@ class RejectDialog(DecisionDialog):
 
     @property
     def reason(self) -> str | None:
-        item = self.list.currentItem()
-        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        chosen = self.list.selectedItems()
+        return str(chosen[0].data(Qt.ItemDataRole.UserRole)) if chosen else None
 
     @property
     def note_text(self) -> str | None:
         text = self.note.toPlainText().strip()
         return text or None
 
+    def _keys(self) -> str:
+        return f"1–{min(len(self.reasons), 9)}"
+
     def problem(self) -> str | None:
-        return None if self.reason else "Choose a reason."
+        if self.reason:
+            return None
+        return f"Choose a reason: press {self._keys()}, or the arrow keys."
+
+    def _insist_text(self, problem: str) -> str:
+        return problem.replace("Choose a reason:", "Choose a reason first:")
 
     def _ready_text(self) -> str:
-        return "1–9 pick a reason. Enter rejects."
+        return (
+            f"{self._keys()} choose another reason. Enter rejects; Ctrl+Enter rejects from "
+            "the note."
+        )
 
 
 class EscalateDialog(DecisionDialog):

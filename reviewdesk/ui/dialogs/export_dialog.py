@@ -310,10 +310,10 @@ class ExportDialog(QDialog):
         left.addRow("Categories", self._field("categories", self.categories_edit))
         self.models_edit = self._list_edit("Model versions", "any; or e.g. drafter-2")
         left.addRow("Models", self._field("models", self.models_edit))
-        self.low_attention_check = QCheckBox("Include low-attention decisions, flagged", page)
+        self.low_attention_check = QCheckBox("Include low-attention approvals, flagged", page)
         self.low_attention_check.setToolTip(
-            "Decisions made faster than the text could be read, in a run of such decisions. "
-            "Left out unless ticked; kept with low_attention: true."
+            "Approvals made faster than the text could be read, in a run of such approvals. "
+            "Left out unless ticked, as statistics leave them out; kept with low_attention: true."
         )
         left.addRow("", self.low_attention_check)
 

@@ -1,4 +1,5 @@
-"""The lead view's filters: period, category, model version; and its busy state."""
+"""The lead view's filters: period, category, model version, low-attention approvals; and its
+busy state."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 
 from PySide6.QtCore import QDate, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
@@ -62,6 +64,12 @@ class FilterBar(QWidget):
         self.until.setMinimumDate(_FIRST.addDays(1))
         self.category = self._combo("categoryFilter", "Category", "All categories")
         self.model = self._combo("modelFilter", "Model version", "All model versions")
+        self.low_attention = QCheckBox("Include low attention", self)
+        self.low_attention.setObjectName("lowAttentionFilter")
+        self.low_attention.setToolTip(
+            "Approvals faster than the draft could be read. Left out of every figure unless "
+            "ticked, as exports leave them out; the line beside the filters says how many."
+        )
         self.refresh = QPushButton("Refresh", self)
         self.refresh.setObjectName("leadRefresh")
         self.refresh.setToolTip("Compute again (F5)")
@@ -90,6 +98,8 @@ class FilterBar(QWidget):
         layout.addWidget(plain_label("Model", name="sectionTitle"))
         layout.addWidget(self.model)
         layout.addSpacing(gap)
+        layout.addWidget(self.low_attention)
+        layout.addSpacing(gap)
         layout.addWidget(self.refresh)
         layout.addWidget(self.busy_bar)
         layout.addWidget(self.status, 1)
@@ -102,6 +112,7 @@ class FilterBar(QWidget):
         self.period.currentIndexChanged.connect(self._period_chosen)
         self.category.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.model.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.low_attention.toggled.connect(lambda _on: self.changed.emit())
         self.since.dateChanged.connect(self._date_edited)
         self.until.dateChanged.connect(self._date_edited)
         self.refresh.clicked.connect(self.refresh_requested)
@@ -130,14 +141,22 @@ class FilterBar(QWidget):
         preset = self.period.currentData()
         category = self.category.currentData()
         model = self.model.currentData()
+        low = self.low_attention.isChecked()
         if preset == CUSTOM:
             since = None if self.since.date() == _FIRST else _pydate(self.since.date())
             until = _pydate(self.until.date())
             if since is not None and since > until:
                 since, until = until, since
-            return LeadQuery(days=None, since=since, until=until, category=category, model=model)
+            return LeadQuery(
+                days=None,
+                since=since,
+                until=until,
+                category=category,
+                model=model,
+                include_low_attention=low,
+            )
         days = None if preset == ALL_TIME else int(preset)
-        return LeadQuery(days=days, category=category, model=model)
+        return LeadQuery(days=days, category=category, model=model, include_low_attention=low)
 
     def set_query(self, query: LeadQuery) -> None:
         """Show ``query`` in the controls, without emitting ``changed``."""
@@ -153,6 +172,7 @@ class FilterBar(QWidget):
                     self.until.setDate(_qdate(query.until))
             self._choose(self.category, query.category)
             self._choose(self.model, query.model)
+            self.low_attention.setChecked(query.include_low_attention)
 
     def show_period(self, since: date | None, until: date) -> None:
         """The period a query resolved to (a preset counts back from the desk's today)."""
@@ -216,6 +236,7 @@ class FilterBar(QWidget):
             self.until,
             self.category,
             self.model,
+            self.low_attention,
             self.refresh,
         ):
             widget.setEnabled(not busy)
@@ -232,7 +253,14 @@ class _Quiet:
     """Blocks the filter bar's controls' signals for a programmatic change."""
 
     def __init__(self, bar: FilterBar) -> None:
-        self._widgets = (bar.period, bar.since, bar.until, bar.category, bar.model)
+        self._widgets = (
+            bar.period,
+            bar.since,
+            bar.until,
+            bar.category,
+            bar.model,
+            bar.low_attention,
+        )
         self._was: list[bool] = []
 
     def __enter__(self) -> None:

@@ -53,6 +53,11 @@ def count_text(value: int) -> str:
     return f"{value:,}"
 
 
+def left_out_text(count: int) -> str:
+    """How many low-attention approvals the figures leave out."""
+    return f"{count_text(count)} low-attention approval{'' if count == 1 else 's'} left out"
+
+
 def key_text(value: str | None, *, none: str = "(none)") -> str:
     """A category, model or reviewer name from a producer, safe to show as plain text."""
     return display_text(value) if value else none

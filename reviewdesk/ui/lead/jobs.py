@@ -33,6 +33,8 @@ class LeadQuery:
     until: date | None = None
     category: str | None = None
     model: str | None = None  # "" selects drafts without a model version
+    # Count low-attention approvals too; by default they are left out, as exports leave them.
+    include_low_attention: bool = False
 
     def __post_init__(self) -> None:
         if self.days is not None and self.days < 1:
@@ -75,6 +77,7 @@ def compute_lead_data(session: DeskSession, query: LeadQuery) -> LeadData:
         until=until,
         categories=(query.category,) if query.category is not None else (),
         models=(query.model,) if query.model is not None else (),
+        include_low_attention=query.include_low_attention,
     )
     options = stats.compute([Dimension.CATEGORY, Dimension.MODEL])
     categories = stats.compute([Dimension.CATEGORY], filter=flt)
@@ -87,6 +90,7 @@ def compute_lead_data(session: DeskSession, query: LeadQuery) -> LeadData:
         until=until,
         models=flt.models,
         categories=flt.categories,
+        include_low_attention=flt.include_low_attention,
     )
     return LeadData(
         query=query,

@@ -168,6 +168,14 @@ def _key0(g: GroupStats) -> str | None:
     return g.key[0] if g.key else None
 
 
+_LEFT_OUT: Column[GroupStats] = _count(
+    "Left out",
+    lambda g: g.low_attention_left_out,
+    "Low-attention approvals left out of this row's figures, as exports leave them out "
+    "(Include low-attention approvals counts them)",
+)
+
+
 class CategoryModel(RowTableModel[GroupStats]):
     """One row per category. Columns 2–5 (the outcome counts) feed the stacked bar chart."""
 
@@ -206,6 +214,7 @@ class CategoryModel(RowTableModel[GroupStats]):
             header_tip="Estimated from the review-time histogram",
         ),
         _rate("low_attention", "decisions flagged low-attention", "Low attention", interval=False),
+        _LEFT_OUT,
         _rate("gold_accuracy", "known-answer drafts answered right", "Gold accuracy"),
     )
     FIRST_OUTCOME, LAST_OUTCOME = 2, 5
@@ -232,6 +241,7 @@ class ReviewerModel(RowTableModel[GroupStats]):
             header_tip="Estimated from the review-time histogram",
         ),
         _rate("low_attention", "decisions flagged low-attention", "Low attention", interval=False),
+        _LEFT_OUT,
         _rate("gold_accuracy", "known-answer drafts answered right", "Gold accuracy"),
     )
 

@@ -3,9 +3,10 @@
 ``reviewdesk gui --screenshot PATH`` with ``REVIEWDESK_SCREENSHOT_VIEW=lead`` (or ``inbox``)
 seeds a throwaway database with this before the desk opens: the demo drafts, decided by four
 reviewers through the ``ReviewDesk`` API on a manual clock that ends just before now, with
-escalations resolved by a lead (some late) and a few still open. The verdicts are drawn from
-fixed per-category approval rates with a fixed seed: they illustrate the screens and are not
-measurements of anything.
+escalations resolved by a lead (some late) and a few still open; on three of the last days one
+reviewer approves a run of drafts faster than they can be read, which the queue flags
+low-attention. The verdicts are drawn from fixed per-category approval rates with a fixed
+seed: they illustrate the screens and are not measurements of anything.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ MODES = ("lead", "inbox")
 DAYS = 42
 REVIEWERS = ("ana", "ben", "chloé", "dev")
 LEAD = "lea"
+# Days (before the end) on which this reviewer approves a run of drafts without reading them.
+HURRIED, HURRIED_DAYS, HURRIED_RUN = "dev", (2, 4, 6), 6
 # Chance that a draft is approved unchanged, by category (the demo's eleven).
 APPROVAL = {
     "contact": 0.985,
@@ -66,9 +69,13 @@ def seed_lead(url: str) -> None:
         reasons = desk.reject_reasons()
         pending: list[tuple[datetime, int, str]] = []  # (resolve at, cursor, severity)
         times = _decision_times(rng, start, end - timedelta(hours=6))
+        hurried = {(end - timedelta(days=d)).date() for d in HURRIED_DAYS}
         for at in times:
             _resolve_due(desk, inbox, clock, pending, at, rng)
             clock.set(at)
+            if at.date() in hurried and at.hour >= 11:
+                hurried.discard(at.date())
+                _hurried_run(desk, clock)
             cursor = _decide(desk, rng, reasons, None)
             if cursor is not None:
                 cursor_id, severity = cursor
@@ -79,6 +86,16 @@ def seed_lead(url: str) -> None:
             clock.set(end - timedelta(minutes=minutes))
             _decide(desk, rng, reasons, severity)
         clock.set(end)
+
+
+def _hurried_run(desk: ReviewDesk, clock: ManualClock) -> None:
+    """HURRIED approves HURRIED_RUN drafts in a row, a second or two each."""
+    for _ in range(HURRIED_RUN):
+        lease = desk.claim(HURRIED)
+        if lease is None:
+            return
+        desk.decide(lease, "approve", review_seconds=1.5)
+        clock.advance(20)
 
 
 def _decision_times(rng: random.Random, start: datetime, end: datetime) -> list[datetime]:

@@ -113,7 +113,12 @@ class KpiStrip(QWidget):
 
     def show_total(self, g: GroupStats) -> None:
         a = g.approved
-        self.decided.show_value(fmt.count_text(g.decided))
+        left = g.low_attention_left_out
+        self.decided.show_value(
+            fmt.count_text(g.decided),
+            f"· {fmt.count_text(left)} left out" if left else "",
+            f"{fmt.left_out_text(left)}." if left else "",
+        )
         self.approval.show_value(
             fmt.percent(a.value),
             f"({a.low * 100:.0f}–{a.high * 100:.0f})" if a.value is not None else "",
@@ -255,13 +260,14 @@ class LeadView(QWidget):
     def _categories_page(self) -> QWidget:
         page = QWidget(self)
         layout = QVBoxLayout(page)
-        layout.addWidget(
-            plain_label(
-                "Every figure per category. Rates are shares of live decisions on non-gold "
-                "drafts; the approval and gold intervals are 95% Wilson intervals.",
-                name="muted",
-            )
+        intro = plain_label(
+            "Every figure per category. Rates are shares of live decisions on non-gold "
+            "drafts, without the low-attention approvals left out (Left out) unless they "
+            "are included; the approval and gold intervals are 95% Wilson intervals.",
+            name="muted",
         )
+        intro.setWordWrap(True)  # a line of its own would set the window's least width
+        layout.addWidget(intro)
         self.category_table = make_table(self.category_model, name="Categories")
         layout.addWidget(self.category_table, 1)
         return page
@@ -302,13 +308,15 @@ class LeadView(QWidget):
     def _reviewers_page(self) -> QWidget:
         page = QWidget(self)
         layout = QVBoxLayout(page)
-        layout.addWidget(
-            plain_label(
-                "Each reviewer's decisions in the period. Low attention: approvals faster "
-                "than reading. Gold accuracy: known-answer drafts answered right.",
-                name="muted",
-            )
+        intro = plain_label(
+            "Each reviewer's decisions in the period. Low attention: decisions flagged as "
+            "approved faster than reading, of all; unless included, such approvals are left "
+            "out of every other figure (Left out). Gold accuracy: known-answer drafts "
+            "answered right.",
+            name="muted",
         )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         self.reviewer_table: QTableView = make_table(self.reviewer_model, name="Reviewers")
         layout.addWidget(self.reviewer_table, 1)
         return page
@@ -398,9 +406,12 @@ class LeadView(QWidget):
         self.timeline_model.set_reports(data.timeline, data.overall)
         self._describe(data)
         self._set_busy(None)
+        total = data.categories.total
+        left = total.low_attention_left_out
         self.filters.say(
-            f"{fmt.count_text(data.categories.total.decided)} decisions · "
-            f"updated {_clock(data.generated_at)}"
+            f"{fmt.count_text(total.decided)} decisions · "
+            + (f"{fmt.left_out_text(left)} · " if left else "")
+            + f"updated {_clock(data.generated_at)}"
         )
         self.computed.emit(data)
 
@@ -471,9 +482,15 @@ def _clock(at: datetime) -> str:
 
 def _settings_text(report: RecommendationReport) -> str:
     s = report.settings
+    if report.include_low_attention:
+        low = " Low-attention approvals counted."
+    elif report.low_attention_left_out:
+        low = f" {fmt.left_out_text(report.low_attention_left_out)}."
+    else:
+        low = ""
     return (
-        f"Decisions from {fmt.period_text(report.since, report.until)}. Review can be removed "
-        f"when the anytime-valid lower bound of approval reaches {s.target * 100:g}% "
+        f"Decisions from {fmt.period_text(report.since, report.until)}.{low} Review can be "
+        f"removed when the anytime-valid lower bound of approval reaches {s.target * 100:g}% "
         f"(error {s.alpha * 100:g}% over all looks); a critical or high escalation, or a "
         "significant decline, keeps full review. See docs/recommendations.md."
     )
@@ -485,7 +502,9 @@ def _why_text(row: Recommendation, threshold: ConfidenceThreshold | None) -> str
     lines = [
         f"{fmt.key_text(row.category)}, {scope}: {fmt.outcome_text(v)}.",
         v.explanation,
-        f"Evidence: n = {v.n} ({v.risk.value} risk, minimum {v.min_reviews}); approval "
+        f"Evidence: n = {v.n} ({v.risk.value} risk, minimum {v.min_reviews}"
+        + (f"; {fmt.left_out_text(v.low_attention_left_out)}" if v.low_attention_left_out else "")
+        + "); approval "
         f"{fmt.rate_text(v.approval)}; decision bound {fmt.percent(v.bound)}; trivial edits "
         f"{fmt.percent(v.trivial_edits.value)}; escalations {fmt.escalations_text(v.escalations)}; "
         f"trend {fmt.trend_text(v)}; rule: {v.rule.value.replace('_', ' ')}.",
