@@ -205,6 +205,39 @@ def test_taken_over_lease_cannot_decide_renew_or_release(
     ]
 
 
+def test_a_lease_records_one_decision_whatever_the_idempotency_key(desk: ReviewDesk) -> None:
+    """The decide fence's state = 'pending': a second decision on the same lease, with a key of
+    its own, is refused and logged, not stopped by the unique index as a database error."""
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    desk.decide(lease, "approve", idempotency_key="k-1")
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(lease, "reject", reason="factual_error", idempotency_key="k-2")
+    assert lost.value.why == "already_decided"
+    outcomes = [(a["idempotency_key"], a["outcome"], a["detail"]) for a in desk.attempts()]
+    assert outcomes == [("k-1", "accepted", None), ("k-2", "refused", "already_decided")]
+    assert [(r.id, r.label) for r in desk.results()] == [("d0", Label.APPROVED)]
+
+
+def test_an_expired_lease_nobody_took_cannot_be_renewed(
+    desk: ReviewDesk, clock: ManualClock
+) -> None:
+    """The renew fence's visible_at > now: a lease that ran out stays out, even while the
+    draft waits unclaimed with the same lease id on it."""
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    clock.advance(desk.lease_ttl + 1)
+    with pytest.raises(LeaseLost) as lost:
+        desk.renew(lease)
+    assert lost.value.why == "expired"
+    assert EventKind.RENEWED not in [e.kind for e in desk.history(lease).events]
+    assert desk.counts().pending == 1
+    again = desk.claim("bob")
+    assert again is not None and again.draft.id == "d0"
+
+
 def test_lease_is_valid_until_its_last_moment(desk: ReviewDesk, clock: ManualClock) -> None:
     desk.submit(drafts(1))
     lease = desk.claim("ana")
