@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
-from reviewdesk.core.errors import ClaimRefused
+from reviewdesk.core.errors import ClaimRefused, ConfigurationError, UndoRefused
 from reviewdesk.core.sessions import SessionLimits
 from tests.conftest import DeskFactory
 
@@ -318,3 +318,57 @@ def test_only_decided_drafts_can_be_gold(desk: ReviewDesk) -> None:
         desk.mark_gold("nope", "approved", by="lead")
     with pytest.raises(InvalidDecision, match="Expected verdict"):
         desk.mark_gold("q000", "great", by="lead")
+
+
+# -- the lease TTL and the undo window: team settings ---------------------------------------
+def test_lease_ttl_and_undo_window_are_the_teams_settings(
+    make_desk: DeskFactory, db_url: str, clock: ManualClock
+) -> None:
+    lead = make_desk(clock=clock)
+    lead.set_session_limits(UTC_LIMITS.with_changes(lease_ttl_seconds=60, undo_window_seconds=30))
+    desk = make_desk(clock=clock)  # another client reads them from the database
+    assert (desk.lease_ttl, desk.undo_window) == (60.0, 30.0)
+    fill(desk, 3)
+    lease = desk.claim("ana")
+    assert lease is not None and lease.ttl_seconds == 60.0
+    assert lease.expires_at == lease.claimed_at + timedelta(seconds=60)
+    clock.advance(40)
+    lease = desk.renew(lease)
+    assert lease.expires_at == clock.now() + timedelta(seconds=60)
+    desk.decide(lease, "approve", review_seconds=20.0)
+    assert desk.results(settled=True) == []
+    clock.advance(31)
+    with pytest.raises(UndoRefused, match=r"older than the undo window \(30 s\)"):
+        desk.undo("ana")
+    assert [r.id for r in desk.results(settled=True)] == ["q000"]
+
+
+def test_a_desk_may_shorten_them_within_the_same_bounds(
+    make_desk: DeskFactory, db_url: str, clock: ManualClock
+) -> None:
+    make_desk(clock=clock).set_session_limits(UTC_LIMITS)  # the team's: 120 s and 300 s
+    for options, message in (
+        ({"lease_ttl": 1e9}, "lease_ttl must be a number of seconds from 30 to 3600"),
+        ({"lease_ttl": 1e12}, "lease_ttl must be a number of seconds from 30 to 3600"),
+        ({"lease_ttl": float("inf")}, "not inf"),
+        ({"lease_ttl": float("nan")}, "not nan"),
+        ({"lease_ttl": -5}, "not -5"),
+        ({"lease_ttl": "60"}, "not '60'"),
+        ({"undo_window": 601}, "undo_window must be a number of seconds from 0 to 600"),
+    ):
+        with pytest.raises(ConfigurationError, match=message):
+            ReviewDesk.open(db_url, clock=clock, **options)  # type: ignore[arg-type]
+    desk = make_desk(clock=clock, lease_ttl=30, undo_window=600)
+    # Its own leases are shorter; its undo window cannot outlast the team's, on which
+    # consumers' settled results rely.
+    assert (desk.lease_ttl, desk.undo_window) == (30.0, 300.0)
+    short = make_desk(clock=clock, undo_window=10)
+    assert short.undo_window == 10.0
+    fill(desk, 1)
+    lease = short.claim("ana")
+    assert lease is not None
+    short.decide(lease, "approve", review_seconds=20.0)
+    clock.advance(11)
+    with pytest.raises(UndoRefused, match=r"\(10 s\)"):
+        short.undo("ana")
+    assert short.results(settled=True) == []  # the team's 300 s, not this desk's 10

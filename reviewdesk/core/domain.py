@@ -138,6 +138,8 @@ class Lease:
     # Set for a known-answer draft; such a lease holds no row and its answer is no decision.
     # The desk never shows it: gold drafts look like any other.
     gold_item_id: int | None = None
+    # The TTL the lease was taken or last renewed with (the team's setting): renew every third.
+    ttl_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from reviewdesk.core.domain import (
     Verdict,
 )
 from reviewdesk.core.errors import (
+    ConfigurationError,
     Conflict,
     DatabaseUnavailable,
     InputProblem,
@@ -56,11 +57,14 @@ from reviewdesk.core.errors import (
 )
 from reviewdesk.core.intake import DraftSubmission, parse_jsonl, validate_records
 from reviewdesk.core.sessions import (
+    LEASE_TTL_BOUNDS,
+    UNDO_WINDOW_BOUNDS,
     SessionLimits,
     SessionStatus,
     counted_seconds,
     gold_answer_correct,
     is_fast_approval,
+    seconds_problem,
 )
 from reviewdesk.services.sessions import SessionKeeper, SessionSummary
 from reviewdesk.storage import migrate
@@ -70,8 +74,6 @@ from reviewdesk.storage.session_sql import SessionStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEASE_TTL = 120.0
-DEFAULT_UNDO_WINDOW = 300.0
 REJECT_REASONS_KEY = "reject_reasons"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -106,18 +108,19 @@ class ReviewDesk:
         engines: Engines,
         *,
         clock: Clock | None = None,
-        lease_ttl: float = DEFAULT_LEASE_TTL,
-        undo_window: float = DEFAULT_UNDO_WINDOW,
+        lease_ttl: float | None = None,
+        undo_window: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if lease_ttl <= 0:
-            raise ValueError("lease_ttl must be positive")
+        # The team's settings (SessionLimits) apply; these override them for this desk only,
+        # within the same bounds, and the undo window only ever shorter (see the properties).
+        _check_overrides(lease_ttl, undo_window)
         self._engines = engines
         self._store = QueueStore(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
         self._clock = clock
-        self.lease_ttl = float(lease_ttl)
-        self.undo_window = float(undo_window)
+        self._lease_ttl = None if lease_ttl is None else float(lease_ttl)
+        self._undo_window = None if undo_window is None else float(undo_window)
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
@@ -126,8 +129,8 @@ class ReviewDesk:
         url: str | None = None,
         *,
         clock: Clock | None = None,
-        lease_ttl: float = DEFAULT_LEASE_TTL,
-        undo_window: float = DEFAULT_UNDO_WINDOW,
+        lease_ttl: float | None = None,
+        undo_window: float | None = None,
         upgrade: bool | None = None,
         rng: random.Random | None = None,
     ) -> ReviewDesk:
@@ -137,7 +140,13 @@ class ReviewDesk:
         (``upgrade=None``); a shared PostgreSQL database is only checked, unless
         ``upgrade=True``: upgrading a server others use is done on purpose, with
         ``reviewdesk db upgrade``.
+
+        The lease TTL and the undo window are the team's settings (``session_limits()``).
+        ``lease_ttl`` and ``undo_window`` override them for this desk only, within the same
+        bounds (ConfigurationError outside them); the undo window can only be shortened, since
+        consumers' ``settled`` results wait out the team's.
         """
+        _check_overrides(lease_ttl, undo_window)
         target = resolve_target(url)
         engines = create_engines(target)
         try:
@@ -177,6 +186,22 @@ class ReviewDesk:
     @property
     def target(self) -> DatabaseTarget:
         return self._engines.target
+
+    @property
+    @_database_errors
+    def lease_ttl(self) -> float:
+        """Seconds a claim holds a draft: the team's setting, unless this desk overrides it."""
+        if self._lease_ttl is not None:
+            return self._lease_ttl
+        return float(self._sessions.limits().lease_ttl_seconds)
+
+    @property
+    @_database_errors
+    def undo_window(self) -> float:
+        """Seconds in which a decision of this desk's reviewers can be undone: the team's
+        setting, or this desk's shorter one."""
+        team = float(self._sessions.limits().undo_window_seconds)
+        return team if self._undo_window is None else min(self._undo_window, team)
 
     @property
     def engines(self) -> Engines:
@@ -228,6 +253,7 @@ class ReviewDesk:
         """
         _check_reviewer(reviewer)
         fence = self._sessions.fence(reviewer)
+        ttl = self.lease_ttl
         for attempt in range(2):
             if self._sessions.serve_gold():
                 gold = self._store_sessions.pick_gold(
@@ -242,16 +268,16 @@ class ReviewDesk:
                         max_seconds=fence.max_seconds,
                     )
                 ):
-                    return self._gold_lease(gold, reviewer, fence.session_id)
+                    return self._gold_lease(gold, reviewer, fence.session_id, ttl)
             row, session_open = self._store.claim(
                 reviewer=reviewer,
                 lease_id=str(uuid.uuid4()),
-                ttl=self.lease_ttl,
+                ttl=ttl,
                 session=fence,
                 exclude=exclude,
             )
             if session_open:
-                return _lease(row, reviewer, fence.session_id) if row is not None else None
+                return _lease(row, reviewer, fence.session_id, ttl) if row is not None else None
             if attempt == 0:
                 # The session ended or is spent: look closer (may open a new one, or refuse).
                 fence = self._sessions.fence(reviewer, fresh=True)
@@ -261,7 +287,9 @@ class ReviewDesk:
     def _store_sessions(self) -> SessionStore:
         return self._sessions._store
 
-    def _gold_lease(self, row: Mapping[str, Any], reviewer: str, session_id: int) -> Lease:
+    def _gold_lease(
+        self, row: Mapping[str, Any], reviewer: str, session_id: int, ttl: float
+    ) -> Lease:
         now = self._now()
         return Lease(
             draft=_draft(row),
@@ -269,11 +297,12 @@ class ReviewDesk:
             lease_id=f"gold-{uuid.uuid4()}",
             epoch=row["lease_epoch"],
             reviewer=reviewer,
-            expires_at=now + timedelta(seconds=self.lease_ttl),
+            expires_at=now + timedelta(seconds=ttl),
             claimed_at=now,
             claimed_monotonic=time.monotonic(),
             session_id=session_id,
             gold_item_id=row["gold_item_id"],
+            ttl_seconds=ttl,
         )
 
     def _now(self) -> datetime:
@@ -282,20 +311,21 @@ class ReviewDesk:
     @_database_errors
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
+        ttl = self.lease_ttl
         if lease.gold_item_id is not None:
             # A known-answer draft holds no row: nobody else can take it.
             return dataclasses.replace(
-                lease, expires_at=self._now() + timedelta(seconds=self.lease_ttl)
+                lease, expires_at=self._now() + timedelta(seconds=ttl), ttl_seconds=ttl
             )
         expires, why = self._store.renew(
             draft_key=lease.draft_key,
             lease_id=lease.lease_id,
             reviewer=lease.reviewer,
-            ttl=self.lease_ttl,
+            ttl=ttl,
         )
         if expires is None:
             raise LeaseLost(lease.draft.id, why or "missing")
-        return dataclasses.replace(lease, expires_at=expires)
+        return dataclasses.replace(lease, expires_at=expires, ttl_seconds=ttl)
 
     @_database_errors
     def release(self, lease: Lease) -> None:
@@ -501,24 +531,24 @@ class ReviewDesk:
         """Undo ``reviewer``'s latest decision if it is within the undo window and its result has
         not been delivered; the draft comes back leased to the same reviewer."""
         _check_reviewer(reviewer)
+        window, ttl = self.undo_window, self.lease_ttl
         row, why = self._store.undo_last(
             reviewer=reviewer,
-            window=self.undo_window,
+            window=window,
             lease_id=str(uuid.uuid4()),
-            ttl=self.lease_ttl,
+            ttl=ttl,
         )
         if row is None:
             messages = {
                 "nothing": f"{reviewer} has no decision to undo.",
                 "delivered": "The last decision was already delivered to the consumer; "
                 "it cannot be undone.",
-                "window": "The last decision is older than the undo window "
-                f"({self.undo_window:g} s).",
+                "window": f"The last decision is older than the undo window ({window:g} s).",
                 "resolved": "A lead already resolved this escalation; it cannot be undone.",
             }
             raise UndoRefused(messages.get(why or "", why or "cannot undo"))
         current = self._store_sessions.open_session(reviewer)
-        return _lease(row, reviewer, current.id if current else None)
+        return _lease(row, reviewer, current.id if current else None, ttl)
 
     # -- consumers ------------------------------------------------------------------------------
     @_database_errors
@@ -540,8 +570,10 @@ class ReviewDesk:
             raise ValueError("limit must be at least 1")
         settled_before = None
         if settled:
+            # The team's window, not this desk's: any reviewer may undo within it.
+            window = self._sessions.limits().undo_window_seconds
             with self._engines.write.connect() as conn:
-                settled_before = self._store.tx_now(conn) - timedelta(seconds=self.undo_window)
+                settled_before = self._store.tx_now(conn) - timedelta(seconds=window)
         rows = self._store.results(
             after=after,
             limit=limit,
@@ -691,6 +723,15 @@ class ReviewDesk:
         self._store.put_setting(REJECT_REASONS_KEY, cleaned)
 
 
+def _check_overrides(lease_ttl: float | None, undo_window: float | None) -> None:
+    for name, value, bounds in (
+        ("lease_ttl", lease_ttl, LEASE_TTL_BOUNDS),
+        ("undo_window", undo_window, UNDO_WINDOW_BOUNDS),
+    ):
+        if value is not None and (problem := seconds_problem(name, value, bounds)):
+            raise ConfigurationError(f"ReviewDesk.open: {problem}.")
+
+
 def _check_reviewer(reviewer: str) -> None:
     if not reviewer or not reviewer.strip() or len(reviewer) > 200:
         raise ValueError("A reviewer name is required (1 to 200 characters).")
@@ -714,7 +755,7 @@ def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
     )
 
 
-def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None) -> Lease:
+def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None, ttl: float) -> Lease:
     return Lease(
         draft=_draft(row),
         draft_key=row["id"],
@@ -725,6 +766,7 @@ def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None) -> Lea
         claimed_at=row["leased_at"],
         claimed_monotonic=time.monotonic(),
         session_id=session_id,
+        ttl_seconds=ttl,
     )
 
 
