@@ -256,19 +256,16 @@ class ReviewDesk:
         ttl = self.lease_ttl
         for attempt in range(2):
             if self._sessions.serve_gold():
-                gold = self._store_sessions.pick_gold(
-                    reviewer=reviewer, session_id=fence.session_id
+                gold = self._store_sessions.serve_gold(
+                    reviewer=reviewer,
+                    session=fence,
+                    lease_id=str(uuid.uuid4()),
+                    ttl=ttl,
+                    start=self._sessions.random_start(),
+                    exclude=exclude,
                 )
-                if (
-                    gold is not None
-                    and gold["id"] not in exclude
-                    and self._store_sessions.claim_gold_slot(
-                        session_id=fence.session_id,
-                        max_claims=fence.max_claims,
-                        max_seconds=fence.max_seconds,
-                    )
-                ):
-                    return self._gold_lease(gold, reviewer, fence.session_id, ttl)
+                if gold is not None:
+                    return _lease(gold, reviewer, fence.session_id, ttl, gold["gold_item_id"])
             row, session_open = self._store.claim(
                 reviewer=reviewer,
                 lease_id=str(uuid.uuid4()),
@@ -287,42 +284,21 @@ class ReviewDesk:
     def _store_sessions(self) -> SessionStore:
         return self._sessions._store
 
-    def _gold_lease(
-        self, row: Mapping[str, Any], reviewer: str, session_id: int, ttl: float
-    ) -> Lease:
-        now = self._now()
-        return Lease(
-            draft=_draft(row),
-            draft_key=row["id"],
-            lease_id=f"gold-{uuid.uuid4()}",
-            epoch=row["lease_epoch"],
-            reviewer=reviewer,
-            expires_at=now + timedelta(seconds=ttl),
-            claimed_at=now,
-            claimed_monotonic=time.monotonic(),
-            session_id=session_id,
-            gold_item_id=row["gold_item_id"],
-            ttl_seconds=ttl,
-        )
-
-    def _now(self) -> datetime:
-        return self._sessions._store.now()
-
     @_database_errors
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
         ttl = self.lease_ttl
         if lease.gold_item_id is not None:
-            # A known-answer draft holds no row: nobody else can take it.
-            return dataclasses.replace(
-                lease, expires_at=self._now() + timedelta(seconds=ttl), ttl_seconds=ttl
+            expires, why = self._store_sessions.renew_gold(
+                lease_id=lease.lease_id, reviewer=lease.reviewer, ttl=ttl
             )
-        expires, why = self._store.renew(
-            draft_key=lease.draft_key,
-            lease_id=lease.lease_id,
-            reviewer=lease.reviewer,
-            ttl=ttl,
-        )
+        else:
+            expires, why = self._store.renew(
+                draft_key=lease.draft_key,
+                lease_id=lease.lease_id,
+                reviewer=lease.reviewer,
+                ttl=ttl,
+            )
         if expires is None:
             raise LeaseLost(lease.draft.id, why or "missing")
         return dataclasses.replace(lease, expires_at=expires, ttl_seconds=ttl)
@@ -333,8 +309,11 @@ class ReviewDesk:
         against the session. Raises LeaseLost if the lease was no longer held (then there was
         nothing to give back)."""
         if lease.gold_item_id is not None:
-            if lease.session_id is not None:
-                self._store_sessions.unclaim(lease.session_id)
+            why = self._store_sessions.release_gold(
+                lease_id=lease.lease_id, reviewer=lease.reviewer
+            )
+            if why is not None:
+                raise LeaseLost(lease.draft.id, why)
             return
         why = self._store.release(
             draft_key=lease.draft_key,
@@ -415,30 +394,36 @@ class ReviewDesk:
     def _answer_gold(self, lease: Lease, write: DecisionWrite) -> Decision:
         assert lease.gold_item_id is not None
         expected = self._store_sessions.gold_expected(lease.gold_item_id)
-        correct = gold_answer_correct(expected, write.label)
-        fast_run, was_nudged = self._store_sessions.record_gold_answer(
+        answered = self._store_sessions.answer_gold(
+            write=write,
             gold_item_id=lease.gold_item_id,
-            reviewer=lease.reviewer,
-            session_id=lease.session_id,
-            label=write.label,
-            correct=correct,
-            review_seconds=write.review_seconds,
-            session_update={
-                "fast": write.fast,
-                "category": write.category,
-                "counted_seconds": write.counted_seconds,
-                "fast_flag_at": write.fast_flag_at,
-            },
+            correct=gold_answer_correct(expected, write.label),
         )
+        if answered.outcome == "refused":
+            raise LeaseLost(lease.draft.id, answered.why or "missing")
+        assert answered.answered_at is not None and answered.label is not None
+        correct = bool(answered.correct)
+        caught = correct and expected in ("rejected", "escalated")
+        if answered.outcome == "replayed":
+            first = dataclasses.replace(write, label=answered.label)
+            return _written_decision(
+                lease,
+                first,
+                decided_at=answered.answered_at,
+                replayed=True,
+                gold_correct=correct,
+                caught=caught,
+            )
         self._sessions.decided(lease.reviewer, lease.draft.category)
-        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not was_nudged
+        fast_run = answered.fast_run
+        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not answered.was_nudged
         return _written_decision(
             lease,
             write,
-            decided_at=self._now(),
+            decided_at=answered.answered_at,
             nudge=nudge,
             gold_correct=correct,
-            caught=correct and expected in ("rejected", "escalated"),
+            caught=caught,
         )
 
     @_database_errors
@@ -605,7 +590,8 @@ class ReviewDesk:
     def history(self, draft: str | Draft | Lease, *, limit: int = 50) -> History:
         """The draft's thread (earlier drafts on it, with their decisions) and its audit trail.
 
-        For a known-answer lease the trail shows only the submission, as a fresh draft's would.
+        For a known-answer lease the trail is the one a fresh draft shows: its submission, then
+        this lease's own events, as its first lease.
         """
         external_id = (
             draft.draft.id
@@ -632,7 +618,7 @@ class ReviewDesk:
             for e in self._store.events(draft_key=row["id"])
         ]
         if isinstance(draft, Lease) and draft.gold_item_id is not None:
-            events = [e for e in events if e.kind is EventKind.SUBMITTED]
+            events = _as_first_lease(events, draft.epoch)
         return History(draft=current, thread=thread, events=events)
 
     # -- sessions and attention ------------------------------------------------------------------
@@ -755,7 +741,13 @@ def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
     )
 
 
-def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None, ttl: float) -> Lease:
+def _lease(
+    row: Mapping[Any, Any],
+    reviewer: str,
+    session_id: int | None,
+    ttl: float,
+    gold_item_id: int | None = None,
+) -> Lease:
     return Lease(
         draft=_draft(row),
         draft_key=row["id"],
@@ -766,8 +758,25 @@ def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None, ttl: f
         claimed_at=row["leased_at"],
         claimed_monotonic=time.monotonic(),
         session_id=session_id,
+        gold_item_id=gold_item_id,
         ttl_seconds=ttl,
     )
+
+
+_LEASE_TRAIL = (EventKind.CLAIMED, EventKind.RENEWED, EventKind.RELEASED)
+
+
+def _as_first_lease(events: list[Event], epoch: int) -> list[Event]:
+    """A served gold draft's trail as a fresh draft's looks: the submission, then the serve's
+    own claim and renewals as lease 1. Its earlier leases and decision stay in the audit trail
+    (``history(draft_id)``), but a reviewer looking at the draft must not tell it apart."""
+    submitted = [e for e in events if e.kind is EventKind.SUBMITTED][:1]
+    serve = [
+        dataclasses.replace(e, epoch=1)
+        for e in events
+        if e.epoch == epoch and e.kind in _LEASE_TRAIL
+    ]
+    return submitted + serve
 
 
 def _written_decision(
