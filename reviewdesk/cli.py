@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.config import secrets
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
-from reviewdesk.core.sessions import SessionLimits
+from reviewdesk.core.sessions import SECONDS_BOUNDS, SessionLimits
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import create_engines, require_existing, resolve_target
@@ -91,13 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     reasons_remove.add_argument("reason", metavar="REASON")
 
     limits = sub.add_parser(
-        "limits", parents=[common], help="show or set the team's session limits"
+        "limits",
+        parents=[common],
+        help="show or set the team's session limits, lease TTL and undo window",
     )
     limits.add_argument(
         "changes",
         nargs="*",
         metavar="NAME=VALUE",
-        help="e.g. reviews_per_session=30 minutes_per_session=off timezone=Europe/Berlin",
+        help="e.g. reviews_per_session=30 minutes_per_session=off timezone=Europe/Berlin "
+        "lease_ttl_seconds=90 undo_window_seconds=120",
     )
     limits.add_argument("--json", action="store_true", help="as JSON")
 
@@ -341,9 +345,28 @@ def _print_reason_change(before: Sequence[str], after: Sequence[str], out: IO[st
         print("(the order changed)", file=out)
 
 
+def parse_limit_changes(changes: Sequence[str], current: SessionLimits) -> SessionLimits:
+    """``current`` with ``NAME=VALUE`` changes applied, as typed on the command line.
+
+    Raises ConfigurationError naming the change that is malformed or out of bounds.
+    """
+    parsed: dict[str, object] = {}
+    known = set(current.to_json())
+    for change in changes:
+        name, sep, raw = change.partition("=")
+        if not sep or name not in known:
+            raise ConfigurationError(
+                f"limits: {change!r} is not NAME=VALUE with NAME one of " + ", ".join(sorted(known))
+            )
+        parsed[name] = _parse_limit(name, raw.strip(), current)
+    return current.with_changes(**parsed)
+
+
 def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
     value = getattr(current, name)
     if raw.lower() in ("off", "none"):
+        if name in SECONDS_BOUNDS:
+            raise ConfigurationError(f"limits: {name} cannot be off; give a number of seconds.")
         return None
     if name == "timezone":
         return raw
@@ -351,6 +374,8 @@ def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
         number = float(raw)
     except ValueError:
         raise ConfigurationError(f"limits: {name}={raw!r} is not a number (or 'off').") from None
+    if not math.isfinite(number):
+        raise ConfigurationError(f"limits: {name}={raw} is not a finite number.")
     if isinstance(value, int) or name in _INTEGER_LIMITS:
         if not number.is_integer():
             raise ConfigurationError(f"limits: {name} takes a whole number, not {raw}.")
@@ -372,17 +397,7 @@ def cmd_limits(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
         limits = desk.session_limits()
         if args.changes:
-            changes: dict[str, object] = {}
-            known = set(limits.to_json())
-            for change in args.changes:
-                name, sep, raw = change.partition("=")
-                if not sep or name not in known:
-                    raise ConfigurationError(
-                        f"limits: {change!r} is not NAME=VALUE with NAME one of "
-                        + ", ".join(sorted(known))
-                    )
-                changes[name] = _parse_limit(name, raw, limits)
-            limits = limits.with_changes(**changes)
+            limits = parse_limit_changes(args.changes, limits)
             desk.set_session_limits(limits)
         if args.json:
             out.write(json.dumps(limits.to_json()) + "\n")

@@ -371,6 +371,42 @@ def test_limits_are_shown_and_set_by_name(
     assert code == 1 and "not a known IANA time zone" in err
 
 
+def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    code, out, _ = run(capsys, "limits", "--db", db_url)
+    assert code == 0 and "lease_ttl_seconds        120.0" in out
+    assert "undo_window_seconds      300.0" in out
+    code, out, _ = run(
+        capsys, "limits", "--db", db_url, "lease_ttl_seconds=90", "undo_window_seconds=0", "--json"
+    )
+    limits = json.loads(out)
+    assert (code, limits["lease_ttl_seconds"], limits["undo_window_seconds"]) == (0, 90, 0)
+    for change, message in (
+        ("lease_ttl_seconds=1e9", "lease_ttl_seconds must be a number of seconds from 30 to 3600"),
+        ("lease_ttl_seconds=1e12", "lease_ttl_seconds must be a number of seconds from 30 to 3600"),
+        ("lease_ttl_seconds=10", "not 10.0"),
+        ("lease_ttl_seconds=-5", "not -5.0"),
+        ("lease_ttl_seconds=inf", "lease_ttl_seconds=inf is not a finite number"),
+        ("lease_ttl_seconds=nan", "lease_ttl_seconds=nan is not a finite number"),
+        ("lease_ttl_seconds=2min", "lease_ttl_seconds='2min' is not a number"),
+        ("lease_ttl_seconds=off", "lease_ttl_seconds cannot be off"),
+        (
+            "undo_window_seconds=900",
+            "undo_window_seconds must be a number of seconds from 0 to 600",
+        ),
+        ("minutes_per_session=nan", "minutes_per_session=nan is not a finite number"),
+    ):
+        code, _, err = run(capsys, "limits", "--db", db_url, "reviews_per_session=7", change)
+        assert code == 1 and message in err, (change, err)
+        assert "Traceback" not in err
+    # Nothing of a refused change was stored; desks read what was.
+    with ReviewDesk.open(db_url) as desk:
+        assert (desk.lease_ttl, desk.undo_window) == (90.0, 0.0)
+        assert desk.session_limits().reviews_per_session == 40
+
+
 def test_gold_and_session_commands(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     with ReviewDesk.open(sqlite_url) as desk:
         desk.submit([{"id": "g1", "draft": "Wrong"}, {"id": "x", "draft": "Fine"}])

@@ -48,7 +48,6 @@ def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(
             lambda: desk.claim(" "),
             lambda: StatsService.for_desk(desk).compute(by=["colour"]),
             lambda: EscalationInbox.for_desk(desk).resolve(1, "dismiss", note="n", lead=""),
-            lambda: ReviewDesk.open(sqlite_url, lease_ttl=0),
             lambda: SplitSpec.parse("test=1.5"),
             lambda: RedactionSettings(phone_regions=("XX",)),
         ]

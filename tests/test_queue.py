@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, TextualSelect, column, event, text
+from sqlalchemy import Engine, TextualSelect, column, event, text, update
 
 from reviewdesk import (
     InvalidDecision,
@@ -23,6 +23,7 @@ from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.domain import EventKind, Retraction
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import create_engines, resolve_target
+from reviewdesk.storage.queue_sql import DRAFT
 from tests.conftest import DeskFactory
 
 
@@ -202,6 +203,39 @@ def test_taken_over_lease_cannot_decide_renew_or_release(
         ("bob", "accepted", None),
         ("ana", "refused", "already_decided"),
     ]
+
+
+def test_a_lease_records_one_decision_whatever_the_idempotency_key(desk: ReviewDesk) -> None:
+    """The decide fence's state = 'pending': a second decision on the same lease, with a key of
+    its own, is refused and logged, not stopped by the unique index as a database error."""
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    desk.decide(lease, "approve", idempotency_key="k-1")
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(lease, "reject", reason="factual_error", idempotency_key="k-2")
+    assert lost.value.why == "already_decided"
+    outcomes = [(a["idempotency_key"], a["outcome"], a["detail"]) for a in desk.attempts()]
+    assert outcomes == [("k-1", "accepted", None), ("k-2", "refused", "already_decided")]
+    assert [(r.id, r.label) for r in desk.results()] == [("d0", Label.APPROVED)]
+
+
+def test_an_expired_lease_nobody_took_cannot_be_renewed(
+    desk: ReviewDesk, clock: ManualClock
+) -> None:
+    """The renew fence's visible_at > now: a lease that ran out stays out, even while the
+    draft waits unclaimed with the same lease id on it."""
+    desk.submit(drafts(1))
+    lease = desk.claim("ana")
+    assert lease
+    clock.advance(desk.lease_ttl + 1)
+    with pytest.raises(LeaseLost) as lost:
+        desk.renew(lease)
+    assert lost.value.why == "expired"
+    assert EventKind.RENEWED not in [e.kind for e in desk.history(lease).events]
+    assert desk.counts().pending == 1
+    again = desk.claim("bob")
+    assert again is not None and again.draft.id == "d0"
 
 
 def test_lease_is_valid_until_its_last_moment(desk: ReviewDesk, clock: ManualClock) -> None:
@@ -470,17 +504,22 @@ def test_review_seconds_defaults_to_time_since_claim(desk: ReviewDesk) -> None:
 
 def test_abandoned_draft_is_claimable_within_a_second_of_expiry(make_desk: DeskFactory) -> None:
     """Real time and the database's own clock: no reaper is needed."""
-    desk = make_desk(lease_ttl=0.5)
+    desk = make_desk()
     desk.submit(drafts(1))
     lease = desk.claim("ana")
     assert lease
+    # A lease that runs out half a second after its claim (a TTL is 30 s at least), set in the
+    # database as the claim would have set it: the time now passes, not a manual clock.
+    expires = lease.claimed_at + timedelta(seconds=0.5)
+    with desk.engines.write.begin() as conn:
+        conn.execute(update(DRAFT).where(DRAFT.c.id == lease.draft_key).values(visible_at=expires))
     deadline = time.monotonic() + 10
     while (again := desk.claim("bob")) is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert again is not None
     # Measured against the lease's own expiry, in the database's time.
-    assert again.claimed_at - lease.expires_at < timedelta(seconds=1)
-    assert again.claimed_at >= lease.expires_at
+    assert again.claimed_at - expires < timedelta(seconds=1)
+    assert again.claimed_at >= expires
 
 
 def test_edit_size_is_stored_as_normalized_edit_distance(desk: ReviewDesk) -> None:

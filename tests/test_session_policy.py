@@ -62,6 +62,7 @@ def test_defaults_are_the_documented_ones() -> None:
         10.0,
     )
     assert (limits.sessions_per_day, limits.max_same_category, limits.gold_rate) == (6, 5, 1 / 25)
+    assert (limits.lease_ttl_seconds, limits.undo_window_seconds) == (120.0, 300.0)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +74,22 @@ def test_defaults_are_the_documented_ones() -> None:
         ({"gold_rate": 0.9}, "gold_rate must be between 0 and 0.5"),
         ({"timezone": "Mars/Olympus"}, "not a known IANA time zone"),
         ({"day_starts_hour": 24}, "day_starts_hour"),
+        ({"minutes_per_session": float("nan")}, "minutes_per_session must be a finite number"),
+        ({"break_minutes": float("inf")}, "break_minutes must be a finite number"),
+        *(
+            (
+                {"lease_ttl_seconds": bad},
+                "lease_ttl_seconds must be a number of seconds from 30 to 3600",
+            )
+            for bad in (1e9, 1e12, float("inf"), float("nan"), -1, 0, 29.9, 3601, "60", None, True)
+        ),
+        *(
+            (
+                {"undo_window_seconds": bad},
+                "undo_window_seconds must be a number of seconds from 0 to 600",
+            )
+            for bad in (-0.5, 601, float("inf"), float("nan"), "300", None)
+        ),
     ],
 )
 def test_bad_limits_are_explained(changes: dict[str, object], message: str) -> None:
@@ -80,9 +97,21 @@ def test_bad_limits_are_explained(changes: dict[str, object], message: str) -> N
         SessionLimits(**changes)  # type: ignore[arg-type]
 
 
+def test_lease_ttl_and_undo_window_take_any_value_within_their_bounds() -> None:
+    for ttl, undo in ((30, 0), (30.0, 0.0), (3600, 600), (90.5, 12.25)):
+        limits = SessionLimits(lease_ttl_seconds=ttl, undo_window_seconds=undo)
+        assert (limits.lease_ttl_seconds, limits.undo_window_seconds) == (ttl, undo)
+
+
 def test_limits_round_trip_through_json_and_reject_unknown_keys() -> None:
-    limits = SessionLimits(reviews_per_session=30, timezone="Europe/Berlin")
+    limits = SessionLimits(reviews_per_session=30, timezone="Europe/Berlin", lease_ttl_seconds=45)
     assert SessionLimits.from_json(limits.to_json()) == limits
+    # Stored before the lease settings were team settings: the defaults.
+    team = ("lease_ttl_seconds", "undo_window_seconds")
+    older = {k: v for k, v in limits.to_json().items() if k not in team}
+    assert SessionLimits.from_json(older).lease_ttl_seconds == 120.0
+    with pytest.raises(ConfigurationError, match="lease_ttl_seconds must be"):
+        SessionLimits.from_json({**limits.to_json(), "lease_ttl_seconds": 1e9})
     with pytest.raises(ConfigurationError, match="unknown setting"):
         SessionLimits.from_json({"reviews_per_hour": 3})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
-from reviewdesk.core.errors import ClaimRefused
+from reviewdesk.core.errors import ClaimRefused, ConfigurationError, LeaseLost, UndoRefused
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.storage.queue_sql import ANALYZE_AFTER_SUBMIT, VARIETY_HEAD
 from tests.conftest import DeskFactory
@@ -312,7 +313,8 @@ def test_gold_drafts_look_ordinary_and_never_reach_consumers(
         if lease.draft.id == "bad":
             assert lease.gold_item_id is not None
             assert lease.draft.draft == "We will refund you twice."
-            assert [e.kind.value for e in desk.history(lease).events] == ["submitted"]
+            trail = [(e.kind.value, e.actor, e.epoch) for e in desk.history(lease).events]
+            assert trail == [("submitted", None, 0), ("claimed", "ana", 1)]  # as a fresh draft's
             decision = desk.decide(lease, "escalate", severity="medium", review_seconds=20.0)
             served.append(decision)
         else:
@@ -381,3 +383,260 @@ def test_a_large_load_refreshes_the_planners_statistics(postgres_url: str) -> No
         assert planner_rows() < 100
         desk.submit([{"id": f"b{i}", "draft": "x"} for i in range(ANALYZE_AFTER_SUBMIT)])
         assert planner_rows() == ANALYZE_AFTER_SUBMIT + 100
+
+
+# -- known-answer drafts: served like claims, fenced like claims ------------------------------
+class GoldEveryClaim(random.Random):
+    """Draws that serve a known-answer draft on every claim that can have one (and start each
+    pick's random walk at the first gold item)."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def gold_desk(
+    make_desk: DeskFactory, clock: ManualClock, *ids: str, **limits: object
+) -> ReviewDesk:
+    """A desk that serves gold whenever it can; the lead decided ``ids`` (stops) and marked
+    them gold, and ended the session."""
+    desk = make_desk(clock=clock, rng=GoldEveryClaim())
+    desk.set_session_limits(UTC_LIMITS.with_changes(gold_rate=0.5))
+    desk.submit([{"id": i, "draft": f"Wrong answer {i}"} for i in ids])
+    for _ in ids:
+        lease = desk.claim("lead")
+        assert lease is not None and lease.gold_item_id is None
+        desk.decide(lease, "reject", reason="factual_error", review_seconds=20.0)
+    for i in ids:
+        desk.mark_gold(i, "rejected", by="lead")
+    desk.end_session("lead")
+    desk.set_session_limits(desk.session_limits().with_changes(**limits))
+    return desk
+
+
+def test_a_gold_draft_is_served_once_a_session_and_answered_once(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = gold_desk(make_desk, clock, "g")
+    fill(desk, 3)
+    gold = desk.claim("ana")
+    assert gold is not None and gold.draft.id == "g" and gold.gold_item_id is not None
+    # Claimed ahead while the gold draft is still open: not the same gold draft again.
+    ahead = desk.claim("ana")
+    assert ahead is not None and ahead.draft.id == "q000" and ahead.gold_item_id is None
+    missed = desk.decide(gold, "approve", review_seconds=20.0, idempotency_key="k-1")
+    assert (missed.gold_correct, missed.replayed) == (False, False)
+    # A retry reports the first answer; a second answer on the same serve is refused.
+    again = desk.decide(gold, "approve", review_seconds=20.0, idempotency_key="k-1")
+    assert (again.gold_correct, again.replayed, again.decided_at) == (
+        False,
+        True,
+        missed.decided_at,
+    )
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(gold, "reject", reason="factual_error", idempotency_key="k-2")
+    assert lost.value.why == "already_decided"
+    # One mistake is one wrong answer, not "0 of 2".
+    (accuracy,) = desk.gold_accuracy("ana")
+    assert (accuracy["answers"], accuracy["correct"]) == (1, 0)
+    summary = desk.session_summary("ana")
+    assert summary is not None and (summary.gold_answers, summary.gold_correct) == (1, 0)
+    attempts = [
+        (a["outcome"], a["detail"]) for a in desk.attempts() if a["lease_id"] == gold.lease_id
+    ]
+    assert attempts == [("accepted", None), ("replayed", None), ("refused", "already_decided")]
+    desk.decide(ahead, "approve", review_seconds=20.0)
+    # The rest of the session: real drafts only, the gold draft was served already.
+    rest = []
+    while (lease := desk.claim("ana")) is not None:
+        rest.append((lease.draft.id, lease.gold_item_id))
+        desk.decide(lease, "approve", review_seconds=20.0)
+    assert rest == [("q001", None), ("q002", None)]
+
+
+def test_a_served_gold_draft_has_the_trail_and_counts_of_a_claimed_one(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = gold_desk(make_desk, clock, "g")
+    fill(desk, 1)
+    plain = make_desk(clock=clock, rng=random.Random(0))  # gold_rate 0.5: check each draw
+    before = desk.counts()
+    real = None
+    while real is None:  # a real claim on the same queue, for comparison
+        lease = plain.claim("bob")
+        assert lease is not None
+        if lease.gold_item_id is None:
+            real = lease
+        else:
+            plain.release(lease)
+    after_real = desk.counts()
+    gold = desk.claim("ana")
+    assert gold is not None and gold.gold_item_id is not None
+    after_gold = desk.counts()
+    assert after_real.leased == before.leased + 1
+    assert after_gold.leased == after_real.leased + 1  # "in review" counts it, as a claim
+
+    def trail(d: ReviewDesk, lease: object) -> list[tuple[str, int | None]]:
+        return [(e.kind.value, e.epoch) for e in d.history(lease).events]  # type: ignore[arg-type]
+
+    assert trail(desk, gold) == trail(plain, real) == [("submitted", 0), ("claimed", 1)]
+    assert [e.actor for e in desk.history(gold).events] == [None, "ana"]
+    clock.advance(30)
+    gold, real = desk.renew(gold), plain.renew(real)
+    assert trail(desk, gold) == trail(plain, real)
+    assert trail(desk, gold)[-1] == ("renewed", 1)
+    assert len(gold.lease_id) == len(real.lease_id) == 36  # a lease id like any other
+    desk.decide(gold, "reject", reason="factual_error", review_seconds=20.0)
+    assert desk.counts().leased == after_real.leased
+    # The lead sees what happened to the gold draft, each serve under a lease of its own.
+    audit = [(e.kind.value, e.actor, e.epoch) for e in desk.history("g").events]
+    assert audit == [
+        ("submitted", None, 0),
+        ("claimed", "lead", 1),
+        ("decided", "lead", 1),
+        ("claimed", "ana", 2),
+        ("renewed", "ana", 2),
+        ("answered", "ana", 2),
+    ]
+
+
+def test_no_reviewer_is_served_gold_they_decided_themselves(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = gold_desk(make_desk, clock, "g1", "g2")
+    clock.advance(11 * 60)  # the lead's break is over
+    fill(desk, 4)
+    handed = []
+    while (lease := desk.claim("lead")) is not None:
+        handed.append(lease.draft.id)
+        desk.decide(lease, "approve", review_seconds=20.0)
+    assert handed == ["q000", "q001", "q002", "q003"]
+    served = desk.claim("ana")
+    assert served is not None and served.draft.id == "g1"  # another reviewer is
+
+
+def test_a_session_of_n_reviews_hands_out_n_drafts_gold_included(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = gold_desk(make_desk, clock, "g1", "g2", "g3", "g4", reviews_per_session=3)
+    fill(desk, 10)
+    handed = [desk.claim("ana") for _ in range(3)]
+    assert all(lease is not None and lease.gold_item_id is not None for lease in handed)
+    # The reviewer walked away; the leases ran out, and the desk gives back what it held
+    # when it closes. Expired leases give nothing back: the three were handed out.
+    clock.advance(desk.lease_ttl + 1)
+    for lease in handed:
+        assert lease is not None
+        with contextlib.suppress(LeaseLost):  # as the desk closes
+            desk.release(lease)
+    with pytest.raises(ClaimRefused, match="on a break"):
+        desk.claim("ana")
+    summary = desk.session_summary("ana")
+    assert summary is not None and summary.session.claims == 3
+    for lease in handed:
+        assert lease is not None
+        for call in (desk.release, desk.renew):
+            with pytest.raises(LeaseLost) as lost:
+                call(lease)
+            assert lost.value.why == "expired"
+
+
+def test_skipped_gold_gives_its_claim_back_once_and_is_not_served_again(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = gold_desk(make_desk, clock, "g1", "g2", reviews_per_session=2)
+    fill(desk, 10)
+    skipped = desk.claim("ana")
+    assert skipped is not None and skipped.gold_item_id is not None
+    desk.release(skipped)  # a skip gives the claim back, as for any draft
+    with pytest.raises(LeaseLost) as lost:
+        desk.release(skipped)  # ... once
+    assert lost.value.why == "released"
+    with pytest.raises(LeaseLost) as lost:
+        desk.decide(skipped, "reject", reason="factual_error")
+    assert lost.value.why == "released"
+    handed = [desk.claim("ana") for _ in range(2)]
+    assert [(lease.draft.id, lease.gold_item_id is not None) for lease in handed if lease] == [
+        ({"g1", "g2"}.difference({skipped.draft.id}).pop(), True),
+        ("q000", False),
+    ]
+    with pytest.raises(ClaimRefused):
+        desk.claim("ana")
+
+
+def test_gold_drafts_come_in_turn_and_a_session_skips_the_ones_it_had(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = gold_desk(make_desk, clock, "g1", "g2", "g3", break_minutes=0.0)
+    fill(desk, 10)
+
+    def next_gold() -> str:
+        lease = desk.claim("ana")
+        assert lease is not None and lease.gold_item_id is not None
+        desk.decide(lease, "reject", reason="factual_error", review_seconds=20.0)
+        return lease.draft.id
+
+    assert next_gold() == "g1"
+    desk.end_session("ana")
+    # A new session goes on where the last one stopped, and wraps around.
+    assert next_gold() == "g2"
+    desk.retire_gold("g3")
+    assert next_gold() == "g1"
+    desk.mark_gold("g3", "rejected", by="lead")  # serving it again
+    # After g1 comes g2, which this session had: passed over for g3.
+    assert next_gold() == "g3"
+    lease = desk.claim("ana")  # every gold draft served this session: a real one
+    assert lease is not None and lease.gold_item_id is None
+
+
+# -- the lease TTL and the undo window: team settings ---------------------------------------
+def test_lease_ttl_and_undo_window_are_the_teams_settings(
+    make_desk: DeskFactory, db_url: str, clock: ManualClock
+) -> None:
+    lead = make_desk(clock=clock)
+    lead.set_session_limits(UTC_LIMITS.with_changes(lease_ttl_seconds=60, undo_window_seconds=30))
+    desk = make_desk(clock=clock)  # another client reads them from the database
+    assert (desk.lease_ttl, desk.undo_window) == (60.0, 30.0)
+    fill(desk, 3)
+    lease = desk.claim("ana")
+    assert lease is not None and lease.ttl_seconds == 60.0
+    assert lease.expires_at == lease.claimed_at + timedelta(seconds=60)
+    clock.advance(40)
+    lease = desk.renew(lease)
+    assert lease.expires_at == clock.now() + timedelta(seconds=60)
+    desk.decide(lease, "approve", review_seconds=20.0)
+    assert desk.results(settled=True) == []
+    clock.advance(31)
+    with pytest.raises(UndoRefused, match=r"older than the undo window \(30 s\)"):
+        desk.undo("ana")
+    assert [r.id for r in desk.results(settled=True)] == ["q000"]
+
+
+def test_a_desk_may_shorten_them_within_the_same_bounds(
+    make_desk: DeskFactory, db_url: str, clock: ManualClock
+) -> None:
+    make_desk(clock=clock).set_session_limits(UTC_LIMITS)  # the team's: 120 s and 300 s
+    for options, message in (
+        ({"lease_ttl": 1e9}, "lease_ttl must be a number of seconds from 30 to 3600"),
+        ({"lease_ttl": 1e12}, "lease_ttl must be a number of seconds from 30 to 3600"),
+        ({"lease_ttl": float("inf")}, "not inf"),
+        ({"lease_ttl": float("nan")}, "not nan"),
+        ({"lease_ttl": -5}, "not -5"),
+        ({"lease_ttl": "60"}, "not '60'"),
+        ({"undo_window": 601}, "undo_window must be a number of seconds from 0 to 600"),
+    ):
+        with pytest.raises(ConfigurationError, match=message):
+            ReviewDesk.open(db_url, clock=clock, **options)  # type: ignore[arg-type]
+    desk = make_desk(clock=clock, lease_ttl=30, undo_window=600)
+    # Its own leases are shorter; its undo window cannot outlast the team's, on which
+    # consumers' settled results rely.
+    assert (desk.lease_ttl, desk.undo_window) == (30.0, 300.0)
+    short = make_desk(clock=clock, undo_window=10)
+    assert short.undo_window == 10.0
+    fill(desk, 1)
+    lease = short.claim("ana")
+    assert lease is not None
+    short.decide(lease, "approve", review_seconds=20.0)
+    clock.advance(11)
+    with pytest.raises(UndoRefused, match=r"\(10 s\)"):
+        short.undo("ana")
+    assert short.results(settled=True) == []  # the team's 300 s, not this desk's 10

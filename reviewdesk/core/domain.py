@@ -127,6 +127,7 @@ class EventKind(StrEnum):
     RELEASED = "released"
     EXPIRED = "expired"
     DECIDED = "decided"
+    ANSWERED = "answered"  # a known-answer draft's serve was answered (no decision)
     UNDONE = "undone"
     DELIVERED = "delivered"
     RESOLVED = "resolved"
@@ -174,9 +175,11 @@ class Lease:
     claimed_monotonic: float
     # The review session the claim counts against.
     session_id: int | None = None
-    # Set for a known-answer draft; such a lease holds no row and its answer is no decision.
-    # The desk never shows it: gold drafts look like any other.
+    # Set for a known-answer draft: the lease is its serve (gold_serve), fenced like a claim,
+    # and its answer is no decision. The desk never shows it: gold drafts look like any other.
     gold_item_id: int | None = None
+    # The TTL the lease was taken or last renewed with (the team's setting): renew every third.
+    ttl_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ statement fences on the open session) and tests drive them with a manual clock.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -17,10 +18,43 @@ from reviewdesk.core.errors import ConfigurationError
 
 UNLIMITED = 2**31 - 1
 
+# The team's lease and undo settings live with the session limits, within these bounds.
+# A lease is renewed every third of its TTL while a draft is open: at 30 s one missed renewal
+# (a dropped connection, a busy laptop) still leaves 10 s to renew. Above an hour a draft whose
+# reviewer walked away (a closed laptop) stays out of the queue for longer, and an open draft
+# gains nothing, because it is renewed anyway.
+LEASE_TTL_BOUNDS = (30.0, 3600.0)
+# 0 turns undo off. Consumers that ask for settled results wait out the whole window for every
+# result, so it stays short: ten minutes covers a reviewer's second thoughts.
+UNDO_WINDOW_BOUNDS = (0.0, 600.0)
+# The settings above by name: never off, always a number of seconds within their bounds.
+SECONDS_BOUNDS = {"lease_ttl_seconds": LEASE_TTL_BOUNDS, "undo_window_seconds": UNDO_WINDOW_BOUNDS}
+
+
+def _not_finite(name: str, value: object) -> str | None:
+    """NaN passes no comparison and an infinity passes every upper one: neither is a setting."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} must be a finite number, not {value}"
+    return None
+
+
+def seconds_problem(name: str, value: object, bounds: tuple[float, float]) -> str | None:
+    """Why ``value`` is not a number of seconds within ``bounds``; None when it is."""
+    low, high = bounds
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        return f"{name} must be a number of seconds from {low:g} to {high:g}, not {value!r}"
+    return None
+
 
 @dataclass(frozen=True)
 class SessionLimits:
-    """What a team lead configures. ``None`` switches a limit off."""
+    """What a team lead configures. ``None`` switches a limit off; the lease TTL and the undo
+    window, team settings stored with the limits, are never off."""
 
     reviews_per_session: int | None = 40
     minutes_per_session: float | None = 45.0
@@ -46,9 +80,22 @@ class SessionLimits:
     day_starts_hour: int = 4
     # IANA time zone of the review day; None: the local zone of the machine.
     timezone: str | None = None
+    # Seconds a claim holds a draft; the desk renews it every third of that (LEASE_TTL_BOUNDS).
+    lease_ttl_seconds: float = 120.0
+    # Seconds after a decision in which its reviewer may undo it (UNDO_WINDOW_BOUNDS).
+    undo_window_seconds: float = 300.0
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = [
+            problem
+            for name, value in asdict(self).items()
+            if name not in SECONDS_BOUNDS and (problem := _not_finite(name, value)) is not None
+        ]
+        if problems:  # the checks below compare numbers: say only this much
+            raise ConfigurationError("Session limits: " + "; ".join(problems) + ".")
+        for name, bounds in SECONDS_BOUNDS.items():
+            if (problem := seconds_problem(name, getattr(self, name), bounds)) is not None:
+                problems.append(problem)
         for name in (
             "reviews_per_session",
             "sessions_per_day",

@@ -44,6 +44,7 @@ from reviewdesk.core.domain import (
     clean_reject_reasons,
 )
 from reviewdesk.core.errors import (
+    ConfigurationError,
     Conflict,
     ConnectionLost,
     DatabaseUnavailable,
@@ -59,11 +60,14 @@ from reviewdesk.core.errors import (
 )
 from reviewdesk.core.intake import DraftSubmission, parse_jsonl, validate_records
 from reviewdesk.core.sessions import (
+    LEASE_TTL_BOUNDS,
+    UNDO_WINDOW_BOUNDS,
     SessionLimits,
     SessionStatus,
     counted_seconds,
     gold_answer_correct,
     is_fast_approval,
+    seconds_problem,
 )
 from reviewdesk.services.sessions import SessionKeeper, SessionSummary
 from reviewdesk.storage import migrate
@@ -79,8 +83,6 @@ from reviewdesk.storage.session_sql import SessionStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEASE_TTL = 120.0
-DEFAULT_UNDO_WINDOW = 300.0
 REJECT_REASONS_KEY = "reject_reasons"
 
 
@@ -96,17 +98,19 @@ class ReviewDesk:
         engines: Engines,
         *,
         clock: Clock | None = None,
-        lease_ttl: float = DEFAULT_LEASE_TTL,
-        undo_window: float = DEFAULT_UNDO_WINDOW,
+        lease_ttl: float | None = None,
+        undo_window: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        _check_lease_ttl(lease_ttl)
+        # The team's settings (SessionLimits) apply; these override them for this desk only,
+        # within the same bounds, and the undo window only ever shorter (see the properties).
+        _check_overrides(lease_ttl, undo_window)
         self._engines = engines
         self._store = QueueStore(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
         self._clock = clock
-        self.lease_ttl = float(lease_ttl)
-        self.undo_window = float(undo_window)
+        self._lease_ttl = None if lease_ttl is None else float(lease_ttl)
+        self._undo_window = None if undo_window is None else float(undo_window)
 
     # -- lifecycle ------------------------------------------------------------------------------
     @classmethod
@@ -115,8 +119,8 @@ class ReviewDesk:
         url: str | None = None,
         *,
         clock: Clock | None = None,
-        lease_ttl: float = DEFAULT_LEASE_TTL,
-        undo_window: float = DEFAULT_UNDO_WINDOW,
+        lease_ttl: float | None = None,
+        undo_window: float | None = None,
         upgrade: bool | None = None,
         rng: random.Random | None = None,
     ) -> ReviewDesk:
@@ -127,8 +131,13 @@ class ReviewDesk:
         ``upgrade=True``: upgrading a server others use is done on purpose, with
         ``reviewdesk db upgrade``. A SQLite file named by URL must exist (DatabaseNotFound):
         only ``upgrade=True`` creates one, and the embedded default is created on first use.
+
+        The lease TTL and the undo window are the team's settings (``session_limits()``).
+        ``lease_ttl`` and ``undo_window`` override them for this desk only, within the same
+        bounds (ConfigurationError outside them); the undo window can only be shortened, since
+        consumers' settled results wait out the team's.
         """
-        _check_lease_ttl(lease_ttl)  # before any connection is made
+        _check_overrides(lease_ttl, undo_window)  # before any connection is made
         target = resolve_target(url)
         require_existing(target, may_create=bool(upgrade))
         engines = create_engines(target)
@@ -166,6 +175,20 @@ class ReviewDesk:
     @property
     def target(self) -> DatabaseTarget:
         return self._engines.target
+
+    @property
+    def lease_ttl(self) -> float:
+        """Seconds a claim holds a draft: the team's setting, unless this desk overrides it."""
+        if self._lease_ttl is not None:
+            return self._lease_ttl
+        return float(self._sessions.limits().lease_ttl_seconds)
+
+    @property
+    def undo_window(self) -> float:
+        """Seconds in which a decision of this desk's reviewers can be undone: the team's
+        setting, or this desk's shorter one."""
+        team = float(self._sessions.limits().undo_window_seconds)
+        return team if self._undo_window is None else min(self._undo_window, team)
 
     @property
     def engines(self) -> Engines:
@@ -215,30 +238,28 @@ class ReviewDesk:
         """
         _check_reviewer(reviewer)
         fence = self._sessions.fence(reviewer)
+        ttl = self.lease_ttl
         for attempt in range(2):
             if self._sessions.serve_gold():
-                gold = self._store_sessions.pick_gold(
-                    reviewer=reviewer, session_id=fence.session_id
+                gold = self._store_sessions.serve_gold(
+                    reviewer=reviewer,
+                    session=fence,
+                    lease_id=str(uuid.uuid4()),
+                    ttl=ttl,
+                    start=self._sessions.random_start(),
+                    exclude=exclude,
                 )
-                if (
-                    gold is not None
-                    and gold["id"] not in exclude
-                    and self._store_sessions.claim_gold_slot(
-                        session_id=fence.session_id,
-                        max_claims=fence.max_claims,
-                        max_seconds=fence.max_seconds,
-                    )
-                ):
-                    return self._gold_lease(gold, reviewer, fence.session_id)
+                if gold is not None:
+                    return _lease(gold, reviewer, fence.session_id, ttl, gold["gold_item_id"])
             row, session_open = self._store.claim(
                 reviewer=reviewer,
                 lease_id=str(uuid.uuid4()),
-                ttl=self.lease_ttl,
+                ttl=ttl,
                 session=fence,
                 exclude=exclude,
             )
             if session_open:
-                return _lease(row, reviewer, fence.session_id) if row is not None else None
+                return _lease(row, reviewer, fence.session_id, ttl) if row is not None else None
             if attempt == 0:
                 # The session ended or is spent: look closer (may open a new one, or refuse).
                 fence = self._sessions.fence(reviewer, fresh=True)
@@ -248,48 +269,34 @@ class ReviewDesk:
     def _store_sessions(self) -> SessionStore:
         return self._sessions._store
 
-    def _gold_lease(self, row: Mapping[str, Any], reviewer: str, session_id: int) -> Lease:
-        now = self._now()
-        return Lease(
-            draft=_draft(row),
-            draft_key=row["id"],
-            lease_id=f"gold-{uuid.uuid4()}",
-            epoch=row["lease_epoch"],
-            reviewer=reviewer,
-            expires_at=now + timedelta(seconds=self.lease_ttl),
-            claimed_at=now,
-            claimed_monotonic=time.monotonic(),
-            session_id=session_id,
-            gold_item_id=row["gold_item_id"],
-        )
-
-    def _now(self) -> datetime:
-        return self._sessions._store.now()
-
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
+        ttl = self.lease_ttl
         if lease.gold_item_id is not None:
-            # A known-answer draft holds no row: nobody else can take it.
-            return dataclasses.replace(
-                lease, expires_at=self._now() + timedelta(seconds=self.lease_ttl)
+            expires, why = self._store_sessions.renew_gold(
+                lease_id=lease.lease_id, reviewer=lease.reviewer, ttl=ttl
             )
-        expires, why = self._store.renew(
-            draft_key=lease.draft_key,
-            lease_id=lease.lease_id,
-            reviewer=lease.reviewer,
-            ttl=self.lease_ttl,
-        )
+        else:
+            expires, why = self._store.renew(
+                draft_key=lease.draft_key,
+                lease_id=lease.lease_id,
+                reviewer=lease.reviewer,
+                ttl=ttl,
+            )
         if expires is None:
             raise LeaseLost(lease.draft.id, why or "missing")
-        return dataclasses.replace(lease, expires_at=expires)
+        return dataclasses.replace(lease, expires_at=expires, ttl_seconds=ttl)
 
     def release(self, lease: Lease) -> None:
         """Give the draft back (skip): it is claimable again at once and no longer counts
         against the session. Raises LeaseLost if the lease was no longer held (then there was
         nothing to give back)."""
         if lease.gold_item_id is not None:
-            if lease.session_id is not None:
-                self._store_sessions.unclaim(lease.session_id)
+            why = self._store_sessions.release_gold(
+                lease_id=lease.lease_id, reviewer=lease.reviewer
+            )
+            if why is not None:
+                raise LeaseLost(lease.draft.id, why)
             return
         why = self._store.release(
             draft_key=lease.draft_key,
@@ -396,30 +403,36 @@ class ReviewDesk:
     def _answer_gold(self, lease: Lease, write: DecisionWrite) -> Decision:
         assert lease.gold_item_id is not None
         expected = self._store_sessions.gold_expected(lease.gold_item_id)
-        correct = gold_answer_correct(expected, write.label)
-        fast_run, was_nudged = self._store_sessions.record_gold_answer(
+        answered = self._store_sessions.answer_gold(
+            write=write,
             gold_item_id=lease.gold_item_id,
-            reviewer=lease.reviewer,
-            session_id=lease.session_id,
-            label=write.label,
-            correct=correct,
-            review_seconds=write.review_seconds,
-            session_update={
-                "fast": write.fast,
-                "category": write.category,
-                "counted_seconds": write.counted_seconds,
-                "fast_flag_at": write.fast_flag_at,
-            },
+            correct=gold_answer_correct(expected, write.label),
         )
+        if answered.outcome == "refused":
+            raise LeaseLost(lease.draft.id, answered.why or "missing")
+        assert answered.answered_at is not None and answered.label is not None
+        correct = bool(answered.correct)
+        caught = correct and expected in ("rejected", "escalated")
+        if answered.outcome == "replayed":
+            first = dataclasses.replace(write, label=answered.label)
+            return _written_decision(
+                lease,
+                first,
+                decided_at=answered.answered_at,
+                replayed=True,
+                gold_correct=correct,
+                caught=caught,
+            )
         self._sessions.decided(lease.reviewer, lease.draft.category)
-        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not was_nudged
+        fast_run = answered.fast_run
+        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not answered.was_nudged
         return _written_decision(
             lease,
             write,
-            decided_at=self._now(),
+            decided_at=answered.answered_at,
             nudge=nudge,
             gold_correct=correct,
-            caught=correct and expected in ("rejected", "escalated"),
+            caught=caught,
         )
 
     def _decision_write(
@@ -507,24 +520,24 @@ class ReviewDesk:
         """Undo ``reviewer``'s latest decision if it is within the undo window and its result has
         not been delivered; the draft comes back leased to the same reviewer."""
         _check_reviewer(reviewer)
+        window, ttl = self.undo_window, self.lease_ttl
         row, why = self._store.undo_last(
             reviewer=reviewer,
-            window=self.undo_window,
+            window=window,
             lease_id=str(uuid.uuid4()),
-            ttl=self.lease_ttl,
+            ttl=ttl,
         )
         if row is None:
             messages = {
                 "nothing": f"{reviewer} has no decision to undo.",
                 "delivered": "The last decision was already delivered to the consumer; "
                 "it cannot be undone.",
-                "window": "The last decision is older than the undo window "
-                f"({self.undo_window:g} s).",
+                "window": f"The last decision is older than the undo window ({window:g} s).",
                 "resolved": "A lead already resolved this escalation; it cannot be undone.",
             }
             raise UndoRefused(messages.get(why or "", why or "cannot undo"))
         current = self._store_sessions.open_session(reviewer)
-        return _lease(row, reviewer, current.id if current else None)
+        return _lease(row, reviewer, current.id if current else None, ttl)
 
     # -- consumers ------------------------------------------------------------------------------
     def results(
@@ -547,8 +560,10 @@ class ReviewDesk:
             raise InvalidArgument(f"limit must be at least 1, not {limit}")
         settled_before = None
         if not unsettled:
+            # The team's window, not this desk's: any reviewer may undo within it.
+            window = self._sessions.limits().undo_window_seconds
             with self._engines.write.connect() as conn:
-                settled_before = self._store.tx_now(conn) - timedelta(seconds=self.undo_window)
+                settled_before = self._store.tx_now(conn) - timedelta(seconds=window)
         rows = self._store.results(
             after=after,
             limit=limit,
@@ -586,7 +601,8 @@ class ReviewDesk:
     def history(self, draft: str | Draft | Lease, *, limit: int = 50) -> History:
         """The draft's thread (earlier drafts on it, with their decisions) and its audit trail.
 
-        For a known-answer lease the trail shows only the submission, as a fresh draft's would.
+        For a known-answer lease the trail is the one a fresh draft shows: its submission, then
+        this lease's own events, as its first lease.
         """
         external_id = (
             draft.draft.id
@@ -613,7 +629,7 @@ class ReviewDesk:
             for e in self._store.events(draft_key=row["id"])
         ]
         if isinstance(draft, Lease) and draft.gold_item_id is not None:
-            events = [e for e in events if e.kind is EventKind.SUBMITTED]
+            events = _as_first_lease(events, draft.epoch)
         return History(draft=current, thread=thread, events=events)
 
     # -- sessions and attention ------------------------------------------------------------------
@@ -695,9 +711,13 @@ class ReviewDesk:
         return cleaned
 
 
-def _check_lease_ttl(lease_ttl: float) -> None:
-    if lease_ttl <= 0:
-        raise InvalidArgument(f"lease_ttl must be positive, not {lease_ttl:g}")
+def _check_overrides(lease_ttl: float | None, undo_window: float | None) -> None:
+    for name, value, bounds in (
+        ("lease_ttl", lease_ttl, LEASE_TTL_BOUNDS),
+        ("undo_window", undo_window, UNDO_WINDOW_BOUNDS),
+    ):
+        if value is not None and (problem := seconds_problem(name, value, bounds)):
+            raise ConfigurationError(f"ReviewDesk.open: {problem}.")
 
 
 def _check_reviewer(reviewer: str) -> None:
@@ -723,7 +743,13 @@ def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
     )
 
 
-def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None) -> Lease:
+def _lease(
+    row: Mapping[Any, Any],
+    reviewer: str,
+    session_id: int | None,
+    ttl: float,
+    gold_item_id: int | None = None,
+) -> Lease:
     return Lease(
         draft=_draft(row),
         draft_key=row["id"],
@@ -734,7 +760,25 @@ def _lease(row: Mapping[Any, Any], reviewer: str, session_id: int | None) -> Lea
         claimed_at=row["leased_at"],
         claimed_monotonic=time.monotonic(),
         session_id=session_id,
+        gold_item_id=gold_item_id,
+        ttl_seconds=ttl,
     )
+
+
+_LEASE_TRAIL = (EventKind.CLAIMED, EventKind.RENEWED, EventKind.RELEASED)
+
+
+def _as_first_lease(events: list[Event], epoch: int) -> list[Event]:
+    """A served gold draft's trail as a fresh draft's looks: the submission, then the serve's
+    own claim and renewals as lease 1. Its earlier leases and decision stay in the audit trail
+    (``history(draft_id)``), but a reviewer looking at the draft must not tell it apart."""
+    submitted = [e for e in events if e.kind is EventKind.SUBMITTED][:1]
+    serve = [
+        dataclasses.replace(e, epoch=1)
+        for e in events
+        if e.epoch == epoch and e.kind in _LEASE_TRAIL
+    ]
+    return submitted + serve
 
 
 def _written_decision(

@@ -30,6 +30,7 @@ from reviewdesk.core.sessions import (
     limit_uses,
     max_session_seconds,
     review_day_start,
+    serve_gold,
     session_limit_reached,
     start_blocker,
     warnings,
@@ -207,9 +208,15 @@ class SessionKeeper:
                 run.last_category, run.category_run = category, 1
 
     def serve_gold(self) -> bool:
+        """Whether this claim serves a known-answer draft (drawn afresh for each claim)."""
         limits = self.limits()
         with self._lock:
-            return limits.gold_rate > 0 and self._rng.random() < limits.gold_rate
+            return serve_gold(self._rng, limits)
+
+    def random_start(self) -> float:
+        """Where in the gold items a pick starts when the reviewer's turn finds none (0..1)."""
+        with self._lock:
+            return self._rng.random()
 
     # -- status, ending, summaries ------------------------------------------------------------
     def status(self, reviewer: str) -> SessionStatus:

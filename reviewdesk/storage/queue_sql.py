@@ -1185,7 +1185,10 @@ class QueueStore:
                         (SELECT count(*) FROM draft
                             WHERE state = 'pending' AND visible_at <= :now) AS pending,
                         (SELECT count(*) FROM draft
-                            WHERE state = 'pending' AND visible_at > :now) AS leased,
+                            WHERE state = 'pending' AND visible_at > :now)
+                        -- a served gold draft is in review as a claimed one is
+                        + (SELECT count(*) FROM gold_serve
+                            WHERE state = 'leased' AND visible_at > :now) AS leased,
                         (SELECT count(*) FROM decision WHERE undone_at IS NULL) AS decided,
                         (SELECT count(*) FROM decision
                             WHERE undone_at IS NULL AND delivered_at IS NULL) AS undelivered"""

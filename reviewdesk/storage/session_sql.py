@@ -6,21 +6,32 @@ session starts or ends, when a gold draft is served, and for summaries.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, case, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, case, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.sessions import SessionSnapshot
 from reviewdesk.storage.engine import READ_ONLY, Engines
-from reviewdesk.storage.queue_sql import QueueStore
+from reviewdesk.storage.queue_sql import (
+    _SESSION_OPEN,
+    DecisionWrite,
+    QueueStore,
+    SessionFence,
+    _sql,
+)
 from reviewdesk.storage.tables import (
+    DecisionAttemptRow,
     DecisionRow,
+    DraftEventRow,
     DraftRow,
     GoldAnswerRow,
     GoldItemRow,
+    GoldServeRow,
     ReviewSessionRow,
 )
 
@@ -29,6 +40,57 @@ GOLD = GoldItemRow.__table__  # type: ignore[attr-defined]
 ANSWER = GoldAnswerRow.__table__  # type: ignore[attr-defined]
 DECISION = DecisionRow.__table__  # type: ignore[attr-defined]
 DRAFT = DraftRow.__table__  # type: ignore[attr-defined]
+SERVE = GoldServeRow.__table__  # type: ignore[attr-defined]
+EVENT = DraftEventRow.__table__  # type: ignore[attr-defined]
+ATTEMPT = DecisionAttemptRow.__table__  # type: ignore[attr-defined]
+
+# Gold items one pick looks at, at most, from where it starts: a claim that serves gold costs
+# the same however many gold items there are. The ones it passes over are those served this
+# session and those the reviewer decided; if all of a window are, the next start is tried.
+GOLD_PICK_WINDOW = 64
+
+# The next active gold item after :after that this session has not been served and that the
+# reviewer did not decide. It walks ix_gold_item_active from :after, at most :window entries,
+# and probes ux_gold_serve_session and ux_decision_live_draft once for each: the probes are
+# scalar subqueries so that the planner cannot turn them into a join that reads whole tables.
+_GOLD_PICK = _sql(
+    """SELECT id, draft_id FROM (
+            SELECT c.id, c.draft_id,
+                (SELECT 1 FROM gold_serve s
+                 WHERE s.session_id = :session_id AND s.gold_item_id = c.id) AS served,
+                (SELECT 1 FROM decision d
+                 WHERE d.draft_id = c.draft_id AND d.undone_at IS NULL
+                   AND d.reviewer = :reviewer LIMIT 1) AS decided
+            FROM (
+                SELECT id, draft_id FROM gold_item WHERE active AND id > :after
+                ORDER BY id LIMIT :window
+            ) c
+        ) probed
+        WHERE served IS NULL AND decided IS NULL
+        ORDER BY id LIMIT 1"""
+)
+# Where the reviewer's turn through the gold items stands: ix_gold_serve_reviewer.
+_LAST_SERVED = _sql(
+    "SELECT gold_item_id FROM gold_serve WHERE reviewer = :reviewer ORDER BY id DESC LIMIT 1"
+)
+_LAST_GOLD_ITEM = text("SELECT max(id) FROM gold_item")
+# A served gold draft counts against the session as a claim does, behind the claim's own fence.
+_GOLD_CLAIM_COUNTED = _sql(
+    "UPDATE review_session SET claims = claims + 1, last_activity_at = :now "  # noqa: S608
+    + "WHERE "
+    + _SESSION_OPEN.format(idle_cutoff=":idle_after")
+)
+
+
+@dataclass(frozen=True)
+class GoldAnswered:
+    outcome: str  # accepted | refused | replayed
+    why: str | None
+    label: str | None = None
+    correct: bool | None = None
+    answered_at: datetime | None = None
+    fast_run: int | None = None  # the session's run of fast approvals after this answer
+    was_nudged: bool = False
 
 
 def snapshot(row: RowMapping) -> SessionSnapshot:
@@ -130,30 +192,6 @@ class SessionStore:
                 .values(ended_at=at, end_reason=reason)
             ).rowcount
         return bool(done)
-
-    def claim_gold_slot(self, *, session_id: int, max_claims: int, max_seconds: float) -> bool:
-        """Count a served gold draft against the session, fenced like any claim."""
-        with self.engines.write.begin() as conn:
-            now = self.queue.tx_now(conn)
-            done = conn.execute(
-                update(SESSION)
-                .where(
-                    SESSION.c.id == session_id,
-                    SESSION.c.ended_at.is_(None),
-                    SESSION.c.claims < max_claims,
-                    SESSION.c.counted_seconds < max_seconds,
-                )
-                .values(claims=SESSION.c.claims + 1, last_activity_at=now)
-            ).rowcount
-        return bool(done)
-
-    def unclaim(self, session_id: int) -> None:
-        with self.engines.write.begin() as conn:
-            conn.execute(
-                update(SESSION)
-                .where(SESSION.c.id == session_id, SESSION.c.claims > 0)
-                .values(claims=SESSION.c.claims - 1)
-            )
 
     def recent_sessions(self, reviewer: str, limit: int) -> list[SessionSnapshot]:
         with self._read() as conn:
@@ -257,93 +295,286 @@ class SessionStore:
                 ).rowcount
             )
 
-    def pick_gold(self, *, reviewer: str, session_id: int) -> dict[str, Any] | None:
-        """An active gold item this reviewer has not answered in this session, preferring the
-        ones they have answered least; with its draft's columns."""
-        with self._read() as conn:
-            answered = (
-                select(func.count())
-                .where(ANSWER.c.gold_item_id == GOLD.c.id, ANSWER.c.reviewer == reviewer)
-                .scalar_subquery()
-            )
-            in_session = (
-                select(ANSWER.c.id)
-                .where(ANSWER.c.gold_item_id == GOLD.c.id, ANSWER.c.session_id == session_id)
-                .exists()
-            )
+    # -- serving gold: a lease like a claim's, fenced the same way ---------------------------
+    def serve_gold(
+        self,
+        *,
+        reviewer: str,
+        session: SessionFence,
+        lease_id: str,
+        ttl: float,
+        start: float,
+        exclude: Sequence[int] = (),
+    ) -> dict[str, Any] | None:
+        """Serve the reviewer a gold draft under a new lease, counted against the session like
+        a claim and fenced on it the same way. None when no gold item fits, or the session is
+        closed or spent (then the ordinary claim looks closer).
+
+        ``start`` (0..1) places the walk at random when the reviewer's turn through the gold
+        items finds nothing near where it stands.
+        """
+        try:
+            with self.engines.write.begin() as conn:
+                now = self.queue.tx_now(conn)
+                pick = self._pick_gold(conn, reviewer, session.session_id, start)
+                if pick is None or pick["draft_id"] in exclude:
+                    return None
+                counted = conn.execute(
+                    _GOLD_CLAIM_COUNTED,
+                    {
+                        "now": now,
+                        "session_id": session.session_id,
+                        "max_claims": session.max_claims,
+                        "max_seconds": session.max_seconds,
+                        "idle_after": now - timedelta(seconds=session.idle_seconds),
+                    },
+                ).rowcount
+                if not counted:
+                    return None
+                draft = (
+                    conn.execute(
+                        update(DRAFT)
+                        .where(DRAFT.c.id == pick["draft_id"])
+                        .values(lease_epoch=DRAFT.c.lease_epoch + 1)
+                        .returning(*DRAFT.c)
+                    )
+                    .mappings()
+                    .one()
+                )
+                expires = now + timedelta(seconds=ttl)
+                conn.execute(
+                    insert(SERVE).values(
+                        gold_item_id=pick["id"],
+                        draft_id=pick["draft_id"],
+                        session_id=session.session_id,
+                        reviewer=reviewer,
+                        lease_id=lease_id,
+                        lease_epoch=draft["lease_epoch"],
+                        state="leased",
+                        served_at=now,
+                        visible_at=expires,
+                    )
+                )
+                conn.execute(
+                    insert(EVENT).values(
+                        draft_id=pick["draft_id"],
+                        kind="claimed",
+                        actor=reviewer,
+                        at=now,
+                        lease_epoch=draft["lease_epoch"],
+                    )
+                )
+        except IntegrityError:
+            return None  # this session was served the same item concurrently: not twice
+        return {
+            **draft,
+            "lease_id": lease_id,
+            "lease_owner": reviewer,
+            "leased_at": now,
+            "visible_at": expires,
+            "gold_item_id": pick["id"],
+        }
+
+    def _pick_gold(
+        self, conn: Connection, reviewer: str, session_id: int, start: float
+    ) -> RowMapping | None:
+        """The gold item to serve: the reviewer takes the gold items in turn (id order, from
+        the one last served to them, wrapping around), so each comes back only after all the
+        others; failing that, from a random place."""
+        last = conn.execute(_LAST_SERVED, {"reviewer": reviewer}).scalar()
+        top = conn.execute(_LAST_GOLD_ITEM).scalar() or 0
+        starts = [0, int(start * top)] if last is None else [last, 0, int(start * top)]
+        for after in dict.fromkeys(starts):  # in order, without repeats
             pick = (
                 conn.execute(
-                    select(GOLD.c.id, GOLD.c.draft_id, GOLD.c.expected_label)
-                    .where(GOLD.c.active.is_(True), ~in_session)
-                    .order_by(answered, func.random())
-                    .limit(1)
+                    _GOLD_PICK,
+                    {
+                        "after": after,
+                        "window": GOLD_PICK_WINDOW,
+                        "session_id": session_id,
+                        "reviewer": reviewer,
+                    },
                 )
                 .mappings()
                 .first()
             )
-            if pick is None:
-                return None
-            draft = (
-                conn.execute(select(DRAFT).where(DRAFT.c.id == pick["draft_id"])).mappings().one()
-            )
-            return {
-                **draft,
-                "gold_item_id": pick["id"],
-                "expected_label": pick["expected_label"],
-            }
+            if pick is not None:
+                return pick
+        return None
 
-    def record_gold_answer(
-        self,
-        *,
-        gold_item_id: int,
-        reviewer: str,
-        session_id: int | None,
-        label: str,
-        correct: bool,
-        review_seconds: float | None,
-        session_update: dict[str, Any],
-    ) -> tuple[int | None, bool]:
-        """Store the answer and count it in the session. Returns (fast run after, was nudged)."""
+    def renew_gold(
+        self, *, lease_id: str, reviewer: str, ttl: float
+    ) -> tuple[datetime | None, str | None]:
+        """Extend a gold serve's lease; (new expiry, None) or (None, why it is lost)."""
         with self.engines.write.begin() as conn:
             now = self.queue.tx_now(conn)
+            renewed = (
+                conn.execute(
+                    update(SERVE)
+                    .where(*_serve_fence(lease_id, now))
+                    .values(visible_at=now + timedelta(seconds=ttl))
+                    .returning(SERVE.c.draft_id, SERVE.c.lease_epoch, SERVE.c.visible_at)
+                )
+                .mappings()
+                .first()
+            )
+            if renewed is None:
+                return None, _serve_lost(conn, lease_id, now)
+            conn.execute(
+                insert(EVENT).values(
+                    draft_id=renewed["draft_id"],
+                    kind="renewed",
+                    actor=reviewer,
+                    at=now,
+                    lease_epoch=renewed["lease_epoch"],
+                )
+            )
+            return renewed["visible_at"], None
+
+    def release_gold(self, *, lease_id: str, reviewer: str) -> str | None:
+        """Give a gold serve back (a skip): its claim no longer counts. None when released, or
+        why the lease was lost already (then nothing is given back)."""
+        with self.engines.write.begin() as conn:
+            now = self.queue.tx_now(conn)
+            released = (
+                conn.execute(
+                    update(SERVE)
+                    .where(*_serve_fence(lease_id, now))
+                    .values(state="released")
+                    .returning(SERVE.c.draft_id, SERVE.c.lease_epoch, SERVE.c.session_id)
+                )
+                .mappings()
+                .first()
+            )
+            if released is None:
+                return _serve_lost(conn, lease_id, now)
+            conn.execute(
+                insert(EVENT).values(
+                    draft_id=released["draft_id"],
+                    kind="released",
+                    actor=reviewer,
+                    at=now,
+                    lease_epoch=released["lease_epoch"],
+                )
+            )
+            conn.execute(
+                update(SESSION)
+                .where(SESSION.c.id == released["session_id"], SESSION.c.claims > 0)
+                .values(claims=SESSION.c.claims - 1)
+            )
+            return None
+
+    def answer_gold(
+        self, *, write: DecisionWrite, gold_item_id: int, correct: bool
+    ) -> GoldAnswered:
+        """Record the answer to a gold serve, fenced on its lease as a decision is: one answer
+        per serve. A retry with the same idempotency key reports the first answer. Every
+        attempt is logged, as a decision's is."""
+        with self.engines.write.begin() as conn:
+            now = self.queue.tx_now(conn)
+            attempt = {
+                "draft_id": write.draft_key,
+                "lease_id": write.lease_id,
+                "reviewer": write.reviewer,
+                "verdict": write.verdict,
+                "idempotency_key": write.key,
+                "attempted_at": now,
+            }
+            served = (
+                conn.execute(
+                    update(SERVE)
+                    .where(*_serve_fence(write.lease_id, now))
+                    .values(state="answered", answer_key=write.key)
+                    .returning(SERVE.c.id, SERVE.c.draft_id, SERVE.c.lease_epoch)
+                )
+                .mappings()
+                .first()
+            )
+            if served is None:
+                # Looked for only now: a concurrent retry with this key may just have answered.
+                prior = (
+                    conn.execute(
+                        select(ANSWER.c.label, ANSWER.c.correct, ANSWER.c.answered_at)
+                        .join(SERVE, SERVE.c.id == ANSWER.c.serve_id)
+                        .where(SERVE.c.lease_id == write.lease_id, SERVE.c.answer_key == write.key)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if prior is not None:
+                    conn.execute(insert(ATTEMPT).values(**attempt, outcome="replayed"))
+                    return GoldAnswered(
+                        "replayed",
+                        None,
+                        label=prior["label"],
+                        correct=bool(prior["correct"]),
+                        answered_at=prior["answered_at"],
+                    )
+                why = _serve_lost(conn, write.lease_id, now)
+                conn.execute(insert(ATTEMPT).values(**attempt, outcome="refused", detail=why))
+                return GoldAnswered("refused", why)
             conn.execute(
                 insert(ANSWER).values(
                     gold_item_id=gold_item_id,
-                    reviewer=reviewer,
-                    session_id=session_id,
-                    label=label,
+                    reviewer=write.reviewer,
+                    session_id=write.session_id,
+                    label=write.label,
                     correct=correct,
                     answered_at=now,
-                    review_seconds=review_seconds,
+                    review_seconds=write.review_seconds,
+                    serve_id=served["id"],
                 )
             )
-            if session_id is None:
-                return None, False
-            before = conn.execute(
-                select(SESSION.c.fast_run, SESSION.c.nudged).where(SESSION.c.id == session_id)
-            ).first()
-            fast = bool(session_update["fast"])
-            category = session_update["category"]
+            conn.execute(insert(ATTEMPT).values(**attempt, outcome="accepted"))
             conn.execute(
-                update(SESSION)
-                .where(SESSION.c.id == session_id)
-                .values(
-                    reviews=SESSION.c.reviews + 1,
-                    counted_seconds=SESSION.c.counted_seconds + session_update["counted_seconds"],
-                    last_activity_at=now,
-                    category_run=_category_run(category),
-                    last_category=category,
-                    fast_run=(SESSION.c.fast_run + 1) if fast else 0,
-                    nudged=SESSION.c.nudged
-                    | (
-                        fast
-                        and (before is not None and before[0] + 1 >= session_update["fast_flag_at"])
-                    ),
+                insert(EVENT).values(
+                    draft_id=served["draft_id"],
+                    kind="answered",
+                    actor=write.reviewer,
+                    at=now,
+                    lease_epoch=served["lease_epoch"],
                 )
             )
-            if before is None:
-                return None, False
-            return (before[0] + 1 if fast else 0), bool(before[1])
+            fast_run, was_nudged = self._count_answer(conn, write, now)
+            return GoldAnswered(
+                "accepted",
+                None,
+                label=write.label,
+                correct=correct,
+                answered_at=now,
+                fast_run=fast_run,
+                was_nudged=was_nudged,
+            )
+
+    def _count_answer(
+        self, conn: Connection, write: DecisionWrite, now: datetime
+    ) -> tuple[int | None, bool]:
+        """Count the answer in its session as a decision is counted. Returns (fast run after,
+        was nudged)."""
+        session_id = write.session_id
+        if session_id is None:
+            return None, False
+        before = conn.execute(
+            select(SESSION.c.fast_run, SESSION.c.nudged).where(SESSION.c.id == session_id)
+        ).first()
+        fast = write.fast
+        conn.execute(
+            update(SESSION)
+            .where(SESSION.c.id == session_id)
+            .values(
+                reviews=SESSION.c.reviews + 1,
+                counted_seconds=SESSION.c.counted_seconds + write.counted_seconds,
+                last_activity_at=now,
+                category_run=_category_run(write.category),
+                last_category=write.category,
+                fast_run=(SESSION.c.fast_run + 1) if fast else 0,
+                nudged=SESSION.c.nudged
+                | (fast and (before is not None and before[0] + 1 >= write.fast_flag_at)),
+            )
+        )
+        if before is None:
+            return None, False
+        return (before[0] + 1 if fast else 0), bool(before[1])
 
     def gold_accuracy(self, reviewer: str | None = None) -> list[RowMapping]:
         """Per reviewer: answers, correct answers, and caught (expected a stop, and stopped)."""
@@ -399,3 +630,22 @@ class SessionStore:
 
 def _category_run(category: str) -> Any:
     return case((SESSION.c.last_category == category, SESSION.c.category_run + 1), else_=1)
+
+
+def _serve_fence(lease_id: str, now: datetime) -> tuple[Any, ...]:
+    """A gold serve's lease holds while it is neither answered nor released nor expired."""
+    return (SERVE.c.lease_id == lease_id, SERVE.c.state == "leased", SERVE.c.visible_at > now)
+
+
+def _serve_lost(conn: Connection, lease_id: str, now: datetime) -> str:
+    """Why a gold serve's lease no longer holds, in the words LeaseLost uses for a draft's."""
+    row = conn.execute(
+        select(SERVE.c.state, SERVE.c.visible_at).where(SERVE.c.lease_id == lease_id)
+    ).first()
+    if row is None:
+        return "missing"
+    if row[0] == "answered":
+        return "already_decided"
+    if row[0] == "released":
+        return "released"
+    return "expired" if row[1] <= now else "missing"

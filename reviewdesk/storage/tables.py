@@ -262,6 +262,16 @@ class GoldItemRow(SQLModel, table=True):
     """A decided draft a lead chose as a known-answer check, with the verdict expected."""
 
     __tablename__ = "gold_item"
+    # The gold pick walks the active items in id order (migration 0008).
+    __table_args__ = (
+        Index(
+            "ix_gold_item_active",
+            "id",
+            "draft_id",
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
     draft_id: int = Field(
@@ -276,11 +286,56 @@ class GoldItemRow(SQLModel, table=True):
     )
 
 
+class GoldServeRow(SQLModel, table=True):
+    """A gold item served to a reviewer (migration 0006): its lease, as a claim is a draft's.
+
+    Renewing, releasing and answering are fenced on it as they are on a draft's lease, so one
+    serve has at most one answer; a session serves each gold item once at most.
+    """
+
+    __tablename__ = "gold_serve"
+    __table_args__ = (
+        # Once a session per gold item; also what the gold pick probes per candidate.
+        Index("ux_gold_serve_session", "session_id", "gold_item_id", unique=True),
+        # The reviewer's latest serve: where their turn through the gold items goes on.
+        Index("ix_gold_serve_reviewer", "reviewer", "id"),
+        # Gold drafts in review, for the queue's counts.
+        Index(
+            "ix_gold_serve_leased",
+            "visible_at",
+            postgresql_where=text("state = 'leased'"),
+            sqlite_where=text("state = 'leased'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    gold_item_id: int = Field(sa_column=Column(Integer, ForeignKey("gold_item.id"), nullable=False))
+    draft_id: int = Field(sa_column=Column(Integer, ForeignKey("draft.id"), nullable=False))
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("review_session.id"), nullable=False)
+    )
+    reviewer: str = Field(sa_column=Column(String(200), nullable=False))
+    lease_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    # The gold draft's lease epoch, bumped by each serve: its audit events carry it.
+    lease_epoch: int = Field(sa_column=Column(Integer, nullable=False))
+    # leased | answered | released
+    state: str = Field(sa_column=Column(String(10), nullable=False))
+    served_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # When the lease runs out, as draft.visible_at is for a claim.
+    visible_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # The idempotency key of the answer: a retry with it reports the first answer.
+    answer_key: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
 class GoldAnswerRow(SQLModel, table=True):
     """A reviewer's verdict on a gold item. Never a decision: never delivered or exported."""
 
     __tablename__ = "gold_answer"
-    __table_args__ = (Index("ix_gold_answer_reviewer", "reviewer", "answered_at"),)
+    __table_args__ = (
+        Index("ix_gold_answer_reviewer", "reviewer", "answered_at"),
+        # One answer per serve (migration 0008); answers from before it have none.
+        Index("ux_gold_answer_serve", "serve_id", unique=True),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
     gold_item_id: int = Field(sa_column=Column(Integer, ForeignKey("gold_item.id"), nullable=False))
@@ -292,6 +347,12 @@ class GoldAnswerRow(SQLModel, table=True):
     correct: bool = Field(sa_column=Column(Boolean, nullable=False))
     answered_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     review_seconds: float | None = Field(default=None)
+    serve_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("gold_serve.id", name="fk_gold_answer_serve"), nullable=True
+        ),
+    )
 
 
 class DecisionRollupRow(SQLModel, table=True):

@@ -27,9 +27,10 @@ window is visible, and with idle stretches capped; it goes with the decision as
 passes ``warn_at`` the reviewer gets a gentle notice. Caught known-answer drafts, and stops a lead
 later confirmed, are celebrated once each; misses are never announced.
 
-Leases are renewed every ttl/3 while held. The controller never touches a widget and never
-calls the database itself: every database call is a job on the executor, and only plain data
-comes back.
+Leases are renewed every ttl/3 while held; the TTL is the team's setting, and the renewal
+follows a change of it with the next lease claimed or renewed. The controller never touches a
+widget and never calls the database itself: every database call is a job on the executor, and
+only plain data comes back.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ class ReviewController(QObject):
         self._celebrated: set[str] = set()  # draft ids whose confirmed catch was celebrated
         self._started_at = self._clock.now()
 
-        self._renew_timer = self._timer(max(1, int(info.lease_ttl * 1000 / 3)), self._renew_all)
+        self._renew_timer = self._timer(_renew_interval_ms(info.lease_ttl), self._renew_all)
         self._poll_timer = self._timer(EMPTY_POLL_MS, self._claim)
         self._retry_timer = self._timer(RETRY_MS, self._claim, single=True)
         self._counts_timer = self._timer(COUNTS_REFRESH_MS, self._refresh_counts)
@@ -492,6 +493,7 @@ class ReviewController(QObject):
         if reasons is not None and reasons != self.info.reject_reasons:
             self.info = dataclasses.replace(self.info, reject_reasons=reasons)
         self._buffer.append(prepared)
+        self._follow_lease_ttl()
         if self._current is None and self._state is not ReviewState.EDITING:
             self._advance()
 
@@ -786,6 +788,15 @@ class ReviewController(QObject):
         for index, held in enumerate(self._buffer):
             if held.lease.lease_id == lease.lease_id:
                 self._buffer[index] = dataclasses.replace(held, lease=lease)
+        self._follow_lease_ttl()
+
+    def _follow_lease_ttl(self) -> None:
+        """Renew every third of the shortest TTL the held leases were given: a lead may change
+        the team's TTL while this desk runs. A held lease keeps its TTL until it is renewed."""
+        ttls = [lease.ttl_seconds for lease in self.held_leases if lease.ttl_seconds]
+        interval = _renew_interval_ms(min(ttls) if ttls else self.info.lease_ttl)
+        if interval != self._renew_timer.interval():
+            self._renew_timer.setInterval(interval)  # restarts it: sooner, or just renewed
 
     def _renew_failed(self, lease_id: str, exc: Exception) -> None:
         self._renewing.discard(lease_id)
@@ -980,3 +991,7 @@ class ReviewController(QObject):
             self._log_failure,
             "confirmed catches",
         )
+
+
+def _renew_interval_ms(ttl_seconds: float) -> int:
+    return max(1, int(ttl_seconds * 1000 / 3))

@@ -261,7 +261,7 @@ def desk_harness(qtbot: QtBot, sqlite_url: str, tmp_path: Path) -> Iterator[Harn
         url: str | None = None,
         seed_url: str | None = None,
         clock: Clock | None = None,
-        lease_ttl: float = 120.0,
+        lease_ttl: float | None = None,
         reviewer: str = "ana",
         wait: ReviewState | None = ReviewState.SHOWING,
         opener: Opener | None = None,

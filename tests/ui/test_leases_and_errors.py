@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,6 +95,45 @@ def test_renewal_keeps_the_lease_while_the_draft_is_open(
     assert said == []
     with h.verify() as check:
         assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
+
+
+def test_renewal_follows_the_teams_lease_ttl(
+    desk_harness: HarnessFactory, clock: ManualClock
+) -> None:
+    h = desk_harness(drafts(4), clock=clock)  # the team's TTL: 120 s
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    assert h.controller._renew_timer.interval() == 40_000
+
+    def set_ttl(seconds: float) -> None:
+        """A lead changes the team's TTL; this desk's settings cache has it at once."""
+        change = threading.Thread(
+            target=lambda: h.desk.set_session_limits(
+                h.desk.session_limits().with_changes(lease_ttl_seconds=seconds)
+            )
+        )
+        change.start()
+        change.join()
+
+    set_ttl(30)
+    h.controller.renew_now()  # what the 40-second timer does: the leases get 30 s now ...
+    h.wait_idle()
+    assert h.controller._renew_timer.interval() == 10_000  # ... so they are renewed every 10
+    said = notices(h)
+    clock.advance(25)  # past the next renewal, before the 30 s run out
+    h.controller.renew_now()
+    h.wait_idle()
+    clock.advance(25)
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    h.wait_idle()
+    assert said == []
+    set_ttl(90)  # longer again: once every held lease has it, renewals slow down
+    h.controller.renew_now()
+    h.wait_idle()
+    assert h.controller._renew_timer.interval() == 30_000
+    with h.verify() as check:
+        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
 
 
 def test_a_lease_lost_while_reading_is_said_and_the_desk_moves_on(
