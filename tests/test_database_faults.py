@@ -184,7 +184,7 @@ def test_an_idle_desk_works_at_once_after_the_server_restarts(cluster: PgCluster
         held = desk.renew(held)  # a pooled autocommit connection
         desk.decide(held, "approve")
         assert desk.counts().decided == 2  # pooled transaction connections
-        assert [r.id for r in desk.results()] == ["d0", "d1"]
+        assert [r.id for r in desk.results(unsettled=True)] == ["d0", "d1"]
         assert desk.history("d0").draft.id == "d0"
         assert stats.compute().total.decided == 2
         assert len(inbox.list()) == 1

@@ -604,11 +604,11 @@ def test_lease_ttl_and_undo_window_are_the_teams_settings(
     lease = desk.renew(lease)
     assert lease.expires_at == clock.now() + timedelta(seconds=60)
     desk.decide(lease, "approve", review_seconds=20.0)
-    assert desk.results(settled=True) == []
+    assert desk.results() == []
     clock.advance(31)
     with pytest.raises(UndoRefused, match=r"older than the undo window \(30 s\)"):
         desk.undo("ana")
-    assert [r.id for r in desk.results(settled=True)] == ["q000"]
+    assert [r.id for r in desk.results()] == ["q000"]
 
 
 def test_a_desk_may_shorten_them_within_the_same_bounds(
@@ -639,4 +639,4 @@ def test_a_desk_may_shorten_them_within_the_same_bounds(
     clock.advance(11)
     with pytest.raises(UndoRefused, match=r"\(10 s\)"):
         short.undo("ana")
-    assert short.results(settled=True) == []  # the team's 300 s, not this desk's 10
+    assert short.results() == []  # the team's 300 s, not this desk's 10
