@@ -98,20 +98,22 @@ _CANONICAL_JSON = json.JSONEncoder(
 )
 
 
-def _json_size(value: Any) -> int | None:
-    """Bytes of ``value`` as compact UTF-8 JSON. orjson is several times faster (this runs for
-    every draft of a bulk load); json measures what orjson refuses (integers beyond 64 bits, deep
-    nesting, unpaired surrogates). None when json cannot write it either: the record's final
-    check names why."""
+def _json_size(value: Any) -> tuple[int, bool]:
+    """Bytes of ``value`` as compact UTF-8 JSON, and whether the record's final check must walk
+    it: it holds enough brackets to nest too deep, or orjson refused it. orjson is several times
+    faster (this runs for every draft of a bulk load); json measures what orjson refuses
+    (integers beyond 64 bits, deep nesting, unpaired surrogates, what is not JSON)."""
     try:
-        return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+        data = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
         pass
+    else:
+        return len(data), data.count(b"[") + data.count(b"{") >= MAX_NESTING
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
-        return None
-    return len(text.encode("utf-8", "surrogatepass"))
+        return 0, True
+    return len(text.encode("utf-8", "surrogatepass")), True
 
 
 def _shown(value: Any) -> str:
@@ -119,7 +121,10 @@ def _shown(value: Any) -> str:
     if isinstance(value, int) and value.bit_length() > 200:
         # log10(2) digits per bit; repr would print thousands of digits, or refuse.
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a list nested as deep as json.loads goes
+        return _json_type(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -300,15 +305,22 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
         problems.add(line, "category", "must not be empty when given")
     category = category or "uncategorized"
 
+    # Whether the last check must walk the fields: only context and metadata (unknown fields
+    # included) can nest, and measuring them tells.
+    walk = False
     context: dict[str, Any] = {}
     raw_context = obj.get("context")
     if raw_context is not None:
         if not isinstance(raw_context, dict):
             problems.add(line, "context", f"must be an object, not {_json_type(raw_context)}")
-        elif (size := _json_size(raw_context) or 0) > MAX_CONTEXT_BYTES:
-            problems.add(line, "context", f"is {size:,} bytes; the limit is {MAX_CONTEXT_BYTES:,}")
         else:
-            context = raw_context
+            size, walk = _json_size(raw_context)
+            if size > MAX_CONTEXT_BYTES:
+                problems.add(
+                    line, "context", f"is {size:,} bytes; the limit is {MAX_CONTEXT_BYTES:,}"
+                )
+            else:
+                context = raw_context
 
     risk = Risk.MEDIUM
     raw_risk = obj.get("risk")
@@ -373,8 +385,13 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
     for key, value in obj.items():
         if key not in KNOWN_FIELDS:
             metadata.setdefault(key, value)
-    if metadata and (size := _json_size(metadata) or 0) > MAX_METADATA_BYTES:
-        problems.add(line, "metadata", f"is {size:,} bytes; the limit is {MAX_METADATA_BYTES:,}")
+    if metadata:
+        size, walk_metadata = _json_size(metadata)
+        walk = walk or walk_metadata
+        if size > MAX_METADATA_BYTES:
+            problems.add(
+                line, "metadata", f"is {size:,} bytes; the limit is {MAX_METADATA_BYTES:,}"
+            )
 
     if len(problems.items) != before or draft_id is None or draft is None:
         return None
@@ -397,10 +414,10 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
         encoded = text.encode()
     except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         text, encoded = "", b""
-    # One encoding every record needs anyway tells whether a field may be unstorable: it fails
-    # (unpaired surrogate, NaN, a value JSON has no form for), it spells a NUL as \u0000, or it
-    # has more brackets than records may nest. Only then are the fields walked, to name it.
-    if not encoded or "\\u0000" in text or text.count("[") + text.count("{") > MAX_NESTING:
+    # The encoding every record needs anyway tells whether a field may be unstorable: it fails
+    # (unpaired surrogate, NaN, a value JSON has no form for) or it spells a NUL as \u0000. Only
+    # then, or when measuring context and metadata said so, are the fields walked, to name it.
+    if walk or not encoded or "\\u0000" in text:
         unstorable = _storage_problems(obj)
         if not encoded and not unstorable:
             unstorable = _encoding_problems(canonical)
