@@ -534,6 +534,18 @@ def test_a_directory_is_named_as_one(
     assert err == f"reviewdesk: {tmp_path}: is a directory, not a JSON Lines file\n"
 
 
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_a_read_error_names_the_line(queued: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Reading a process's own memory from offset 0 fails with EIO: a real file that opens but
+    # cannot be read.
+    code, _, err = enqueue(capsys, "/proc/self/mem", "--db", queued)
+    assert code == 1
+    assert err.splitlines() == [
+        "reviewdesk: /proc/self/mem:1: cannot be read: Input/output error",
+        "reviewdesk: 1 problem(s) in /proc/self/mem; nothing was written",
+    ]
+
+
 def test_closed_standard_input_is_named(
     queued: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
