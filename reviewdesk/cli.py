@@ -12,9 +12,10 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from reviewdesk import cli_args
 from reviewdesk.cli_args import configure_logging
@@ -138,22 +139,31 @@ def _open(args: argparse.Namespace) -> ReviewDesk:
     return ReviewDesk.open(args.db)
 
 
-def _read_lines(source: str) -> Iterator[bytes]:
+def _input_file(source: str) -> AbstractContextManager[BinaryIO]:
+    """The drafts to read, opened before the database so that a wrong FILE changes nothing."""
     if source == "-":
-        yield from sys.stdin.buffer
-        return
+        # A closed standard input (`<&-`) is None; the caller's own stream is never closed.
+        if sys.stdin is None:
+            raise ConfigurationError(
+                "<stdin>: standard input is closed; give a FILE or pipe one in"
+            )
+        return nullcontext(sys.stdin.buffer)
     path = Path(source)
-    if not path.is_file():
-        raise ConfigurationError(f"{source}: no such file")
-    with path.open("rb") as handle:
-        yield from handle
+    if path.is_dir():
+        raise ConfigurationError(f"{source}: is a directory, not a JSON Lines file")
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{source}: no such file") from None
+    except OSError as exc:
+        raise ConfigurationError(f"{source}: cannot be opened: {exc.strerror or exc}") from None
 
 
 def cmd_enqueue(args: argparse.Namespace, out: IO[str]) -> int:
     source = "<stdin>" if args.file == "-" else args.file
-    with _open(args) as desk:
+    with _input_file(args.file) as handle, _open(args) as desk:
         try:
-            report = desk.submit_jsonl(_read_lines(args.file), source=source)
+            report = desk.submit_jsonl(handle, source=source)
         except (InvalidInput, SubmitConflict) as exc:
             items = exc.problems if isinstance(exc, InvalidInput) else exc.conflicts
             for item in items:

