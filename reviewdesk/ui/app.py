@@ -214,7 +214,8 @@ class DeskApp(QObject):
             self.window.notice_bar.show_notice(
                 "info",
                 f"Welcome! This new embedded database holds the demo queue: {info.demo.submitted} "
-                "real customer-support drafts written by an AI, waiting for your review.",
+                "customer-support drafts built on real AI replies, some with a mistake to catch, "
+                "waiting for your review.",
             )
         controller.start()
         self.attached.emit(controller)
