@@ -124,6 +124,15 @@ def test_the_demo_file_is_built_whole_then_reused(capsys: pytest.CaptureFixture[
     assert cli_main(["demo", "--team"]) == 0
     out = capsys.readouterr().out
     assert "reused" in out and "reviewdesk gui --demo-team" in out
+    # The demo's own file holding something else (another version's demo, say): named, and
+    # only --rebuild replaces it.
+    path.unlink()
+    with ReviewDesk.open(first.url, upgrade=True) as desk:
+        desk.submit([{"id": "ticket-1", "draft": "Your refund is on its way."}])
+    assert cli_main(["demo", "--team"]) == 1
+    assert "'reviewdesk demo --team --rebuild' builds it afresh" in capsys.readouterr().err
+    rebuilt = build_team_demo(now=NOW, days=2, rebuild=True)
+    assert rebuilt.built and rebuilt.waiting == len(demo_records())
 
 
 def test_demo_team_refuses_a_database_with_real_drafts(

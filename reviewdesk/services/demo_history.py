@@ -185,11 +185,13 @@ def build_team_demo(
     """Open the team demo at ``url`` (None: ``team_demo_path()``), building it if needed.
 
     A SQLite file is built beside itself and moved into place when complete, so it is never
-    found half-built; ``rebuild`` replaces a complete one. Any other database must be empty (or
-    a complete team demo, which is reused): one with other drafts is refused, and so is the
-    embedded database. ``days``: seed only the history's last ``days`` days (tests).
+    found half-built; ``rebuild`` replaces a complete one (and, for the demo's own file, whatever
+    it holds). Any other database must be empty (or a complete team demo, which is reused): one
+    with other drafts is refused, and so is the embedded database. ``days``: seed only the
+    history's last ``days`` days (tests).
     Raises ConfigurationError with what is wrong.
     """
+    own = url is None  # the demo's own file: --rebuild may replace whatever it holds
     url = url or team_demo_url()
     target = resolve_target(url)
     now = now or datetime.now(UTC)
@@ -202,8 +204,8 @@ def build_team_demo(
             )
         if path.is_dir():
             raise ConfigurationError(f"{path} is a folder, not a database file.")
-        if path.is_file():
-            existing = _existing(url, target.display)  # refuses a file with other drafts
+        if path.is_file() and not (own and rebuild):
+            existing = _existing(url, target.display, own=own)  # refuses other drafts
             if existing is not None and not rebuild:
                 return existing
         return _build_file(path, progress=progress, now=now, days=days)
@@ -226,7 +228,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _existing(url: str, display: str) -> TeamDemo | None:
+def _existing(url: str, display: str, *, own: bool = False) -> TeamDemo | None:
     """The complete team demo at ``url``; None if the file is an empty database (to build);
     raises ConfigurationError for anything else, which is never replaced."""
     with ReviewDesk.open(url) as desk:
@@ -235,6 +237,11 @@ def _existing(url: str, display: str) -> TeamDemo | None:
             return _summary(desk, url, built=False, seconds=0.0)
         if state is TeamDemoState.EMPTY:
             return None
+        if own:
+            raise ConfigurationError(
+                f"{display} does not hold the team demo this ReviewDesk builds (another version "
+                "made it, or it was changed): 'reviewdesk demo --team --rebuild' builds it afresh."
+            )
         raise ConfigurationError(_refusal(display, desk, state, rebuild=False))
 
 
