@@ -19,6 +19,7 @@ from typing import IO, BinaryIO
 
 from reviewdesk import cli_args
 from reviewdesk.cli_args import configure_logging
+from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.config import secrets
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", parents=[common], help="a draft's thread and audit trail")
     history.add_argument("id", help="the draft's id")
 
-    sub.add_parser("demo", parents=[common], help="load the demo queue (idempotent)")
+    add_demo_command(sub, common)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -256,15 +257,6 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
         )
     for event in history.events:
         print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind.value:<9} {event.actor or ''}", file=out)
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
-    from reviewdesk.services.demo import load_demo_queue
-
-    with _open(args) as desk:
-        report = load_demo_queue(desk)
-    print(f"demo queue: {report}", file=out)
     return 0
 
 

@@ -48,6 +48,12 @@ def add_gui_command(
     gui = sub.add_parser("gui", parents=[common], help="open the reviewer's desk")
     gui.add_argument("--reviewer", help="reviewer name (default: from settings, else the OS user)")
     gui.add_argument(
+        "--demo-team",
+        action="store_true",
+        help="open the team demo (built first if needed, see 'reviewdesk demo --team') with the "
+        "lead view on, for this run only; your own database and settings are not touched",
+    )
+    gui.add_argument(
         "--screenshot",
         metavar="PATH",
         type=Path,

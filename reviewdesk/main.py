@@ -6,6 +6,7 @@ desk never imports the other commands.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (problem := system_libraries.check()) is not None:
             print(problem, file=sys.stderr)
             return 1
+        if args.demo_team and (problem := _open_team_demo(args)) is not None:
+            print(problem, file=sys.stderr)
+            return 1
         from reviewdesk.ui.app import run_gui
 
         code: int = run_gui(args)
@@ -31,6 +35,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = cli.build_parser().parse_args(words)
     configure_logging(getattr(args, "verbose", False))
     return cli.run(args)
+
+
+def _open_team_demo(args: argparse.Namespace) -> str | None:
+    """``gui --demo-team``: build or reuse the team demo on the terminal, before the window
+    opens, and point ``args.db`` at it. Returns what went wrong, if anything."""
+    if args.db:
+        return "reviewdesk: --demo-team opens the team demo's own database; leave out --db."
+    from reviewdesk.cli_demo import prepare_team_demo
+    from reviewdesk.core.errors import ReviewDeskError
+
+    try:
+        args.db = prepare_team_demo(None, rebuild=False, err=sys.stderr).url
+    except ReviewDeskError as exc:
+        return f"reviewdesk: {exc}"
+    except KeyboardInterrupt:
+        return "\nreviewdesk: stopped; no team demo was kept."
+    return None
 
 
 if __name__ == "__main__":

@@ -16,7 +16,13 @@ from reviewdesk import ConfigurationError, ReviewDesk, SchemaOutOfDate
 from reviewdesk.config import paths
 from reviewdesk.core.errors import DatabaseNotFound
 from reviewdesk.storage import migrate
-from reviewdesk.storage.engine import Engines, create_engines, keyring_account, resolve_target
+from reviewdesk.storage.engine import (
+    Engines,
+    create_engines,
+    defer_durability,
+    keyring_account,
+    resolve_target,
+)
 from tests.conftest import postgres_base_url
 from tests.helpers.memory_keyring import MemoryKeyring
 
@@ -74,6 +80,27 @@ def test_sqlite_is_durable_wal_with_foreign_keys(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_deferred_durability_is_for_the_builder_s_engines_only(db_url: str) -> None:
+    """A database built in one go (the team demo) commits without waiting for the disk; every
+    other engine on it still does."""
+    target = resolve_target(db_url)
+    sqlite = target.dialect == "sqlite"
+    query = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
+    builder, other = create_engines(target), create_engines(target)
+    try:
+        with builder.write.connect() as conn:  # a connection pooled before is dropped
+            conn.exec_driver_sql("SELECT 1")
+        defer_durability(builder)
+        for engine in {builder.write, builder.statement}:
+            with engine.connect() as conn:
+                assert str(conn.exec_driver_sql(query).scalar()) == ("0" if sqlite else "off")
+        with other.write.connect() as conn:
+            assert str(conn.exec_driver_sql(query).scalar()) == ("2" if sqlite else "on")
+    finally:
+        builder.dispose()
+        other.dispose()
 
 
 def test_embedded_default_lives_in_the_data_folder_and_upgrades_itself(tmp_path: Path) -> None:

@@ -182,6 +182,30 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def defer_durability(engines: Engines) -> None:
+    """Commits on ``engines`` stop waiting for the disk: SQLite ``synchronous=OFF``, PostgreSQL
+    ``synchronous_commit=off`` (this client's sessions only).
+
+    Only for a database being built in one go that is thrown away if the build stops (the team
+    demo): a power cut may lose the last commits, never corrupt the file, and the builder
+    makes the result durable itself. Every statement, trigger and rollup runs as always.
+    Connections pooled before are dropped, so that every later one has the setting.
+    """
+    sqlite = engines.target.dialect == "sqlite"
+    statement = "PRAGMA synchronous=OFF" if sqlite else "SET synchronous_commit = off"
+
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if not sqlite:
+            dbapi_connection.commit()  # psycopg opened a transaction for the SET
+
+    for engine in {engines.write, engines.statement}:
+        event.listen(engine, "connect", _on_connect)
+        engine.dispose()
+
+
 def dump_json(value: Any) -> str:
     """JSON columns' text: orjson, several times faster than json.dumps on a bulk load; json
     for what orjson refuses (integers beyond 64 bits), so that anything valid is stored."""

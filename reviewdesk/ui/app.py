@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1280, 800)
+# The team demo's lead view opens on this many days: its whole history.
+TEAM_DEMO_DAYS = 90
 SCREENSHOT_TIMEOUT_MS = 60_000
 # Hidden switches for generating documentation and measuring start-up (see docs/benchmarks.md):
 SCREENSHOT_DIALOG_ENV = "REVIEWDESK_SCREENSHOT_DIALOG"  # "escalate": shoot the escalation dialog
@@ -68,7 +70,8 @@ SCREENSHOT_DIALOG_ENV = "REVIEWDESK_SCREENSHOT_DIALOG"  # "escalate": shoot the 
 # a throwaway database seeded with the reviewer's recent sessions (screenshot_session).
 SCREENSHOT_SESSION_ENV = "REVIEWDESK_SCREENSHOT_SESSION"
 # "lead" or "inbox": the lead view or its escalation inbox, on a throwaway database seeded with
-# six weeks of a team's decisions (lead.screenshot_data).
+# the team demo's history (services.demo_history); with --demo-team, on the team demo itself
+# (the lead view unless this says "inbox").
 SCREENSHOT_VIEW_ENV = "REVIEWDESK_SCREENSHOT_VIEW"
 STARTUP_PROBE_ENV = "REVIEWDESK_STARTUP_PROBE"  # print when the first draft is painted
 COLOR_SCHEME_ENV = "REVIEWDESK_COLOR_SCHEME"  # "dark" or "light": override the system's
@@ -130,9 +133,12 @@ class DeskApp(QObject):
         password: str | None = None,
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        lead_url: str | None = None,
         parent: QObject | None = None,
     ) -> None:
-        """``password``: one already given for this session ("" for none), kept in memory."""
+        """``password``: one already given for this session ("" for none), kept in memory.
+        ``lead_url``: a database (the team demo) that opens with the lead view, for this run
+        only: the stored lead-role setting stays as it is and applies to other databases."""
         super().__init__(parent)
         self.settings = settings
         self.executor = executor
@@ -148,6 +154,8 @@ class DeskApp(QObject):
         self._clock = clock  # the desk's wall clock (None: the system's); tests pass fakes
         self._monotonic = monotonic  # the review clock
         self._generation = 0  # answers for an earlier connection attempt are ignored
+        self.lead_url = lead_url
+        self._lead_shown = False  # the team demo's lead view was put on screen once
         window.keyring_available = self.keyring_status
         window.retry_requested.connect(self.open_desk)
         window.settings_accepted.connect(self.apply_settings)
@@ -200,14 +208,39 @@ class DeskApp(QObject):
         )
         self.controller = controller
         self.window.attach(controller)
+        if self._on_lead_database():
+            self._show_team_demo()
         if info.demo is not None:
             self.window.notice_bar.show_notice(
                 "info",
                 f"Welcome! This new embedded database holds the demo queue: {info.demo.submitted} "
-                "real customer-support drafts written by an AI, waiting for your review.",
+                "customer-support drafts built on real AI replies, some with a mistake to catch, "
+                "waiting for your review.",
             )
         controller.start()
         self.attached.emit(controller)
+
+    def _on_lead_database(self) -> bool:
+        return self.lead_url is not None and self.url == self.lead_url
+
+    def _show_team_demo(self) -> None:
+        """The lead view, on for this database only, over the last 90 days (the whole demo);
+        said once, and shown first the first time."""
+        self.window.set_lead_role(True)
+        self.window.setWindowTitle("ReviewDesk — team demo")
+        if self._lead_shown:
+            return
+        self._lead_shown = True
+        from reviewdesk.ui.lead.jobs import LeadQuery
+
+        self.window.lead_view.filters.set_query(LeadQuery(days=TEAM_DEMO_DAYS))
+        self.window.show_lead()
+        self.window.notice_bar.show_notice(
+            "info",
+            "Team demo: twelve weeks of a made-up team's review of demo drafts, in a database "
+            "of its own. The lead view is on for this database only; your own database and "
+            "settings are not touched.",
+        )
 
     def _failed(self, generation: int, exc: Exception) -> None:
         if generation != self._generation:
@@ -255,10 +288,18 @@ class DeskApp(QObject):
 
     def apply_settings(self, result: SettingsResult) -> None:
         old = (self.url, self.reviewer)
+        stored_url = self.settings.database_url
         self.settings.database_url = result.database_url
         self.settings.reviewer = result.reviewer
         self.settings.sync()
-        self.url = result.database_url
+        # The dialog shows the stored database: unless another one was chosen there, the team
+        # demo stays open (and keeps its lead view) when other settings change.
+        if not (self._on_lead_database() and result.database_url == stored_url):
+            self.url = result.database_url
+        if self._on_lead_database():
+            self.window.set_lead_role(True)
+        elif self.lead_url is not None:
+            self.window.setWindowTitle("ReviewDesk")
         self.reviewer = result.reviewer or default_reviewer()
         self.window.set_reviewer(self.reviewer)
         if result.password and result.keyring_account:
@@ -514,6 +555,7 @@ def run_gui(args: argparse.Namespace) -> int:
     executor = Executor(on_unhandled=crash.report)
     screenshot: Path | None = args.screenshot
     url = args.db or os.environ.get(URL_ENV) or settings.database_url or None
+    team_demo_url = args.db if getattr(args, "demo_team", False) else None
     reviewer = args.reviewer or settings.reviewer or default_reviewer()
     session_shot = os.environ.get(SCREENSHOT_SESSION_ENV) if screenshot is not None else None
     throwaway: tempfile.TemporaryDirectory[str] | None = None
@@ -531,16 +573,20 @@ def run_gui(args: argparse.Namespace) -> int:
             label="seed sessions",
         )
     view_shot = os.environ.get(SCREENSHOT_VIEW_ENV) if screenshot is not None else None
+    if team_demo_url is not None and screenshot is not None:
+        view_shot = view_shot or "lead"  # the team demo opens on the lead view: shoot that
     if view_shot is not None:
-        from reviewdesk.ui.lead import screenshot_data  # the lead view's shots only
+        from reviewdesk.ui.lead.screenshot import MODES  # the lead view's shots only
 
-        view_shot = view_shot if view_shot in screenshot_data.MODES else None
-    if view_shot is not None and throwaway is None:
+        view_shot = view_shot if view_shot in MODES else None
+    if view_shot is not None and throwaway is None and team_demo_url is None:
+        from reviewdesk.services.demo_history import seed_team_history
+
         throwaway = tempfile.TemporaryDirectory(prefix="reviewdesk-shot-")
         url = f"sqlite:///{Path(throwaway.name) / 'lead.sqlite3'}"
-        lead_url = url
+        team_url = url
         executor.submit(
-            lambda: screenshot_data.seed_lead(lead_url),
+            lambda: seed_team_history(team_url),
             on_success=lambda _: None,
             label="seed lead",
         )
@@ -563,6 +609,7 @@ def run_gui(args: argparse.Namespace) -> int:
         url=url,
         reviewer=reviewer,
         opener=opener,
+        lead_url=team_demo_url,
     )
 
     def first_draft(what: str) -> None:

@@ -269,10 +269,12 @@ def desk_harness(qtbot: QtBot, sqlite_url: str, tmp_path: Path) -> Iterator[Harn
         limits: SessionLimits | None = None,
         rng: random.Random | None = None,
         seed: Callable[[ReviewDesk], None] | None = None,
+        team_demo: bool = False,
     ) -> Harness:
         """``clock``: the desk's clock, also the GUI's for breaks; ``monotonic``: the review
         clock; ``limits``: session limits set before the first claim; ``seed``: more set-up on
-        the desk, on this thread, before the GUI opens."""
+        the desk, on this thread, before the GUI opens; ``team_demo``: the database opens as
+        ``reviewdesk gui --demo-team`` opens the team demo."""
         url = url or sqlite_url
         desk = ReviewDesk.open(
             seed_url or url, upgrade=True, clock=clock, lease_ttl=lease_ttl, rng=rng
@@ -305,6 +307,7 @@ def desk_harness(qtbot: QtBot, sqlite_url: str, tmp_path: Path) -> Iterator[Harn
             opener=opener or session_opener(desk),
             clock=clock,
             monotonic=monotonic or time.monotonic,
+            lead_url=url if team_demo else None,
         )
         harness = Harness(qtbot, url, desk, spy, executor, window, desk_app, settings, errors)
         made.append(harness)

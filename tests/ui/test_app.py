@@ -13,6 +13,7 @@ import keyring.backends.fail
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -26,6 +27,7 @@ from reviewdesk.ui.review_controller import ReviewState
 from reviewdesk.ui.shortcuts import ACTIONS, keymap_overrides, keymap_problems, resolve_keymap
 from reviewdesk.ui.widgets.verb_button import VerbButton
 from tests.ui.conftest import HarnessFactory, drafts
+from tests.ui.test_settings import refusing_opener
 
 REPO = Path(__file__).parents[2]
 
@@ -186,3 +188,78 @@ def test_gui_screenshot_opens_the_window_and_saves_a_png(tmp_path: Path, sqlite_
         counts = desk.counts()
     assert (counts.pending, counts.leased, counts.decided) == (3, 0, 0)
     assert ReviewState.SHOWING  # (the window showed a draft: "(draft)" above)
+
+
+@pytest.mark.slow
+def test_gui_demo_team_opens_the_team_demo_and_touches_nothing_of_the_users(
+    tmp_path: Path,
+) -> None:
+    from reviewdesk.config import paths
+    from reviewdesk.services.demo_history import build_team_demo
+
+    demo = build_team_demo(days=2)  # in the test's data folder; the app reuses it
+    settings_file = paths.config_dir() / "reviewdesk.ini"
+    settings_file.write_text("[General]\nschema_version=1\n\n[review]\nreviewer=ana\n")
+    before = settings_file.read_text()
+    shot = tmp_path / "lead.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "reviewdesk", "gui", "--demo-team", "--screenshot", str(shot)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"reviewdesk: saved {shot} (lead)" in done.stderr  # the lead view, without the setting
+    assert not paths.embedded_database_path().exists()
+    assert settings_file.read_text() == before
+    with ReviewDesk.open(demo.url) as desk:  # nothing decided, every lease given back
+        counts = desk.counts()
+    assert (counts.decided, counts.leased) == (demo.decisions, 0)
+    refused = subprocess.run(
+        [sys.executable, "-m", "reviewdesk", "gui", "--demo-team", "--db", demo.url],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert "leave out --db" in refused.stderr
+
+
+def test_the_team_demo_has_the_lead_view_for_its_database_only(
+    desk_harness: HarnessFactory,
+) -> None:
+    h = desk_harness(drafts(3), team_demo=True)
+    h.qtbot.waitUntil(lambda: not h.window.desk_in_view)
+    assert h.window.lead_role
+    assert h.window.lead_view.query().days == 90  # the demo's whole history
+    assert h.window.windowTitle() == "ReviewDesk — team demo"
+    assert not h.settings.lead_role  # the stored setting is the user's, unchanged
+    # Other settings changed, the database left as it was: the demo stays, lead view and all.
+    h.window.open_settings()
+    dialog = h.window.settings_dialog
+    assert dialog is not None
+    QTest.keyClicks(dialog.reviewer, "lea")
+    dialog.accept()
+    h.qtbot.waitUntil(lambda: h.window.controller is not None and h.desk_app.reviewer == "lea")
+    assert h.desk_app.url == h.url
+    assert h.window.lead_role and not h.settings.lead_role
+    # Another database chosen: the stored role applies again there.
+    h.window.open_settings()
+    dialog = h.window.settings_dialog
+    assert dialog is not None
+    dialog.postgres.setChecked(True)
+    dialog.url.setText("postgresql+psycopg://ana@127.0.0.1:1/reviews")
+    opened: list[str | None] = []
+    h.desk_app.opener = refusing_opener(opened)
+    dialog.accept()
+    h.qtbot.waitUntil(lambda: h.window.status_page.title.text() == "Cannot open the database")
+    h.wait_idle()
+    assert opened == ["postgresql+psycopg://ana@127.0.0.1:1/reviews"]
+    assert not h.window.lead_role
+    assert h.window.windowTitle() == "ReviewDesk"

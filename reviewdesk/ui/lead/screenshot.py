@@ -2,7 +2,8 @@
 once the desk is open, switch to the lead view, wait for its figures (and for ``inbox``, the
 escalation inbox, with a resolution being written), save a PNG of the window and quit.
 
-The database is a throwaway one seeded by ``screenshot_data.seed_lead``.
+The database is a throwaway one seeded with the team demo's history
+(``services.demo_history.seed_team_history``), shown over its last 90 days as the team demo is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication
 
 from reviewdesk.services.escalations import Resolution
-from reviewdesk.ui.lead.jobs import LeadData
+from reviewdesk.ui.lead.jobs import LeadData, LeadQuery
 
 if TYPE_CHECKING:
     from reviewdesk.ui.main_window import MainWindow
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 TIMEOUT_MS = 90_000
 SETTLE_MS = 400  # layouts and the charts' first paint
 MODES = ("lead", "inbox")
+DAYS = 90  # the team demo's whole history, as ``reviewdesk gui --demo-team`` opens on
 
 
 class LeadScreenshot(QObject):
@@ -47,6 +49,7 @@ class LeadScreenshot(QObject):
     def _attached(self, _controller: Any) -> None:
         lead = self._window.lead_view
         lead.computed.connect(self._computed)
+        lead.filters.set_query(LeadQuery(days=DAYS))
         self._window.show_lead()
 
     def _computed(self, _data: LeadData) -> None:
