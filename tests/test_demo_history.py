@@ -16,6 +16,8 @@ from reviewdesk.config import paths
 from reviewdesk.core.errors import ConfigurationError
 from reviewdesk.services.demo import demo_records, history_records
 from reviewdesk.services.demo_history import (
+    HURRIED_DAYS,
+    HURRIED_RUN,
     OPEN_AT_END,
     REVIEWERS,
     TeamDemoState,
@@ -26,6 +28,7 @@ from reviewdesk.services.demo_history import (
 )
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.recommend import Outcome, RecommendationEngine, Rule
+from reviewdesk.services.stats import StatsFilter, StatsService
 
 NOW = datetime(2026, 12, 4, 19, 0, tzinfo=UTC)
 
@@ -157,3 +160,14 @@ def test_a_new_file_given_by_name_gets_the_team_demo(tmp_path: Path) -> None:
     assert demo.built and target.is_file()
     assert demo.waiting == len(demo_records())
     assert demo.open_escalations == len(OPEN_AT_END) and demo.overdue_escalations >= 1
+
+
+@pytest.mark.slow
+def test_the_history_has_hurried_runs_that_statistics_leave_out(team_url: str) -> None:
+    with ReviewDesk.open(team_url) as desk:
+        stats = StatsService.for_desk(desk)
+        left_out = stats.compute().total.low_attention_left_out
+        counted = stats.compute(filter=StatsFilter(include_low_attention=True)).total
+    # Every hurried run is long enough to be flagged, and only approvals are left out.
+    assert left_out == len(HURRIED_DAYS) * HURRIED_RUN
+    assert counted.low_attention_left_out == 0

@@ -8,6 +8,8 @@ data folder; never the embedded one, and never one that holds other drafts) with
   the same claims, fenced decisions, triggers and rollups as real review;
 - escalations resolved by the lead, a few of them late; five still open at the end (a critical
   one overdue);
+- on three of the last days, one reviewer opening the day with a run of approvals faster than
+  reading, which the queue flags low-attention (statistics leave them out and say so);
 - the demo queue (resources/demo/drafts.jsonl.gz), waiting, as the team's backlog.
 
 The drafts were created over the 84 days before the demo queue; the whole history is moved by
@@ -118,6 +120,10 @@ OPEN_AT_END = (
         "page. Check with billing before it goes out.",
     ),
 )
+# On these days before the end, this reviewer opens the day approving a run of drafts faster
+# than they can be read: the queue flags the run low-attention, and the lead's statistics leave
+# it out and say so.
+HURRIED, HURRIED_DAYS, HURRIED_RUN, HURRIED_SECONDS = "dev", (2, 4, 6), 6, 1.5
 SEEDING_LIMITS = SessionLimits(gold_rate=0.0)
 TEAM_DEMO_FILE = "team-demo.sqlite3"
 _SEED = "reviewdesk-team-demo-1"
@@ -370,6 +376,7 @@ def seed_team_history(
         for record in flow:
             moved = _moved(record, shift)
             by_day.setdefault(_time(moved["created_at"]).date(), []).append(moved)
+        hurried = {now.date() - timedelta(days=d) for d in HURRIED_DAYS}
         for day in sorted(by_day):
             arriving = by_day[day]
             for hour in SESSION_HOURS:
@@ -382,7 +389,12 @@ def seed_team_history(
                 clock.set(max(start, clock.now()))
                 if due:
                     desk.submit(due, source="demo history")
-                done += team.session(schedule.choice(REVIEWERS), SESSION_SIZE)
+                reviewer, size = schedule.choice(REVIEWERS), SESSION_SIZE
+                if day in hurried:  # the day's first session: a hurried run, then reading
+                    hurried.discard(day)
+                    reviewer, size = HURRIED, SESSION_SIZE - HURRIED_RUN
+                    done += team.session(reviewer, HURRIED_RUN, hurried_seconds=HURRIED_SECONDS)
+                done += team.session(reviewer, size)
                 if progress is not None:
                     progress(done, total)
             if arriving:  # after the last session: the first one tomorrow takes them
@@ -454,8 +466,10 @@ class _Team:
         self.pending: list[tuple[datetime, int, str]] = []
         self.last_reviewer: str | None = None
 
-    def session(self, reviewer: str, size: int) -> int:
-        """``reviewer`` decides up to ``size`` drafts in one session; returns how many."""
+    def session(self, reviewer: str, size: int, *, hurried_seconds: float | None = None) -> int:
+        """``reviewer`` decides up to ``size`` drafts in one session; returns how many.
+
+        ``hurried_seconds``: approve each without reading it, in that many seconds."""
         decided = 0
         while decided < size:
             lease = self.desk.claim(reviewer)
@@ -465,8 +479,12 @@ class _Team:
             rng = random.Random(f"{_SEED}:{draft.id}")
             # Within the lease: a desk would renew it for a longer read.
             seconds = min(MEDIAN_SECONDS[reviewer] * rng.lognormvariate(0, 0.45), 110.0)
+            if hurried_seconds is not None:
+                seconds = hurried_seconds
             self.clock.advance(seconds)
             verdict = self._verdict(reviewer, draft.id, draft.category, draft.draft, rng)
+            if hurried_seconds is not None:
+                verdict = _Verdict("approve")
             decision = self.desk.decide(
                 lease,
                 verdict.verdict,
