@@ -459,7 +459,7 @@ def test_an_unreachable_database_is_said_plainly(
     with qtbot.waitSignal(dialog.ended, timeout=20_000) as ended:
         assert dialog.start_export()
     assert ended.args == ["failed"]
-    assert "is unavailable" in dialog.message("general")
+    assert "No ReviewDesk database at" in dialog.message("general")
     assert "nothing was written" in dialog.message("general")
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
     assert dialog.form.isEnabled()

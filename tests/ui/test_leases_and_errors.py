@@ -225,7 +225,7 @@ def test_a_decision_whose_connection_was_lost_is_decided_again_and_recorded_once
     h.wait_idle()
     assert keys[0] == keys[1]
     with h.verify() as check:
-        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+        assert [r.id for r in check.results(include_delivered=True, unsettled=True)] == ["d-01"]
         assert [a["outcome"] for a in check.attempts()] == ["accepted", "replayed"]
 
 

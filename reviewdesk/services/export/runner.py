@@ -187,7 +187,6 @@ def export_dataset(
     started = time.monotonic()
     report = progress or (lambda _p: None)
     token = cancel or CancelToken()
-    require_existing(target)  # an export never creates the database it reads
     engines = create_engines(target)
     # Pages are read through the driver's cursor, so its own errors arrive unwrapped.
     dbapi = engines.write.dialect.dbapi
@@ -195,6 +194,7 @@ def export_dataset(
     if dbapi is not None:
         unreachable += (dbapi.OperationalError,)
     try:
+        require_existing(target)  # an export never creates the database it reads
         store = ExportStore(engines)
         return _run(store, target, options, report, token, started, now)
     except DatabaseUnavailable as exc:  # as the storage layer reports it, naming the database
