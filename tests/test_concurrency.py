@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import Counter
 
 import pytest
@@ -58,3 +59,29 @@ def test_eight_processes_decide_each_draft_exactly_once(db_url: str) -> None:
         outcomes = Counter(a["outcome"] for a in attempts)
         assert outcomes["accepted"] == DRAFTS
         assert outcomes["refused"] == sum(r["refused"] for r in reports)
+
+
+def test_writers_of_one_new_setting_never_collide(db_url: str) -> None:
+    # A delete then insert let two writers of a key that was not there both insert it.
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
+        store = desk._store
+        rounds, writers = 30, 6
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(writers)
+
+        def write(number: int) -> None:
+            try:
+                for round_ in range(rounds):
+                    barrier.wait()
+                    store.put_setting(f"key-{round_}", [number])
+            except BaseException as exc:  # reported below, with the thread's own traceback
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert store.get_setting(f"key-{rounds - 1}") in [[n] for n in range(writers)]

@@ -133,14 +133,6 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
 
 
-class AttemptOutcome(StrEnum):
-    """What became of one decision attempt, as the attempt log records it."""
-
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    REPLAYED = "replayed"
-
-
 @dataclass(frozen=True)
 class Draft:
     """A queued AI draft with everything a reviewer needs to judge it."""

@@ -258,16 +258,6 @@ def counted_seconds(review_seconds: float | None, limits: SessionLimits) -> floa
     return min(review_seconds, limits.review_time_cap_seconds)
 
 
-def claim_budget(session: SessionSnapshot, limits: SessionLimits) -> int:
-    """How many more drafts this session may hand out (prefetched ones included)."""
-    budget = UNLIMITED
-    if limits.reviews_per_session is not None:
-        budget = min(budget, limits.reviews_per_session - session.claims)
-    if limits.reviews_per_day is not None:
-        budget = min(budget, limits.reviews_per_day - session.day_reviews_before - session.claims)
-    return max(budget, 0)
-
-
 def max_session_seconds(limits: SessionLimits) -> float:
     return limits.minutes_per_session * 60 if limits.minutes_per_session is not None else 1e18
 

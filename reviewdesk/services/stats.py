@@ -89,13 +89,6 @@ def left_out(low_attention_approval: bool, *, include_low_attention: bool) -> bo
     return bool(low_attention_approval) and not include_low_attention
 
 
-def band_of_bucket(bucket: int) -> Band:
-    for band in BANDS:
-        if bucket in band.buckets:
-            return band
-    raise ValueError(f"no confidence band for bucket {bucket}")
-
-
 class Dimension(StrEnum):
     CATEGORY = "category"
     MODEL = "model"

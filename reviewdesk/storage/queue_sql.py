@@ -1221,10 +1221,14 @@ class QueueStore:
             ).scalar()
 
     def put_setting(self, key: str, value: Any) -> None:
+        # One upsert, the same on both engines: two writers of a new key cannot both insert.
         with self.engines.write.begin() as conn:
             now = self.tx_now(conn)
-            conn.execute(_sql("DELETE FROM setting WHERE key = :key"), {"key": key})
             conn.execute(
-                _sql("INSERT INTO setting (key, value, updated_at) VALUES (:key, :value, :now)"),
+                _sql(
+                    """INSERT INTO setting (key, value, updated_at) VALUES (:key, :value, :now)
+                    ON CONFLICT (key) DO UPDATE
+                    SET value = excluded.value, updated_at = excluded.updated_at"""
+                ),
                 {"key": key, "value": value, "now": now},
             )
