@@ -23,6 +23,7 @@ from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.config import secrets
+from reviewdesk.core.domain import Label
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
 from reviewdesk.core.sessions import SECONDS_BOUNDS, SessionLimits
 from reviewdesk.services.desk import ReviewDesk
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     mark.add_argument(
         "--expect",
         required=True,
-        choices=["approved", "edited", "rejected", "escalated"],
+        choices=[label.value for label in Label],
         help="the verdict a careful reviewer gives",
     )
     mark.add_argument("--note", help="why (shown to leads only)")

@@ -38,6 +38,11 @@ class Label(StrEnum):
     ESCALATED = "escalated"
 
 
+# The labels that keep a draft from going out as the AI wrote it, without a correction: a
+# known-answer check expecting one of them is a catch to make.
+STOPPING_LABELS: tuple[Label, ...] = (Label.REJECTED, Label.ESCALATED)
+
+
 LABEL_OF_VERDICT: Mapping[Verdict, Label] = {
     Verdict.APPROVE: Label.APPROVED,
     Verdict.EDIT: Label.EDITED,

@@ -25,6 +25,7 @@ from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import (
     DEFAULT_REJECT_REASONS,
     LABEL_OF_VERDICT,
+    STOPPING_LABELS,
     AckReport,
     Decision,
     Draft,
@@ -412,7 +413,7 @@ class ReviewDesk:
             raise LeaseLost(lease.draft.id, answered.why or "missing")
         assert answered.answered_at is not None and answered.label is not None
         correct = bool(answered.correct)
-        caught = correct and expected in ("rejected", "escalated")
+        caught = correct and expected in STOPPING_LABELS
         if answered.outcome == "replayed":
             first = dataclasses.replace(write, label=answered.label)
             return _written_decision(

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from reviewdesk.core.domain import STOPPING_LABELS
 from reviewdesk.core.errors import ClaimRefused
 from reviewdesk.core.sessions import (
     UNLIMITED,
@@ -293,7 +294,7 @@ class SessionKeeper:
             )
         gold: dict[int, list[tuple[bool, bool, float | None]]] = {i: [] for i in ids}
         for a in answers:
-            stop = a["expected_label"] in ("rejected", "escalated")
+            stop = a["expected_label"] in STOPPING_LABELS
             gold[a["session_id"]].append((bool(a["correct"]), stop, a["review_seconds"]))
 
         def times(session: int) -> list[float]:

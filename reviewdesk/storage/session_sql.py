@@ -15,6 +15,7 @@ from sqlalchemy import Connection, RowMapping, and_, case, func, insert, select,
 from sqlalchemy.exc import IntegrityError
 
 from reviewdesk.core.clock import Clock
+from reviewdesk.core.domain import STOPPING_LABELS
 from reviewdesk.core.sessions import SessionSnapshot
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.queue_sql import (
@@ -579,7 +580,7 @@ class SessionStore:
     def gold_accuracy(self, reviewer: str | None = None) -> list[RowMapping]:
         """Per reviewer: answers, correct answers, and caught (expected a stop, and stopped)."""
         with self._read() as conn:
-            stop = GOLD.c.expected_label.in_(("rejected", "escalated"))
+            stop = GOLD.c.expected_label.in_(STOPPING_LABELS)
             caught = func.sum(case((and_(ANSWER.c.correct, stop), 1), else_=0))
             stmt = (
                 select(
@@ -605,7 +606,7 @@ class SessionStore:
                 .where(
                     ANSWER.c.gold_item_id == GOLD.c.id,
                     ANSWER.c.reviewer != reviewer,
-                    ANSWER.c.label.in_(("rejected", "escalated")),
+                    ANSWER.c.label.in_(STOPPING_LABELS),
                 )
                 .exists()
             )
@@ -618,8 +619,8 @@ class SessionStore:
                 .where(
                     DECISION.c.reviewer == reviewer,
                     DECISION.c.undone_at.is_(None),
-                    DECISION.c.label.in_(("rejected", "escalated")),
-                    GOLD.c.expected_label.in_(("rejected", "escalated")) | peer_agrees,
+                    DECISION.c.label.in_(STOPPING_LABELS),
+                    GOLD.c.expected_label.in_(STOPPING_LABELS) | peer_agrees,
                 )
                 .order_by(DECISION.c.decided_at)
             )

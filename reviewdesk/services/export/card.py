@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from reviewdesk.core.domain import Risk
+from reviewdesk.core.domain import Label, Risk
 from reviewdesk.services.export.records import FIELDS, Record
 
 # Minimum test-set sizes per risk level: below these, an accuracy or hallucination rate measured
@@ -22,7 +22,7 @@ RISK_MINIMUMS: Mapping[str, int] = {
     Risk.MEDIUM.value: 200,
     Risk.HIGH.value: 500,
 }
-LABELS = ("approved", "edited", "rejected", "escalated")
+LABELS = tuple(label.value for label in Label)
 # How a lead resolves an escalation (reviewdesk/services/escalations.py, Resolution).
 RESOLUTIONS = ("send_as_is", "send_edited", "reject", "dismiss")
 
