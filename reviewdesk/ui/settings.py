@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from reviewdesk.config import paths
+from reviewdesk.storage.urls import mask_url, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +34,15 @@ MIGRATIONS: Mapping[int, Migration] = {}
 
 
 def strip_password(url: str) -> str:
-    """``url`` without its password, for storing. Raises ValueError if it is not a URL."""
+    """``url`` without any password (userinfo or query), for storing. Raises ValueError if it
+    is not a URL."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ValueError(f"Not a database URL: {url!r}") from None
-    if parsed.password is None:
+    except (ArgumentError, ValueError):
+        raise ValueError(f"Not a database URL: {mask_url(url)!r}") from None
+    if parsed.password is None and parsed.query == without_secrets(parsed).query:
         return url
-    # URL.set(password=None) keeps the password: build the URL again without it.
-    bare = URL.create(
-        parsed.drivername,
-        username=parsed.username,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-        query=parsed.query,
-    )
-    return bare.render_as_string(hide_password=False)
+    return without_secrets(parsed).render_as_string(hide_password=False)
 
 
 class UiSettings:
