@@ -135,7 +135,7 @@ class Engines:
             self.statement.dispose()
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, *, embedded: bool) -> Engine:
     if url.database:
         folder = os.path.dirname(os.path.abspath(url.database))
         try:
@@ -144,6 +144,13 @@ def _sqlite_engine(url: URL) -> Engine:
             raise DatabaseUnavailable(
                 f"Database {mask_url(url)} is unavailable: "
                 f"cannot create its folder {folder}: {exc.strerror}"
+            ) from exc
+        try:
+            _private_sqlite_file(Path(url.database), embedded=embedded)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"Database {mask_url(url)} is unavailable: cannot create {url.database}: "
+                f"{exc.strerror}"
             ) from exc
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_serializer=dump_json
@@ -171,6 +178,18 @@ def _sqlite_engine(url: URL) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _private_sqlite_file(path: Path, *, embedded: bool) -> None:
+    """A database file ReviewDesk creates is 0600 whatever the umask: created empty here (an
+    empty file is an empty SQLite database), since SQLite would follow the umask. SQLite gives
+    its -wal and -shm files the main file's mode. The embedded database is one person's, so an
+    older, more open one is closed up too."""
+    created = paths.create_private_file(path)
+    if embedded and not created:
+        for file in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+            if file.is_file() and file.stat().st_mode & 0o777 != paths.PRIVATE_FILE:
+                os.chmod(file, paths.PRIVATE_FILE)
 
 
 def defer_durability(engines: Engines) -> None:
@@ -211,7 +230,7 @@ def create_engines(target: DatabaseTarget, *, password_from_keyring: bool = True
     ``password_from_keyring=False`` uses the URL as it is: for a worker process that was handed
     the URL its parent completed, so that only the parent reads the keyring."""
     if target.dialect == "sqlite":
-        engine = _sqlite_engine(target.url)
+        engine = _sqlite_engine(target.url, embedded=target.embedded)
         failures.install(engine, target.display)
         return Engines(target, engine, engine)
     url = _with_keyring_password(target.url) if password_from_keyring else target.url

@@ -50,6 +50,8 @@ class UiSettings:
 
     def __init__(self, path: Path, *, migrations: Mapping[int, Migration] = MIGRATIONS) -> None:
         self.path = path
+        if path.parent.is_dir():  # QSettings keeps the mode of the file it rewrites
+            paths.create_private_file(path)
         self._qs = QSettings(str(path), QSettings.Format.IniFormat)
         self._migrate(migrations)
 
