@@ -54,6 +54,7 @@ class UiSettings:
             paths.create_private_file(path)
         self._qs = QSettings(str(path), QSettings.Format.IniFormat)
         self._migrate(migrations)
+        self._remove_stored_password()
 
     @classmethod
     def open_default(cls) -> UiSettings:
@@ -76,6 +77,24 @@ class UiSettings:
                 step(self._qs)
         self._qs.setValue(VERSION_KEY, SCHEMA_VERSION)
         self._qs.sync()
+
+    def _remove_stored_password(self) -> None:
+        """A file written by hand or by an older ReviewDesk may hold a password: drop it."""
+        stored = self._str("database/url")
+        if not stored:
+            return
+        try:
+            bare = strip_password(stored)
+        except ValueError:
+            return  # not a URL: the desk says so when it opens it
+        if bare != stored:
+            self._qs.setValue("database/url", bare)
+            self._qs.sync()
+            log.warning(
+                "%s held a password in its database URL; it was removed (settings never keep "
+                "one): give it in the settings dialog to keep it in the OS keyring",
+                self.path,
+            )
 
     def _int(self, key: str, default: int) -> int:
         value: object = self._qs.value(key, default)

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -43,6 +44,21 @@ def test_the_settings_file_never_holds_a_password(tmp_path: Path) -> None:
     settings.sync()
     assert settings.database_url == "postgresql+psycopg://ana@db:5432/reviews?sslmode=require"
     assert PW not in (tmp_path / "s.ini").read_text(encoding="utf-8")
+
+
+def test_a_password_an_older_settings_file_held_is_removed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "old.ini"
+    old = QSettings(str(path), QSettings.Format.IniFormat)
+    old.setValue("schema_version", 1)
+    old.setValue("database/url", with_password("postgresql+psycopg://ana@db/reviews"))
+    old.sync()
+    assert PW in path.read_text(encoding="utf-8")
+    settings = UiSettings(path)
+    assert settings.database_url == "postgresql+psycopg://ana@db/reviews"
+    assert PW not in everything_said(path.read_text(encoding="utf-8"), "", caplog)
+    assert "held a password in its database URL" in caplog.text
 
 
 def test_a_query_password_typed_into_the_url_moves_to_the_password_field(
