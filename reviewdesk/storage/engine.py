@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from reviewdesk.config import paths, secrets
 from reviewdesk.core.errors import ConfigurationError, DatabaseNotFound, DatabaseUnavailable
 from reviewdesk.storage import failures
+from reviewdesk.storage.urls import mask_url, query_password
 
 URL_ENV = "REVIEWDESK_DATABASE_URL"
 # Long enough to ride out another writer's commit burst; short enough to report a stuck lock.
@@ -43,7 +44,7 @@ class DatabaseTarget:
     @property
     def display(self) -> str:
         """The URL with any password masked: safe for logs, messages and the status bar."""
-        return self.url.render_as_string(hide_password=True)
+        return mask_url(self.url)
 
     @property
     def keyring_account(self) -> str:
@@ -66,7 +67,7 @@ def resolve_target(url: str | None = None) -> DatabaseTarget:
         parsed = make_url(raw)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigurationError(
-            f"Not a database URL: {_mask_raw(raw)!r}. Use sqlite:///PATH or "
+            f"Not a database URL: {mask_url(raw)!r}. Use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST:PORT/DATABASE."
         ) from None
     backend = parsed.get_backend_name()
@@ -81,7 +82,7 @@ def resolve_target(url: str | None = None) -> DatabaseTarget:
             )
         return DatabaseTarget(parsed, embedded=False)
     raise ConfigurationError(
-        f"Unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}: "
+        f"Unsupported database {backend!r} in {mask_url(parsed)}: "
         "ReviewDesk runs on SQLite or PostgreSQL."
     )
 
@@ -109,18 +110,8 @@ def require_existing(target: DatabaseTarget, *, may_create: bool = False) -> Non
     )
 
 
-def _mask_raw(raw: str) -> str:
-    # A URL that failed to parse may still carry a password between ':' and '@'.
-    if "@" in raw and "://" in raw:
-        scheme, rest = raw.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else raw
-    return raw
-
-
 def _with_keyring_password(url: URL) -> URL:
-    if url.password is not None:
+    if url.password is not None or query_password(url) is not None:
         return url
     password = secrets.get_password(keyring_account(url))
     return url.set(password=password) if password else url
@@ -144,15 +135,22 @@ class Engines:
             self.statement.dispose()
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, *, embedded: bool) -> Engine:
     if url.database:
         folder = os.path.dirname(os.path.abspath(url.database))
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise DatabaseUnavailable(
-                f"Database {url.render_as_string(hide_password=True)} is unavailable: "
+                f"Database {mask_url(url)} is unavailable: "
                 f"cannot create its folder {folder}: {exc.strerror}"
+            ) from exc
+        try:
+            _private_sqlite_file(Path(url.database), embedded=embedded)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"Database {mask_url(url)} is unavailable: cannot create {url.database}: "
+                f"{exc.strerror}"
             ) from exc
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_serializer=dump_json
@@ -180,6 +178,18 @@ def _sqlite_engine(url: URL) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _private_sqlite_file(path: Path, *, embedded: bool) -> None:
+    """A database file ReviewDesk creates is 0600 whatever the umask: created empty here (an
+    empty file is an empty SQLite database), since SQLite would follow the umask. SQLite gives
+    its -wal and -shm files the main file's mode. The embedded database is one person's, so an
+    older, more open one is closed up too."""
+    created = paths.create_private_file(path)
+    if embedded and not created:
+        for file in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+            if file.is_file() and file.stat().st_mode & 0o777 != paths.PRIVATE_FILE:
+                os.chmod(file, paths.PRIVATE_FILE)
 
 
 def defer_durability(engines: Engines) -> None:
@@ -220,7 +230,7 @@ def create_engines(target: DatabaseTarget, *, password_from_keyring: bool = True
     ``password_from_keyring=False`` uses the URL as it is: for a worker process that was handed
     the URL its parent completed, so that only the parent reads the keyring."""
     if target.dialect == "sqlite":
-        engine = _sqlite_engine(target.url)
+        engine = _sqlite_engine(target.url, embedded=target.embedded)
         failures.install(engine, target.display)
         return Engines(target, engine, engine)
     url = _with_keyring_password(target.url) if password_from_keyring else target.url

@@ -29,6 +29,7 @@ from reviewdesk.core.errors import (
     DatabaseUnavailable,
     ReviewDeskError,
 )
+from reviewdesk.storage.urls import mask_url
 
 # The execution option that carries an engine's database, as messages name it.
 DISPLAY_OPTION = "reviewdesk_database"
@@ -95,7 +96,7 @@ def database_error(
 def database_name(engine: Engine) -> str:
     """The database of ``engine`` as messages name it: its URL with the password masked."""
     name = engine.get_execution_options().get(DISPLAY_OPTION)
-    return str(name) if name else engine.url.render_as_string(hide_password=True)
+    return str(name) if name else mask_url(engine.url)
 
 
 def _unavailable(dialect: Dialect, exc: BaseException) -> bool:

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from reviewdesk import __version__
+from reviewdesk.config import paths
 
 log = logging.getLogger(__name__)
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
@@ -67,10 +68,10 @@ class CrashReporter(QObject):
             folder = self._log_dir()
             path = folder / f"crash-{datetime.now():%Y%m%d-%H%M%S-%f}.log"
             text = "".join(traceback.format_exception(kind, value, tb))
-            path.write_text(
+            paths.write_private_text(  # tracebacks may quote what a reviewer was reading
+                path,
                 f"ReviewDesk {__version__}, Python {sys.version.split()[0]}\n"
                 f"{datetime.now().astimezone().isoformat()}\n\n{text}",
-                encoding="utf-8",
             )
             return path
         except OSError as exc:  # a crash log that cannot be written must not crash the hook

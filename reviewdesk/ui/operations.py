@@ -23,6 +23,7 @@ from reviewdesk.services.demo import load_demo_if_empty
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.sessions import SessionSummary
 from reviewdesk.storage.engine import DatabaseTarget, resolve_target
+from reviewdesk.storage.urls import query_password
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ def check_target(url: str | None) -> TargetCheck:
     if target.dialect != "postgresql":
         return TargetCheck(target.display, None, False, needs_password=False)
     available = secrets.keyring_available()
-    needs = target.url.password is None and not available
+    needs = target.url.password is None and query_password(target.url) is None and not available
     return TargetCheck(target.display, target.keyring_account, available, needs_password=needs)
 
 

@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from reviewdesk.config import paths
+from reviewdesk.storage.urls import mask_url, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +34,15 @@ MIGRATIONS: Mapping[int, Migration] = {}
 
 
 def strip_password(url: str) -> str:
-    """``url`` without its password, for storing. Raises ValueError if it is not a URL."""
+    """``url`` without any password (userinfo or query), for storing. Raises ValueError if it
+    is not a URL."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ValueError(f"Not a database URL: {url!r}") from None
-    if parsed.password is None:
+    except (ArgumentError, ValueError):
+        raise ValueError(f"Not a database URL: {mask_url(url)!r}") from None
+    if parsed.password is None and parsed.query == without_secrets(parsed).query:
         return url
-    # URL.set(password=None) keeps the password: build the URL again without it.
-    bare = URL.create(
-        parsed.drivername,
-        username=parsed.username,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-        query=parsed.query,
-    )
-    return bare.render_as_string(hide_password=False)
+    return without_secrets(parsed).render_as_string(hide_password=False)
 
 
 class UiSettings:
@@ -57,8 +50,11 @@ class UiSettings:
 
     def __init__(self, path: Path, *, migrations: Mapping[int, Migration] = MIGRATIONS) -> None:
         self.path = path
+        if path.parent.is_dir():  # QSettings keeps the mode of the file it rewrites
+            paths.create_private_file(path)
         self._qs = QSettings(str(path), QSettings.Format.IniFormat)
         self._migrate(migrations)
+        self._remove_stored_password()
 
     @classmethod
     def open_default(cls) -> UiSettings:
@@ -81,6 +77,24 @@ class UiSettings:
                 step(self._qs)
         self._qs.setValue(VERSION_KEY, SCHEMA_VERSION)
         self._qs.sync()
+
+    def _remove_stored_password(self) -> None:
+        """A file written by hand or by an older ReviewDesk may hold a password: drop it."""
+        stored = self._str("database/url")
+        if not stored:
+            return
+        try:
+            bare = strip_password(stored)
+        except ValueError:
+            return  # not a URL: the desk says so when it opens it
+        if bare != stored:
+            self._qs.setValue("database/url", bare)
+            self._qs.sync()
+            log.warning(
+                "%s held a password in its database URL; it was removed (settings never keep "
+                "one): give it in the settings dialog to keep it in the OS keyring",
+                self.path,
+            )
 
     def _int(self, key: str, default: int) -> int:
         value: object = self._qs.value(key, default)

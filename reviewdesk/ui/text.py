@@ -1,54 +1,33 @@
 """Turning drafts and records into text a reviewer reads. Pure functions, no Qt.
 
 Everything a producer sends is shown as plain text. Characters that would hide or reorder what
-is shown (control characters, bidirectional overrides) are made visible instead of obeyed, so
-that a reviewer approves exactly what they saw.
+is shown (control characters, bidirectional marks and overrides, zero-width and tag characters)
+are made visible instead of obeyed, so that a reviewer approves exactly what they saw.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from datetime import datetime, timedelta
 
 from reviewdesk.core.domain import Severity
-
-# C0 controls (except tab and newline) and DEL become their visible "control pictures".
-_CONTROL_PICTURES = {code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n"}
-_CONTROL_PICTURES[0x7F] = "\u2421"
-# C1 controls have no pictures: show the code point.
-_C1 = {code: f"\u27e6U+{code:04X}\u27e7" for code in range(0x80, 0xA0)}
-# Bidirectional embeddings, overrides and isolates can make text read differently from what it
-# is ("Trojan source"): show them as tags rather than obey them.
-_BIDI_NAMES = {
-    0x202A: "LRE",
-    0x202B: "RLE",
-    0x202C: "PDF",
-    0x202D: "LRO",
-    0x202E: "RLO",
-    0x2066: "LRI",
-    0x2067: "RLI",
-    0x2068: "FSI",
-    0x2069: "PDI",
-}
-_BIDI = {code: f"\u27e6{name}\u27e7" for code, name in _BIDI_NAMES.items()}
-_VISIBLE = {**_CONTROL_PICTURES, **_C1, **_BIDI}
+from reviewdesk.core.hidden_text import hidden_characters, hidden_count, reveal
 
 
 def display_text(text: str) -> str:
-    """``text`` as shown to a reviewer: line breaks normalized, hidden controls made visible."""
-    text = text.replace("\r\n", "\n")
-    return text.translate(_VISIBLE)
-
-
-_HIDDEN = re.compile(
-    "[" + "".join(re.escape(chr(code)) for code in sorted(_VISIBLE) if code != 0x0D) + "]|\r(?!\n)"
-)
+    """``text`` as shown to a reviewer: line breaks normalized, hidden characters made visible
+    (``reviewdesk.core.hidden_text`` says which, and how)."""
+    return reveal(text)
 
 
 def has_hidden_characters(text: str) -> bool:
     """Whether ``display_text`` had to make something visible (CR of CRLF aside)."""
-    return _HIDDEN.search(text) is not None
+    return hidden_count(text) > 0
+
+
+def hidden_summary(text: str) -> str:
+    """The hidden characters of ``text`` as a reviewer is told of them: ``⟦RLO⟧ ×1, ␛ ×2``."""
+    return ", ".join(f"{shown} ×{n}" for shown, n in hidden_characters(text).most_common())
 
 
 def one_line(text: str, limit: int = 120) -> str:

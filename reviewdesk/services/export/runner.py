@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import stat
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from reviewdesk import __version__
+from reviewdesk.config import paths
 from reviewdesk.core.errors import DatabaseUnavailable
 from reviewdesk.services.export.card import CardFacts, ExportStats, Shortfall, render_card
 from reviewdesk.services.export.errors import ExportCancelled, ExportError
@@ -285,7 +287,9 @@ def _run(
     out = options.out.absolute()
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        staging.mkdir()
+        # 0700 while it is written: nobody else reaches the files, whatever their mode.
+        staging.mkdir(mode=paths.PRIVATE_DIR)
+        os.chmod(staging, paths.PRIVATE_DIR)
     except OSError as exc:
         raise ExportError(f"--out {out}: cannot write in {out.parent}: {exc.strerror}.") from exc
     writer = WRITERS[options.format](staging)
@@ -362,6 +366,7 @@ def _run(
         card = render_card(facts, stats)
         (staging / "README.md").write_text(card, encoding="utf-8")
         _check(token)
+        paths.make_private(staging)  # writers and libraries follow the umask
         _put_in_place(staging, out)
     except BaseException as exc:
         writer.abort()
@@ -397,6 +402,7 @@ def _put_in_place(staging: Path, out: Path) -> None:
     if not out.exists():
         staging.rename(out)
         return
+    os.chmod(staging, stat.S_IMODE(out.stat().st_mode))  # a folder the user made keeps its mode
     aside = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
     out.rename(aside)
     try:

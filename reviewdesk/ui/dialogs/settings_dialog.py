@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError
 
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.storage.engine import resolve_target
+from reviewdesk.storage.urls import query_password
 from reviewdesk.ui.operations import probe_connection, with_password
 from reviewdesk.ui.settings import strip_password
 from reviewdesk.ui.shortcuts import ACTIONS, keymap_problems, normalized, resolve_keymap
@@ -165,14 +166,18 @@ class SettingsDialog(QDialog):
         return page
 
     def _take_password_from_url(self) -> None:
-        """A password typed into the URL moves to the password field (and out of the URL)."""
+        """A password typed into the URL (``user:pw@`` or ``?password=``) moves to the password
+        field; no secret stays in the URL."""
         try:
             parsed = make_url(self.url.text().strip())
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             return
-        if parsed.password:
-            self.password.setText(str(parsed.password))
-            self.url.setText(strip_password(self.url.text().strip()))
+        password = parsed.password or query_password(parsed)
+        if password:
+            self.password.setText(str(password))
+        stripped = strip_password(self.url.text().strip())
+        if stripped != self.url.text().strip():
+            self.url.setText(stripped)
 
     def _sync_enabled(self) -> None:
         shared = self.postgres.isChecked()

@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from reviewdesk.core.domain import Draft, History, Lease, Risk
+from reviewdesk.core.hidden_text import hidden_count
 from reviewdesk.ui.text import (
     display_text,
     duration,
-    has_hidden_characters,
+    hidden_summary,
     local_time,
     one_line,
     reason_label,
@@ -56,11 +57,6 @@ class DraftHeader(QWidget):
             label.setText(f"{risk.value} risk")
         self.confidence = chip()
         self.hidden = chip("warning")
-        self.hidden.setText("hidden characters shown")
-        self.hidden.setToolTip(
-            "This draft contains control or text-direction characters. They are shown as "
-            "symbols such as ␛ or ⟦RLO⟧ instead of being obeyed."
-        )
         self.waiting = plain_label(name="muted")
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.title.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -90,7 +86,15 @@ class DraftHeader(QWidget):
             self.confidence.show()
         else:
             self.confidence.hide()
-        self.hidden.setVisible(has_hidden_characters(draft.draft))
+        count = hidden_count(draft.draft)
+        if count:
+            self.hidden.setText(f"{count} hidden character{'s' if count > 1 else ''} shown")
+            self.hidden.setToolTip(
+                "This draft contains characters that can hide or reorder text: control, "
+                "text-direction, zero-width or tag characters. Each is shown as a symbol or a "
+                f"tag instead of being obeyed: {hidden_summary(draft.draft)}."
+            )
+        self.hidden.setVisible(count > 0)
         waited = duration((now or datetime.now(draft.created_at.tzinfo)) - draft.created_at)
         priority = f" · priority {draft.priority}" if draft.priority else ""
         self.waiting.setText(f"waiting {waited}{priority}")
