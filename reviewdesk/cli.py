@@ -59,8 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
         'followed by a retraction line, {"id", "cursor", "retracted": true}, and exit status 3',
     )
 
-    status = sub.add_parser("status", parents=[common], help="print the queue's state")
-    status.add_argument("--json", action="store_true", help="as JSON")
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="print the queue's state: pending, in review, decided, undelivered",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="as JSON, with the same names: pending, in_review, decided, undelivered "
+        "(and leased, the old name of in_review, kept for older readers)",
+    )
 
     history = sub.add_parser("history", parents=[common], help="a draft's thread and audit trail")
     history.add_argument("id", help="the draft's id")
@@ -230,14 +239,22 @@ def cmd_results(args: argparse.Namespace, out: IO[str]) -> int:
 def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
         counts = desk.counts()
+        # One vocabulary for text and JSON: a draft claimed by a reviewer is "in review".
+        shown = {
+            "pending": counts.pending,
+            "in review": counts.leased,
+            "decided": counts.decided,
+            "undelivered": counts.undelivered,
+        }
         if args.json:
-            out.write(json.dumps({"database": desk.target.display, **counts.__dict__}) + "\n")
+            document: dict[str, object] = {"database": desk.target.display}
+            document.update({name.replace(" ", "_"): n for name, n in shown.items()})
+            document["leased"] = counts.leased  # the name before in_review, for older readers
+            out.write(json.dumps(document) + "\n")
         else:
             print(f"database:    {desk.target.display}", file=out)
-            print(f"pending:     {counts.pending}", file=out)
-            print(f"in review:   {counts.leased}", file=out)
-            print(f"decided:     {counts.decided}", file=out)
-            print(f"undelivered: {counts.undelivered}", file=out)
+            for name, n in shown.items():
+                print(f"{name + ':':<12} {n}", file=out)
     return 0
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import IO
 
 from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ConfigurationError
+from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_days
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
 from reviewdesk.services.recommend import (
@@ -33,13 +33,6 @@ from reviewdesk.services.stats import (
     StatsReport,
     StatsService,
 )
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _dimensions(value: str) -> list[Dimension]:
@@ -68,8 +61,8 @@ def add_lead_commands(
 ) -> None:
     """Add ``stats``, ``recommend`` and ``escalations`` to the ``reviewdesk`` parser."""
     period = argparse.ArgumentParser(add_help=False)
-    period.add_argument("--since", type=_day, metavar="DATE", help="from this UTC day (included)")
-    period.add_argument("--until", type=_day, metavar="DATE", help="to this UTC day (included)")
+    period.add_argument("--since", metavar="WHEN", help=SINCE_HELP)
+    period.add_argument("--until", metavar="WHEN", help=UNTIL_HELP)
     period.add_argument(
         "--category", action="append", default=[], metavar="NAME", help="only this category"
     )
@@ -398,10 +391,11 @@ def _escalation_row(e: Escalation) -> list[str]:
 
 # -- handlers -------------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
+    since, until = period_days(args.since, args.until, "stats")
     try:
         flt = StatsFilter(
-            since=args.since,
-            until=args.until,
+            since=since,
+            until=until,
             categories=tuple(args.category),
             models=tuple(args.model),
             reviewers=tuple(args.reviewer),
@@ -425,6 +419,7 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
+    since, until = period_days(args.since, args.until, "recommend")
     try:
         settings = RecommendSettings(
             target=args.target,
@@ -436,8 +431,8 @@ def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigurationError(str(exc)) from None
     with ReviewDesk.open(args.db) as desk:
         report = RecommendationEngine.for_desk(desk, settings).recommend(
-            since=args.since,
-            until=args.until,
+            since=since,
+            until=until,
             models=args.model,
             categories=args.category,
             include_low_attention=args.include_low_attention,

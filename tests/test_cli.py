@@ -214,10 +214,26 @@ def test_status_and_schema_commands(db_url: str, capsys: pytest.CaptureFixture[s
     assert json.loads(out) == {
         "database": db_url,
         "pending": 0,
-        "leased": 0,
+        "in_review": 0,
         "decided": 0,
         "undelivered": 0,
+        "leased": 0,
     }
+
+
+def test_status_says_in_review_in_text_and_json_alike(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ReviewDesk.open(sqlite_url) as desk:
+        desk.submit([{"id": "s1", "draft": "One"}, {"id": "s2", "draft": "Two"}])
+        assert desk.claim("ana") is not None
+    code, out, _ = run(capsys, "status", "--db", sqlite_url)
+    assert code == 0 and "in review:   1" in out and "pending:     1" in out
+    code, out, _ = run(capsys, "status", "--db", sqlite_url, "--json")
+    document = json.loads(out)
+    assert (document["in_review"], document["pending"]) == (1, 1)
+    # The name before in_review stays for older readers, with the same number.
+    assert document["leased"] == document["in_review"]
 
 
 @pytest.mark.postgres
