@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from reviewdesk.core.domain import Severity
-from reviewdesk.core.errors import ConfigurationError
+from reviewdesk.core.errors import ConfigurationError, UnknownDraft
 from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_days
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
@@ -143,8 +143,17 @@ def add_lead_commands(
         help="only this severity",
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
-    resolve = esc_sub.add_parser("resolve", parents=[common], help="resolve one escalation")
-    resolve.add_argument("cursor", type=int, help="the escalation's number (from the list)")
+    resolve = esc_sub.add_parser(
+        "resolve",
+        parents=[common],
+        help="resolve one escalation",
+        description="Resolve the escalation of a draft, named by the id its producer gave it "
+        "(the list's draft column). #N picks by the number in the list's # column instead "
+        "(its result cursor), unless a draft has the id #N itself.",
+    )
+    resolve.add_argument(
+        "draft", metavar="ID", help="the draft's id, as submitted (or #N: the list's number)"
+    )
     resolve.add_argument("outcome", choices=[r.value for r in Resolution])
     resolve.add_argument("--note", required=True, help="why (required)")
     resolve.add_argument("--text", help="the text to send, for send_edited")
@@ -378,15 +387,38 @@ def print_recommendations(report: RecommendationReport, out: IO[str]) -> None:
 def _escalation_row(e: Escalation) -> list[str]:
     state = e.resolution.value if e.resolution else ("OVERDUE" if e.overdue else "open")
     return [
-        str(e.cursor),
+        e.id,
+        f"#{e.cursor}",
         e.severity.value,
         f"{e.due_at:%Y-%m-%d %H:%M}",
         state + (" (late)" if e.resolution and e.breached else ""),
-        e.id,
         e.category,
         e.reviewer,
         (e.note or "").replace("\n", " ")[:60],
     ]
+
+
+def _escalation_cursor(inbox: EscalationInbox, given: str) -> int:
+    """The result cursor of the escalation ``given`` names: a draft id, or #N (the list's
+    number) when no draft has that id. ConfigurationError says what is wrong."""
+    number = given[1:] if given.startswith("#") else None
+    try:
+        item = inbox.for_draft(given)
+    except UnknownDraft:
+        if number is not None and number.isdigit():
+            return int(number)
+        hint = (
+            f"; to pick by the list's number, write #{given}"
+            if given.isdigit() and inbox.get(int(given)) is not None
+            else ""
+        )
+        raise ConfigurationError(
+            f"escalations resolve: no draft with id {given!r}{hint}"
+            " (the ids are in the list's draft column)."
+        ) from None
+    if item is None:
+        raise ConfigurationError(f"escalations resolve: draft {given!r} is not escalated.")
+    return item.cursor
 
 
 # -- handlers -------------------------------------------------------------------------------------
@@ -456,9 +488,10 @@ def cmd_escalations(args: argparse.Namespace, out: IO[str]) -> int:
                     text = args.text_file.read_text(encoding="utf-8")
                 except OSError as exc:
                     raise ConfigurationError(f"{args.text_file}: {exc.strerror}") from None
+            cursor = _escalation_cursor(inbox, args.draft)
             try:
                 item = inbox.resolve(
-                    args.cursor, args.outcome, note=args.note, text=text, lead=args.lead
+                    cursor, args.outcome, note=args.note, text=text, lead=args.lead
                 )
             except ValueError as exc:
                 raise ConfigurationError(str(exc)) from None
@@ -467,7 +500,7 @@ def cmd_escalations(args: argparse.Namespace, out: IO[str]) -> int:
             else:
                 late = " after its due time" if item.breached else ""
                 print(
-                    f"Escalation {item.cursor} ({item.id}) resolved{late}: "
+                    f"Escalation of {item.id} (#{item.cursor}) resolved{late}: "
                     f"{item.resolution.value if item.resolution else '?'}; the result goes to "
                     "the consumer again.",
                     file=out,
@@ -481,7 +514,7 @@ def cmd_escalations(args: argparse.Namespace, out: IO[str]) -> int:
         print("No open escalations." if not args.all else "No escalations.", file=out)
         return 0
     _table(
-        ["#", "severity", "due (UTC)", "state", "draft", "category", "reviewer", "note"],
+        ["draft", "#", "severity", "due (UTC)", "state", "category", "reviewer", "note"],
         [_escalation_row(e) for e in items],
         out,
     )

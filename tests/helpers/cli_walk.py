@@ -62,7 +62,7 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
         "escalations resolve": [
             "escalations",
             "resolve",
-            "1",
+            "w1",
             "dismiss",
             "--note",
             "n",
