@@ -11,9 +11,12 @@ import getpass
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -106,15 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
         "limits",
         parents=[common],
         help="show or set the team's session limits, lease TTL and undo window",
+        description="The team's session limits, lease TTL and undo window (docs/sessions.md). "
+        "Without an action: show.",
     )
-    limits.add_argument(
+    limits_sub = limits.add_subparsers(dest="limits_command", metavar="ACTION")
+    limits.set_defaults(limits_command="show")
+    limits.add_argument("--json", action="store_true", help="with no action: show, as JSON")
+    limits_show = limits_sub.add_parser("show", parents=[common], help="print them all")
+    limits_show.add_argument("--json", action="store_true", help="as JSON")
+    limits_set = limits_sub.add_parser(
+        "set",
+        parents=[common],
+        help="change some; prints each changed one's old and new value",
+        description="Change limits by name. A value that is malformed or out of bounds is "
+        "refused with what is wrong, and then none of the changes is stored.",
+    )
+    limits_set.add_argument(
         "changes",
-        nargs="*",
+        nargs="+",
         metavar="NAME=VALUE",
         help="e.g. reviews_per_session=30 minutes_per_session=off timezone=Europe/Berlin "
-        "lease_ttl_seconds=90 undo_window_seconds=120",
+        "lease_ttl_seconds=90 undo_window_seconds=120 (off: no limit; timezone=off: each "
+        "reviewer's local zone)",
     )
-    limits.add_argument("--json", action="store_true", help="as JSON")
+    limits_set.add_argument(
+        "--json", action="store_true", help='as JSON: {"changed": {NAME: [OLD, NEW]}, "limits"}'
+    )
 
     session = sub.add_parser("session", help="a reviewer's session")
     session_sub = session.add_subparsers(dest="session_command", required=True, metavar="ACTION")
@@ -373,10 +393,13 @@ def parse_limit_changes(changes: Sequence[str], current: SessionLimits) -> Sessi
     known = set(current.to_json())
     for change in changes:
         name, sep, raw = change.partition("=")
+        name = name.strip()
         if not sep or name not in known:
             raise ConfigurationError(
                 f"limits: {change!r} is not NAME=VALUE with NAME one of " + ", ".join(sorted(known))
             )
+        if name in parsed:
+            raise ConfigurationError(f"limits: {name} is given twice; give it once.")
         parsed[name] = _parse_limit(name, raw.strip(), current)
     return current.with_changes(**parsed)
 
@@ -386,6 +409,8 @@ def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
     if raw.lower() in ("off", "none"):
         if name in SECONDS_BOUNDS:
             raise ConfigurationError(f"limits: {name} cannot be off; give a number of seconds.")
+        if name not in _MAY_BE_OFF:
+            raise ConfigurationError(f"limits: {name} cannot be off; give a number.")
         return None
     if name == "timezone":
         return raw
@@ -402,6 +427,8 @@ def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
     return number
 
 
+# The limits whose field takes None (off); the rest always hold a number.
+_MAY_BE_OFF = {f.name for f in fields(SessionLimits) if "None" in str(f.type)}
 _INTEGER_LIMITS = {
     "reviews_per_session",
     "sessions_per_day",
@@ -414,16 +441,60 @@ _INTEGER_LIMITS = {
 
 def cmd_limits(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
-        limits = desk.session_limits()
-        if args.changes:
-            limits = parse_limit_changes(args.changes, limits)
-            desk.set_session_limits(limits)
-        if args.json:
-            out.write(json.dumps(limits.to_json()) + "\n")
-        else:
-            for name, value in limits.to_json().items():
-                print(f"{name:<24} {'off' if value is None else value}", file=out)
+        before = desk.session_limits()
+        after = before
+        if args.limits_command == "set":
+            # Parsed and checked whole before anything is stored: a refused change stores none.
+            after = parse_limit_changes(args.changes, before)
+            desk.set_session_limits(after)
+    old, new = before.to_json(), after.to_json()
+    changed = {name: (old[name], new[name]) for name in new if old[name] != new[name]}
+    if args.json:
+        document: dict[str, object] = new
+        if args.limits_command == "set":
+            document = {"changed": {n: list(v) for n, v in changed.items()}, "limits": new}
+        out.write(json.dumps(document) + "\n")
+    elif args.limits_command == "set":
+        _print_limit_changes(changed, out)
+    else:
+        for name, value in new.items():
+            print(f"{name:<24} {_limit_text(name, value)}", file=out)
     return 0
+
+
+def _limit_text(name: str, value: object) -> str:
+    if value is not None:
+        return str(value)
+    if name == "timezone":
+        # Review days are computed where the desk runs, in that machine's zone.
+        return f"off: each reviewer's local zone (here {local_zone_name()})"
+    return "off"
+
+
+def _print_limit_changes(changed: dict[str, tuple[object, object]], out: IO[str]) -> None:
+    if not changed:
+        print("Limits unchanged.", file=out)
+        return
+    print(f"Limits changed ({len(changed)}):", file=out)
+    for name, (before, after) in changed.items():
+        print(f"  {name:<24} {_limit_text(name, before)} -> {_limit_text(name, after)}", file=out)
+
+
+def local_zone_name() -> str:
+    """This machine's time zone by its IANA name where it can be found (TZ, /etc/localtime),
+    else as the system names it, with its offset."""
+    configured = os.environ.get("TZ", "").removeprefix(":")
+    if configured and "/" in configured and not configured.startswith("/"):
+        return configured
+    localtime = Path(configured or "/etc/localtime")
+    try:
+        target = str(localtime.resolve(strict=True))
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target:
+        return target.split("zoneinfo/", 1)[1]
+    now = datetime.now().astimezone()
+    return f"{now.tzname()}, UTC{now:%z}"
 
 
 def cmd_session(args: argparse.Namespace, out: IO[str]) -> int:

@@ -130,9 +130,9 @@ def add_lead_commands(
         help=f"length of the trend periods (default {defaults.trend_days})",
     )
 
-    esc = sub.add_parser("escalations", help="the escalation inbox")
+    esc = sub.add_parser("escalations", parents=[common], help="the escalation inbox")
     esc_sub = esc.add_subparsers(dest="escalations_command", metavar="ACTION")
-    esc.set_defaults(escalations_command="list", all=False, severity=[], json=False, db=None)
+    esc.set_defaults(escalations_command="list", all=False, severity=[], json=False)
     listing = esc_sub.add_parser("list", parents=[common], help="open escalations by due time")
     listing.add_argument("--all", action="store_true", help="resolved ones too")
     listing.add_argument(

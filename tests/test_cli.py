@@ -366,9 +366,11 @@ def test_limits_are_shown_and_set_by_name(
 ) -> None:
     code, out, _ = run(capsys, "limits", "--db", sqlite_url)
     assert code == 0 and "reviews_per_session      40" in out
+    assert run(capsys, "limits", "show", "--db", sqlite_url)[1] == out
     code, out, _ = run(
         capsys,
         "limits",
+        "set",
         "--db",
         sqlite_url,
         "reviews_per_session=30",
@@ -376,15 +378,68 @@ def test_limits_are_shown_and_set_by_name(
         "timezone=Europe/Berlin",
         "--json",
     )
-    limits = json.loads(out)
+    document = json.loads(out)
+    limits = document["limits"]
     assert (limits["reviews_per_session"], limits["minutes_per_session"]) == (30, None)
     assert limits["timezone"] == "Europe/Berlin"
-    code, _, err = run(capsys, "limits", "--db", sqlite_url, "reviews_per_session=2.5")
+    assert document["changed"] == {
+        "reviews_per_session": [40, 30],
+        "minutes_per_session": [45.0, None],
+        "timezone": [None, "Europe/Berlin"],
+    }
+    assert json.loads(run(capsys, "limits", "show", "--json", "--db", sqlite_url)[1]) == limits
+    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "reviews_per_session=2.5")
     assert code == 1 and "takes a whole number" in err
-    code, _, err = run(capsys, "limits", "--db", sqlite_url, "naps=3")
+    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "naps=3")
     assert code == 1 and "is not NAME=VALUE" in err
-    code, _, err = run(capsys, "limits", "--db", sqlite_url, "timezone=Mars/Base")
+    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "timezone=Mars/Base")
     assert code == 1 and "not a known IANA time zone" in err
+
+
+def test_limits_set_prints_each_change_and_a_refused_one_changes_nothing(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "limits",
+        "set",
+        "reviews_per_session=30",
+        "sessions_per_day=off",
+        "--db",
+        sqlite_url,
+    )
+    assert code == 0
+    assert out.splitlines() == [
+        "Limits changed (2):",
+        "  reviews_per_session      40 -> 30",
+        "  sessions_per_day         6 -> off",
+    ]
+    code, out, _ = run(capsys, "limits", "set", "reviews_per_session=30", "--db", sqlite_url)
+    assert (code, out) == (0, "Limits unchanged.\n")
+    for changes, says in (
+        (["reviews_per_session=20", "lease_ttl_seconds=5"], "lease_ttl_seconds must be"),
+        (["reviews_per_session=20", "reviews_per_session=25"], "given twice"),
+        (["reviews_per_session=20", "timezone=Nowhere"], "not a known IANA time zone"),
+        (["reviews_per_session=20", "break_minutes=off"], "break_minutes cannot be off"),
+    ):
+        code, out, err = run(capsys, "limits", "set", *changes, "--db", sqlite_url)
+        assert code == 1 and says in err and out == "", (changes, err)
+        assert len(err.splitlines()) == 1 and err.startswith("reviewdesk: "), err
+        assert "Traceback" not in err
+    with ReviewDesk.open(sqlite_url) as desk:
+        assert desk.session_limits().reviews_per_session == 30
+
+
+def test_limits_say_what_no_timezone_means(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "America/Chicago")
+    code, out, _ = run(capsys, "limits", "--db", sqlite_url)
+    assert code == 0
+    assert "timezone                 off: each reviewer's local zone (here America/Chicago)" in out
+    code, out, _ = run(capsys, "limits", "set", "timezone=Asia/Tokyo", "--db", sqlite_url)
+    assert "timezone                 off: each reviewer's local zone (here America/Chicago)" in out
+    assert out.rstrip().endswith("-> Asia/Tokyo")
 
 
 def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
@@ -395,9 +450,16 @@ def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
     assert code == 0 and "lease_ttl_seconds        120.0" in out
     assert "undo_window_seconds      300.0" in out
     code, out, _ = run(
-        capsys, "limits", "--db", db_url, "lease_ttl_seconds=90", "undo_window_seconds=0", "--json"
+        capsys,
+        "limits",
+        "set",
+        "--db",
+        db_url,
+        "lease_ttl_seconds=90",
+        "undo_window_seconds=0",
+        "--json",
     )
-    limits = json.loads(out)
+    limits = json.loads(out)["limits"]
     assert (code, limits["lease_ttl_seconds"], limits["undo_window_seconds"]) == (0, 90, 0)
     for change, message in (
         ("lease_ttl_seconds=1e9", "lease_ttl_seconds must be a number of seconds from 30 to 3600"),
@@ -414,7 +476,7 @@ def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
         ),
         ("minutes_per_session=nan", "minutes_per_session=nan is not a finite number"),
     ):
-        code, _, err = run(capsys, "limits", "--db", db_url, "reviews_per_session=7", change)
+        code, _, err = run(capsys, "limits", "set", "--db", db_url, "reviews_per_session=7", change)
         assert code == 1 and message in err, (change, err)
         assert "Traceback" not in err
     # Nothing of a refused change was stored; desks read what was.
