@@ -7,6 +7,7 @@ Tables are for people; ``--json`` prints one JSON document for programs.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -421,6 +422,40 @@ def _escalation_cursor(inbox: EscalationInbox, given: str) -> int:
     return item.cursor
 
 
+def check_known(service: StatsService, named: dict[str, Sequence[str]]) -> None:
+    """Refuse a --category, --model or --reviewer that no decision has: a filter that matches
+    nothing would print zeros as if they were the figures. Names the known ones, closest
+    first."""
+    flags = {
+        "--category": Dimension.CATEGORY,
+        "--model": Dimension.MODEL,
+        "--reviewer": Dimension.REVIEWER,
+    }
+    if not any(named.values()):
+        return
+    known = service.known()
+    for flag, values in named.items():
+        dim = flags[flag]
+        for value in values:
+            if value in known[dim]:
+                continue
+            what = {"--model": "model version"}.get(flag, dim.value)
+            close = difflib.get_close_matches(value, known[dim], n=3, cutoff=0.5)
+            if not known[dim]:
+                listing = f"no {what} has decisions yet"
+            elif close:
+                listing = (
+                    f"did you mean {' or '.join(repr(c) for c in close)}? Known: "
+                    + ", ".join(known[dim][:20])
+                )
+            else:
+                listing = "known: " + ", ".join(known[dim][:20])
+            more = f" and {len(known[dim]) - 20} more" if len(known[dim]) > 20 else ""
+            raise ConfigurationError(
+                f"{flag} {value!r}: no decision has this {what}; {listing}{more}."
+            )
+
+
 # -- handlers -------------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
     since, until = period_days(args.since, args.until, "stats")
@@ -437,10 +472,13 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
     with ReviewDesk.open(args.db) as desk:
+        service = StatsService.for_desk(desk)
+        check_known(
+            service,
+            {"--category": flt.categories, "--model": flt.models, "--reviewer": flt.reviewers},
+        )
         try:
-            report = StatsService.for_desk(desk).compute(
-                args.by, filter=flt, trivial_edit_threshold=args.trivial_edit
-            )
+            report = service.compute(args.by, filter=flt, trivial_edit_threshold=args.trivial_edit)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
     if args.json:
@@ -462,6 +500,9 @@ def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
     with ReviewDesk.open(args.db) as desk:
+        check_known(
+            StatsService.for_desk(desk), {"--category": args.category, "--model": args.model}
+        )
         report = RecommendationEngine.for_desk(desk, settings).recommend(
             since=since,
             until=until,

@@ -88,3 +88,65 @@ def test_every_command_taking_until_says_what_it_means(
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--until 2026-11-30 counts the 30th" in text, text
+
+
+@pytest.fixture
+def decided(db_url: str) -> str:
+    """Three decisions, on SQLite and on PostgreSQL."""
+    clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    with ReviewDesk.open(db_url, clock=clock, upgrade=True) as desk:
+        decide_all(
+            desk,
+            [
+                Spec("r-1", category="refund"),
+                Spec("r-2", category="refund", verdict="reject", reason="other"),
+                Spec("b-1", category="billing", reviewer="Reviewer-Bo-K2", model="drafter-3"),
+            ],
+            clock,
+        )
+    return db_url
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            ["stats", "--category", "refunds"],
+            "--category 'refunds': no decision has this category; did you mean 'refund'? "
+            "Known: billing, refund.",
+        ),
+        (
+            ["recommend", "--category", "nosuch"],
+            "--category 'nosuch': no decision has this category; known: billing, refund.",
+        ),
+        (
+            ["stats", "--model", "drafter-9"],
+            "--model 'drafter-9': no decision has this model version; did you mean",
+        ),
+        (["recommend", "--model", "gpt"], "known: drafter-2, drafter-3."),
+        (
+            ["stats", "--reviewer", "Ana"],
+            "--reviewer 'Ana': no decision has this reviewer; known: Reviewer-Ana-Q7, "
+            "Reviewer-Bo-K2.",
+        ),
+    ],
+)
+def test_an_unknown_filter_value_is_named_with_the_known_ones(
+    decided: str, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    code, out, err = run(capsys, *argv, "--db", decided)
+    assert code == 1 and out == "" and len(err.splitlines()) == 1, err
+    assert says in err, err
+
+
+def test_known_filter_values_still_count(decided: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "stats", "--category", "refund", "--model", "drafter-2", "--json", "--db", decided
+    )
+    assert code == 0, err
+    assert json.loads(out)["total"]["decided"] == 2
+    # Known, but with nothing in the period: zeros are the figures then.
+    code, out, err = run(
+        capsys, "stats", "--category", "billing", "--until", "2026-01-01", "--json", "--db", decided
+    )
+    assert code == 0 and json.loads(out)["total"]["decided"] == 0, err
