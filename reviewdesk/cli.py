@@ -26,6 +26,7 @@ from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.config import secrets
+from reviewdesk.core.domain import DraftState, History
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
 from reviewdesk.core.sessions import SECONDS_BOUNDS, SessionLimits
 from reviewdesk.services.desk import ReviewDesk
@@ -76,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", parents=[common], help="a draft's thread and audit trail")
     history.add_argument("id", help="the draft's id")
+
+    show = sub.add_parser(
+        "show",
+        parents=[common],
+        help="one draft: its text, input, context, decision or state, thread and audit trail",
+    )
+    show.add_argument("id", help="the draft's id, as submitted")
+    show.add_argument("--json", action="store_true", help="as JSON")
 
     add_demo_command(sub, common)
 
@@ -286,6 +295,11 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
         f"thread {history.draft.thread or '-'})",
         file=out,
     )
+    _print_trail(history, out)
+    return 0
+
+
+def _print_trail(history: History, out: IO[str]) -> None:
     for entry in history.thread:
         verdict = entry.decision.label.value if entry.decision else "pending"
         print(
@@ -294,7 +308,86 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
         )
     for event in history.events:
         print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind.value:<9} {event.actor or ''}", file=out)
+
+
+def cmd_show(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        state = desk.state(args.id)
+        history = desk.history(args.id)
+    draft, result = state.draft, state.result
+    if args.json:
+        document = {
+            "id": draft.id,
+            "state": state.state,
+            "in_review_by": state.holder,
+            "draft": draft.draft,
+            "input": draft.input,
+            "context": draft.context,
+            "category": draft.category,
+            "risk": draft.risk.value,
+            "model": draft.model,
+            "confidence": draft.confidence,
+            "thread": draft.thread,
+            "submitted_at": draft.submitted_at.isoformat(),
+            "result": result.to_json() if result else None,
+            "delivered": state.delivered,
+            "thread_before": [
+                {
+                    "id": e.draft.id,
+                    "label": e.decision.label.value if e.decision else None,
+                    "created_at": e.draft.created_at.isoformat(),
+                }
+                for e in history.thread
+            ],
+            "trail": [
+                {"kind": e.kind.value, "at": e.at.isoformat(), "actor": e.actor}
+                for e in history.events
+            ],
+        }
+        out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        return 0
+    facts = [draft.category, f"risk {draft.risk.value}"]
+    facts += [f"model {draft.model}"] if draft.model else []
+    facts += [f"confidence {draft.confidence:.2f}"] if draft.confidence is not None else []
+    facts += [f"thread {draft.thread}"] if draft.thread else []
+    print(f"draft {draft.id} ({', '.join(facts)})", file=out)
+    print(f"submitted {draft.submitted_at:%Y-%m-%d %H:%M} UTC", file=out)
+    print(f"state: {_state_line(state)}", file=out)
+    _print_block("Draft", draft.draft, out)
+    _print_block("Input", draft.input, out)
+    if draft.context:
+        _print_block("Context", json.dumps(draft.context, indent=2, ensure_ascii=False), out)
+    if result is not None and result.final is not None and result.final != draft.draft:
+        _print_block("Final text (sent as the result)", result.final, out)
+    print("\nTrail:", file=out)
+    _print_trail(history, out)
     return 0
+
+
+def _state_line(state: DraftState) -> str:
+    result = state.result
+    if result is None:
+        return state.state + (f" by {state.holder}" if state.holder else "")
+    line = (
+        f"decided: {result.label.value} by {result.reviewer} "
+        f"on {result.decided_at:%Y-%m-%d %H:%M} UTC"
+    )
+    details = [f"reason {result.reason}"] if result.reason else []
+    details += [f"severity {result.severity.value}"] if result.severity else []
+    details += [f"note {result.note!r}"] if result.note else []
+    if result.resolution:
+        details.append(f"resolved by {result.resolved_by}: {result.resolution}")
+    details.append("delivered" if state.delivered else "not delivered yet")
+    return line + "; " + "; ".join(details)
+
+
+def _print_block(title: str, text: str | None, out: IO[str]) -> None:
+    print(f"\n{title}:", file=out)
+    if text is None or not text.strip():
+        print("  (none)", file=out)
+        return
+    for line in text.splitlines():
+        print(f"  {line}".rstrip(), file=out)
 
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
@@ -572,6 +665,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "results": cmd_results,
     "status": cmd_status,
     "history": cmd_history,
+    "show": cmd_show,
     "demo": cmd_demo,
     "db": cmd_db,
     "password": cmd_password,

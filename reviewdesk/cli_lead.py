@@ -10,6 +10,7 @@ import argparse
 import difflib
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -130,6 +131,26 @@ def add_lead_commands(
         metavar="DAYS",
         help=f"length of the trend periods (default {defaults.trend_days})",
     )
+
+    reviewers = sub.add_parser(
+        "reviewers",
+        parents=[common],
+        help="each reviewer with decisions in the last days: how many, approval rate, median "
+        "time, last active",
+    )
+    reviewers.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        metavar="N",
+        help="the last N UTC days, today included (default 30)",
+    )
+    reviewers.add_argument(
+        "--include-low-attention",
+        action="store_true",
+        help="count low-attention approvals too (left out by default, as in stats)",
+    )
+    reviewers.add_argument("--json", action="store_true", help="print JSON")
 
     esc = sub.add_parser("escalations", parents=[common], help="the escalation inbox")
     esc_sub = esc.add_subparsers(dest="escalations_command", metavar="ACTION")
@@ -517,6 +538,67 @@ def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def cmd_reviewers(args: argparse.Namespace, out: IO[str]) -> int:
+    if not 1 <= args.days <= 3660:
+        raise ConfigurationError(f"--days {args.days}: give a number of days from 1 to 3660.")
+    with ReviewDesk.open(args.db) as desk:
+        service = StatsService.for_desk(desk)
+        with service.connect() as conn:
+            today = service.now(conn).date()
+        since = today - timedelta(days=args.days - 1)
+        report = service.compute(
+            [Dimension.REVIEWER],
+            filter=StatsFilter(since=since, include_low_attention=args.include_low_attention),
+        )
+        last_active = service.last_active()
+    rows = [g for g in report.groups if g.decided or g.low_attention_left_out]
+    if args.json:
+        document = {
+            "since": since.isoformat(),
+            "until": today.isoformat(),
+            "include_low_attention": args.include_low_attention,
+            "reviewers": [
+                {
+                    "reviewer": g.key[0],
+                    "decided": g.decided,
+                    "approved": g.approved.to_json(),
+                    "median_review_seconds": g.median_review_seconds,
+                    "low_attention_left_out": g.low_attention_left_out,
+                    "last_active": (
+                        last_active[g.key[0]].isoformat() if g.key[0] in last_active else None
+                    ),
+                }
+                for g in rows
+            ],
+        }
+        out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        return 0
+    if not rows:
+        print(f"No decisions from {since} to {today} (UTC).", file=out)
+        return 0
+    print(f"Reviewers with decisions from {since} to {today} (UTC):", file=out)
+    _table(
+        ["reviewer", "decided", "approved [95% CI]", "median s", "last active"],
+        [
+            [
+                g.key[0] or "",
+                str(g.decided),
+                _pct(g.approved),
+                _number(g.median_review_seconds),
+                str(last_active.get(g.key[0] or "", "-")),
+            ]
+            for g in rows
+        ],
+        out,
+    )
+    print(
+        "\nGold drafts excluded. Median review time: estimated from a histogram. "
+        + low_attention_text(args.include_low_attention, report.total.low_attention_left_out),
+        file=out,
+    )
+    return 0
+
+
 def cmd_escalations(args: argparse.Namespace, out: IO[str]) -> int:
     with ReviewDesk.open(args.db) as desk:
         inbox = EscalationInbox.for_desk(desk)
@@ -569,4 +651,5 @@ LEAD_COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "stats": cmd_stats,
     "recommend": cmd_recommend,
     "escalations": cmd_escalations,
+    "reviewers": cmd_reviewers,
 }

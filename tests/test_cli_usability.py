@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -150,3 +150,83 @@ def test_known_filter_values_still_count(decided: str, capsys: pytest.CaptureFix
         capsys, "stats", "--category", "billing", "--until", "2026-01-01", "--json", "--db", decided
     )
     assert code == 0 and json.loads(out)["total"]["decided"] == 0, err
+
+
+def test_show_prints_one_draft_with_its_decision_and_trail(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    with ReviewDesk.open(db_url, clock=clock, upgrade=True) as desk:
+        decide_all(
+            desk,
+            [
+                Spec(
+                    "t-1",
+                    verdict="edit",
+                    draft="Your refund is on its way.",
+                    text="Your refund of 20 EUR is on its way.",
+                    context={"order": "A-17"},
+                ),
+            ],
+            clock,
+        )
+        desk.submit([{"id": "t-2", "draft": "Second", "input": "Hi"}, {"id": "t-3", "draft": "3"}])
+    # Claimed now, so that the lease still holds when the command looks.
+    with ReviewDesk.open(db_url, clock=ManualClock(datetime.now(UTC))) as desk:
+        assert desk.claim("Reviewer-Bo-K2") is not None
+    code, out, err = run(capsys, "show", "t-1", "--db", db_url)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "draft t-1 (refund, risk medium, model drafter-2, confidence 0.80)"
+    assert lines[2].startswith("state: decided: edited by Reviewer-Ana-Q7 on 2026-11-02 09:00 UTC")
+    assert "not delivered yet" in lines[2]
+    assert "\nDraft:\n  Your refund is on its way.\n" in out
+    assert "\nInput:\n  Where is my refund?\n" in out
+    assert '\nContext:\n  {\n    "order": "A-17"\n  }\n' in out
+    assert "Final text (sent as the result):\n  Your refund of 20 EUR is on its way.\n" in out
+    trail = out.split("\nTrail:\n", 1)[1]
+    assert [line.split()[2] for line in trail.splitlines()] == ["submitted", "claimed", "decided"]
+    # Not decided: its state, and who holds it.
+    code, out, _ = run(capsys, "show", "t-2", "--db", db_url)
+    assert "state: in review by Reviewer-Bo-K2" in out and "\nContext:" not in out
+    document = json.loads(run(capsys, "show", "t-3", "--db", db_url, "--json")[1])
+    assert (document["state"], document["result"], document["draft"]) == ("pending", None, "3")
+    document = json.loads(run(capsys, "show", "t-1", "--db", db_url, "--json")[1])
+    assert document["result"]["label"] == "edited" and document["context"] == {"order": "A-17"}
+    assert [e["kind"] for e in document["trail"]] == ["submitted", "claimed", "decided"]
+
+
+def test_reviewers_lists_recent_activity_from_the_rollup(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Noon of today (UTC): two and forty days before it are whole days from any clock time.
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    clock = ManualClock(now - timedelta(days=40))
+    with ReviewDesk.open(db_url, clock=clock, upgrade=True) as desk:
+        decide_all(desk, [Spec("old-1", reviewer="Reviewer-Old-Z1")], clock)
+        clock.advance(38 * 24 * 3600)
+        decide_all(
+            desk,
+            [
+                Spec("a-1", review_seconds=10),
+                Spec("a-2", verdict="reject", reason="other", review_seconds=30),
+                Spec("b-1", reviewer="Reviewer-Bo-K2"),
+            ],
+            clock,
+        )
+    two_days_ago = (now - timedelta(days=2)).date().isoformat()
+    code, out, err = run(capsys, "reviewers", "--db", db_url)
+    assert code == 0, err
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[3:] if line.strip()}
+    assert set(rows) >= {"Reviewer-Ana-Q7", "Reviewer-Bo-K2"} and "Reviewer-Old-Z1" not in out
+    assert rows["Reviewer-Ana-Q7"][1:3] == ["2", "50.0%"]
+    assert rows["Reviewer-Ana-Q7"][-1] == two_days_ago
+    document = json.loads(run(capsys, "reviewers", "--days", "60", "--json", "--db", db_url)[1])
+    by_name = {r["reviewer"]: r for r in document["reviewers"]}
+    assert set(by_name) == {"Reviewer-Ana-Q7", "Reviewer-Bo-K2", "Reviewer-Old-Z1"}
+    assert (
+        by_name["Reviewer-Old-Z1"]["last_active"] == (now - timedelta(days=40)).date().isoformat()
+    )
+    assert by_name["Reviewer-Ana-Q7"]["decided"] == 2
+    assert by_name["Reviewer-Ana-Q7"]["approved"]["rate"] == 0.5
+    assert by_name["Reviewer-Ana-Q7"]["median_review_seconds"] is not None

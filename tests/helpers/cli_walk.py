@@ -41,6 +41,7 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
         "results": ["results", "--ack"],
         "status": ["status"],
         "history": ["history", "w1"],
+        "show": ["show", "w1"],
         "demo": ["demo"],
         "db upgrade": ["db", "upgrade"],
         "db current": ["db", "current"],
@@ -59,6 +60,7 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
         "export": ["export", "--out", str(folder / "export-out")],
         "stats": ["stats"],
         "recommend": ["recommend"],
+        "reviewers": ["reviewers"],
         "escalations list": ["escalations", "list"],
         "escalations resolve": [
             "escalations",
