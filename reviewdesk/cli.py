@@ -24,7 +24,7 @@ from reviewdesk import cli_args
 from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
-from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
+from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands, output_width, wrapped
 from reviewdesk.config import secrets
 from reviewdesk.core.domain import DraftState, History
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
@@ -352,13 +352,14 @@ def cmd_show(args: argparse.Namespace, out: IO[str]) -> int:
     facts += [f"thread {draft.thread}"] if draft.thread else []
     print(f"draft {draft.id} ({', '.join(facts)})", file=out)
     print(f"submitted {draft.submitted_at:%Y-%m-%d %H:%M} UTC", file=out)
-    print(f"state: {_state_line(state)}", file=out)
-    _print_block("Draft", draft.draft, out)
-    _print_block("Input", draft.input, out)
+    width = output_width(out)
+    print(wrapped(f"state: {_state_line(state)}", width - 2).replace("\n", "\n  "), file=out)
+    _print_block("Draft", draft.draft, out, width)
+    _print_block("Input", draft.input, out, width)
     if draft.context:
         _print_block("Context", json.dumps(draft.context, indent=2, ensure_ascii=False), out)
     if result is not None and result.final is not None and result.final != draft.draft:
-        _print_block("Final text (sent as the result)", result.final, out)
+        _print_block("Final text (sent as the result)", result.final, out, width)
     print("\nTrail:", file=out)
     _print_trail(history, out)
     return 0
@@ -381,13 +382,17 @@ def _state_line(state: DraftState) -> str:
     return line + "; " + "; ".join(details)
 
 
-def _print_block(title: str, text: str | None, out: IO[str]) -> None:
+def _print_block(title: str, text: str | None, out: IO[str], width: int | None = None) -> None:
+    """``text`` indented under ``title``; its long lines wrapped at ``width``, if given."""
     print(f"\n{title}:", file=out)
     if text is None or not text.strip():
         print("  (none)", file=out)
         return
     for line in text.splitlines():
-        print(f"  {line}".rstrip(), file=out)
+        if width is not None and len(line) + 2 > width:
+            print(wrapped(line, width, "  "), file=out)
+        else:
+            print(f"  {line}".rstrip(), file=out)
 
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:

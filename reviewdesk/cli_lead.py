@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import shutil
+import textwrap
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_days
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
 from reviewdesk.services.recommend import (
+    Outcome,
     RecommendationEngine,
     RecommendationReport,
     RecommendSettings,
@@ -200,8 +203,36 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: IO[str]) -> None:
-    """Columns aligned: text left, numbers right."""
+# Tables fit this many columns when the output is not a terminal (a file, a pipe, a test).
+DEFAULT_WIDTH = 100
+
+
+def output_width(out: IO[str]) -> int:
+    """The terminal's width when ``out`` is one, else DEFAULT_WIDTH."""
+    isatty = getattr(out, "isatty", None)
+    if isatty is not None and isatty():
+        return max(60, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+    return DEFAULT_WIDTH
+
+
+def wrapped(text: str, width: int, indent: str = "") -> str:
+    return textwrap.fill(
+        text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    out: IO[str],
+    *,
+    width: int = DEFAULT_WIDTH,
+    keys: int = 1,
+    notes: Sequence[str] | None = None,
+) -> None:
+    """Columns aligned: text left, numbers right. Wider than ``width``, the columns after the
+    first ``keys`` go into as many sections as they need, each with the key columns again.
+    ``notes[i]``, when not empty, is wrapped under row i (of the first section)."""
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -212,15 +243,31 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: IO[str]) 
 
     right = [numeric(i) for i in range(len(headers))]
 
-    def line(cells: Sequence[str]) -> str:
+    def span(columns: Sequence[int]) -> int:
+        return sum(widths[c] for c in columns) + 2 * (len(columns) - 1)
+
+    key_columns = list(range(min(keys, len(headers))))
+    sections: list[list[int]] = [[]]
+    for column in range(len(key_columns), len(headers)):
+        if sections[-1] and span([*key_columns, *sections[-1], column]) > width:
+            sections.append([])
+        sections[-1].append(column)
+
+    def line(cells: Sequence[str], columns: Sequence[int]) -> str:
         return "  ".join(
-            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)
+            cells[c].rjust(widths[c]) if right[c] else cells[c].ljust(widths[c]) for c in columns
         ).rstrip()
 
-    print(line(headers), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for row in rows:
-        print(line(row), file=out)
+    for number, section in enumerate(sections):
+        columns = [*key_columns, *section]
+        if number:
+            print(file=out)
+        print(line(headers, columns), file=out)
+        print("  ".join("-" * widths[c] for c in columns), file=out)
+        for i, row in enumerate(rows):
+            print(line(row, columns), file=out)
+            if notes and notes[i] and number == 0:
+                print(wrapped(notes[i], width, "    "), file=out)
 
 
 def _key_cells(report: StatsReport, g: GroupStats) -> list[str]:
@@ -237,7 +284,7 @@ def low_attention_text(included: bool, left_out: int) -> str:
     )
 
 
-def print_stats(report: StatsReport, out: IO[str]) -> None:
+def print_stats(report: StatsReport, out: IO[str], width: int = DEFAULT_WIDTH) -> None:
     keys = [d.value for d in report.dimensions] or ["decisions"]
     rows = [*report.groups] if report.dimensions else []
     rows.append(report.total)
@@ -247,46 +294,66 @@ def print_stats(report: StatsReport, out: IO[str]) -> None:
     ]
     # Shown when something was left out: the decided column counts without them.
     left_out = not report.filter.include_low_attention and report.total.low_attention_left_out
-    headers = [
-        *keys,
-        "decided",
-        *(["left out"] if left_out else []),
-        "approved [95% CI]",
-        "edited",
-        "edit size",
-        "trivial edits",
-        "rejected",
-        "escalated",
-        "SLA breaches",
-        "median s",
-        "low attention",
-        "gold accuracy",
-    ]
-    table = [
+    # Two tables of a few columns each rather than one too wide for a terminal; the intervals
+    # of every rate are in --json.
+    _table(
         [
-            *k,
-            str(g.decided),
-            *([str(g.low_attention_left_out)] if left_out else []),
-            _pct(g.approved),
-            _pct(g.edited),
-            _number(g.mean_edit_distance, 3),
-            _pct(g.trivial_edits),
-            _pct(g.rejected),
-            _pct(g.escalated),
-            f"{g.sla_breaches.count}/{g.sla_breaches.total}" if g.sla_breaches.total else "-",
-            _number(g.median_review_seconds),
-            _pct(g.low_attention),
-            _pct(g.gold_accuracy),
-        ]
-        for k, g in zip(key_rows, rows, strict=True)
-    ]
-    _table(headers, table, out)
+            *keys,
+            "decided",
+            *(["left out"] if left_out else []),
+            "approved [95% CI]",
+            "edited",
+            "rejected",
+            "escalated",
+            "SLA late",
+        ],
+        [
+            [
+                *k,
+                str(g.decided),
+                *([str(g.low_attention_left_out)] if left_out else []),
+                _pct(g.approved),
+                _pct(g.edited, False),
+                _pct(g.rejected, False),
+                _pct(g.escalated, False),
+                f"{g.sla_breaches.count}/{g.sla_breaches.total}" if g.sla_breaches.total else "-",
+            ]
+            for k, g in zip(key_rows, rows, strict=True)
+        ],
+        out,
+        width=width,
+        keys=len(keys),
+    )
+    print("\nEdits, time and attention:", file=out)
+    _table(
+        [*keys, "trivial edits", "edit distance", "median s", "low attention", "gold accuracy"],
+        [
+            [
+                *k,
+                _pct(g.trivial_edits, False),
+                _number(g.mean_edit_distance, 3),
+                _number(g.median_review_seconds),
+                _pct(g.low_attention, False),
+                _pct(g.gold_accuracy, False),
+            ]
+            for k, g in zip(key_rows, rows, strict=True)
+        ],
+        out,
+        width=width,
+        keys=len(keys),
+    )
     print(
-        f"\nGold drafts excluded. Trivial edit: normalized distance <= "
-        f"{report.trivial_edit_threshold:g}. Intervals: 95% Wilson. Median review time: "
-        "estimated from a histogram. Low attention: share of all decisions, left out or not. "
-        + low_attention_text(
-            report.filter.include_low_attention, report.total.low_attention_left_out
+        "\n"
+        + wrapped(
+            "Gold drafts excluded. SLA late: escalations answered after their due time, or "
+            "still open past it, of all escalations. Trivial edit: normalized distance <= "
+            f"{report.trivial_edit_threshold:g}. Intervals: 95% Wilson (of every rate in "
+            "--json). Median review time: estimated from a histogram. Low attention: share of "
+            "all decisions, left out or not. "
+            + low_attention_text(
+                report.filter.include_low_attention, report.total.low_attention_left_out
+            ),
+            width,
         ),
         file=out,
     )
@@ -300,6 +367,8 @@ def print_stats(report: StatsReport, out: IO[str]) -> None:
                 for k, g in zip(key_rows, rows, strict=True)
             ],
             out,
+            width=width,
+            keys=len(keys),
         )
     severities = [s.value for s in Severity]
     if any(g.escalated.count for g in rows):
@@ -315,71 +384,92 @@ def print_stats(report: StatsReport, out: IO[str]) -> None:
                 for k, g in zip(key_rows, rows, strict=True)
             ],
             out,
+            width=width,
+            keys=len(keys),
         )
 
 
+def _action(v: Verdict) -> str:
+    if v.outcome is Outcome.REMOVE:
+        spot = f", {v.spot_check_rate * 100:.0f}% spot checks" if v.spot_check_rate else ""
+        return "remove" + spot if spot else "remove review"
+    if v.outcome is Outcome.SAMPLE and v.sampling_rate is not None:
+        return f"sample {v.sampling_rate * 100:.0f}%"
+    return v.outcome.value.replace("_", " ")
+
+
 def _verdict_cells(v: Verdict) -> list[str]:
-    action = v.outcome.value.replace("_", " ")
-    if v.sampling_rate is not None:
-        action += f" ({v.sampling_rate * 100:.0f}%)"
-    if v.spot_check_rate is not None:
-        action += f" (spot checks {v.spot_check_rate * 100:.0f}%)"
-    escalations = ", ".join(f"{n} {s}" for s, n in sorted(v.escalations.items()) if n) or "-"
-    trend = "-"
-    if v.trend.tested and v.trend.z is not None:
-        trend = f"{_pct(v.trend.previous, False)} -> {_pct(v.trend.current, False)}"
-        trend += f" (p={v.trend.p_value:.2f})" if v.trend.p_value is not None else ""
     return [
-        action,
+        _action(v),
         str(v.n),
         _pct(v.approval),
         f"{v.bound * 100:.1f}%",
-        _pct(v.trivial_edits, False),
-        escalations,
-        trend,
         "-" if v.more_reviews_needed is None else str(v.more_reviews_needed),
-        v.rule.value,
     ]
 
 
-_VERDICT_HEADERS = [
-    "recommendation",
-    "n",
-    "approval [95% CI]",
-    "bound",
-    "trivial edits",
-    "escalations",
-    "trend (prev -> last)",
-    "more needed",
-    "rule",
-]
+def _verdict_details(v: Verdict, *, always: bool) -> str:
+    """What does not fit a column, for the line under a row: escalations, the trend, trivial
+    edits and the rule (``always``), else only escalations and a tested trend."""
+    parts = []
+    escalations = ", ".join(f"{n} {s}" for s, n in sorted(v.escalations.items()) if n)
+    if escalations:
+        parts.append(f"escalations {escalations}")
+    if v.trend.tested and v.trend.z is not None:
+        trend = f"{_pct(v.trend.previous, False)} -> {_pct(v.trend.current, False)}"
+        trend += f" (p={v.trend.p_value:.2f})" if v.trend.p_value is not None else ""
+        parts.append(f"trend {trend}")
+    if always:
+        parts.append(f"trivial edits {_pct(v.trivial_edits, False)}")
+        parts.append(f"rule {v.rule.value}")
+    return "; ".join(parts)
 
 
-def print_recommendations(report: RecommendationReport, out: IO[str]) -> None:
+_VERDICT_HEADERS = ["recommendation", "n", "approval [95% CI]", "bound", "more needed"]
+
+
+def print_recommendations(
+    report: RecommendationReport, out: IO[str], width: int = DEFAULT_WIDTH
+) -> None:
     s = report.settings
     since = report.since.isoformat() if report.since else "the start"
     print(
-        f"Decisions from {since} to {report.until.isoformat()}"
-        + (f", models {', '.join(report.models)}" if report.models else "")
-        + f". Removal needs the anytime-valid bound to reach {s.target * 100:g}% "
-        f"(alpha {s.alpha:g})"
-        + (", trivial edits counted as approvals" if s.edit_adjusted else "")
-        + ". "
-        + low_attention_text(report.include_low_attention, report.low_attention_left_out)
+        wrapped(
+            f"Decisions from {since} to {report.until.isoformat()}"
+            + (f", models {', '.join(report.models)}" if report.models else "")
+            + f". Removal needs the anytime-valid bound to reach {s.target * 100:g}% "
+            f"(alpha {s.alpha:g})"
+            + (", trivial edits counted as approvals" if s.edit_adjusted else "")
+            + ". "
+            + low_attention_text(report.include_low_attention, report.low_attention_left_out),
+            width,
+        )
         + "\n",
         file=out,
     )
     print("By category:", file=out)
+    notes = []
+    for r in report.categories:
+        left = r.verdict.low_attention_left_out
+        note = (
+            f" ({left} low-attention approval{'' if left == 1 else 's'} left out.)" if left else ""
+        )
+        notes.append(f"{_verdict_details(r.verdict, always=True)}. {r.verdict.explanation}{note}")
     _table(
         ["category", "risk", *_VERDICT_HEADERS],
         [[r.category, r.verdict.risk.value, *_verdict_cells(r.verdict)] for r in report.categories],
         out,
+        width=width,
+        notes=notes,
     )
     print("\nBy category and confidence band:", file=out)
     _table(
         ["category", "band", *_VERDICT_HEADERS],
         [[r.category, r.band or "", *_verdict_cells(r.verdict)] for r in report.bands],
         out,
+        width=width,
+        keys=2,
+        notes=[_verdict_details(r.verdict, always=False) for r in report.bands],
     )
     print("\nConfidence threshold above which review could be skipped:", file=out)
     _table(
@@ -396,14 +486,8 @@ def print_recommendations(report: RecommendationReport, out: IO[str]) -> None:
             for t in report.thresholds
         ],
         out,
+        width=width,
     )
-    print("\nWhy, per category:", file=out)
-    for r in report.categories:
-        left = r.verdict.low_attention_left_out
-        note = (
-            f" ({left} low-attention approval{'' if left == 1 else 's'} left out.)" if left else ""
-        )
-        print(f"  {r.category}: {r.verdict.explanation}{note}", file=out)
 
 
 def _escalation_row(e: Escalation) -> list[str]:
@@ -416,7 +500,6 @@ def _escalation_row(e: Escalation) -> list[str]:
         state + (" (late)" if e.resolution and e.breached else ""),
         e.category,
         e.reviewer,
-        (e.note or "").replace("\n", " ")[:60],
     ]
 
 
@@ -505,7 +588,7 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
     if args.json:
         out.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
     else:
-        print_stats(report, out)
+        print_stats(report, out, output_width(out))
     return 0
 
 
@@ -534,7 +617,7 @@ def cmd_recommend(args: argparse.Namespace, out: IO[str]) -> int:
     if args.json:
         out.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
     else:
-        print_recommendations(report, out)
+        print_recommendations(report, out, output_width(out))
     return 0
 
 
@@ -577,6 +660,7 @@ def cmd_reviewers(args: argparse.Namespace, out: IO[str]) -> int:
         print(f"No decisions from {since} to {today} (UTC).", file=out)
         return 0
     print(f"Reviewers with decisions from {since} to {today} (UTC):", file=out)
+    width = output_width(out)
     _table(
         ["reviewer", "decided", "approved [95% CI]", "median s", "last active"],
         [
@@ -590,10 +674,15 @@ def cmd_reviewers(args: argparse.Namespace, out: IO[str]) -> int:
             for g in rows
         ],
         out,
+        width=width,
     )
     print(
-        "\nGold drafts excluded. Median review time: estimated from a histogram. "
-        + low_attention_text(args.include_low_attention, report.total.low_attention_left_out),
+        "\n"
+        + wrapped(
+            "Gold drafts excluded. Median review time: estimated from a histogram. "
+            + low_attention_text(args.include_low_attention, report.total.low_attention_left_out),
+            width,
+        ),
         file=out,
     )
     return 0
@@ -637,9 +726,11 @@ def cmd_escalations(args: argparse.Namespace, out: IO[str]) -> int:
         print("No open escalations." if not args.all else "No escalations.", file=out)
         return 0
     _table(
-        ["draft", "#", "severity", "due (UTC)", "state", "category", "reviewer", "note"],
+        ["draft", "#", "severity", "due (UTC)", "state", "category", "reviewer"],
         [_escalation_row(e) for e in items],
         out,
+        width=output_width(out),
+        notes=[" ".join((e.note or "").split()) for e in items],
     )
     overdue = sum(e.overdue for e in items)
     if overdue:

@@ -4,6 +4,7 @@ team's reviewers."""
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -230,3 +231,75 @@ def test_reviewers_lists_recent_activity_from_the_rollup(
     assert by_name["Reviewer-Ana-Q7"]["decided"] == 2
     assert by_name["Reviewer-Ana-Q7"]["approved"]["rate"] == 0.5
     assert by_name["Reviewer-Ana-Q7"]["median_review_seconds"] is not None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def wide(sqlite_url: str) -> str:
+    """Decisions whose every figure is filled in: long names, edits, every verdict."""
+    clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    specs = []
+    for i in range(30):
+        for category in ("cancellation_fee", "shipping_address_change"):
+            verdict = ("approve", "edit", "reject", "escalate", "approve")[i % 5]
+            specs.append(
+                Spec(
+                    f"{category}-{i}",
+                    category=category,
+                    model="support-drafter-2026.09-long",
+                    confidence=0.5 + (i % 10) / 20,
+                    verdict=verdict,
+                    text="An edited text." if verdict == "edit" else None,
+                    reason="policy_violation" if verdict == "reject" else None,
+                    severity="medium" if verdict == "escalate" else None,
+                    note="The customer disputes this; billing checks it first."
+                    if verdict == "escalate"
+                    else None,
+                )
+            )
+    with ReviewDesk.open(sqlite_url, clock=clock, upgrade=True) as desk:
+        decide_all(desk, specs, clock)
+    return sqlite_url
+
+
+LEAD_TABLES = (
+    ["stats", "--by", "category"],
+    ["stats", "--by", "category,model,confidence"],
+    ["recommend"],
+    ["reviewers", "--days", "3660"],
+    ["escalations", "list"],
+)
+
+
+@pytest.mark.parametrize("argv", LEAD_TABLES, ids=" ".join)
+def test_lead_tables_fit_100_columns(
+    wide: str, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, out, err = run(capsys, *argv, "--db", wide)
+    assert code == 0, err
+    too_wide = [line for line in out.splitlines() if len(line) > 100]
+    assert not too_wide, "\n".join(too_wide)
+
+
+# Three long grouping keys and one figure are wider than 72 columns: a table is never narrower
+# than its keys and one column.
+@pytest.mark.parametrize(
+    "argv", [a for a in LEAD_TABLES if "category,model,confidence" not in a], ids=" ".join
+)
+def test_lead_tables_fit_the_terminal(
+    wide: str, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    for columns, shortest_longest in ((72, 60), (160, 101)):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        terminal = _Terminal()
+        monkeypatch.setattr("sys.stdout", terminal)
+        assert main([*argv, "--db", wide]) == 0
+        lines = terminal.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= columns, terminal.getvalue()
+        if argv[0] == "recommend":
+            # A wide terminal is used: the explanations under each row run longer.
+            assert max(len(line) for line in lines) >= shortest_longest
