@@ -157,7 +157,8 @@ def add_lead_commands(
 
     esc = sub.add_parser("escalations", parents=[common], help="the escalation inbox")
     esc_sub = esc.add_subparsers(dest="escalations_command", metavar="ACTION")
-    esc.set_defaults(escalations_command="list", all=False, severity=[], json=False)
+    esc.set_defaults(escalations_command="list", all=False, severity=[])
+    esc.add_argument("--json", action="store_true", help="with no action: list, as JSON")
     listing = esc_sub.add_parser("list", parents=[common], help="open escalations by due time")
     listing.add_argument("--all", action="store_true", help="resolved ones too")
     listing.add_argument(

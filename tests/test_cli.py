@@ -279,6 +279,24 @@ def test_db_goes_before_or_after_the_command(
     assert code == 0 and json.loads(out)["database"] == sqlite_url
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["limits"], ["limits", "show"], ["escalations"], ["escalations", "list"]],
+    ids=" ".join,
+)
+def test_db_before_a_command_with_actions_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    ReviewDesk.open(other, upgrade=True).close()
+    with ReviewDesk.open(other) as desk:
+        desk.set_session_limits(desk.session_limits().with_changes(reviews_per_session=7))
+    # Not the embedded database: the one named before the command.
+    code, out, err = run(capsys, "--db", other, *argv, "--json")
+    assert code == 0, err
+    assert out.startswith("[]") if argv[0] == "escalations" else '"reviews_per_session": 7' in out
+
+
 def test_reject_reasons_are_listed_set_added_and_removed(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
