@@ -303,3 +303,13 @@ def test_lead_tables_fit_the_terminal(
         if argv[0] == "recommend":
             # A wide terminal is used: the explanations under each row run longer.
             assert max(len(line) for line in lines) >= shortest_longest
+
+
+def test_show_wraps_long_lines_to_fit(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    words = " ".join(f"word{i}" for i in range(80))
+    with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
+        desk.submit([{"id": "long", "draft": words, "input": words}])
+    code, out, _ = run(capsys, "show", "long", "--db", sqlite_url)
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 100
+    # Wrapped, not cut: every word is there, once in the draft and once in the input.
+    assert out.split().count("word79") == 2
