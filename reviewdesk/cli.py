@@ -11,9 +11,12 @@ import getpass
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -21,9 +24,9 @@ from reviewdesk import cli_args
 from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
-from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
+from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands, output_width, wrapped
 from reviewdesk.config import secrets
-from reviewdesk.core.domain import Label
+from reviewdesk.core.domain import DraftState, History, Label
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
 from reviewdesk.core.sessions import SECONDS_BOUNDS, SessionLimits
 from reviewdesk.services.desk import ReviewDesk
@@ -60,11 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
         'followed by a retraction line, {"id", "cursor", "retracted": true}, and exit status 3',
     )
 
-    status = sub.add_parser("status", parents=[common], help="print the queue's state")
-    status.add_argument("--json", action="store_true", help="as JSON")
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="print the queue's state: pending, in review, decided, undelivered",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="as JSON, with the same names: pending, in_review, decided, undelivered "
+        "(and leased, the old name of in_review, kept for older readers)",
+    )
 
     history = sub.add_parser("history", parents=[common], help="a draft's thread and audit trail")
     history.add_argument("id", help="the draft's id")
+
+    show = sub.add_parser(
+        "show",
+        parents=[common],
+        help="one draft: its text, input, context, decision or state, thread and audit trail",
+    )
+    show.add_argument("id", help="the draft's id, as submitted")
+    show.add_argument("--json", action="store_true", help="as JSON")
 
     add_demo_command(sub, common)
 
@@ -98,15 +118,32 @@ def build_parser() -> argparse.ArgumentParser:
         "limits",
         parents=[common],
         help="show or set the team's session limits, lease TTL and undo window",
+        description="The team's session limits, lease TTL and undo window (docs/sessions.md). "
+        "Without an action: show.",
     )
-    limits.add_argument(
+    limits_sub = limits.add_subparsers(dest="limits_command", metavar="ACTION")
+    limits.set_defaults(limits_command="show")
+    limits.add_argument("--json", action="store_true", help="with no action: show, as JSON")
+    limits_show = limits_sub.add_parser("show", parents=[common], help="print them all")
+    limits_show.add_argument("--json", action="store_true", help="as JSON")
+    limits_set = limits_sub.add_parser(
+        "set",
+        parents=[common],
+        help="change some; prints each changed one's old and new value",
+        description="Change limits by name. A value that is malformed or out of bounds is "
+        "refused with what is wrong, and then none of the changes is stored.",
+    )
+    limits_set.add_argument(
         "changes",
-        nargs="*",
+        nargs="+",
         metavar="NAME=VALUE",
         help="e.g. reviews_per_session=30 minutes_per_session=off timezone=Europe/Berlin "
-        "lease_ttl_seconds=90 undo_window_seconds=120",
+        "lease_ttl_seconds=90 undo_window_seconds=120 (off: no limit; timezone=off: each "
+        "reviewer's local zone)",
     )
-    limits.add_argument("--json", action="store_true", help="as JSON")
+    limits_set.add_argument(
+        "--json", action="store_true", help='as JSON: {"changed": {NAME: [OLD, NEW]}, "limits"}'
+    )
 
     session = sub.add_parser("session", help="a reviewer's session")
     session_sub = session.add_subparsers(dest="session_command", required=True, metavar="ACTION")
@@ -231,14 +268,22 @@ def cmd_results(args: argparse.Namespace, out: IO[str]) -> int:
 def cmd_status(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
         counts = desk.counts()
+        # One vocabulary for text and JSON: a draft claimed by a reviewer is "in review".
+        shown = {
+            "pending": counts.pending,
+            "in review": counts.leased,
+            "decided": counts.decided,
+            "undelivered": counts.undelivered,
+        }
         if args.json:
-            out.write(json.dumps({"database": desk.target.display, **counts.__dict__}) + "\n")
+            document: dict[str, object] = {"database": desk.target.display}
+            document.update({name.replace(" ", "_"): n for name, n in shown.items()})
+            document["leased"] = counts.leased  # the name before in_review, for older readers
+            out.write(json.dumps(document) + "\n")
         else:
             print(f"database:    {desk.target.display}", file=out)
-            print(f"pending:     {counts.pending}", file=out)
-            print(f"in review:   {counts.leased}", file=out)
-            print(f"decided:     {counts.decided}", file=out)
-            print(f"undelivered: {counts.undelivered}", file=out)
+            for name, n in shown.items():
+                print(f"{name + ':':<12} {n}", file=out)
     return 0
 
 
@@ -250,6 +295,11 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
         f"thread {history.draft.thread or '-'})",
         file=out,
     )
+    _print_trail(history, out)
+    return 0
+
+
+def _print_trail(history: History, out: IO[str]) -> None:
     for entry in history.thread:
         verdict = entry.decision.label.value if entry.decision else "pending"
         print(
@@ -258,7 +308,91 @@ def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
         )
     for event in history.events:
         print(f"  {event.at:%Y-%m-%d %H:%M:%S} {event.kind.value:<9} {event.actor or ''}", file=out)
+
+
+def cmd_show(args: argparse.Namespace, out: IO[str]) -> int:
+    with _open(args) as desk:
+        state = desk.state(args.id)
+        history = desk.history(args.id)
+    draft, result = state.draft, state.result
+    if args.json:
+        document = {
+            "id": draft.id,
+            "state": state.state,
+            "in_review_by": state.holder,
+            "draft": draft.draft,
+            "input": draft.input,
+            "context": draft.context,
+            "category": draft.category,
+            "risk": draft.risk.value,
+            "model": draft.model,
+            "confidence": draft.confidence,
+            "thread": draft.thread,
+            "submitted_at": draft.submitted_at.isoformat(),
+            "result": result.to_json() if result else None,
+            "delivered": state.delivered,
+            "thread_before": [
+                {
+                    "id": e.draft.id,
+                    "label": e.decision.label.value if e.decision else None,
+                    "created_at": e.draft.created_at.isoformat(),
+                }
+                for e in history.thread
+            ],
+            "trail": [
+                {"kind": e.kind.value, "at": e.at.isoformat(), "actor": e.actor}
+                for e in history.events
+            ],
+        }
+        out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        return 0
+    facts = [draft.category, f"risk {draft.risk.value}"]
+    facts += [f"model {draft.model}"] if draft.model else []
+    facts += [f"confidence {draft.confidence:.2f}"] if draft.confidence is not None else []
+    facts += [f"thread {draft.thread}"] if draft.thread else []
+    print(f"draft {draft.id} ({', '.join(facts)})", file=out)
+    print(f"submitted {draft.submitted_at:%Y-%m-%d %H:%M} UTC", file=out)
+    width = output_width(out)
+    print(wrapped(f"state: {_state_line(state)}", width - 2).replace("\n", "\n  "), file=out)
+    _print_block("Draft", draft.draft, out, width)
+    _print_block("Input", draft.input, out, width)
+    if draft.context:
+        _print_block("Context", json.dumps(draft.context, indent=2, ensure_ascii=False), out)
+    if result is not None and result.final is not None and result.final != draft.draft:
+        _print_block("Final text (sent as the result)", result.final, out, width)
+    print("\nTrail:", file=out)
+    _print_trail(history, out)
     return 0
+
+
+def _state_line(state: DraftState) -> str:
+    result = state.result
+    if result is None:
+        return state.state + (f" by {state.holder}" if state.holder else "")
+    line = (
+        f"decided: {result.label.value} by {result.reviewer} "
+        f"on {result.decided_at:%Y-%m-%d %H:%M} UTC"
+    )
+    details = [f"reason {result.reason}"] if result.reason else []
+    details += [f"severity {result.severity.value}"] if result.severity else []
+    details += [f"note {result.note!r}"] if result.note else []
+    if result.resolution:
+        details.append(f"resolved by {result.resolved_by}: {result.resolution}")
+    details.append("delivered" if state.delivered else "not delivered yet")
+    return line + "; " + "; ".join(details)
+
+
+def _print_block(title: str, text: str | None, out: IO[str], width: int | None = None) -> None:
+    """``text`` indented under ``title``; its long lines wrapped at ``width``, if given."""
+    print(f"\n{title}:", file=out)
+    if text is None or not text.strip():
+        print("  (none)", file=out)
+        return
+    for line in text.splitlines():
+        if width is not None and len(line) + 2 > width:
+            print(wrapped(line, width, "  "), file=out)
+        else:
+            print(f"  {line}".rstrip(), file=out)
 
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
@@ -357,10 +491,13 @@ def parse_limit_changes(changes: Sequence[str], current: SessionLimits) -> Sessi
     known = set(current.to_json())
     for change in changes:
         name, sep, raw = change.partition("=")
+        name = name.strip()
         if not sep or name not in known:
             raise ConfigurationError(
                 f"limits: {change!r} is not NAME=VALUE with NAME one of " + ", ".join(sorted(known))
             )
+        if name in parsed:
+            raise ConfigurationError(f"limits: {name} is given twice; give it once.")
         parsed[name] = _parse_limit(name, raw.strip(), current)
     return current.with_changes(**parsed)
 
@@ -370,6 +507,8 @@ def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
     if raw.lower() in ("off", "none"):
         if name in SECONDS_BOUNDS:
             raise ConfigurationError(f"limits: {name} cannot be off; give a number of seconds.")
+        if name not in _MAY_BE_OFF:
+            raise ConfigurationError(f"limits: {name} cannot be off; give a number.")
         return None
     if name == "timezone":
         return raw
@@ -386,6 +525,8 @@ def _parse_limit(name: str, raw: str, current: SessionLimits) -> object:
     return number
 
 
+# The limits whose field takes None (off); the rest always hold a number.
+_MAY_BE_OFF = {f.name for f in fields(SessionLimits) if "None" in str(f.type)}
 _INTEGER_LIMITS = {
     "reviews_per_session",
     "sessions_per_day",
@@ -398,16 +539,60 @@ _INTEGER_LIMITS = {
 
 def cmd_limits(args: argparse.Namespace, out: IO[str]) -> int:
     with _open(args) as desk:
-        limits = desk.session_limits()
-        if args.changes:
-            limits = parse_limit_changes(args.changes, limits)
-            desk.set_session_limits(limits)
-        if args.json:
-            out.write(json.dumps(limits.to_json()) + "\n")
-        else:
-            for name, value in limits.to_json().items():
-                print(f"{name:<24} {'off' if value is None else value}", file=out)
+        before = desk.session_limits()
+        after = before
+        if args.limits_command == "set":
+            # Parsed and checked whole before anything is stored: a refused change stores none.
+            after = parse_limit_changes(args.changes, before)
+            desk.set_session_limits(after)
+    old, new = before.to_json(), after.to_json()
+    changed = {name: (old[name], new[name]) for name in new if old[name] != new[name]}
+    if args.json:
+        document: dict[str, object] = new
+        if args.limits_command == "set":
+            document = {"changed": {n: list(v) for n, v in changed.items()}, "limits": new}
+        out.write(json.dumps(document) + "\n")
+    elif args.limits_command == "set":
+        _print_limit_changes(changed, out)
+    else:
+        for name, value in new.items():
+            print(f"{name:<24} {_limit_text(name, value)}", file=out)
     return 0
+
+
+def _limit_text(name: str, value: object) -> str:
+    if value is not None:
+        return str(value)
+    if name == "timezone":
+        # Review days are computed where the desk runs, in that machine's zone.
+        return f"off: each reviewer's local zone (here {local_zone_name()})"
+    return "off"
+
+
+def _print_limit_changes(changed: dict[str, tuple[object, object]], out: IO[str]) -> None:
+    if not changed:
+        print("Limits unchanged.", file=out)
+        return
+    print(f"Limits changed ({len(changed)}):", file=out)
+    for name, (before, after) in changed.items():
+        print(f"  {name:<24} {_limit_text(name, before)} -> {_limit_text(name, after)}", file=out)
+
+
+def local_zone_name() -> str:
+    """This machine's time zone by its IANA name where it can be found (TZ, /etc/localtime),
+    else as the system names it, with its offset."""
+    configured = os.environ.get("TZ", "").removeprefix(":")
+    if configured and "/" in configured and not configured.startswith("/"):
+        return configured
+    localtime = Path(configured or "/etc/localtime")
+    try:
+        target = str(localtime.resolve(strict=True))
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target:
+        return target.split("zoneinfo/", 1)[1]
+    now = datetime.now().astimezone()
+    return f"{now.tzname()}, UTC{now:%z}"
 
 
 def cmd_session(args: argparse.Namespace, out: IO[str]) -> int:
@@ -485,6 +670,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "results": cmd_results,
     "status": cmd_status,
     "history": cmd_history,
+    "show": cmd_show,
     "demo": cmd_demo,
     "db": cmd_db,
     "password": cmd_password,

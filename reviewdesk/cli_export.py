@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
 from reviewdesk.core.domain import Label, Risk
 from reviewdesk.core.errors import ConfigurationError
+from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_bound
 from reviewdesk.services.export import (
     CancelToken,
     ExportCancelled,
@@ -68,10 +68,8 @@ def add_export_command(
         "without --balance only; the output is the same either way",
     )
     chosen = export.add_argument_group("what goes in")
-    chosen.add_argument(
-        "--since", metavar="WHEN", help="decided at or after (YYYY-MM-DD or ISO 8601; UTC)"
-    )
-    chosen.add_argument("--until", metavar="WHEN", help="decided before (YYYY-MM-DD or ISO 8601)")
+    chosen.add_argument("--since", metavar="WHEN", help=f"decided {SINCE_HELP}")
+    chosen.add_argument("--until", metavar="WHEN", help=f"decided {UNTIL_HELP}")
     chosen.add_argument(
         "--category", action="append", default=[], metavar="NAME", help="only these (repeat or a,b)"
     )
@@ -140,22 +138,6 @@ def _checked(raw: list[str], allowed: type[Label] | type[Risk], flag: str) -> tu
     return values
 
 
-def parse_when(raw: str | None, flag: str) -> datetime | None:
-    """A date (midnight UTC) or an ISO 8601 time (UTC unless it says otherwise)."""
-    if raw is None:
-        return None
-    try:
-        if len(raw) == 10:
-            return datetime.combine(date.fromisoformat(raw), time(), tzinfo=UTC)
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"{flag} {raw!r}: not a date or time; use YYYY-MM-DD or ISO 8601 "
-            "(2026-01-31T18:00:00+01:00)."
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 def options_from_args(args: argparse.Namespace) -> ExportOptions:
     """ExportOptions from parsed arguments; ConfigurationError names the flag that is wrong."""
     try:
@@ -172,8 +154,8 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
         out=args.out,
         format=ExportFormat(args.format),
         filter=ExportFilter(
-            since=parse_when(args.since, "--since"),
-            until=parse_when(args.until, "--until"),
+            since=period_bound(args.since, "--since"),
+            until=period_bound(args.until, "--until"),
             categories=_values(args.category),
             labels=_checked(args.label, Label, "--label"),
             models=_values(args.model),

@@ -214,10 +214,26 @@ def test_status_and_schema_commands(db_url: str, capsys: pytest.CaptureFixture[s
     assert json.loads(out) == {
         "database": db_url,
         "pending": 0,
-        "leased": 0,
+        "in_review": 0,
         "decided": 0,
         "undelivered": 0,
+        "leased": 0,
     }
+
+
+def test_status_says_in_review_in_text_and_json_alike(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ReviewDesk.open(sqlite_url) as desk:
+        desk.submit([{"id": "s1", "draft": "One"}, {"id": "s2", "draft": "Two"}])
+        assert desk.claim("ana") is not None
+    code, out, _ = run(capsys, "status", "--db", sqlite_url)
+    assert code == 0 and "in review:   1" in out and "pending:     1" in out
+    code, out, _ = run(capsys, "status", "--db", sqlite_url, "--json")
+    document = json.loads(out)
+    assert (document["in_review"], document["pending"]) == (1, 1)
+    # The name before in_review stays for older readers, with the same number.
+    assert document["leased"] == document["in_review"]
 
 
 @pytest.mark.postgres
@@ -261,6 +277,24 @@ def test_db_goes_before_or_after_the_command(
     argv += [] if db_first else ["--db", sqlite_url]
     code, out, _ = run(capsys, *argv)
     assert code == 0 and json.loads(out)["database"] == sqlite_url
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["limits"], ["limits", "show"], ["escalations"], ["escalations", "list"]],
+    ids=" ".join,
+)
+def test_db_before_a_command_with_actions_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    ReviewDesk.open(other, upgrade=True).close()
+    with ReviewDesk.open(other) as desk:
+        desk.set_session_limits(desk.session_limits().with_changes(reviews_per_session=7))
+    # Not the embedded database: the one named before the command.
+    code, out, err = run(capsys, "--db", other, *argv, "--json")
+    assert code == 0, err
+    assert out.startswith("[]") if argv[0] == "escalations" else '"reviews_per_session": 7' in out
 
 
 def test_reject_reasons_are_listed_set_added_and_removed(
@@ -350,9 +384,11 @@ def test_limits_are_shown_and_set_by_name(
 ) -> None:
     code, out, _ = run(capsys, "limits", "--db", sqlite_url)
     assert code == 0 and "reviews_per_session      40" in out
+    assert run(capsys, "limits", "show", "--db", sqlite_url)[1] == out
     code, out, _ = run(
         capsys,
         "limits",
+        "set",
         "--db",
         sqlite_url,
         "reviews_per_session=30",
@@ -360,15 +396,68 @@ def test_limits_are_shown_and_set_by_name(
         "timezone=Europe/Berlin",
         "--json",
     )
-    limits = json.loads(out)
+    document = json.loads(out)
+    limits = document["limits"]
     assert (limits["reviews_per_session"], limits["minutes_per_session"]) == (30, None)
     assert limits["timezone"] == "Europe/Berlin"
-    code, _, err = run(capsys, "limits", "--db", sqlite_url, "reviews_per_session=2.5")
+    assert document["changed"] == {
+        "reviews_per_session": [40, 30],
+        "minutes_per_session": [45.0, None],
+        "timezone": [None, "Europe/Berlin"],
+    }
+    assert json.loads(run(capsys, "limits", "show", "--json", "--db", sqlite_url)[1]) == limits
+    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "reviews_per_session=2.5")
     assert code == 1 and "takes a whole number" in err
-    code, _, err = run(capsys, "limits", "--db", sqlite_url, "naps=3")
+    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "naps=3")
     assert code == 1 and "is not NAME=VALUE" in err
-    code, _, err = run(capsys, "limits", "--db", sqlite_url, "timezone=Mars/Base")
+    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "timezone=Mars/Base")
     assert code == 1 and "not a known IANA time zone" in err
+
+
+def test_limits_set_prints_each_change_and_a_refused_one_changes_nothing(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "limits",
+        "set",
+        "reviews_per_session=30",
+        "sessions_per_day=off",
+        "--db",
+        sqlite_url,
+    )
+    assert code == 0
+    assert out.splitlines() == [
+        "Limits changed (2):",
+        "  reviews_per_session      40 -> 30",
+        "  sessions_per_day         6 -> off",
+    ]
+    code, out, _ = run(capsys, "limits", "set", "reviews_per_session=30", "--db", sqlite_url)
+    assert (code, out) == (0, "Limits unchanged.\n")
+    for changes, says in (
+        (["reviews_per_session=20", "lease_ttl_seconds=5"], "lease_ttl_seconds must be"),
+        (["reviews_per_session=20", "reviews_per_session=25"], "given twice"),
+        (["reviews_per_session=20", "timezone=Nowhere"], "not a known IANA time zone"),
+        (["reviews_per_session=20", "break_minutes=off"], "break_minutes cannot be off"),
+    ):
+        code, out, err = run(capsys, "limits", "set", *changes, "--db", sqlite_url)
+        assert code == 1 and says in err and out == "", (changes, err)
+        assert len(err.splitlines()) == 1 and err.startswith("reviewdesk: "), err
+        assert "Traceback" not in err
+    with ReviewDesk.open(sqlite_url) as desk:
+        assert desk.session_limits().reviews_per_session == 30
+
+
+def test_limits_say_what_no_timezone_means(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "America/Chicago")
+    code, out, _ = run(capsys, "limits", "--db", sqlite_url)
+    assert code == 0
+    assert "timezone                 off: each reviewer's local zone (here America/Chicago)" in out
+    code, out, _ = run(capsys, "limits", "set", "timezone=Asia/Tokyo", "--db", sqlite_url)
+    assert "timezone                 off: each reviewer's local zone (here America/Chicago)" in out
+    assert out.rstrip().endswith("-> Asia/Tokyo")
 
 
 def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
@@ -379,9 +468,16 @@ def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
     assert code == 0 and "lease_ttl_seconds        120.0" in out
     assert "undo_window_seconds      300.0" in out
     code, out, _ = run(
-        capsys, "limits", "--db", db_url, "lease_ttl_seconds=90", "undo_window_seconds=0", "--json"
+        capsys,
+        "limits",
+        "set",
+        "--db",
+        db_url,
+        "lease_ttl_seconds=90",
+        "undo_window_seconds=0",
+        "--json",
     )
-    limits = json.loads(out)
+    limits = json.loads(out)["limits"]
     assert (code, limits["lease_ttl_seconds"], limits["undo_window_seconds"]) == (0, 90, 0)
     for change, message in (
         ("lease_ttl_seconds=1e9", "lease_ttl_seconds must be a number of seconds from 30 to 3600"),
@@ -398,7 +494,7 @@ def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
         ),
         ("minutes_per_session=nan", "minutes_per_session=nan is not a finite number"),
     ):
-        code, _, err = run(capsys, "limits", "--db", db_url, "reviews_per_session=7", change)
+        code, _, err = run(capsys, "limits", "set", "--db", db_url, "reviews_per_session=7", change)
         assert code == 1 and message in err, (change, err)
         assert "Traceback" not in err
     # Nothing of a refused change was stored; desks read what was.

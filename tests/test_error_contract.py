@@ -78,6 +78,8 @@ def test_errors_keep_what_they_carry_across_processes() -> None:
         (["reasons", "set", "rude", "rude"], "reason 2 ('rude') is given twice"),
         (["session", "status", "--reviewer", ""], "A reviewer name is required"),
         (["history", "t-404"], "No draft with id 't-404'."),
+        (["show", "t-404"], "No draft with id 't-404'."),
+        (["reviewers", "--days", "0"], "--days 0: give a number of days from 1 to 3660"),
     ],
 )
 def test_bad_input_is_one_line(

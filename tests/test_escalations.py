@@ -272,19 +272,47 @@ def test_cli_leaves_out_low_attention_approvals_unless_asked(
     assert refund["n"] == 2
 
 
+def test_cli_resolve_takes_the_draft_id_and_the_list_number_only_marked_as_such(
+    cli_desk: tuple[ReviewDesk, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reviewdesk.main import main
+
+    desk, url = cli_desk
+    desk.submit([{"id": "7", "draft": "Numbered"}, {"id": "#1", "draft": "Hashed"}])
+    (item,) = json.loads(run_cli("escalations", "list", "--db", url, "--json")[1])
+    cursor = item["cursor"]
+    resolve = ["escalations", "resolve", "--note", "ok", "--lead", "lea", "--db", url]
+    # A bare number is a draft id, never the list's number: refused, saying how to pick by it.
+    assert main([*resolve, str(cursor), "dismiss"]) == 1
+    err = capsys.readouterr().err
+    assert f"no draft with id '{cursor}'; to pick by the list's number, write #{cursor}" in err
+    # A draft that is not escalated, and one that is unknown, are named.
+    assert main([*resolve, "7", "dismiss"]) == 1
+    assert "draft '7' is not escalated" in capsys.readouterr().err
+    assert main([*resolve, "#1", "dismiss"]) == 1  # a draft's own id wins over the number
+    assert "draft '#1' is not escalated" in capsys.readouterr().err
+    assert main([*resolve, "nosuch", "dismiss"]) == 1
+    assert "no draft with id 'nosuch'" in capsys.readouterr().err
+    # #N is the list's number.
+    assert main([*resolve, f"#{cursor}", "dismiss"]) == 0
+    assert f"Escalation of c (#{cursor}) resolved" in capsys.readouterr().out
+    assert main([*resolve, "c", "dismiss"]) == 1
+    assert "it was already resolved" in capsys.readouterr().err
+
+
 def test_cli_escalations_list_and_resolve(cli_desk: tuple[ReviewDesk, str]) -> None:
     _, url = cli_desk
     code, out = run_cli("escalations", "list", "--db", url)
     assert code == 0 and "high" in out and "billing" in out
     code, out = run_cli("escalations", "list", "--db", url, "--json")
     (item,) = json.loads(out)
-    cursor = item["cursor"]
     assert item["severity"] == "high" and item["resolution"] is None
+    # Resolved by the id its producer gave the draft.
     code, out = run_cli(
-        "escalations", "resolve", str(cursor), "send_as_is", "--note", "ok", "--lead", "lea",
+        "escalations", "resolve", item["id"], "send_as_is", "--note", "ok", "--lead", "lea",
         "--db", url,
     )  # fmt: skip
-    assert code == 0 and "resolved" in out
+    assert code == 0 and "Escalation of c (#" in out and "resolved" in out
     code, out = run_cli("escalations", "list", "--db", url)
     assert "No open escalations." in out
     code, out = run_cli("escalations", "list", "--db", url, "--all", "--json")

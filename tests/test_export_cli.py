@@ -165,3 +165,28 @@ def test_the_progress_bar_follows_the_phases() -> None:
     shown = stream.getvalue()
     # tqdm redraws at most ten times a second: the phases show, each on its own bar.
     assert "sampling" in shown and "writing" in shown and "decisions" in shown
+
+
+def test_a_missing_pyarrow_names_the_pip_of_the_environment_running_reviewdesk(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shlex
+    import sys
+
+    from reviewdesk.services.export.formats import pyarrow_install_command
+
+    monkeypatch.setattr("reviewdesk.services.export.runner.pyarrow_available", lambda: False)
+    code, _, err = run(capsys, "export", "--db", db, "--out", str(tmp_path / "o"), "--format", "hf")
+    # Not a bare "pip", which may be another environment's: this one's, by its full path.
+    assert code == 1 and f"{sys.prefix}/bin/pip install 'reviewdesk[parquet]'" in err, err
+    # An environment without a pip script of its own: its interpreter's pip module.
+    bare = tmp_path / "bare-env"
+    bare.mkdir()
+    command = pyarrow_install_command(str(bare), "/opt/py 3/bin/python")
+    assert shlex.split(command) == [
+        "/opt/py 3/bin/python",
+        "-m",
+        "pip",
+        "install",
+        "reviewdesk[parquet]",
+    ]

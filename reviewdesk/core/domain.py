@@ -315,6 +315,18 @@ class History:
 
 
 @dataclass(frozen=True)
+class DraftState:
+    """Where one draft stands: ``state`` is pending, in review (held by ``holder``) or decided,
+    with its live decision as its producer collects it (``result``) and whether it was."""
+
+    draft: Draft
+    state: str
+    holder: str | None
+    result: Result | None
+    delivered: bool
+
+
+@dataclass(frozen=True)
 class QueueCounts:
     pending: int
     leased: int

@@ -29,6 +29,7 @@ from reviewdesk.core.domain import (
     AckReport,
     Decision,
     Draft,
+    DraftState,
     Event,
     EventKind,
     History,
@@ -632,6 +633,30 @@ class ReviewDesk:
         if isinstance(draft, Lease) and draft.gold_item_id is not None:
             events = _as_first_lease(events, draft.epoch)
         return History(draft=current, thread=thread, events=events)
+
+    def state(self, draft_id: str) -> DraftState:
+        """Where the draft ``draft_id`` stands: pending, in review (and by whom), or decided,
+        with its live decision as ``results()`` gives it. Raises UnknownDraft."""
+        row = self._store.draft_by_external_id(draft_id)
+        if row is None:
+            raise UnknownDraft(draft_id)
+        now, decision = self._store.live_decision(draft_key=row["id"])
+        if decision is not None:
+            return DraftState(
+                draft=_draft(row),
+                state="decided",
+                holder=None,
+                result=_result(decision),
+                delivered=decision["delivered_at"] is not None,
+            )
+        held = row["lease_owner"] is not None and row["visible_at"] > now
+        return DraftState(
+            draft=_draft(row),
+            state="in review" if held else "pending",
+            holder=row["lease_owner"] if held else None,
+            result=None,
+            delivered=False,
+        )
 
     # -- sessions and attention ------------------------------------------------------------------
     def session_limits(self) -> SessionLimits:

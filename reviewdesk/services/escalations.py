@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import EventKind, Risk, Severity
-from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError
+from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError, UnknownDraft
 from reviewdesk.services.stats import desk_engines
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.tables import DraftEventRow
@@ -194,6 +194,37 @@ class EscalationInbox:
                         WHERE dec.id = :id AND dec.label = 'escalated'"""  # noqa: S608
                     ),
                     {"id": cursor},
+                )
+                .mappings()
+                .first()
+            )
+        return _escalation(row, now) if row is not None else None
+
+    def for_draft(self, draft_id: str) -> Escalation | None:
+        """The escalation of the draft a producer submitted as ``draft_id``: its open one, else
+        the latest resolved one; None when its live decision is no escalation (or it has none).
+        Raises UnknownDraft when no draft has that id."""
+        with self.engines.write.connect().execution_options(**{READ_ONLY: True}) as conn:
+            now = self._now(conn)
+            if (
+                conn.execute(
+                    text("SELECT 1 FROM draft WHERE external_id = :id"), {"id": draft_id}
+                ).first()
+                is None
+            ):
+                raise UnknownDraft(draft_id)
+            row = (
+                conn.execute(
+                    _typed(
+                        f"""SELECT {_COLUMNS} FROM decision dec
+                        JOIN draft d ON d.id = dec.draft_id
+                        WHERE d.external_id = :id AND dec.label = 'escalated'
+                          AND dec.undone_at IS NULL
+                        ORDER BY CASE WHEN dec.resolved_at IS NULL THEN 0 ELSE 1 END,
+                          dec.id DESC
+                        LIMIT 1"""  # noqa: S608 - constants only
+                    ),
+                    {"id": draft_id},
                 )
                 .mappings()
                 .first()

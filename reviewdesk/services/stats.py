@@ -574,6 +574,32 @@ class StatsService:
             generated_at=now,
         )
 
+    def known(self) -> dict[Dimension, list[str]]:
+        """The categories, model versions and reviewers that have live decisions, sorted: what
+        a filter can name. Read from the monthly rollup, a few rows per month."""
+        out: dict[Dimension, list[str]] = {}
+        with self.connect() as conn:
+            for dim in (Dimension.CATEGORY, Dimension.MODEL, Dimension.REVIEWER):
+                rows = conn.execute(
+                    text(
+                        f"SELECT {dim.value} FROM decision_rollup WHERE grain = 'm' "  # noqa: S608
+                        f"GROUP BY {dim.value} HAVING sum(n) > 0"
+                    )
+                )
+                out[dim] = sorted(r[0] for r in rows if r[0])
+        return out
+
+    def last_active(self) -> dict[str, date]:
+        """Each reviewer's last UTC day with a live decision, from the daily reviewer rollup."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT reviewer, max(day) FROM decision_rollup "
+                    "WHERE grain = 'r' AND n > 0 GROUP BY reviewer"
+                )
+            )
+            return {r[0]: date.fromisoformat(r[1]) for r in rows}
+
     # -- internals ------------------------------------------------------------------------------
     def _counts(
         self,

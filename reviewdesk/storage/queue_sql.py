@@ -1162,6 +1162,27 @@ class QueueStore:
                 ).mappings()
             )
 
+    def live_decision(self, *, draft_key: int) -> tuple[datetime, RowMapping | None]:
+        """The database's now, and the draft's live decision as ``results`` reads it (None when
+        it has none)."""
+        with self._read() as conn:
+            now = self.tx_now(conn)
+            row = (
+                conn.execute(
+                    _sql(
+                        f"""SELECT {_DECISION_RESULT}, dec.delivered_at
+                            FROM decision dec JOIN draft d ON d.id = dec.draft_id
+                            WHERE dec.draft_id = :draft_key AND dec.undone_at IS NULL
+                            ORDER BY dec.id DESC LIMIT 1""",
+                        columns=("decided_at", "delivered_at", "resolved_at"),
+                    ),
+                    {"draft_key": draft_key},
+                )
+                .mappings()
+                .first()
+            )
+            return now, row
+
     def events(self, *, draft_key: int) -> list[RowMapping]:
         with self._read() as conn:
             return list(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shlex
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import StrEnum
@@ -238,7 +241,7 @@ def _require_pyarrow() -> Any:
         import pyarrow.parquet  # type: ignore[import-untyped]
     except ImportError:
         raise ImportError(
-            "Parquet and Hugging Face exports need pyarrow: pip install 'reviewdesk[parquet]'"
+            f"Parquet and Hugging Face exports need pyarrow: {pyarrow_install_command()}"
         ) from None
     return pyarrow
 
@@ -515,6 +518,18 @@ WRITERS: dict[ExportFormat, Callable[[Path], FormatWriter]] = {
 }
 
 
+def pyarrow_install_command(prefix: str | None = None, executable: str | None = None) -> str:
+    """The command that installs pyarrow into the environment running ReviewDesk (``prefix``,
+    default ``sys.prefix``): a bare ``pip`` may be another environment's, e.g. beside the
+    checkout's ``.venv`` that ``make run`` made."""
+    prefix = sys.prefix if prefix is None else prefix
+    executable = sys.executable if executable is None else executable
+    folder = Path(prefix)
+    pip = folder / ("Scripts/pip.exe" if os.name == "nt" else "bin/pip")
+    command = shlex.quote(str(pip)) if pip.is_file() else f"{shlex.quote(executable)} -m pip"
+    return f"{command} install 'reviewdesk[parquet]'"
+
+
 def pyarrow_available() -> bool:
     try:
         _require_pyarrow()
@@ -523,4 +538,10 @@ def pyarrow_available() -> bool:
     return True
 
 
-__all__ = ["WRITERS", "ExportFormat", "FormatWriter", "pyarrow_available"]
+__all__ = [
+    "WRITERS",
+    "ExportFormat",
+    "FormatWriter",
+    "pyarrow_available",
+    "pyarrow_install_command",
+]

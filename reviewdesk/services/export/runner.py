@@ -34,6 +34,7 @@ from reviewdesk.services.export.formats import (
     ExportFormat,
     FormatWriter,
     pyarrow_available,
+    pyarrow_install_command,
 )
 from reviewdesk.services.export.parts import PartSpec, export_in_parts, write_records
 from reviewdesk.services.export.privacy import Pseudonymizer, RedactionSettings, Redactor
@@ -142,8 +143,8 @@ def check_options(options: ExportOptions) -> None:
     """Raise ExportError naming what is wrong, before anything is read or written."""
     if options.format.needs_pyarrow and not pyarrow_available():
         raise ExportError(
-            f"The {options.format.value} format needs pyarrow: "
-            "pip install 'reviewdesk[parquet]' (or choose jsonl or csv)."
+            f"The {options.format.value} format needs pyarrow: {pyarrow_install_command()} "
+            "(or choose jsonl or csv)."
         )
     if not 0 <= options.seed <= MAX_SEED:
         raise ExportError(f"--seed {options.seed}: use a whole number from 0 to {MAX_SEED}.")
