@@ -56,7 +56,7 @@ def _backend_cpu(pid: int | None) -> float:
 def per_insert(url: str, revision: str, postgres: bool, inserts: int) -> tuple[float, float, float]:
     """Median wall and CPU microseconds of one committed decision insert at ``revision``, and
     the server's mean CPU microseconds per insert (0 on SQLite, or with a remote server)."""
-    engines = create_engines(resolve_target(url))
+    engines = create_engines(resolve_target(url), create=True)
     try:
         migrate.upgrade(engines.write, revision)
         raw = engines.write.raw_connection()

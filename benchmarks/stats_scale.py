@@ -513,7 +513,7 @@ class EngineRun:
 def run_sqlite(rows: Rows, tmpdir: str | None, repeat: int, keep: bool) -> EngineRun:
     folder = tempfile.mkdtemp(prefix="reviewdesk-stats-", dir=tmpdir)
     path = Path(folder) / "stats.sqlite3"
-    engines = create_engines(resolve_target(f"sqlite:///{path}"))
+    engines = create_engines(resolve_target(f"sqlite:///{path}"), create=True)
     try:
         t0 = time.perf_counter()
         migrate.upgrade(engines.write)

@@ -31,7 +31,7 @@ from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskE
 from reviewdesk.core.sessions import SECONDS_BOUNDS, SessionLimits
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.storage import migrate
-from reviewdesk.storage.engine import create_engines, require_existing, resolve_target
+from reviewdesk.storage.engine import create_engines, resolve_target
 
 log = logging.getLogger("reviewdesk")
 
@@ -397,8 +397,7 @@ def _print_block(title: str, text: str | None, out: IO[str], width: int | None =
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
     target = resolve_target(args.db)
-    require_existing(target, may_create=args.db_command == "upgrade")
-    engines = create_engines(target)
+    engines = create_engines(target, create=args.db_command == "upgrade")
     try:
         if args.db_command == "upgrade":
             before, after = migrate.upgrade(engines.write)

@@ -28,7 +28,7 @@ from tests.helpers.memory_keyring import MemoryKeyring
 
 
 def test_migrations_build_exactly_the_model_schema(db_url: str) -> None:
-    engines = create_engines(resolve_target(db_url))
+    engines = create_engines(resolve_target(db_url), create=True)
     try:
         before, after = migrate.upgrade(engines.write)
         assert (before, after) == (None, migrate.head_revision())
@@ -52,7 +52,7 @@ CLAIM_INDEXES = ("ix_draft_claim_order", "ix_draft_category_claim")
 
 @pytest.mark.parametrize("index", CLAIM_INDEXES)
 def test_claim_indexes_are_partial(db_url: str, index: str) -> None:
-    engines = create_engines(resolve_target(db_url))
+    engines = create_engines(resolve_target(db_url), create=True)
     try:
         migrate.upgrade(engines.write)
         with engines.write.connect() as conn:
@@ -88,7 +88,7 @@ def test_deferred_durability_is_for_the_builder_s_engines_only(db_url: str) -> N
     target = resolve_target(db_url)
     sqlite = target.dialect == "sqlite"
     query = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
-    builder, other = create_engines(target), create_engines(target)
+    builder, other = create_engines(target, create=True), create_engines(target, create=True)
     try:
         with builder.write.connect() as conn:  # a connection pooled before is dropped
             conn.exec_driver_sql("SELECT 1")
@@ -199,7 +199,7 @@ def test_tables_exist_after_upgrade(sqlite_url: str) -> None:
 
 
 def test_upgrading_keeps_existing_drafts_and_decisions(db_url: str) -> None:
-    engines = create_engines(resolve_target(db_url))
+    engines = create_engines(resolve_target(db_url), create=True)
     try:
         migrate.upgrade(engines.write, "0001")
         with engines.write.begin() as conn:
@@ -291,8 +291,8 @@ def test_upgrading_from_0003_gives_the_statistics_of_a_fresh_database(
         write_history,
     )
 
-    old = create_engines(resolve_target(db_url))
-    fresh = create_engines(resolve_target(fresh_url))
+    old = create_engines(resolve_target(db_url), create=True)
+    fresh = create_engines(resolve_target(fresh_url), create=True)
     try:
         # The same decisions, undos, gold flags and resolutions: at 0003 (its triggers keep
         # grains a and r only), and at head from the start.

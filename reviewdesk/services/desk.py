@@ -77,7 +77,6 @@ from reviewdesk.storage.engine import (
     DatabaseTarget,
     Engines,
     create_engines,
-    require_existing,
     resolve_target,
 )
 from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
@@ -141,8 +140,7 @@ class ReviewDesk:
         """
         _check_overrides(lease_ttl, undo_window)  # before any connection is made
         target = resolve_target(url)
-        require_existing(target, may_create=bool(upgrade))
-        engines = create_engines(target)
+        engines = create_engines(target, create=bool(upgrade))
         try:
             if upgrade or (upgrade is None and target.dialect == "sqlite"):
                 before, after = migrate.upgrade(engines.write)

@@ -225,10 +225,16 @@ def dump_json(value: Any) -> str:
         return json.dumps(value)
 
 
-def create_engines(target: DatabaseTarget, *, password_from_keyring: bool = True) -> Engines:
+def create_engines(
+    target: DatabaseTarget, *, create: bool = False, password_from_keyring: bool = True
+) -> Engines:
     """Engines for ``target``; a server's password comes from the keyring unless the URL has one.
-    ``password_from_keyring=False`` uses the URL as it is: for a worker process that was handed
-    the URL its parent completed, so that only the parent reads the keyring."""
+
+    A SQLite file named by URL must exist (DatabaseNotFound) unless ``create``: only an upgrade
+    makes one (``require_existing``). ``password_from_keyring=False`` uses the URL as it is: for
+    a worker process that was handed the URL its parent completed, so that only the parent
+    reads the keyring."""
+    require_existing(target, may_create=create)
     if target.dialect == "sqlite":
         engine = _sqlite_engine(target.url, embedded=target.embedded)
         failures.install(engine, target.display)

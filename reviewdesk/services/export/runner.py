@@ -46,7 +46,7 @@ from reviewdesk.services.export.sampling import (
     balance_target,
     plan_balance,
 )
-from reviewdesk.storage.engine import DatabaseTarget, create_engines, require_existing
+from reviewdesk.storage.engine import DatabaseTarget, create_engines
 from reviewdesk.storage.export_sql import ExportFilter, ExportStore
 
 CARD_NAME = "README.md"
@@ -190,14 +190,16 @@ def export_dataset(
     started = time.monotonic()
     report = progress or (lambda _p: None)
     token = cancel or CancelToken()
-    engines = create_engines(target)
+    try:
+        engines = create_engines(target)  # never creates the database it reads
+    except DatabaseUnavailable as exc:
+        raise type(exc)(f"{exc}; {_NOTHING_WRITTEN}") from exc
     # Pages are read through the driver's cursor, so its own errors arrive unwrapped.
     dbapi = engines.write.dialect.dbapi
     unreachable: tuple[type[BaseException], ...] = (OperationalError,)
     if dbapi is not None:
         unreachable += (dbapi.OperationalError,)
     try:
-        require_existing(target)  # an export never creates the database it reads
         store = ExportStore(engines)
         return _run(store, target, options, report, token, started, now)
     except DatabaseUnavailable as exc:  # as the storage layer reports it, naming the database
