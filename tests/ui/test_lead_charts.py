@@ -9,6 +9,7 @@ import dataclasses
 
 import pytest
 from PySide6.QtCharts import QValueAxis
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from reviewdesk import ReviewDesk
@@ -58,6 +59,9 @@ def _ticks(axis: QValueAxis) -> list[float]:
 
 
 def _visible_legend(chart: TimelineChart) -> list[str]:
+    """The legend's entries as drawn: QtCharts lays its legend out (and shows its markers) on
+    the event loop, so that runs first."""
+    QApplication.processEvents()
     return [m.label() for m in chart.chart().legend().markers() if m.isVisible()]
 
 
@@ -109,6 +113,7 @@ def test_charts_read_right_with_a_few_decisions_in_one_period(
             (float(high), target * 100),
         ]
         # Focusing a category (a click on its legend entry) adds no entry to the legend.
+        qtbot.waitUntil(lambda: bool(_visible_legend(timeline)))
         legend = _visible_legend(timeline)
         assert legend == ["All categories", "invoice", "payment", "refund"]
         refund = next(

@@ -73,6 +73,9 @@ class Kpi(QFrame):
         layout.setSpacing(0)
         self.value = plain_label("–", name="kpiValue")
         self.caption = plain_label(caption, name="muted")
+        # On a narrow window the caption takes a second line rather than widen the window.
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.caption_text = caption
         layout.addWidget(self.value)
         layout.addWidget(self.caption)
