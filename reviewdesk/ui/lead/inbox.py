@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent, QTextCursor
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QPalette, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -43,6 +43,7 @@ from reviewdesk.core.domain import History
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.services.escalations import Escalation, Resolution
 from reviewdesk.ui.lead import format as fmt
+from reviewdesk.ui.lead import theme
 from reviewdesk.ui.lead.charts import make_table
 from reviewdesk.ui.lead.jobs import (
     InboxData,
@@ -196,7 +197,7 @@ class ResolvePanel(QFrame):
         self.sections.addWidget(self.seen)
         self.sections.setStretchFactor(0, 1)
         self.sections.setStretchFactor(1, 1)
-        layout.addWidget(self.sections, 1)
+        layout.addWidget(self.sections, 3)
 
         # The resolved state: what was done, by whom.
         self.outcome = plain_label()
@@ -376,6 +377,7 @@ class ResolvePanel(QFrame):
         if e is None:
             return
         response = response_text(e.severity.response_time)
+        self._tint_time_left(overdue=False)
         if e.resolution is not None:
             if e.resolved_at is None:
                 self.time_left.setText(f"Response time {response}")
@@ -390,10 +392,18 @@ class ResolvePanel(QFrame):
         left = (e.due_at - now).total_seconds()
         if left >= 0:
             self.time_left.setText(f"{span_text(left)} left of {response}")
-            self.time_left.setProperty("tone", "")
         else:
             self.time_left.setText(f"Overdue by {span_text(left)} ({response} response time)")
-            self.time_left.setProperty("tone", "overdue")
+        self._tint_time_left(overdue=left < 0)
+
+    def _tint_time_left(self, *, overdue: bool) -> None:
+        # Overdue in the inbox's overdue tone, as its row is tinted.
+        palette = self.palette()
+        if overdue:
+            palette.setColor(
+                QPalette.ColorRole.WindowText, theme.tone_colors(palette)["overdue-fg"]
+            )
+        self.time_left.setPalette(palette)
 
     def _run_ticker(self) -> None:
         ticking = (
@@ -467,7 +477,7 @@ class ResolvePanel(QFrame):
         self.edited_title.setVisible(editing)
         self.edited.setVisible(editing)
         # The text to send shares the height with the draft while it is shown.
-        self._layout.setStretchFactor(self.form, 1 if editing else 0)
+        self._layout.setStretchFactor(self.form, 2 if editing else 0)
         problem = self.problem()
         self.resolve.setEnabled(problem is None)
         does = next(
