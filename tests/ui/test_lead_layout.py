@@ -86,6 +86,14 @@ def test_the_lead_view_fits_a_laptop_screen_and_wraps_below(
         _shown_whole(view)
         one_line = view.filters.height()
         assert one_line < 2 * view.filters.period.height()
+        # Busy, the bar shows in room kept for it: the filters do not jump onto two lines.
+        with env.worker_held():
+            view.refresh()
+            QApplication.processEvents()
+            assert view.filters.busy_bar.isVisible()
+            assert view.filters.height() == one_line
+            _shown_whole(view)
+        qtbot.waitUntil(lambda: not view.busy, timeout=20_000)
         # Narrow: they wrap onto another line, whole.
         view.resize(NARROW, 700)
         QApplication.processEvents()

@@ -165,7 +165,11 @@ class FilterBar(QWidget):
         self.status.setAccessibleName("Lead view status")
         # It gives way (cut at the right) rather than widen the window.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 8)
+        self.status.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 5)
+        # The bar keeps its room while hidden: the filters wrap the same way busy or not.
+        policy = self.busy_bar.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.busy_bar.setSizePolicy(policy)
 
         # Groups that stay together when the bar wraps onto a second line.
         layout.addWidget(
@@ -174,8 +178,8 @@ class FilterBar(QWidget):
         )  # fmt: skip
         layout.addWidget(self._group(plain_label("Category", name="sectionTitle"), self.category))
         layout.addWidget(self._group(plain_label("Model", name="sectionTitle"), self.model))
-        layout.addWidget(self._group(self.low_attention, self.refresh, self.busy_bar))
-        layout.addWidget(self.status)
+        layout.addWidget(self._group(self.low_attention, self.refresh))
+        layout.addWidget(self._group(self.busy_bar, self.status))
         self.busy_bar.hide()
 
         self._settle = QTimer(self)
