@@ -9,6 +9,7 @@ import dataclasses
 
 import pytest
 from PySide6.QtCharts import QValueAxis
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -124,6 +125,9 @@ def test_charts_read_right_with_a_few_decisions_in_one_period(
         assert _visible_legend(timeline) == legend
         refund.clicked.emit()
         assert timeline.focused is None and _visible_legend(timeline) == legend
+        # The chart asks for the height its legend needs: QtCharts drops entries that do not fit.
+        entry = QFontMetrics(timeline.chart().legend().font()).height()
+        assert timeline.minimumHeight() >= len(legend) * entry
 
 
 def test_the_target_line_follows_the_view_and_spans_several_periods(

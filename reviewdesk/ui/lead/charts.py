@@ -28,7 +28,7 @@ from PySide6.QtCharts import (
     QVBarModelMapper,
 )
 from PySide6.QtCore import QAbstractItemModel, QDate, QDateTime, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -332,6 +332,7 @@ class ReasonChart(_BarChart):
 
 
 DAY_MS = 86_400_000.0
+MAX_LEGEND_HEIGHT = 420  # pixels the approval chart may ask for, for its legend
 SINGLE_BAND_WIDTH = 0.4  # of a period: the band of a key with one period only
 CATEGORY_ALPHA = 0.6  # category lines, under the line of all categories
 FADED_ALPHA = 0.15  # the other categories, while one is focused
@@ -446,6 +447,10 @@ class TimelineChart(QChartView):
         theme.style_chart(chart, self.palette())
         for marker in chart.legend().markers():
             marker.clicked.connect(lambda m=marker: self._marker_clicked(m))
+        # QtCharts drops legend entries that do not fit: ask for the height they all need
+        # (up to a point; the table has them all).
+        entry = QFontMetrics(chart.legend().font()).height() + 8
+        self.setMinimumHeight(min(MAX_LEGEND_HEIGHT, entry * len(self.lines) + 2 * entry))
 
     def _band(
         self, points: Sequence[tuple[float, float, float, float]], color: QColor
