@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from datetime import date
 
 from PySide6.QtCore import QDate, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
+    QLabel,
     QLayout,
     QLayoutItem,
     QProgressBar,
@@ -37,6 +39,30 @@ def _qdate(day: date) -> QDate:
 
 def _pydate(day: QDate) -> date:
     return date(day.year(), day.month(), day.day())
+
+
+class ElidedLabel(QLabel):
+    """A plain-text line that ends in "…" when it is cut short (its tooltip has it whole);
+    ``text()`` is the whole text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            self.palette(),
+            self.isEnabled(),
+            text,
+            self.foregroundRole(),
+        )
+        painter.end()
 
 
 class FlowLayout(QLayout):
@@ -161,7 +187,8 @@ class FilterBar(QWidget):
         self.busy_bar.setTextVisible(False)
         self.busy_bar.setFixedWidth(self.fontMetrics().horizontalAdvance("M") * 6)
         self.busy_bar.setFixedHeight(self.fontMetrics().height() // 2 + 2)
-        self.status = plain_label(name="muted")
+        self.status = ElidedLabel(self)
+        self.status.setObjectName("muted")
         self.status.setAccessibleName("Lead view status")
         # It gives way (cut at the right) rather than widen the window.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
