@@ -332,7 +332,7 @@ class ReasonChart(_BarChart):
 
 
 DAY_MS = 86_400_000.0
-MAX_LEGEND_HEIGHT = 420  # pixels the approval chart may ask for, for its legend
+MAX_LEGEND_HEIGHT = 260  # pixels the approval chart asks for its legend at most (fits 800)
 SINGLE_BAND_WIDTH = 0.4  # of a period: the band of a key with one period only
 CATEGORY_ALPHA = 0.6  # category lines, under the line of all categories
 FADED_ALPHA = 0.15  # the other categories, while one is focused
