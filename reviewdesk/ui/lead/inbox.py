@@ -105,9 +105,6 @@ RESOLVE_KEYS: tuple[ResolveKey, ...] = (
     ),
     ResolveKey("resolve", "Resolve", "Ctrl+Return", "Resolve with the note written", None),
 )
-RESOLUTIONS = tuple(
-    (k.resolution, k.title, k.description) for k in RESOLVE_KEYS if k.resolution is not None
-)
 
 
 def key_label(key: str) -> str:
