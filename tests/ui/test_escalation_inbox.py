@@ -4,6 +4,7 @@ suite has one), manual clock, no SQL on the GUI thread."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QAction, QColor, QImage
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from reviewdesk import ReviewDesk
@@ -23,7 +25,7 @@ from reviewdesk.ui.lead.inbox import EscalationInboxView
 from reviewdesk.ui.lead.models import KEY_ROLE, TEXT_ROLE, TONE_ROLE, EscalationModel
 from reviewdesk.ui.lead.view import ESCALATIONS
 from tests.conftest import DeskFactory
-from tests.ui.lead_helpers import LeadEnv, escalate, lead_env, open_view
+from tests.ui.lead_helpers import NO_LIMITS, LeadEnv, escalate, lead_env, open_view
 
 
 @pytest.fixture
@@ -201,3 +203,153 @@ def test_the_inbox_screenshot_is_generated(tmp_path: Path) -> None:
     # The lead role was for the shot only: no settings file says so.
     settings = list((tmp_path / "home").rglob("reviewdesk.ini"))
     assert all("leadRole" not in p.read_text() for p in settings)
+
+
+class FakeMonotonic:
+    """The panel's monotonic clock, moved by the test (the time left counts from it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _threaded(desk: ReviewDesk, clock: ManualClock) -> None:
+    """An earlier answer on a customer's thread, then a high escalation of the next draft on it,
+    with the customer's input and the retrieved context."""
+    desk.set_session_limits(NO_LIMITS)
+    desk.submit(
+        [{"id": "earlier-1", "draft": "We have received your return.", "category": "refund",
+          "thread": "customer-311", "input": "Did you get my parcel back?"}]
+    )  # fmt: skip
+    lease = desk.claim("bob")
+    assert lease is not None
+    desk.decide(lease, "approve")
+    clock.advance(600)
+    desk.submit(
+        [{"id": "asked-2", "draft": "Your refund of 20 EUR was issued on 3 May.",
+          "category": "refund", "thread": "customer-311", "input": "Where is my refund?",
+          "context": {"retrieved": [{"title": "Refund policy", "text": "Refunds in 5 days."}]}}]
+    )  # fmt: skip
+    lease = desk.claim("ana")
+    assert lease is not None and lease.draft.id == "asked-2"
+    desk.decide(lease, "escalate", severity="high", note="Is 20 EUR right?")
+    clock.advance(60)
+
+
+def test_the_chosen_escalation_shows_what_the_reviewer_saw_and_its_time_left(
+    qtbot: QtBot, make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = make_desk(clock=clock)
+    _threaded(desk, clock)
+    with lead_env(qtbot, desk) as env:
+        inbox = env.view.inbox
+        panel = inbox.panel
+        ticks = FakeMonotonic()
+        panel.monotonic = ticks
+        show_inbox(env)
+        assert panel.escalation is not None and panel.escalation.id == "asked-2"
+        # Everything the reviewer saw: the draft, the note and severity, and (read on the
+        # worker) the customer's input, the retrieved context and the thread's earlier answer.
+        assert panel.draft.toPlainText() == "Your refund of 20 EUR was issued on 3 May."
+        assert panel.reviewer_note.text() == "Is 20 EUR right?"
+        assert "high" in panel.note_title.text()
+        qtbot.waitUntil(lambda: "Where is my refund?" in panel.context.toPlainText())
+        context = panel.context.toPlainText()
+        assert "Refund policy" in context and "Refunds in 5 days." in context
+        history = panel.history.toPlainText()
+        assert "earlier-1" in history and "We have received your return." in history
+        assert panel.sections.isVisible()
+        # The time left against the response time (high: 1 hour), ticking each second from the
+        # clock the inbox was read by, with no database read per tick.
+        assert panel.ticker.isActive() and panel.ticker.interval() == 1000
+        assert panel.time_left.text() == "59 min 00 s left of 1 h"
+        statements = env.spy.elsewhere
+        ticks.now += 65
+        panel.ticker.timeout.emit()
+        assert panel.time_left.text() == "57 min 55 s left of 1 h"
+        ticks.now += 3600
+        panel.ticker.timeout.emit()
+        assert panel.time_left.text() == "Overdue by 2 min 05 s (1 h response time)"
+        assert env.spy.elsewhere == statements
+        # Away from the inbox, it stops ticking.
+        env.view.tabs.setCurrentIndex(0)
+        assert not panel.ticker.isActive()
+
+
+def test_a_lead_resolves_from_the_keyboard(
+    qtbot: QtBot, desks: tuple[ReviewDesk, ReviewDesk]
+) -> None:
+    from reviewdesk.ui.lead.inbox import RESOLVE_KEYS, key_label
+
+    desk, reference = desks
+    with lead_env(qtbot, desk) as env:
+        inbox = show_inbox(env)
+        panel = inbox.panel
+        # The keys are data, and each is shown on its button.
+        for spec in RESOLVE_KEYS:
+            shown = panel.resolve if spec.resolution is None else panel.options[spec.resolution]
+            assert f"({key_label(spec.key)})" in shown.text()
+            assert inbox.findChild(QAction, f"inbox_{spec.id}") is not None
+        assert [k.key for k in RESOLVE_KEYS] == ["A", "E", "R", "D", "Ctrl+Return"]
+        # The inbox opens with the focus on its list: a key chooses, the note takes the typing.
+        assert inbox.table.hasFocus() or inbox.isAncestorOf(QApplication.focusWidget())
+        assert panel.escalation is not None
+        cursor = panel.escalation.cursor
+        qtbot.keyClick(inbox.table, Qt.Key.Key_R)
+        assert panel.resolution is Resolution.REJECT and panel.note.hasFocus()
+        # Letters typed into the note are text, not keys.
+        qtbot.keyClicks(panel.note, "Wrong amount; asked billing.")
+        assert panel.resolution is Resolution.REJECT
+        assert panel.note.toPlainText() == "Wrong amount; asked billing."
+        with qtbot.waitSignal(inbox.resolved, timeout=20_000) as resolved:
+            qtbot.keyClick(panel.note, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        assert resolved.args[0].cursor == cursor
+        qtbot.waitUntil(lambda: not inbox.busy and cursor not in _cursors(inbox.model))
+        # The focus is back on the list, and the next escalation chosen. Send edited goes
+        # straight into the text to send.
+        assert inbox.table.hasFocus() and panel.escalation is not None
+        assert panel.escalation.cursor != cursor
+        qtbot.keyClick(inbox.table, Qt.Key.Key_E)
+        assert panel.resolution is Resolution.SEND_EDITED and panel.edited.hasFocus()
+    done = EscalationInbox.for_desk(reference).get(cursor)
+    assert done is not None and done.resolution is Resolution.REJECT
+    assert done.resolution_note == "Wrong amount; asked billing."
+
+
+def test_the_last_resolution_leaves_an_empty_state(
+    qtbot: QtBot, make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    desk = make_desk(clock=clock)
+    escalate(desk, clock, "only-1", "medium")
+    with lead_env(qtbot, desk) as env:
+        inbox = show_inbox(env)
+        panel = inbox.panel
+        panel.choose(Resolution.DISMISS)
+        qtbot.keyClicks(panel.note, "Handled by phone.")
+        with qtbot.waitSignal(inbox.resolved, timeout=20_000):
+            panel.resolve.click()
+        qtbot.waitUntil(lambda: not inbox.busy and inbox.model.rowCount() == 0)
+        assert inbox.summary.text() == "No open escalation"
+        # One message, its lines together in the middle: no labels floating apart.
+        labels = sorted(
+            (
+                label.mapTo(inbox, label.rect().topLeft()).y(),
+                label.mapTo(inbox, label.rect().bottomLeft()).y(),
+                label.text(),
+            )
+            for label in inbox.findChildren(QLabel)
+            if label.isVisible() and label.text() and label is not inbox.summary
+        )
+        line = inbox.fontMetrics().height()
+        assert len(labels) >= 2
+        for (_top, bottom, _text), (top, _bottom, _next) in itertools.pairwise(labels):
+            assert top - bottom <= 2 * line, labels
+        assert not panel.isVisible()
+        assert labels[0][0] > inbox.height() // 4  # centred, not stuck to the top
+        assert "Nothing waits for a lead." in " ".join(text for *_pos, text in labels)
+        # Whole: each label as tall as its text needs at its width.
+        for label in inbox.findChildren(QLabel):
+            if label.isVisible() and label.wordWrap() and label.text():
+                assert label.height() >= label.heightForWidth(label.width()), label.text()

@@ -8,6 +8,7 @@ in a ``ChartCard``, which can show the same model as a table instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from PySide6.QtCharts import (
     QVBarModelMapper,
 )
 from PySide6.QtCore import QAbstractItemModel, QDate, QDateTime, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -98,6 +99,29 @@ def make_table(
     return table
 
 
+MAX_COUNT_TICKS = 6
+
+
+def count_axis(axis: QValueAxis, top: float) -> None:
+    """A value axis of counts from 0 past ``top``: whole-number ticks only, a step of 1, 2 or 5
+    times a power of ten (``applyNiceNumbers`` would label a range of one 0, 0.5, 1 as "0 0 1")."""
+    top = max(1.0, top)
+    magnitude = 1
+    while True:
+        step = next(
+            (b * magnitude for b in (1, 2, 5) if top / (b * magnitude) <= MAX_COUNT_TICKS - 1), None
+        )
+        if step is not None:
+            break
+        magnitude *= 10
+    ticks = math.ceil(top / step)
+    axis.setRange(0, ticks * step)
+    axis.setTickType(QValueAxis.TickType.TicksFixed)
+    axis.setTickCount(ticks + 1)
+    axis.setMinorTickCount(0)
+    axis.setLabelFormat("%d")
+
+
 def _prepare_view(view: QChartView, name: str) -> None:
     view.setObjectName(name)
     view.setAccessibleName(name)
@@ -136,7 +160,9 @@ class ChartCard(QFrame):
         head = QHBoxLayout()
         self.title = plain_label(title, name="cardTitle")
         self.subtitle = plain_label(name="muted")
-        head.addWidget(self.title)
+        # A long explanation wraps under a narrow card instead of widening the window.
+        self.subtitle.setWordWrap(True)
+        head.addWidget(self.title, 0, Qt.AlignmentFlag.AlignTop)
         head.addWidget(self.subtitle, 1)
         self.toggle = QToolButton(self)
         self.toggle.setObjectName("tableToggle")
@@ -146,7 +172,7 @@ class ChartCard(QFrame):
         self.toggle.setToolTip("Show the numbers behind this chart")
         self.toggle.setAccessibleName(f"{title}: show as a table")
         self.toggle.toggled.connect(self._sync)
-        head.addWidget(self.toggle)
+        head.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(head)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(chart)
@@ -257,9 +283,7 @@ class _BarChart(QChartView):
         self.setMinimumHeight(min(MAX_BARS_HEIGHT, chrome + slot * max(1, self.rows.rowCount())))
         top = max((self._row_total(row) for row in range(self.rows.rowCount())), default=0.0)
         # Room past the longest bar for its value label.
-        self.values.setRange(0, max(1.0, top * 1.12))
-        self.values.applyNiceNumbers()
-        self.values.setLabelFormat("%d")
+        count_axis(self.values, top * 1.12)
 
     def _row_total(self, row: int) -> float:
         values = [s.at(row) for s in self.series.barSets() if row < s.count()]
@@ -307,6 +331,9 @@ class ReasonChart(_BarChart):
         self.chart_.legend().hide()
 
 
+DAY_MS = 86_400_000.0
+MAX_LEGEND_HEIGHT = 260  # pixels the approval chart asks for its legend at most (fits 800)
+SINGLE_BAND_WIDTH = 0.4  # of a period: the band of a key with one period only
 CATEGORY_ALPHA = 0.6  # category lines, under the line of all categories
 FADED_ALPHA = 0.15  # the other categories, while one is focused
 
@@ -328,6 +355,7 @@ class TimelineChart(QChartView):
         self.model = model
         self.color_of = color_of or (lambda _key: theme.series_color(0))
         self.target: float | None = None
+        self.period_days = 7  # the length of one period (a week or a day): the view sets it
         self.lines: dict[str | None, QLineSeries] = {}
         self.bands: dict[str | None, QAreaSeries] = {}
         self.focused: str | None = None
@@ -348,9 +376,13 @@ class TimelineChart(QChartView):
         self.rebuild()
 
     def set_target(self, target: float | None) -> None:
-        """Draw the recommendation's target (0–1) as a dashed line."""
+        """Draw the recommendation's target (0–1) as a dashed line across the whole chart."""
         self.target = target
         self.rebuild()
+
+    @property
+    def period_ms(self) -> float:
+        return self.period_days * DAY_MS
 
     def points(self, key: str | None) -> list[tuple[float, float, float, float]]:
         """(x in ms, approval, low, high) of ``key``'s rows in the model, in period order."""
@@ -379,11 +411,11 @@ class TimelineChart(QChartView):
         keys = self.model.keys()
         if self.focused not in keys:
             self.focused = None
-        xs: list[float] = []
+        xs = sorted({p[0] for key in keys for p in self.points(key)})
+        first, last = self._set_range(xs)
         single = [k for k in keys if k is not None]
         for key in keys:
             points = self.points(key)
-            xs += [p[0] for p in points]
             overall = key is None
             color = self._text_color() if key is None else self.color_of(key)
             band = self._band(points, color)
@@ -410,16 +442,25 @@ class TimelineChart(QChartView):
             # One category on its own shows its band; so does the one the lead clicked.
             band.setVisible(overall or len(single) == 1 or key == self.focused)
         if self.target is not None and xs:
-            self._target_line(min(xs), max(xs))
-        self._set_range(xs)
+            self._target_line(first, last)
+        self._hide_band_markers()
         theme.style_chart(chart, self.palette())
         for marker in chart.legend().markers():
             marker.clicked.connect(lambda m=marker: self._marker_clicked(m))
+        # QtCharts drops legend entries that do not fit: ask for the height they all need
+        # (up to a point; the table has them all).
+        entry = QFontMetrics(chart.legend().font()).height() + 8
+        self.setMinimumHeight(min(MAX_LEGEND_HEIGHT, entry * len(self.lines) + 2 * entry))
 
     def _band(
         self, points: Sequence[tuple[float, float, float, float]], color: QColor
     ) -> QAreaSeries:
         upper, lower = QLineSeries(), QLineSeries()
+        if len(points) == 1:
+            # A band needs a width: one period's interval is drawn as a bar around its point.
+            x, _y, low, high = points[0]
+            half = self.period_ms * SINGLE_BAND_WIDTH / 2
+            points = [(x - half, _y, low, high), (x + half, _y, low, high)]
         for x, _y, low, high in points:
             upper.append(x, high)
             lower.append(x, low)
@@ -440,7 +481,7 @@ class TimelineChart(QChartView):
         line.setName(f"Target {self.target * 100:g}%")
         value = self.target * 100
         line.append(first, value)
-        line.append(last if last > first else first + 1, value)
+        line.append(last, value)
         muted = QColor(self._text_color())
         muted.setAlphaF(0.55)
         line.setPen(theme.dashed(muted, 1.2))
@@ -450,23 +491,34 @@ class TimelineChart(QChartView):
         self._hide_marker(line)  # the card's subtitle names it: the legend keeps its room
         self.target_line = line
 
-    def _set_range(self, xs: list[float]) -> None:
+    def _set_range(self, xs: list[float]) -> tuple[float, float]:
+        """Set the time axis for the periods at ``xs`` (sorted); returns its ends in ms."""
         if not xs:
             today = QDate.currentDate().startOfDay()
             self.time_axis.setRange(today.addDays(-7), today)
-            return
-        day = 86_400_000.0
-        low, high = min(xs), max(xs)
-        if high - low < day:  # one period: give it room either side
-            low, high = low - day, high + day
+            return float(today.addDays(-7).toMSecsSinceEpoch()), float(today.toMSecsSinceEpoch())
+        low, high = xs[0], xs[-1]
+        ticks = min(7, max(2, len(xs)))
+        if len(xs) == 1:  # one period: the one before and after frame it, one tick each
+            low, high = low - self.period_ms, high + self.period_ms
+            ticks = 3
         self.time_axis.setRange(
             QDateTime.fromMSecsSinceEpoch(int(low)), QDateTime.fromMSecsSinceEpoch(int(high))
         )
-        self.time_axis.setTickCount(min(7, max(2, len(set(xs)))))
+        self.time_axis.setTickCount(ticks)
+        return low, high
 
     def _hide_marker(self, series: Any) -> None:
         for marker in self.chart_.legend().markers(series):
             marker.setVisible(False)
+
+    def _hide_band_markers(self) -> None:
+        # Showing a series shows its legend marker again: the bands and the target have none
+        # (the card's subtitle names them).
+        for band in self.bands.values():
+            self._hide_marker(band)
+        if self.target_line is not None:
+            self._hide_marker(self.target_line)
 
     def _marker_clicked(self, marker: QLegendMarker) -> None:
         key = next((k for k, line in self.lines.items() if line is marker.series()), None)
@@ -489,6 +541,7 @@ class TimelineChart(QChartView):
             pen.setColor(color)
             line.setPen(pen)
             self.bands[k].setVisible(k is None or len(single) == 1 or k == key)
+        self._hide_band_markers()
 
     def _text_color(self) -> QColor:
         return QColor(self.palette().color(self.foregroundRole()))

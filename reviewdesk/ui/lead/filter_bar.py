@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from PySide6.QtCore import QDate, QTimer, Signal
+from PySide6.QtCore import QDate, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLayoutItem,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -26,6 +30,7 @@ ALL_TIME, CUSTOM = "all", "custom"
 # Typing a date steps through several: wait this long after the last change before asking.
 DATE_SETTLE_MS = 600
 _FIRST = QDate(2000, 1, 1)  # shown as "first decision": a period with no start
+COMBO_CHARS = 16  # the category and model boxes' width, in characters
 
 
 def _qdate(day: date) -> QDate:
@@ -34,6 +39,109 @@ def _qdate(day: date) -> QDate:
 
 def _pydate(day: QDate) -> date:
     return date(day.year(), day.month(), day.day())
+
+
+class ElidedLabel(QLabel):
+    """A plain-text line that ends in "…" when it is cut short (its tooltip has it whole);
+    ``text()`` is the whole text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            self.palette(),
+            self.isEnabled(),
+            text,
+            self.foregroundRole(),
+        )
+        painter.end()
+
+
+class FlowLayout(QLayout):
+    """Items left to right, on as many lines as the width needs; the last item takes the rest
+    of its line. A narrow window wraps the filters instead of growing to fit them."""
+
+    def __init__(self, parent: QWidget | None = None, *, spacing: int = 6) -> None:
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self._gap = spacing
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item: QLayoutItem) -> None:  # noqa: N802 - Qt override
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:  # noqa: N802 - Qt override
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802 - Qt override
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 - Qt override
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        return self._place(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:  # noqa: N802 - Qt override
+        super().setGeometry(rect)
+        self._place(rect, move=True)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        shown = self._shown()
+        width = sum(i.sizeHint().width() for i in shown) + self._gap * max(0, len(shown) - 1)
+        return QSize(width, max((i.sizeHint().height() for i in shown), default=0))
+
+    def minimumSize(self) -> QSize:  # noqa: N802 - Qt override
+        size = QSize()
+        for item in self._shown():
+            size = size.expandedTo(item.minimumSize())
+        return size
+
+    def _shown(self) -> list[QLayoutItem]:
+        return [i for i in self._items if not i.isEmpty()]
+
+    def _place(self, rect: QRect, *, move: bool) -> int:
+        """Lay the items out in ``rect`` (when ``move``); returns the height they take."""
+        shown = self._shown()
+        lines: list[list[QLayoutItem]] = [[]]
+        x = 0
+        for n, item in enumerate(shown):
+            last = n == len(shown) - 1
+            want = item.minimumSize().width() if last else item.sizeHint().width()
+            if lines[-1] and x + want > rect.width():
+                lines.append([])
+                x = 0
+            lines[-1].append(item)
+            x += item.sizeHint().width() + self._gap
+        y = rect.y()
+        for line in lines:
+            height = max(i.sizeHint().height() for i in line) if line else 0
+            x = rect.x()
+            for item in line:
+                width = item.sizeHint().width()
+                if item is shown[-1]:
+                    width = max(item.minimumSize().width(), rect.right() + 1 - x)
+                width = min(width, rect.width())
+                if move:
+                    hint = item.sizeHint().height()
+                    item.setGeometry(QRect(QPoint(x, y + (height - hint) // 2), QSize(width, hint)))
+                x += width + self._gap
+            y += height + self._gap
+        return y - rect.y() - (self._gap if lines else 0)
 
 
 class FilterBar(QWidget):
@@ -45,9 +153,8 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("leadFilters")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         gap = self.fontMetrics().height() // 2
+        layout = FlowLayout(self, spacing=gap)
 
         self.period = QComboBox(self)
         self.period.setObjectName("periodFilter")
@@ -80,29 +187,26 @@ class FilterBar(QWidget):
         self.busy_bar.setTextVisible(False)
         self.busy_bar.setFixedWidth(self.fontMetrics().horizontalAdvance("M") * 6)
         self.busy_bar.setFixedHeight(self.fontMetrics().height() // 2 + 2)
-        self.status = plain_label(name="muted")
+        self.status = ElidedLabel(self)
+        self.status.setObjectName("muted")
         self.status.setAccessibleName("Lead view status")
         # It gives way (cut at the right) rather than widen the window.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 8)
+        self.status.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 5)
+        # The bar keeps its room while hidden: the filters wrap the same way busy or not.
+        policy = self.busy_bar.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.busy_bar.setSizePolicy(policy)
 
-        layout.addWidget(plain_label("Period", name="sectionTitle"))
-        layout.addWidget(self.period)
-        layout.addWidget(self.since)
-        layout.addWidget(plain_label("–"))
-        layout.addWidget(self.until)
-        layout.addSpacing(gap)
-        layout.addWidget(plain_label("Category", name="sectionTitle"))
-        layout.addWidget(self.category)
-        layout.addSpacing(gap)
-        layout.addWidget(plain_label("Model", name="sectionTitle"))
-        layout.addWidget(self.model)
-        layout.addSpacing(gap)
-        layout.addWidget(self.low_attention)
-        layout.addSpacing(gap)
-        layout.addWidget(self.refresh)
-        layout.addWidget(self.busy_bar)
-        layout.addWidget(self.status, 1)
+        # Groups that stay together when the bar wraps onto a second line.
+        layout.addWidget(
+            self._group(plain_label("Period", name="sectionTitle"), self.period, self.since,
+                        plain_label("–"), self.until)
+        )  # fmt: skip
+        layout.addWidget(self._group(plain_label("Category", name="sectionTitle"), self.category))
+        layout.addWidget(self._group(plain_label("Model", name="sectionTitle"), self.model))
+        layout.addWidget(self._group(self.low_attention, self.refresh))
+        layout.addWidget(self._group(self.busy_bar, self.status))
         self.busy_bar.hide()
 
         self._settle = QTimer(self)
@@ -118,6 +222,14 @@ class FilterBar(QWidget):
         self.refresh.clicked.connect(self.refresh_requested)
         self._busy = False
 
+    def _group(self, *widgets: QWidget) -> QWidget:
+        group = QWidget(self)
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in widgets:
+            row.addWidget(widget)
+        return group
+
     def _date_edit(self, name: str, accessible: str) -> QDateEdit:
         edit = QDateEdit(self)
         edit.setObjectName(name)
@@ -131,9 +243,12 @@ class FilterBar(QWidget):
         combo = QComboBox(self)
         combo.setObjectName(name)
         combo.setAccessibleName(accessible)
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        combo.setMinimumContentsLength(14)
+        # A fixed width (a long name is cut short, whole in its list and its tooltip): a
+        # producer's long category or model name must not widen the window.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_CHARS)
         combo.addItem(everything, None)
+        combo.currentIndexChanged.connect(lambda _i, c=combo: c.setToolTip(c.currentText()))
         return combo
 
     # -- the query ----------------------------------------------------------------------------
@@ -196,6 +311,13 @@ class FilterBar(QWidget):
                     # Chosen, but no longer decided anywhere: keep it, so the filter stays put.
                     combo.addItem(key_text(current), current)
                 self._choose(combo, current)
+                combo.setToolTip(combo.currentText())
+                # The list opens as wide as its longest name.
+                metrics = combo.fontMetrics()
+                widest = max(
+                    metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())
+                )
+                combo.view().setMinimumWidth(widest + 3 * metrics.height())
 
     @staticmethod
     def _choose(combo: QComboBox, value: str | None) -> None:

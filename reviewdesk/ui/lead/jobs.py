@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from reviewdesk.core.domain import History
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
 from reviewdesk.services.recommend import RecommendationEngine, RecommendationReport
 from reviewdesk.services.stats import Dimension, StatsFilter, StatsReport, StatsService
@@ -147,6 +148,11 @@ def load_inbox(session: DeskSession, *, include_resolved: bool = False) -> Inbox
     with stats.connect() as conn:
         now = stats.now(conn)
     return InboxData(tuple(items), now, include_resolved)
+
+
+def load_escalation_history(session: DeskSession, draft_id: str) -> History:
+    """What the reviewer saw of an escalated draft: its input, context and thread."""
+    return session.desk.history(draft_id)
 
 
 def resolve_escalation(session: DeskSession, request: ResolveRequest, lead: str) -> Escalation:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.services.recommend import ConfidenceThreshold, Recommendation, RecommendationReport
-from reviewdesk.services.stats import GroupStats
+from reviewdesk.services.stats import Dimension, GroupStats
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
 from reviewdesk.ui.lead.charts import (
@@ -73,6 +73,9 @@ class Kpi(QFrame):
         layout.setSpacing(0)
         self.value = plain_label("–", name="kpiValue")
         self.caption = plain_label(caption, name="muted")
+        # On a narrow window the caption takes a second line rather than widen the window.
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.caption_text = caption
         layout.addWidget(self.value)
         layout.addWidget(self.caption)
@@ -402,7 +405,8 @@ class LeadView(QWidget):
         self.reason_model.set_total(data.categories.total)
         self.reviewer_model.set_report(data.reviewers)
         self.recommendation_model.set_report(data.recommendations)
-        self.timeline_chart.target = data.recommendations.settings.target
+        self.timeline_chart.period_days = 7 if data.grain is Dimension.WEEK else 1
+        self.timeline_chart.set_target(data.recommendations.settings.target)
         self.timeline_model.set_reports(data.timeline, data.overall)
         self._describe(data)
         self._set_busy(None)

@@ -84,6 +84,11 @@ class TrendChart(QWidget):
             self.fontMetrics().horizontalAdvance("M") * 30, self.fontMetrics().height() * 6
         )
 
+    @property
+    def has_lines(self) -> bool:
+        """Whether there are lines to draw (else a message says the trend comes later)."""
+        return len(self.points) >= 2
+
     def set_points(self, points: Sequence[SessionTrendPoint]) -> None:
         self.points = tuple(points)
         described = "; ".join(
@@ -131,7 +136,7 @@ class TrendChart(QWidget):
         area = QRectF(self.rect()).adjusted(pad, pad, -pad - labels, -pad)
         painter.setPen(QPen(muted, 1, Qt.PenStyle.DotLine))
         painter.drawLine(area.bottomLeft(), area.bottomRight())
-        if len(self.points) < 2:
+        if not self.has_lines:
             painter.setPen(muted)
             painter.drawText(
                 area, Qt.AlignmentFlag.AlignCenter, "The trend appears after a few sessions."
@@ -207,12 +212,15 @@ class SessionSummaryView(QWidget):
         layout.addWidget(trend_title)
         self.trend = TrendChart(self)
         layout.addWidget(self.trend, 1)
-        legend = QHBoxLayout()
-        legend.addLayout(_legend("median time per draft", _TIME_COLOR, self))
+        # Shown with the lines only: under the chart's message it would name nothing.
+        self.trend_legend = QWidget(self)
+        legend = QHBoxLayout(self.trend_legend)
+        legend.setContentsMargins(0, 0, 0, 0)
+        legend.addLayout(_legend("median time per draft", _TIME_COLOR, self.trend_legend))
         legend.addSpacing(spacing * 2)
-        legend.addLayout(_legend("share approved (dashed)", _SHARE_COLOR, self))
+        legend.addLayout(_legend("share approved (dashed)", _SHARE_COLOR, self.trend_legend))
         legend.addStretch(1)
-        layout.addLayout(legend)
+        layout.addWidget(self.trend_legend)
         self.summary: SessionSummary | None = None
 
     def show_summary(self, summary: SessionSummary | None) -> None:
@@ -245,3 +253,4 @@ class SessionSummaryView(QWidget):
             low_attention_text(summary.low_attention),
         )
         self.trend.set_points(summary.trend)
+        self.trend_legend.setVisible(self.trend.has_lines)
