@@ -42,6 +42,7 @@ from reviewdesk.ui.review_controller import (
     ReviewController,
     ReviewState,
     SessionEntry,
+    SessionProgress,
 )
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.shortcuts import HeldKeyGuard, ShortcutSet, keymap_overrides
@@ -53,7 +54,7 @@ from reviewdesk.ui.widgets.details import (
     plain_label,
 )
 from reviewdesk.ui.widgets.editor import EditPanel
-from reviewdesk.ui.widgets.notice_bar import NoticeBar
+from reviewdesk.ui.widgets.notice_bar import NoticeBar, NoticeSlot
 from reviewdesk.ui.widgets.question import open_question
 from reviewdesk.ui.widgets.session_list import SessionList
 from reviewdesk.ui.widgets.status_page import StatusPage, day_start_text
@@ -189,7 +190,7 @@ class MainWindow(QMainWindow):
         self._saving_timer = QTimer(self)
         self._saving_timer.setSingleShot(True)
         self._saving_timer.setInterval(SAVING_HINT_DELAY_MS)
-        self._saving_timer.timeout.connect(lambda: self.saving.setText("Saving…"))
+        self._saving_timer.timeout.connect(self._show_saving)
         hints = QGuiApplication.styleHints()
         hints.colorSchemeChanged.connect(self._restyle)
         style.apply(self)
@@ -211,7 +212,8 @@ class MainWindow(QMainWindow):
         self.mode_bar.addTab("Review desk")
         self.mode_bar.addTab("Lead view")
         self.notice_bar = NoticeBar(central)
-        outer.addWidget(self.notice_bar)
+        self.notice_slot = NoticeSlot(self.notice_bar, central)
+        outer.addWidget(self.notice_slot)
         self.modes = QStackedWidget(central)
         outer.addWidget(self.modes, 1)
         self.pages = QStackedWidget(self.modes)
@@ -314,7 +316,7 @@ class MainWindow(QMainWindow):
         self.queue_label = plain_label()
         self.queue_label.setAccessibleName("Queue depth")
         self.session_label = plain_label()
-        self.session_label.setAccessibleName("Decided this session")
+        self.session_label.setAccessibleName("Session progress")
         self.reviewer_label = plain_label(name="muted")
         self.reviewer_label.setAccessibleName("Reviewer")
         bar.addWidget(self.connection_label)
@@ -323,6 +325,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.queue_label)
         bar.addPermanentWidget(self.session_label)
         bar.addPermanentWidget(self.reviewer_label)
+        self._waiting = False
         self._set_online(None)
         self.reviewer_label.setText(f"Reviewer: {self._reviewer}")
 
@@ -390,6 +393,9 @@ class MainWindow(QMainWindow):
         self._link(controller.decision_returned, self._decision_returned)
         self._link(controller.edit_not_recorded, self.keep_unrecorded_edit)
         self._link(controller.break_changed, self._show_break)
+        self._link(controller.progress_changed, self._show_progress)
+        self._link(controller.notice_resolved, self.notice_bar.resolve)
+        self._link(controller.waiting_changed, self._show_waiting)
         app = QCoreApplication.instance()
         if isinstance(app, QGuiApplication):
             self._link(app.applicationStateChanged, self._visibility_changed)
@@ -399,6 +405,7 @@ class MainWindow(QMainWindow):
         self._visibility_changed()
         self._set_online(True)
         self._show_session(controller.entries)
+        self._show_progress(controller.progress)
         self._apply_state(controller.state)
 
     def set_reviewer(self, reviewer: str) -> None:
@@ -416,6 +423,7 @@ class MainWindow(QMainWindow):
             signal.disconnect(slot)
         self._connections.clear()
         self._activity.stop()
+        self._waiting = False
         self.controller = None
         # Before the session closes on the worker: the lead view submits nothing more to it.
         if self._lead_view is not None:
@@ -480,7 +488,7 @@ class MainWindow(QMainWindow):
             self._saving_timer.start()
         else:
             self._saving_timer.stop()
-            self.saving.setText("")
+        self._show_saving()
         if state is not ReviewState.EDITING and self.draft_stack.currentWidget() is self.editor:
             self._keep_edit_of_a_lost_draft(state)
             self.editor.stop()
@@ -622,18 +630,45 @@ class MainWindow(QMainWindow):
     def _show_session(self, entries: tuple[SessionEntry, ...]) -> None:
         self._side_fresh.discard(self.side.indexOf(self.session_list))
         self._refresh_side(self.side.currentIndex())
-        count = self.controller.decided_count if self.controller else 0
-        self.session_label.setText(f"{count} decided this session")
+
+    def _show_progress(self, progress: SessionProgress | None) -> None:
+        """The session's reviews of its cap and the time left, as the queue counts them (the
+        same figures the limit warnings say), shown from the start of the session."""
+        self.session_label.setText(progress.text if progress is not None else "Session: …")
 
     def _show_notice(self, notice: Notice) -> None:
-        self.notice_bar.show_notice(notice.level, notice.text)
+        self.notice_bar.show_notice(notice.level, notice.text, notice.topic)
 
     def _set_online(self, online: bool | None) -> None:
-        text = {None: "○ Connecting", True: "● Connected", False: "● Offline"}[online]
+        """The dot: the outcome of the last call to the database (None: none made yet)."""
+        self._online = online
+        self._show_connection()
+
+    def _show_waiting(self, waiting: bool) -> None:
+        self._waiting = waiting
+        self._show_connection()
+        self._show_saving()
+
+    def _show_connection(self) -> None:
+        # A database that has not answered for seconds is neither connected nor offline yet:
+        # the dot says that it is being waited for, until it answers (or fails).
+        if self._waiting:
+            text, online = "◐ Waiting for the database", "waiting"
+        else:
+            text = {None: "○ Connecting", True: "● Connected", False: "● Offline"}[self._online]
+            online = "" if self._online is None else str(self._online).lower()
         self.connection_label.setText(text)
-        self.connection_label.setProperty("online", "" if online is None else str(online).lower())
+        self.connection_label.setProperty("online", online)
         self.connection_label.style().unpolish(self.connection_label)
         self.connection_label.style().polish(self.connection_label)
+
+    def _show_saving(self) -> None:
+        if self._state is not ReviewState.WRITING:
+            self.saving.setText("")
+        elif self._waiting:
+            self.saving.setText("Saving… the database is slow to answer")
+        else:  # said only once a write takes long enough to be noticed
+            self.saving.setText("" if self._saving_timer.isActive() else "Saving…")
 
     # -- handlers of the actions (names from shortcuts.ACTIONS) -------------------------------
     def approve(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from reviewdesk.core.domain import Label, Severity
 from reviewdesk.ui.dialogs.decision import EscalateDialog, RejectDialog
@@ -153,7 +154,7 @@ def test_review_ten_drafts_with_every_verb(desk_harness: HarnessFactory, db_url:
     assert outcomes == {"accepted": 13}
     assert (counts.pending, counts.leased, counts.decided) == (0, 0, 12)
     assert h.controller.decided_count == 12
-    assert h.window.status_text["session"] == "12 decided this session"
+    assert h.window.status_text["session"] == "Session: 12 of 40 reviews · 45 min left"
     assert h.spy.on_gui_thread == []
     assert h.spy.elsewhere > 0
 
@@ -167,7 +168,7 @@ def test_status_bar_shows_database_connection_queue_and_session(
     assert status["database"] == h.desk.target.display
     assert status["connection"] == "● Connected"
     assert status["queue"] == "1 waiting · 2 in review"  # the shown draft and the prefetched one
-    assert status["session"] == "0 decided this session"
+    assert status["session"] == "Session: 0 of 40 reviews · 45 min left"
     assert status["reviewer"] == "Reviewer: ana"
 
 
@@ -350,3 +351,34 @@ def test_reject_reasons_a_lead_changes_reach_an_open_desk(
     with h.verify() as check:
         (result,) = [r for r in check.results(unsettled=True) if r.id == "d-04"]
         assert result.reason == "made_up_policy"
+
+
+def test_a_message_appearing_or_going_moves_nothing_on_the_desk(
+    desk_harness: HarnessFactory,
+) -> None:
+    """A click aimed at a button lands on it whether a message has just appeared or gone."""
+    h = desk_harness(drafts(3))
+    h.wait_idle()
+    window = h.window
+    watched = [window.draft_view, window.header, *window.verb_buttons.values(), window.side]
+
+    def places() -> list[tuple[int, int, int, int]]:
+        QApplication.processEvents()
+        return [
+            (*w.mapTo(window, w.rect().topLeft()).toTuple(), w.width(), w.height()) for w in watched
+        ]
+
+    before = places()
+    long_text = "The database could not be reached while your decision was written. " * 4
+    for level, text in (("error", "Not recorded."), ("warning", long_text)):
+        window.notice_bar.show_notice(level, text)
+        assert window.notice_bar.isVisible()
+        assert places() == before
+        window.notice_bar.dismiss()
+        assert places() == before
+    # The long message is shown whole (it grows over the desk), not cut.
+    window.notice_bar.show_notice("warning", long_text)
+    QApplication.processEvents()
+    bar = window.notice_bar
+    assert bar.height() >= bar.heightForWidth(bar.width())
+    assert bar.height() > window.notice_slot.height()

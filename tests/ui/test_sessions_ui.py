@@ -165,10 +165,11 @@ def test_warning_once_then_break_then_drafts_again(
     assert page.summary_view.median.value.text() == "20 s"
     assert page.summary_view.gold.isHidden()  # no known-answer drafts this session
 
-    # The 80% warning came once (at 4 of 5), gently.
+    # The 80% warning came once (when the fourth draft was handed out), gently, and in the
+    # figures of the status bar: three reviews done.
     warnings = [n for n in said if "a break is coming up" in n.text]
     assert [(n.level, n.text) for n in warnings] == [
-        ("info", "4 of 5 reviews in this session — a break is coming up.")
+        ("info", "3 of 5 reviews in this session — a break is coming up.")
     ]
     assert not [n for n in said if n.level == "error"]
 
@@ -198,6 +199,36 @@ def test_warning_once_then_break_then_drafts_again(
     h.qtbot.waitUntil(lambda: not page.counting_down)
     approve(h)
     h.wait_for_draft("d-07")
+
+
+def test_session_progress_shows_all_along_and_agrees_with_the_warning(
+    desk_harness: HarnessFactory, db_url: str
+) -> None:
+    """Reviews done of the cap and the time left are in the status bar from the first draft
+    on, and the limit warning says the same figure the status bar shows at that moment."""
+    mono = FakeMonotonic()
+    limits = QUIET.with_changes(reviews_per_session=5, minutes_per_session=10.0, warn_at=0.8)
+    h = desk_harness(drafts(8), url=db_url, monotonic=mono, limits=limits)
+    h.wait_idle()
+    assert h.window.status_text["session"] == "Session: 0 of 5 reviews · 10 min left"
+    bar_at_warning: list[tuple[str, str]] = []
+    h.controller.notice.connect(
+        lambda n: bar_at_warning.append((n.text, h.window.status_text["session"]))
+    )
+    for n in range(1, 5):
+        h.wait_for_draft(f"d-{n:02d}")
+        mono.t += 45  # counted: 45 s each (under the idle grace)
+        approve(h)
+        h.wait_idle()
+        left = 10 - 0.75 * n
+        assert h.window.status_text["session"] == (
+            f"Session: {n} of 5 reviews · {int(-(-left // 1))} min left"
+        )
+    warned = [(text, bar) for text, bar in bar_at_warning if "break is coming" in text]
+    assert len(warned) == 1
+    text, bar = warned[0]
+    reviews = bar.removeprefix("Session: ").split(" · ")[0]
+    assert text.startswith(reviews + " in this session")
 
 
 def test_countdown_text() -> None:
