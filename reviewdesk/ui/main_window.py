@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 
 DECISION_IDS = ("approve", "edit", "reject", "escalate", "skip")
 SAVING_HINT_DELAY_MS = 200
+_PUT_ASIDE_TOPIC = "edit put aside"
 _REVIEW_PAGE, _STATUS_PAGE = 0, 1
 # Input that shows the reviewer is at the desk (the review clock counts through it).
 _INPUT_EVENTS = frozenset(
@@ -173,6 +174,8 @@ class MainWindow(QMainWindow):
         self.active_dialog: DecisionDialog | None = None
         self.cheat_sheet: CheatSheet | None = None
         self._editing_draft_id = ""  # the draft the inline editor was opened on
+        # (lease id, text) of the last edit left with Esc: E on that draft brings it back.
+        self._put_aside_edit: tuple[str, str] | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._connections: list[tuple[SignalInstance, Callable[..., None]]] = []
 
@@ -676,14 +679,21 @@ class MainWindow(QMainWindow):
             self.controller.approve()
 
     def begin_edit(self, text: str | None = None) -> None:
-        """Open the inline editor on the draft (or on ``text``, an edit being taken up again)."""
+        """Open the inline editor on the draft (or on ``text``, an edit being taken up again).
+        An edit put aside with Esc on this draft comes back, one Ctrl+Z away from the draft."""
         controller = self.controller
         if controller is None or controller.current is None or not controller.begin_edit():
             return
         lease = controller.current.lease
         self._editing_draft_id = lease.draft.id
         self.draft_stack.setCurrentWidget(self.editor)
-        self.editor.start(lease.lease_id, lease.draft.draft, text)
+        put_aside = self._put_aside_edit
+        self._put_aside_edit = None
+        if text is None and put_aside is not None and put_aside[0] == lease.lease_id:
+            self.notice_bar.resolve(_PUT_ASIDE_TOPIC)
+            self.editor.start(lease.lease_id, lease.draft.draft, put_aside[1], restored=True)
+        else:
+            self.editor.start(lease.lease_id, lease.draft.draft, text)
 
     def _keep_edit_of_a_lost_draft(self, state: ReviewState) -> None:
         """The editor closes without a submit or Esc when its draft was taken away (the lease
@@ -719,8 +729,21 @@ class MainWindow(QMainWindow):
             self.controller.submit_edit(lease_id, text)
 
     def _cancel_edit(self) -> None:
-        if self.controller is not None:
-            self.controller.cancel_edit()
+        """Esc: the editor closes without deciding. What was typed is kept for this draft (the
+        next E brings it back), and the reviewer is told so."""
+        if self.controller is None:
+            return
+        text = self.editor.changed_text()
+        if text is not None:
+            self._put_aside_edit = (self.editor.lease_id, text)
+        self.controller.cancel_edit()
+        if text is not None:
+            self.notice_bar.show_notice(
+                "info",
+                f"Edit put aside. Press {self.shortcuts.key_text('edit')} to take it up again "
+                "on this draft.",
+                _PUT_ASIDE_TOPIC,
+            )
 
     def open_reject(self) -> None:
         controller = self.controller
