@@ -13,8 +13,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal, SignalInstance
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QHideEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSlider,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -49,6 +58,7 @@ from reviewdesk.ui.shortcuts import HeldKeyGuard, ShortcutSet, keymap_overrides
 from reviewdesk.ui.widgets.details import (
     ContextView,
     DraftHeader,
+    ElidedLabel,
     HistoryView,
     MetadataForm,
     plain_label,
@@ -184,6 +194,7 @@ class MainWindow(QMainWindow):
         self.shortcuts.install(self)
         self.shortcuts.connect_handlers(self)
 
+        self._build_scroll_keys()
         self._activity = ActivityWatch(self)
         self.end_session_box: QMessageBox | None = None
         self._build()
@@ -292,6 +303,39 @@ class MainWindow(QMainWindow):
         self.status_page.secondary.clicked.connect(self.open_settings)
         self.pages.addWidget(self.status_page)
 
+    def _build_scroll_keys(self) -> None:
+        """Page Up and Page Down read the draft wherever the focus is in the window (after a
+        click on a tab or a button, or before any click): the keys of the desk belong to the
+        draft. A side view the reviewer clicked into is scrolled instead. Fixed keys, like the
+        editor's; off while the editor or another page is shown."""
+        self.scroll_actions: dict[str, QAction] = {}
+        for name, key, step in (
+            ("scroll_down", QKeySequence.StandardKey.MoveToNextPage, 1),
+            ("scroll_up", QKeySequence.StandardKey.MoveToPreviousPage, -1),
+        ):
+            action = QAction(name.replace("_", " ").capitalize(), self)
+            action.setObjectName(f"action_{name}")
+            action.setShortcuts(key)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _checked=False, step=step: self._scroll_page(step))
+            self.addAction(action)
+            self.scroll_actions[name] = action
+
+    def _scroll_page(self, step: int) -> None:
+        focus: QWidget | None = self.focusWidget()
+        view: QAbstractScrollArea = self.draft_view
+        while focus is not None and focus is not self.side:
+            if isinstance(focus, QAbstractScrollArea) and self.side.isAncestorOf(focus):
+                view = focus
+                break
+            focus = focus.parentWidget()
+        bar = view.verticalScrollBar()
+        bar.triggerAction(
+            QAbstractSlider.SliderAction.SliderPageStepAdd
+            if step > 0
+            else QAbstractSlider.SliderAction.SliderPageStepSub
+        )
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         desk = QMenu("&Desk", bar)
@@ -311,7 +355,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.database_label = plain_label(name="muted")
+        self.database_label = ElidedLabel(name="muted")  # a long URL gives way, not the rest
         self.database_label.setAccessibleName("Database")
         self.connection_label = plain_label(name="statusDot")
         self.connection_label.setAccessibleName("Connection")
@@ -481,6 +525,8 @@ class MainWindow(QMainWindow):
         self.shortcuts.set_enabled(
             ["refresh"], desk and state in (ReviewState.EMPTY, ReviewState.ERROR)
         )
+        for action in self.scroll_actions.values():
+            action.setEnabled(desk and state in (ReviewState.SHOWING, ReviewState.WRITING))
         self.shortcuts.set_enabled(
             ["end_session"],
             desk and self.controller is not None and self.controller.can_end_session(),
@@ -669,7 +715,7 @@ class MainWindow(QMainWindow):
         if self._state is not ReviewState.WRITING:
             self.saving.setText("")
         elif self._waiting:
-            self.saving.setText("Saving… the database is slow to answer")
+            self.saving.setText("Saving… (slow)")
         else:  # said only once a write takes long enough to be noticed
             self.saving.setText("" if self._saving_timer.isActive() else "Saving…")
 

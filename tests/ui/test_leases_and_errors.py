@@ -450,7 +450,7 @@ def test_a_write_waiting_on_a_locked_database_says_so_until_it_is_recorded(
         h.qtbot.waitUntil(
             lambda: h.window.status_text["connection"] == "◐ Waiting for the database"
         )
-        assert h.window.saving.text() == "Saving… the database is slow to answer"
+        assert h.window.saving.text() == "Saving… (slow)"
         assert h.controller.state is ReviewState.WRITING
         assert h.shown_id() == "d-01"
     finally:

@@ -465,3 +465,36 @@ def test_an_edit_left_with_esc_comes_back_with_e_on_the_same_draft(
     with h.verify() as check:
         finals = {r.id: r.final for r in check.results(unsettled=True, include_delivered=True)}
     assert finals == {"d-01": original + " Sorry for the wait."}
+
+
+def test_page_down_scrolls_a_long_draft_wherever_the_focus_is(
+    desk_harness: HarnessFactory,
+) -> None:
+    """After a click on a side tab the tab bar may hold the focus (it does on some platforms),
+    and before any click nothing in the window may: Page Down still reads the draft on."""
+    from PySide6.QtTest import QTest
+
+    long_draft = "\n\n".join(f"Paragraph {n} of a long reply, read to the end." for n in range(80))
+    h = desk_harness([drafts(1)[0] | {"draft": long_draft}])
+    h.wait_for_draft("d-01")
+    bar = h.window.side.tabBar()
+    scroll = h.window.draft_view.verticalScrollBar()
+    assert scroll.maximum() > 0
+    for index in (1, 2, 0):
+        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+        assert h.window.side.currentIndex() == index
+        bar.setFocus(Qt.FocusReason.MouseFocusReason)
+        before = scroll.value()
+        h.press(Key.Key_PageDown)
+        assert scroll.value() > before
+    h.window.draft_view.clearFocus()
+    assert h.window.focusWidget() is None or h.window.focusWidget() is not h.window.draft_view
+    before = scroll.value()
+    QTest.keyClick(h.window, Key.Key_PageUp)
+    assert scroll.value() < before
+    # In the editor the keys are the editor's: the draft behind it does not move.
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    before = scroll.value()
+    h.press(Key.Key_PageDown)
+    assert scroll.value() == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from reviewdesk.ui.word_diff import Piece, word_diff
@@ -45,6 +47,6 @@ def test_the_pieces_give_back_both_texts(original: str, edited: str) -> None:
     assert _rebuilt(pieces, "inserted") == original
     assert _rebuilt(pieces, "deleted") == edited
     assert all(p.text for p in pieces)
-    assert all(a.kind != b.kind for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.kind != b.kind for a, b in itertools.pairwise(pieces))
     if original == edited:
         assert all(p.kind == "same" for p in pieces)
