@@ -203,9 +203,17 @@ class SessionProgress:
     reviews: int
     allowed: int | None
     minutes_left: float | None
+    on_break: bool = False  # no session, and none may start yet
+    started: bool = True  # False: none is open; the next draft starts one
 
     @classmethod
     def of(cls, status: SessionStatus) -> SessionProgress:
+        if status.session is None:
+            # A spent session is still reported (its last drafts may be on screen): only
+            # without one is the reviewer on a break, or not started.
+            if status.blocked is not None:
+                return cls(0, None, None, on_break=True)
+            return cls(0, None, None, started=False)
         reviews = status.session.reviews if status.session is not None else 0
         allowed: int | None = None
         minutes_left: float | None = None
@@ -225,6 +233,10 @@ class SessionProgress:
     @property
     def text(self) -> str:
         """For the status bar: ``Session: 12 of 40 reviews · 31 min left``."""
+        if self.on_break:
+            return "Session: on a break"
+        if not self.started:
+            return "Session: starts with the next draft"
         text = f"Session: {self.reviews_text}"
         if self.minutes_left is not None:
             # Rounded up: "0 min left" while there is time left would read as none.

@@ -327,7 +327,7 @@ def test_a_low_confidence_is_shown_as_a_warning(desk_harness: HarnessFactory) ->
         assert shown.text() == text
         assert shown.property("tone") == ("warning" if low else "")
         h.window.side.setCurrentWidget(h.window.metadata)
-        h.qtbot.waitUntil(lambda: h.window.metadata.values["id"].text() == draft_id)
+        h.qtbot.waitUntil(lambda d=draft_id: h.window.metadata.values["id"].text() == d)
         form = h.window.metadata.values["confidence"].text()
         assert form.endswith(", low (below 0.50)") == low
         h.press(Qt.Key.Key_A)

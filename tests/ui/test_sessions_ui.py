@@ -354,3 +354,15 @@ def test_a_confirmed_stop_is_celebrated_once(desk_harness: HarnessFactory) -> No
     h.wait_idle()
     assert len([n for n in said if "confirmed by a lead" in n.text]) == 1
     assert "d-01" in h.window.notice_bar.text.text()
+
+
+def test_the_status_bar_says_a_break_is_no_session() -> None:
+    from reviewdesk.core.sessions import Blocker, SessionStatus
+    from reviewdesk.ui.review_controller import SessionProgress
+
+    on_break = SessionStatus("ana", None, Blocker.ON_BREAK, START)
+    assert SessionProgress.of(on_break).text == "Session: on a break"
+    none_open = SessionStatus("ana", None, None, None)
+    assert SessionProgress.of(none_open).text == "Session: starts with the next draft"
+    assert SessionProgress(0, 40, 0.99).text == "Session: 0 of 40 reviews · 1 min left"
+    assert SessionProgress(1, None, None).text == "Session: 1 review"
