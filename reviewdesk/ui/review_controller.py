@@ -214,7 +214,7 @@ class SessionProgress:
             if status.blocked is not None:
                 return cls(0, None, None, on_break=True)
             return cls(0, None, None, started=False)
-        reviews = status.session.reviews if status.session is not None else 0
+        reviews = status.session.reviews
         allowed: int | None = None
         minutes_left: float | None = None
         for use in status.uses:
@@ -973,6 +973,8 @@ class ReviewController(QObject):
                 self.counts_changed.emit(counts)
 
         self._submit(self._session.counts, done, self._log_failure, "counts")
+        if self._state is not ReviewState.BREAK:
+            self._check_limits()  # a lead may have changed the limits meanwhile
 
     # -- review time --------------------------------------------------------------------------
     def activity(self) -> None:

@@ -462,3 +462,30 @@ def test_a_write_waiting_on_a_locked_database_says_so_until_it_is_recorded(
     h.wait_idle()
     with h.verify() as check:
         assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
+
+
+def test_a_cannot_get_the_next_draft_banner_goes_when_a_draft_comes(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness([], wait=ReviewState.EMPTY)
+    h.wait_idle()
+    real_claim = h.desk.claim
+    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: disk I/O error")]
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "claim", flaky)
+    bar = h.window.notice_bar
+    h.press(Key.Key_F5)
+    h.wait_for_state(ReviewState.ERROR)
+    assert bar.isVisible() and bar.text.text().startswith("Cannot get the next draft:")
+    assert h.window.status_text["connection"] == "● Offline"
+    with h.verify() as producer:
+        producer.submit(drafts(1))
+    h.press(Key.Key_F5)
+    h.wait_for_draft("d-01")
+    assert not bar.isVisible()
+    assert h.window.status_text["connection"] == "● Connected"
