@@ -13,8 +13,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal, SignalInstance
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QHideEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSlider,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -42,18 +51,20 @@ from reviewdesk.ui.review_controller import (
     ReviewController,
     ReviewState,
     SessionEntry,
+    SessionProgress,
 )
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.shortcuts import HeldKeyGuard, ShortcutSet, keymap_overrides
 from reviewdesk.ui.widgets.details import (
     ContextView,
     DraftHeader,
+    ElidedLabel,
     HistoryView,
     MetadataForm,
     plain_label,
 )
 from reviewdesk.ui.widgets.editor import EditPanel
-from reviewdesk.ui.widgets.notice_bar import NoticeBar
+from reviewdesk.ui.widgets.notice_bar import NoticeBar, NoticeSlot
 from reviewdesk.ui.widgets.question import open_question
 from reviewdesk.ui.widgets.session_list import SessionList
 from reviewdesk.ui.widgets.status_page import StatusPage, day_start_text
@@ -68,6 +79,7 @@ log = logging.getLogger(__name__)
 
 DECISION_IDS = ("approve", "edit", "reject", "escalate", "skip")
 SAVING_HINT_DELAY_MS = 200
+_PUT_ASIDE_TOPIC = "edit put aside"
 _REVIEW_PAGE, _STATUS_PAGE = 0, 1
 # Input that shows the reviewer is at the desk (the review clock counts through it).
 _INPUT_EVENTS = frozenset(
@@ -172,6 +184,8 @@ class MainWindow(QMainWindow):
         self.active_dialog: DecisionDialog | None = None
         self.cheat_sheet: CheatSheet | None = None
         self._editing_draft_id = ""  # the draft the inline editor was opened on
+        # (lease id, text) of the last edit left with Esc: E on that draft brings it back.
+        self._put_aside_edit: tuple[str, str] | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._connections: list[tuple[SignalInstance, Callable[..., None]]] = []
 
@@ -180,6 +194,7 @@ class MainWindow(QMainWindow):
         self.shortcuts.install(self)
         self.shortcuts.connect_handlers(self)
 
+        self._build_scroll_keys()
         self._activity = ActivityWatch(self)
         self.end_session_box: QMessageBox | None = None
         self._build()
@@ -189,7 +204,7 @@ class MainWindow(QMainWindow):
         self._saving_timer = QTimer(self)
         self._saving_timer.setSingleShot(True)
         self._saving_timer.setInterval(SAVING_HINT_DELAY_MS)
-        self._saving_timer.timeout.connect(lambda: self.saving.setText("Saving…"))
+        self._saving_timer.timeout.connect(self._show_saving)
         hints = QGuiApplication.styleHints()
         hints.colorSchemeChanged.connect(self._restyle)
         style.apply(self)
@@ -211,7 +226,8 @@ class MainWindow(QMainWindow):
         self.mode_bar.addTab("Review desk")
         self.mode_bar.addTab("Lead view")
         self.notice_bar = NoticeBar(central)
-        outer.addWidget(self.notice_bar)
+        self.notice_slot = NoticeSlot(self.notice_bar, central)
+        outer.addWidget(self.notice_slot)
         self.modes = QStackedWidget(central)
         outer.addWidget(self.modes, 1)
         self.pages = QStackedWidget(self.modes)
@@ -287,6 +303,39 @@ class MainWindow(QMainWindow):
         self.status_page.secondary.clicked.connect(self.open_settings)
         self.pages.addWidget(self.status_page)
 
+    def _build_scroll_keys(self) -> None:
+        """Page Up and Page Down read the draft wherever the focus is in the window (after a
+        click on a tab or a button, or before any click): the keys of the desk belong to the
+        draft. A side view the reviewer clicked into is scrolled instead. Fixed keys, like the
+        editor's; off while the editor or another page is shown."""
+        self.scroll_actions: dict[str, QAction] = {}
+        for name, key, step in (
+            ("scroll_down", QKeySequence.StandardKey.MoveToNextPage, 1),
+            ("scroll_up", QKeySequence.StandardKey.MoveToPreviousPage, -1),
+        ):
+            action = QAction(name.replace("_", " ").capitalize(), self)
+            action.setObjectName(f"action_{name}")
+            action.setShortcuts(key)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _checked=False, step=step: self._scroll_page(step))
+            self.addAction(action)
+            self.scroll_actions[name] = action
+
+    def _scroll_page(self, step: int) -> None:
+        focus: QWidget | None = self.focusWidget()
+        view: QAbstractScrollArea = self.draft_view
+        while focus is not None and focus is not self.side:
+            if isinstance(focus, QAbstractScrollArea) and self.side.isAncestorOf(focus):
+                view = focus
+                break
+            focus = focus.parentWidget()
+        bar = view.verticalScrollBar()
+        bar.triggerAction(
+            QAbstractSlider.SliderAction.SliderPageStepAdd
+            if step > 0
+            else QAbstractSlider.SliderAction.SliderPageStepSub
+        )
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         desk = QMenu("&Desk", bar)
@@ -306,7 +355,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.database_label = plain_label(name="muted")
+        self.database_label = ElidedLabel(name="muted")  # a long URL gives way, not the rest
         self.database_label.setAccessibleName("Database")
         self.connection_label = plain_label(name="statusDot")
         self.connection_label.setAccessibleName("Connection")
@@ -314,7 +363,7 @@ class MainWindow(QMainWindow):
         self.queue_label = plain_label()
         self.queue_label.setAccessibleName("Queue depth")
         self.session_label = plain_label()
-        self.session_label.setAccessibleName("Decided this session")
+        self.session_label.setAccessibleName("Session progress")
         self.reviewer_label = plain_label(name="muted")
         self.reviewer_label.setAccessibleName("Reviewer")
         bar.addWidget(self.connection_label)
@@ -323,6 +372,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.queue_label)
         bar.addPermanentWidget(self.session_label)
         bar.addPermanentWidget(self.reviewer_label)
+        self._waiting = False
         self._set_online(None)
         self.reviewer_label.setText(f"Reviewer: {self._reviewer}")
 
@@ -390,6 +440,9 @@ class MainWindow(QMainWindow):
         self._link(controller.decision_returned, self._decision_returned)
         self._link(controller.edit_not_recorded, self.keep_unrecorded_edit)
         self._link(controller.break_changed, self._show_break)
+        self._link(controller.progress_changed, self._show_progress)
+        self._link(controller.notice_resolved, self.notice_bar.resolve)
+        self._link(controller.waiting_changed, self._show_waiting)
         app = QCoreApplication.instance()
         if isinstance(app, QGuiApplication):
             self._link(app.applicationStateChanged, self._visibility_changed)
@@ -399,6 +452,7 @@ class MainWindow(QMainWindow):
         self._visibility_changed()
         self._set_online(True)
         self._show_session(controller.entries)
+        self._show_progress(controller.progress)
         self._apply_state(controller.state)
 
     def set_reviewer(self, reviewer: str) -> None:
@@ -416,6 +470,7 @@ class MainWindow(QMainWindow):
             signal.disconnect(slot)
         self._connections.clear()
         self._activity.stop()
+        self._waiting = False
         self.controller = None
         # Before the session closes on the worker: the lead view submits nothing more to it.
         if self._lead_view is not None:
@@ -470,6 +525,8 @@ class MainWindow(QMainWindow):
         self.shortcuts.set_enabled(
             ["refresh"], desk and state in (ReviewState.EMPTY, ReviewState.ERROR)
         )
+        for action in self.scroll_actions.values():
+            action.setEnabled(desk and state in (ReviewState.SHOWING, ReviewState.WRITING))
         self.shortcuts.set_enabled(
             ["end_session"],
             desk and self.controller is not None and self.controller.can_end_session(),
@@ -480,7 +537,7 @@ class MainWindow(QMainWindow):
             self._saving_timer.start()
         else:
             self._saving_timer.stop()
-            self.saving.setText("")
+        self._show_saving()
         if state is not ReviewState.EDITING and self.draft_stack.currentWidget() is self.editor:
             self._keep_edit_of_a_lost_draft(state)
             self.editor.stop()
@@ -622,18 +679,45 @@ class MainWindow(QMainWindow):
     def _show_session(self, entries: tuple[SessionEntry, ...]) -> None:
         self._side_fresh.discard(self.side.indexOf(self.session_list))
         self._refresh_side(self.side.currentIndex())
-        count = self.controller.decided_count if self.controller else 0
-        self.session_label.setText(f"{count} decided this session")
+
+    def _show_progress(self, progress: SessionProgress | None) -> None:
+        """The session's reviews of its cap and the time left, as the queue counts them (the
+        same figures the limit warnings say), shown from the start of the session."""
+        self.session_label.setText(progress.text if progress is not None else "Session: …")
 
     def _show_notice(self, notice: Notice) -> None:
-        self.notice_bar.show_notice(notice.level, notice.text)
+        self.notice_bar.show_notice(notice.level, notice.text, notice.topic)
 
     def _set_online(self, online: bool | None) -> None:
-        text = {None: "○ Connecting", True: "● Connected", False: "● Offline"}[online]
+        """The dot: the outcome of the last call to the database (None: none made yet)."""
+        self._online = online
+        self._show_connection()
+
+    def _show_waiting(self, waiting: bool) -> None:
+        self._waiting = waiting
+        self._show_connection()
+        self._show_saving()
+
+    def _show_connection(self) -> None:
+        # A database that has not answered for seconds is neither connected nor offline yet:
+        # the dot says that it is being waited for, until it answers (or fails).
+        if self._waiting:
+            text, online = "◐ Waiting for the database", "waiting"
+        else:
+            text = {None: "○ Connecting", True: "● Connected", False: "● Offline"}[self._online]
+            online = "" if self._online is None else str(self._online).lower()
         self.connection_label.setText(text)
-        self.connection_label.setProperty("online", "" if online is None else str(online).lower())
+        self.connection_label.setProperty("online", online)
         self.connection_label.style().unpolish(self.connection_label)
         self.connection_label.style().polish(self.connection_label)
+
+    def _show_saving(self) -> None:
+        if self._state is not ReviewState.WRITING:
+            self.saving.setText("")
+        elif self._waiting:
+            self.saving.setText("Saving… (slow)")
+        else:  # said only once a write takes long enough to be noticed
+            self.saving.setText("" if self._saving_timer.isActive() else "Saving…")
 
     # -- handlers of the actions (names from shortcuts.ACTIONS) -------------------------------
     def approve(self) -> None:
@@ -641,14 +725,21 @@ class MainWindow(QMainWindow):
             self.controller.approve()
 
     def begin_edit(self, text: str | None = None) -> None:
-        """Open the inline editor on the draft (or on ``text``, an edit being taken up again)."""
+        """Open the inline editor on the draft (or on ``text``, an edit being taken up again).
+        An edit put aside with Esc on this draft comes back, one Ctrl+Z away from the draft."""
         controller = self.controller
         if controller is None or controller.current is None or not controller.begin_edit():
             return
         lease = controller.current.lease
         self._editing_draft_id = lease.draft.id
         self.draft_stack.setCurrentWidget(self.editor)
-        self.editor.start(lease.lease_id, lease.draft.draft, text)
+        put_aside = self._put_aside_edit
+        self._put_aside_edit = None
+        if text is None and put_aside is not None and put_aside[0] == lease.lease_id:
+            self.notice_bar.resolve(_PUT_ASIDE_TOPIC)
+            self.editor.start(lease.lease_id, lease.draft.draft, put_aside[1], restored=True)
+        else:
+            self.editor.start(lease.lease_id, lease.draft.draft, text)
 
     def _keep_edit_of_a_lost_draft(self, state: ReviewState) -> None:
         """The editor closes without a submit or Esc when its draft was taken away (the lease
@@ -684,8 +775,21 @@ class MainWindow(QMainWindow):
             self.controller.submit_edit(lease_id, text)
 
     def _cancel_edit(self) -> None:
-        if self.controller is not None:
-            self.controller.cancel_edit()
+        """Esc: the editor closes without deciding. What was typed is kept for this draft (the
+        next E brings it back), and the reviewer is told so."""
+        if self.controller is None:
+            return
+        text = self.editor.changed_text()
+        if text is not None:
+            self._put_aside_edit = (self.editor.lease_id, text)
+        self.controller.cancel_edit()
+        if text is not None:
+            self.notice_bar.show_notice(
+                "info",
+                f"Edit put aside. Press {self.shortcuts.key_text('edit')} to take it up again "
+                "on this draft.",
+                _PUT_ASIDE_TOPIC,
+            )
 
     def open_reject(self) -> None:
         controller = self.controller

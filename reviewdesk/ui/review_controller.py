@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 import uuid
 from collections import deque
@@ -83,6 +84,9 @@ RETRY_MS = 5_000  # try again after the database was unreachable
 COUNTS_REFRESH_MS = 30_000  # queue depth, for drafts others submit and decide
 SKIP_MEMORY = 200  # skipped drafts passed over by later claims in this session
 BREAK_CHECK_MS = 1_000  # on a break: whether it is over yet, on the desk's clock
+# The database has not answered for this long while work waits on it (SQLite waits up to 30 s
+# for a lock, a PostgreSQL statement for a lock or a slow disk): the status says so.
+SLOW_DATABASE_MS = 3_000
 
 
 class ReviewState(Enum):
@@ -99,10 +103,23 @@ class ReviewState(Enum):
 
 @dataclass(frozen=True)
 class Notice:
-    """A message for the reviewer: ``level`` is info, warning or error."""
+    """A message for the reviewer: ``level`` is info, warning or error.
+
+    ``topic`` names what it reports (a draft's failed decision, a failed claim), so that it is
+    taken down when that is resolved (``notice_resolved``); empty: it has none.
+    """
 
     level: str
     text: str
+    topic: str = ""
+
+
+def decision_topic(lease_id: str) -> str:
+    """The topic of a notice that a decision on this lease was not recorded."""
+    return f"decision:{lease_id}"
+
+
+CLAIM_TOPIC = "claim"  # a notice that the next draft cannot be had
 
 
 @dataclass(frozen=True)
@@ -173,11 +190,67 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def warning_text(use: LimitUse) -> str:
-    """A gentle word about a limit nearly reached."""
+@dataclass(frozen=True)
+class SessionProgress:
+    """How far the session is, as the queue counts it: the one source of every figure of
+    progress the desk shows (the status bar and the warnings alike).
+
+    ``reviews``: decisions recorded in the open session (an undone one is taken back);
+    ``allowed``: the session's cap on reviews, None when off; ``minutes_left``: counted review
+    time left before the break, None when that limit is off.
+    """
+
+    reviews: int
+    allowed: int | None
+    minutes_left: float | None
+    on_break: bool = False  # no session, and none may start yet
+    started: bool = True  # False: none is open; the next draft starts one
+
+    @classmethod
+    def of(cls, status: SessionStatus) -> SessionProgress:
+        if status.session is None:
+            # A spent session is still reported (its last drafts may be on screen): only
+            # without one is the reviewer on a break, or not started.
+            if status.blocked is not None:
+                return cls(0, None, None, on_break=True)
+            return cls(0, None, None, started=False)
+        reviews = status.session.reviews
+        allowed: int | None = None
+        minutes_left: float | None = None
+        for use in status.uses:
+            if use.limit == "reviews_per_session":
+                allowed = int(use.allowed)
+            elif use.limit == "minutes_per_session":
+                minutes_left = max(use.allowed - use.used, 0.0)
+        return cls(reviews, allowed, minutes_left)
+
+    @property
+    def reviews_text(self) -> str:
+        if self.allowed is None:
+            return f"{self.reviews} review{'s' if self.reviews != 1 else ''}"
+        return f"{self.reviews} of {self.allowed} reviews"
+
+    @property
+    def text(self) -> str:
+        """For the status bar: ``Session: 12 of 40 reviews · 31 min left``."""
+        if self.on_break:
+            return "Session: on a break"
+        if not self.started:
+            return "Session: starts with the next draft"
+        text = f"Session: {self.reviews_text}"
+        if self.minutes_left is not None:
+            # Rounded up: "0 min left" while there is time left would read as none.
+            text += f" · {math.ceil(self.minutes_left - 1e-9):d} min left"
+        return text
+
+
+def warning_text(use: LimitUse, progress: SessionProgress) -> str:
+    """A gentle word about a limit nearly reached. The session's reviews are said as the status
+    bar says them (``progress``), not as the limit counts them (claims, the draft on screen and
+    the one fetched ahead included)."""
     used, allowed = int(use.used), int(use.allowed)
     if use.limit == "reviews_per_session":
-        return f"{used} of {allowed} reviews in this session — a break is coming up."
+        return f"{progress.reviews_text} in this session — a break is coming up."
     if use.limit == "minutes_per_session":
         return (
             f"{use.used:.0f} of {use.allowed:g} minutes of review in this session — a break is "
@@ -202,6 +275,9 @@ class ReviewController(QObject):
     edit_not_recorded = Signal(str, str)  # draft id, the edited text: its lease was lost
     decision_recorded = Signal(object)  # Decision, as the database recorded it
     break_changed = Signal(object)  # BreakInfo while on a break (its summary may come later)
+    progress_changed = Signal(object)  # SessionProgress, read from the queue
+    notice_resolved = Signal(str)  # the topic of a notice whose matter is resolved
+    waiting_changed = Signal(bool)  # the database has been slow to answer (or answers again)
 
     def __init__(
         self,
@@ -215,6 +291,7 @@ class ReviewController(QObject):
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         idle_grace: float = DEFAULT_IDLE_GRACE,
+        slow_database_ms: int = SLOW_DATABASE_MS,
         parent: QObject | None = None,
     ) -> None:
         """``clock``: the desk's wall clock (breaks end by it); ``monotonic``: the clock of
@@ -248,6 +325,7 @@ class ReviewController(QObject):
         self._warned: set[tuple[int, str]] = set()  # (session id, limit) already warned of
         self._celebrated: set[str] = set()  # draft ids whose confirmed catch was celebrated
         self._started_at = self._clock.now()
+        self._progress: SessionProgress | None = None  # None until the queue has said
 
         self._renew_timer = self._timer(_renew_interval_ms(info.lease_ttl), self._renew_all)
         self._poll_timer = self._timer(EMPTY_POLL_MS, self._claim)
@@ -255,6 +333,9 @@ class ReviewController(QObject):
         self._counts_timer = self._timer(COUNTS_REFRESH_MS, self._refresh_counts)
         self._prefetch_timer = self._timer(prefetch_delay_ms, self._prefetch, single=True)
         self._break_timer = self._timer(BREAK_CHECK_MS, self._check_break)
+        self._jobs = 0  # submitted to the worker, not answered yet
+        self._waiting = False
+        self._slow_timer = self._timer(slow_database_ms, self._database_slow, single=True)
 
     def _timer(self, interval_ms: int, slot: Callable[[], None], *, single: bool = False) -> QTimer:
         timer = QTimer(self)
@@ -285,6 +366,11 @@ class ReviewController(QObject):
     def decided_count(self) -> int:
         """Decisions recorded in this session and not undone."""
         return self._recorded
+
+    @property
+    def progress(self) -> SessionProgress | None:
+        """The session's progress as last read from the queue (None before the first read)."""
+        return self._progress
 
     @property
     def prefetching(self) -> bool:
@@ -352,9 +438,9 @@ class ReviewController(QObject):
             self._break = None
         self.state_changed.emit(state)
 
-    def _say(self, level: str, text: str) -> None:
+    def _say(self, level: str, text: str, *, topic: str = "") -> None:
         getattr(log, "info" if level == "info" else "warning")("notice: %s", text)
-        self.notice.emit(Notice(level, text))
+        self.notice.emit(Notice(level, text, topic))
 
     def _set_online(self, online: bool) -> None:
         if online != self._online:
@@ -368,7 +454,51 @@ class ReviewController(QObject):
         on_failure: Callable[[Exception], None],
         label: str,
     ) -> None:
-        self._executor.submit(fn, on_success=on_success, on_failure=on_failure, label=label)
+        def succeeded(result: Any) -> None:
+            self._answered()
+            on_success(result)
+
+        def failed(exc: Exception) -> None:
+            self._answered()
+            on_failure(exc)
+
+        self._jobs += 1
+        if not self._slow_timer.isActive() and not self._waiting:
+            self._slow_timer.start()
+        self._executor.submit(fn, on_success=succeeded, on_failure=failed, label=label)
+
+    @property
+    def slow_database_ms(self) -> int:
+        """How long work may wait on the database before the desk says it is slow."""
+        return self._slow_timer.interval()
+
+    @slow_database_ms.setter
+    def slow_database_ms(self, ms: int) -> None:
+        self._slow_timer.setInterval(ms)
+
+    @property
+    def waiting(self) -> bool:
+        """Work has waited on the database longer than ``slow_database_ms`` with no answer."""
+        return self._waiting
+
+    def _answered(self) -> None:
+        """The worker answered one job: the database is not stuck. The wait is timed again
+        from now while others still wait (the worker runs them one after another)."""
+        self._jobs -= 1
+        if self.closed:
+            return  # the timer may be gone with the controller
+        self._slow_timer.stop()
+        if self._jobs > 0:
+            self._slow_timer.start()
+        if self._waiting:
+            self._waiting = False
+            self.waiting_changed.emit(False)
+
+    def _database_slow(self) -> None:
+        if self._jobs > 0 and not self._waiting and not self.closed:
+            log.warning("the database has not answered for %d ms", self._slow_timer.interval())
+            self._waiting = True
+            self.waiting_changed.emit(True)
 
     def _log_failure(self, exc: Exception) -> None:
         """A background read or a renewal failed: the next one will try again."""
@@ -393,6 +523,7 @@ class ReviewController(QObject):
         self._counts_timer.start()
         self._set_state(ReviewState.LOADING)
         self._claim()
+        self._check_limits()
 
     def shutdown(self) -> None:
         """Stop; callbacks still in flight are ignored. A decision already sent to the worker
@@ -405,6 +536,7 @@ class ReviewController(QObject):
             self._counts_timer,
             self._prefetch_timer,
             self._break_timer,
+            self._slow_timer,
         ):
             timer.stop()
         self._current = None
@@ -480,12 +612,15 @@ class ReviewController(QObject):
             return  # ending the session gave its lease back
         self._set_online(True)
         self._refusal = None
+        self.notice_resolved.emit(CLAIM_TOPIC)
         if prepared is None:
             if self._current is None and not self._buffer and self._writing is None:
                 if self._state is not ReviewState.EMPTY:
                     self.draft_shown.emit(None)
                 self._set_state(ReviewState.EMPTY)
             return
+        if self._state is ReviewState.BREAK:
+            self._check_limits()  # a new session has opened
         self._fetched_at[prepared.lease.lease_id] = serial
         if prepared.counts is not None:
             self.counts_changed.emit(prepared.counts)
@@ -509,7 +644,11 @@ class ReviewController(QObject):
         else:
             self._report_error(exc)
         if self._current is None and not self._buffer and self._writing is None:
-            self._say("error", f"Cannot get the next draft: {exc} Retrying every few seconds.")
+            self._say(
+                "error",
+                f"Cannot get the next draft: {exc} Retrying every few seconds.",
+                topic=CLAIM_TOPIC,
+            )
             self.draft_shown.emit(None)
             self._set_state(ReviewState.ERROR)
         else:
@@ -608,6 +747,7 @@ class ReviewController(QObject):
             return
         self._writing = None
         self._keys.pop(prepared.lease.lease_id, None)
+        self.notice_resolved.emit(decision_topic(prepared.lease.lease_id))  # a retry that worked
         self._set_online(True)
         self._decisions += 1
         self._recorded += 1
@@ -676,6 +816,7 @@ class ReviewController(QObject):
             "error",
             f"{outcome}: your {_what(request, draft_id)}. {_sentence(reason)} The draft is "
             "back on screen: decide again.",
+            topic=decision_topic(prepared.lease.lease_id),
         )
         self.decision_returned.emit(prepared, request)
 
@@ -689,6 +830,7 @@ class ReviewController(QObject):
         self._skipped.append(lease.draft_key)
         self._keys.pop(lease.lease_id, None)
         self._record(SessionEntry(lease.draft.id, "skipped", "", _now()))
+        self.notice_resolved.emit(decision_topic(lease.lease_id))  # no longer to decide again
         session = self._session
 
         def failed(exc: Exception) -> None:
@@ -736,6 +878,7 @@ class ReviewController(QObject):
         self._buffer.appendleft(prepared)
         self._say("info", f"Undone: draft {draft_id} is back for you to decide again.")
         self._advance()
+        self._check_limits()  # the undone review is taken back
 
     def _undo_failed(self, back_to: ReviewState, exc: Exception) -> None:
         if self.closed:
@@ -830,6 +973,8 @@ class ReviewController(QObject):
                 self.counts_changed.emit(counts)
 
         self._submit(self._session.counts, done, self._log_failure, "counts")
+        if self._state is not ReviewState.BREAK:
+            self._check_limits()  # a lead may have changed the limits meanwhile
 
     # -- review time --------------------------------------------------------------------------
     def activity(self) -> None:
@@ -944,6 +1089,7 @@ class ReviewController(QObject):
             message = "Session ended. Start the next one whenever you are ready."
         self._enter_break(BreakInfo("ended", until, message, ended.summary))
         self._refresh_counts()  # the drafts it held are back in the queue
+        self._check_limits()
 
     def _end_failed(self, exc: Exception) -> None:
         self._ending = False
@@ -956,17 +1102,24 @@ class ReviewController(QObject):
         self._claim()
 
     def _check_limits(self) -> None:
-        """After a decision: warn gently, once a session, of each limit passing ``warn_at``."""
+        """At the start and after each decision, undo or session end: the session's progress
+        for the status bar, and a gentle warning, once a session, of each limit passing
+        ``warn_at``. Both come from this one read, so that they never disagree."""
         session, reviewer = self._session, self.reviewer
 
         def done(status: SessionStatus) -> None:
-            if self.closed or status.session is None:
+            if self.closed:
+                return
+            progress = SessionProgress.of(status)
+            self._progress = progress
+            self.progress_changed.emit(progress)
+            if status.session is None:
                 return
             for use in status.warnings:
                 key = (status.session.id, use.limit)
                 if key not in self._warned:
                     self._warned.add(key)
-                    self._say("info", warning_text(use))
+                    self._say("info", warning_text(use, progress))
 
         self._submit(lambda: session.session_status(reviewer), done, self._log_failure, "status")
 

@@ -263,3 +263,71 @@ def test_the_team_demo_has_the_lead_view_for_its_database_only(
     assert opened == ["postgresql+psycopg://ana@127.0.0.1:1/reviews"]
     assert not h.window.lead_role
     assert h.window.windowTitle() == "ReviewDesk"
+
+
+def test_the_desk_fits_a_1280_pixel_screen_with_long_texts_everywhere(
+    desk_harness: HarnessFactory,
+) -> None:
+    """The desk's minimum width leaves room on a 1280 px screen (window frame included) with a
+    long database name, reviewer, queue, session and a long draft id and category."""
+    record = drafts(1)[0] | {
+        "id": "ticket-" + "7" * 60,
+        "category": "account-recovery-with-identity-verification-and-escalation",
+        "confidence": 0.2,
+        "priority": 9,
+    }
+    h = desk_harness([record], reviewer="ana.maria.gonzalez-fernandez")
+    h.wait_idle()
+    window = h.window
+    window.database_label.setText(
+        "postgresql+psycopg://ana.maria.gonzalez-fernandez@reviews-db.eu-west.example.com:5432/"
+        "customer_support_reviews"
+    )
+    window.queue_label.setText("123456 waiting · 9999 in review")
+    window.session_label.setText("Session: 39 of 40 reviews · 45 min left")
+    window.set_lead_role(True)
+    window.notice_bar.show_notice("error", "Not recorded: " + "a long reason " * 30)
+    window.saving.setText("Saving… (slow)")
+    window.connection_label.setText("◐ Waiting for the database")
+    assert window.minimumSizeHint().width() <= 1280 - 40
+    # The status bar too: every field stays readable, the database's name is shortened (in
+    # full in its tooltip).
+    assert window.statusBar().minimumSizeHint().width() <= 1280 - 40
+    window.resize(1240, 800)
+    QApplication.processEvents()
+    for label in (
+        window.connection_label,
+        window.saving,
+        window.queue_label,
+        window.session_label,
+        window.reviewer_label,
+    ):
+        assert label.width() >= label.sizeHint().width(), label.accessibleName()
+    assert window.database_label.toolTip() == window.database_label.text()
+    assert window.minimumWidth() <= 1280 - 40
+
+
+def test_a_low_confidence_is_shown_as_a_warning(desk_harness: HarnessFactory) -> None:
+    records = [
+        drafts(3)[0] | {"confidence": 0.2},
+        drafts(3)[1] | {"confidence": 0.5},  # the threshold itself is not low
+        drafts(3)[2] | {"confidence": 0.49},
+    ]
+    h = desk_harness(records)
+    header = h.window.header
+    for draft_id, low, text in (
+        ("d-01", True, "⚠ low confidence 20%"),
+        ("d-02", False, "confidence 50%"),
+        ("d-03", True, "⚠ low confidence 49%"),
+    ):
+        h.wait_for_draft(draft_id)
+        shown = header.low_confidence if low else header.confidence
+        hidden = header.confidence if low else header.low_confidence
+        assert shown.isVisible() and not hidden.isVisible()
+        assert shown.text() == text
+        assert shown.property("tone") == ("warning" if low else "")
+        h.window.side.setCurrentWidget(h.window.metadata)
+        h.qtbot.waitUntil(lambda d=draft_id: h.window.metadata.values["id"].text() == d)
+        form = h.window.metadata.values["confidence"].text()
+        assert form.endswith(", low (below 0.50)") == low
+        h.press(Qt.Key.Key_A)

@@ -33,9 +33,9 @@ def window_notices(h: Harness) -> list[tuple[str, str]]:
     bar = h.window.notice_bar
     show = bar.show_notice
 
-    def spy(level: str, text: str) -> None:
+    def spy(level: str, text: str, topic: str = "") -> None:
         shown.append((level, text))
-        show(level, text)
+        show(level, text, topic)
 
     bar.show_notice = spy  # type: ignore[method-assign]
     return shown
@@ -133,7 +133,7 @@ def test_renewal_follows_the_teams_lease_ttl(
     h.wait_idle()
     assert h.controller._renew_timer.interval() == 30_000
     with h.verify() as check:
-        assert [r.id for r in check.results(include_delivered=True)] == ["d-01"]
+        assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
 
 
 def test_a_lease_lost_while_reading_is_said_and_the_desk_moves_on(
@@ -392,3 +392,99 @@ def test_an_edit_cancelled_by_the_reviewer_leaves_the_clipboard_alone(
     h.press(Key.Key_Escape)
     h.wait_for_state(ReviewState.SHOWING)
     assert QGuiApplication.clipboard().text() == "mine"
+
+
+# -- banners and the status say the truth at every moment -------------------------------------
+def test_a_not_recorded_banner_goes_when_the_retry_is_recorded(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness(drafts(4))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    real_decide = h.desk.decide
+    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: database is locked")]
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_decide(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "decide", flaky)
+    bar = h.window.notice_bar
+    h.press(Key.Key_A)
+    h.qtbot.waitUntil(lambda: bar.isVisible() and bar.level == "error")
+    assert bar.text.text().startswith("Not recorded: your approval of draft d-01.")
+    h.wait_for_draft("d-01")
+    h.press(Key.Key_A)  # the retry is recorded: what the banner said is no longer true
+    h.wait_for_draft("d-02")
+    assert not bar.isVisible()
+    assert h.window.status_text["connection"] == "● Connected"
+
+
+def test_a_banner_about_another_matter_stays_when_a_decision_is_recorded(
+    desk_harness: HarnessFactory,
+) -> None:
+    h = desk_harness(drafts(3))
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    bar = h.window.notice_bar
+    bar.show_notice("warning", "Something else the reviewer should read.")
+    h.press(Key.Key_A)
+    h.wait_for_draft("d-02")
+    assert bar.isVisible()
+
+
+def test_a_write_waiting_on_a_locked_database_says_so_until_it_is_recorded(
+    desk_harness: HarnessFactory, sqlite_url: str
+) -> None:
+    import sqlite3
+
+    h = desk_harness(drafts(3), url=sqlite_url)
+    h.wait_for_draft("d-01")
+    h.wait_idle()
+    h.controller.slow_database_ms = 100  # "a few seconds", shortened for the test
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock (SQLite waits 30 s)
+        h.press(Key.Key_A)
+        h.qtbot.waitUntil(
+            lambda: h.window.status_text["connection"] == "◐ Waiting for the database"
+        )
+        assert h.window.saving.text() == "Saving… (slow)"
+        assert h.controller.state is ReviewState.WRITING
+        assert h.shown_id() == "d-01"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    h.wait_for_draft("d-02")
+    assert h.window.status_text["connection"] == "● Connected"
+    assert h.window.saving.text() == ""
+    h.wait_idle()
+    with h.verify() as check:
+        assert [r.id for r in check.results(unsettled=True, include_delivered=True)] == ["d-01"]
+
+
+def test_a_cannot_get_the_next_draft_banner_goes_when_a_draft_comes(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = desk_harness([], wait=ReviewState.EMPTY)
+    h.wait_idle()
+    real_claim = h.desk.claim
+    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: disk I/O error")]
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "claim", flaky)
+    bar = h.window.notice_bar
+    h.press(Key.Key_F5)
+    h.wait_for_state(ReviewState.ERROR)
+    assert bar.isVisible() and bar.text.text().startswith("Cannot get the next draft:")
+    with h.verify() as producer:
+        producer.submit(drafts(1))
+    h.press(Key.Key_F5)
+    h.wait_for_draft("d-01")
+    assert not bar.isVisible()
+    assert h.window.status_text["connection"] == "● Connected"

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from reviewdesk.core.domain import Label, Severity
 from reviewdesk.ui.dialogs.decision import EscalateDialog, RejectDialog
@@ -51,12 +52,10 @@ def test_review_ten_drafts_with_every_verb(desk_harness: HarnessFactory, db_url:
     assert editor.toPlainText() == drafts(2)[1]["draft"]
     h.type_text(editor, " We are sorry for the wait.")
     h.window.editor.update_diff()
-    diff = h.window.editor.diff.toPlainText()
-    assert (
-        "+Draft number 2: your parcel leaves the warehouse tomorrow. We are sorry for the wait."
-        in diff
-    )
-    assert "-Draft number 2: your parcel leaves the warehouse tomorrow." in diff
+    assert [(p.kind, p.text) for p in h.window.editor.diff.pieces] == [
+        ("same", "Draft number 2: your parcel leaves the warehouse tomorrow."),
+        ("inserted", " We are sorry for the wait."),
+    ]
     h.press(Key.Key_Return, CTRL)
     h.wait_for_draft("d-03")
     assert h.window.draft_stack.currentWidget() is h.window.draft_view
@@ -153,7 +152,7 @@ def test_review_ten_drafts_with_every_verb(desk_harness: HarnessFactory, db_url:
     assert outcomes == {"accepted": 13}
     assert (counts.pending, counts.leased, counts.decided) == (0, 0, 12)
     assert h.controller.decided_count == 12
-    assert h.window.status_text["session"] == "12 decided this session"
+    assert h.window.status_text["session"] == "Session: 12 of 40 reviews · 45 min left"
     assert h.spy.on_gui_thread == []
     assert h.spy.elsewhere > 0
 
@@ -167,7 +166,7 @@ def test_status_bar_shows_database_connection_queue_and_session(
     assert status["database"] == h.desk.target.display
     assert status["connection"] == "● Connected"
     assert status["queue"] == "1 waiting · 2 in review"  # the shown draft and the prefetched one
-    assert status["session"] == "0 decided this session"
+    assert status["session"] == "Session: 0 of 40 reviews · 45 min left"
     assert status["reviewer"] == "Reviewer: ana"
 
 
@@ -350,3 +349,152 @@ def test_reject_reasons_a_lead_changes_reach_an_open_desk(
     with h.verify() as check:
         (result,) = [r for r in check.results(unsettled=True) if r.id == "d-04"]
         assert result.reason == "made_up_policy"
+
+
+def test_a_message_appearing_or_going_moves_nothing_on_the_desk(
+    desk_harness: HarnessFactory,
+) -> None:
+    """A click aimed at a button lands on it whether a message has just appeared or gone."""
+    h = desk_harness(drafts(3))
+    h.wait_idle()
+    window = h.window
+    watched = [window.draft_view, window.header, *window.verb_buttons.values(), window.side]
+
+    def places() -> list[tuple[int, int, int, int]]:
+        QApplication.processEvents()
+        return [
+            (*w.mapTo(window, w.rect().topLeft()).toTuple(), w.width(), w.height()) for w in watched
+        ]
+
+    before = places()
+    long_text = "The database could not be reached while your decision was written. " * 4
+    for level, text in (("error", "Not recorded."), ("warning", long_text)):
+        window.notice_bar.show_notice(level, text)
+        assert window.notice_bar.isVisible()
+        assert places() == before
+        window.notice_bar.dismiss()
+        assert places() == before
+    # The long message is shown whole (it grows over the desk), not cut.
+    window.notice_bar.show_notice("warning", long_text)
+    QApplication.processEvents()
+    bar = window.notice_bar
+    assert bar.height() >= bar.heightForWidth(bar.width())
+    assert bar.height() > window.notice_slot.height()
+
+
+def _format_at(view: Any, text: str, needle: str) -> Any:
+    from PySide6.QtGui import QTextCursor
+
+    cursor = QTextCursor(view.document())
+    cursor.setPosition(text.index(needle) + 1)  # the format of the character before
+    return cursor.charFormat()
+
+
+def test_the_edit_shows_a_one_word_change_as_that_word(desk_harness: HarnessFactory) -> None:
+    """The changes under the editor are the text in one flow, the old word struck through and
+    the new one marked, the rest plain: a one-word change is seen at once."""
+    record = drafts(1)[0] | {"draft": "Your refund was issued on 3 May.\nThank you."}
+    h = desk_harness([record])
+    h.wait_for_draft("d-01")
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    editor = h.window.editor
+    editor.editor.setPlainText("Your refund was issued on 5 May.\nThank you.")
+    editor.update_diff()
+    view = editor.diff
+    shown = view.toPlainText()
+    assert shown == "Your refund was issued on 35 May.\nThank you."  # one flowing text
+    old, new, same = (_format_at(view, shown, s) for s in ("3", "5", "refund"))
+    assert old.fontStrikeOut() and not old.fontUnderline()
+    assert new.fontUnderline() and not new.fontStrikeOut()
+    assert new.background().color() != old.background().color()
+    assert not same.fontStrikeOut() and not same.fontUnderline()
+    assert same.background().style() == Qt.BrushStyle.NoBrush
+    # Hidden characters in an edit show as symbols there too.
+    editor.editor.setPlainText("Your refund was issued on 5\u202e May.\nThank you.")
+    editor.update_diff()
+    assert "\u202e" not in view.toPlainText()
+    # Nothing changed: no marks, the placeholder says so.
+    editor.editor.setPlainText("Your refund was issued on 3 May.\nThank you.")
+    editor.update_diff()
+    assert view.toPlainText() == ""
+    assert view.placeholderText() == "No changes yet."
+
+
+def test_an_edit_left_with_esc_comes_back_with_e_on_the_same_draft(
+    desk_harness: HarnessFactory,
+) -> None:
+    h = desk_harness(drafts(3))
+    h.wait_for_draft("d-01")
+    original = drafts(1)[0]["draft"]
+    editor = h.window.editor
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    h.type_text(editor.editor, " Sorry for the wait.")
+    h.press(Key.Key_Escape)  # no question, nothing lost
+    h.wait_for_state(ReviewState.SHOWING)
+    assert h.window.draft_stack.currentWidget() is h.window.draft_view
+    assert h.window.notice_bar.isVisible()
+    assert "Press E to take it up again" in h.window.notice_bar.text.text()
+
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    assert editor.editor.toPlainText() == original + " Sorry for the wait."
+    assert "Your edit from before is back" in editor.caption.text()
+    assert not h.window.notice_bar.isVisible()  # what it said is done
+    h.press(Key.Key_Z, CTRL)  # one step back: the draft as it was
+    assert editor.editor.toPlainText() == original
+    h.press(Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert editor.editor.toPlainText() == original + " Sorry for the wait."
+    h.press(Key.Key_Return, CTRL)
+    h.wait_for_draft("d-02")
+
+    # Another draft starts from its own text, not from an edit put aside elsewhere.
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    h.type_text(editor.editor, " Elsewhere.")
+    h.press(Key.Key_Escape)
+    h.wait_for_state(ReviewState.SHOWING)
+    h.press(Key.Key_S)
+    h.wait_for_draft("d-03")
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    assert editor.editor.toPlainText() == drafts(3)[2]["draft"]
+    assert h.window.editor.caption.text().startswith("Correct the draft.")
+    h.wait_idle()
+    with h.verify() as check:
+        finals = {r.id: r.final for r in check.results(unsettled=True, include_delivered=True)}
+    assert finals == {"d-01": original + " Sorry for the wait."}
+
+
+def test_page_down_scrolls_a_long_draft_wherever_the_focus_is(
+    desk_harness: HarnessFactory,
+) -> None:
+    """After a click on a side tab the tab bar may hold the focus (it does on some platforms),
+    and before any click nothing in the window may: Page Down still reads the draft on."""
+    from PySide6.QtTest import QTest
+
+    long_draft = "\n\n".join(f"Paragraph {n} of a long reply, read to the end." for n in range(80))
+    h = desk_harness([drafts(1)[0] | {"draft": long_draft}])
+    h.wait_for_draft("d-01")
+    bar = h.window.side.tabBar()
+    scroll = h.window.draft_view.verticalScrollBar()
+    assert scroll.maximum() > 0
+    for index in (1, 2, 0):
+        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+        assert h.window.side.currentIndex() == index
+        bar.setFocus(Qt.FocusReason.MouseFocusReason)
+        before = scroll.value()
+        h.press(Key.Key_PageDown)
+        assert scroll.value() > before
+    h.window.draft_view.clearFocus()
+    assert h.window.focusWidget() is None or h.window.focusWidget() is not h.window.draft_view
+    before = scroll.value()
+    QTest.keyClick(h.window, Key.Key_PageUp)
+    assert scroll.value() < before
+    # In the editor the keys are the editor's: the draft behind it does not move.
+    h.press(Key.Key_E)
+    h.wait_for_state(ReviewState.EDITING)
+    before = scroll.value()
+    h.press(Key.Key_PageDown)
+    assert scroll.value() == before

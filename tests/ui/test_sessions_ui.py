@@ -165,10 +165,11 @@ def test_warning_once_then_break_then_drafts_again(
     assert page.summary_view.median.value.text() == "20 s"
     assert page.summary_view.gold.isHidden()  # no known-answer drafts this session
 
-    # The 80% warning came once (at 4 of 5), gently.
+    # The 80% warning came once (when the fourth draft was handed out), gently, and in the
+    # figures of the status bar: three reviews done.
     warnings = [n for n in said if "a break is coming up" in n.text]
     assert [(n.level, n.text) for n in warnings] == [
-        ("info", "4 of 5 reviews in this session — a break is coming up.")
+        ("info", "3 of 5 reviews in this session — a break is coming up.")
     ]
     assert not [n for n in said if n.level == "error"]
 
@@ -198,6 +199,36 @@ def test_warning_once_then_break_then_drafts_again(
     h.qtbot.waitUntil(lambda: not page.counting_down)
     approve(h)
     h.wait_for_draft("d-07")
+
+
+def test_session_progress_shows_all_along_and_agrees_with_the_warning(
+    desk_harness: HarnessFactory, db_url: str
+) -> None:
+    """Reviews done of the cap and the time left are in the status bar from the first draft
+    on, and the limit warning says the same figure the status bar shows at that moment."""
+    mono = FakeMonotonic()
+    limits = QUIET.with_changes(reviews_per_session=5, minutes_per_session=10.0, warn_at=0.8)
+    h = desk_harness(drafts(8), url=db_url, monotonic=mono, limits=limits)
+    h.wait_idle()
+    assert h.window.status_text["session"] == "Session: 0 of 5 reviews · 10 min left"
+    bar_at_warning: list[tuple[str, str]] = []
+    h.controller.notice.connect(
+        lambda n: bar_at_warning.append((n.text, h.window.status_text["session"]))
+    )
+    for n in range(1, 5):
+        h.wait_for_draft(f"d-{n:02d}")
+        mono.t += 45  # counted: 45 s each (under the idle grace)
+        approve(h)
+        h.wait_idle()
+        left = 10 - 0.75 * n
+        assert h.window.status_text["session"] == (
+            f"Session: {n} of 5 reviews · {int(-(-left // 1))} min left"
+        )
+    warned = [(text, bar) for text, bar in bar_at_warning if "break is coming" in text]
+    assert len(warned) == 1
+    text, bar = warned[0]
+    reviews = bar.removeprefix("Session: ").split(" · ")[0]
+    assert text.startswith(reviews + " in this session")
 
 
 def test_countdown_text() -> None:
@@ -323,3 +354,15 @@ def test_a_confirmed_stop_is_celebrated_once(desk_harness: HarnessFactory) -> No
     h.wait_idle()
     assert len([n for n in said if "confirmed by a lead" in n.text]) == 1
     assert "d-01" in h.window.notice_bar.text.text()
+
+
+def test_the_status_bar_says_a_break_is_no_session() -> None:
+    from reviewdesk.core.sessions import Blocker, SessionStatus
+    from reviewdesk.ui.review_controller import SessionProgress
+
+    on_break = SessionStatus("ana", None, Blocker.ON_BREAK, START)
+    assert SessionProgress.of(on_break).text == "Session: on a break"
+    none_open = SessionStatus("ana", None, None, None)
+    assert SessionProgress.of(none_open).text == "Session: starts with the next draft"
+    assert SessionProgress(0, 40, 0.99).text == "Session: 0 of 40 reviews · 1 min left"
+    assert SessionProgress(1, None, None).text == "Session: 1 review"

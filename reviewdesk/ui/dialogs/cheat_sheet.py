@@ -48,11 +48,22 @@ class CheatSheet(QDialog):
                 row = self._line(
                     " / ".join(k for k in keys if k), spec.title, spec.description, row
                 )
+        row = self._line(
+            f"{native_text('PgUp')} / {native_text('PgDown')}",
+            "Read on",
+            "Scroll the draft a page, wherever the focus is",
+            row,
+        )
         row = self._section("In the editor", row)
         row = self._line(
             native_text(SUBMIT_EDIT_KEYS[0]), "Submit edit", "Record the corrected text", row
         )
-        self._line(native_text(CANCEL_EDIT_KEY), "Cancel", "Leave the editor without deciding", row)
+        self._line(
+            native_text(CANCEL_EDIT_KEY),
+            "Cancel",
+            "Leave the editor without deciding; E brings the edit back",
+            row,
+        )
 
     def _section(self, title: str, row: int) -> int:
         label = plain_label(title, name="sectionTitle")

@@ -739,6 +739,8 @@ class ExportDialog(QDialog):
                 field, text = field_message(str(exc))
             elif isinstance(exc, ReviewDeskError):  # the database is unreachable, say
                 field, text = "general", str(exc)
+                if "nothing was written" not in text.lower():
+                    text = f"{_sentence_end(text)} Nothing was written."
             else:  # a bug: logged with its traceback, and said here
                 log.error("the export failed", exc_info=exc)
                 field, text = "general", f"The export failed: {exc!r}. Nothing was written."
@@ -847,3 +849,8 @@ class ExportDialog(QDialog):
         self._running = False
         if self.isVisible():
             super().reject()
+
+
+def _sentence_end(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from reviewdesk.core.domain import Draft, History, Lease, Risk
@@ -22,6 +23,13 @@ from reviewdesk.ui.text import (
 )
 from reviewdesk.ui.widgets.text_views import SectionsView
 
+# Below this model confidence a draft is shown with a warning: the model itself doubted it.
+LOW_CONFIDENCE = 0.5
+
+
+def low_confidence(confidence: float | None) -> bool:
+    return confidence is not None and confidence < LOW_CONFIDENCE
+
 
 def plain_label(text: str = "", parent: QWidget | None = None, *, name: str = "") -> QLabel:
     """A QLabel that never interprets its text as rich text (QLabel guesses by default)."""
@@ -31,6 +39,44 @@ def plain_label(text: str = "", parent: QWidget | None = None, *, name: str = ""
     if name:
         label.setObjectName(name)
     return label
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text that gives up width when space is short: the middle of the text
+    gives way to "…", and the tooltip holds it whole. ``text()`` is the whole text."""
+
+    def __init__(self, parent: QWidget | None = None, *, name: str = "") -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        if name:
+            self.setObjectName(name)
+        self._full = ""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+        self.updateGeometry()
+
+    def text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        size = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 4, size.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(self.fontMetrics().horizontalAdvance("M") * 8, super().sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        elided = self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideMiddle, self.width()
+        )
+        super().setText(elided)
 
 
 def chip(tone: str = "", parent: QWidget | None = None) -> QLabel:
@@ -56,6 +102,12 @@ class DraftHeader(QWidget):
         for risk, label in self.risks.items():
             label.setText(f"{risk.value} risk")
         self.confidence = chip()
+        # A chip of its own rather than a restyled one (see the risks above).
+        self.low_confidence = chip("warning")
+        self.low_confidence.setToolTip(
+            f"The model's own confidence in this draft is below {LOW_CONFIDENCE:.0%}: "
+            "read it with extra care."
+        )
         self.hidden = chip("warning")
         self.waiting = plain_label(name="muted")
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -63,14 +115,26 @@ class DraftHeader(QWidget):
         self.title.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 6)
         layout.addWidget(self.title)
         layout.addSpacing(self.fontMetrics().height() // 2)
-        for widget in (self.category, *self.risks.values(), self.confidence, self.hidden):
+        for widget in (
+            self.category,
+            *self.risks.values(),
+            self.confidence,
+            self.low_confidence,
+            self.hidden,
+        ):
             layout.addWidget(widget)
         layout.addStretch(1)
         layout.addWidget(self.waiting)
         self.show_draft(None)
 
     def show_draft(self, draft: Draft | None, *, now: datetime | None = None) -> None:
-        chips = (self.category, *self.risks.values(), self.confidence, self.hidden)
+        chips = (
+            self.category,
+            *self.risks.values(),
+            self.confidence,
+            self.low_confidence,
+            self.hidden,
+        )
         if draft is None:
             self.title.setText("")
             for widget in (*chips, self.waiting):
@@ -81,11 +145,22 @@ class DraftHeader(QWidget):
         self.category.show()
         for risk, label in self.risks.items():
             label.setVisible(risk is draft.risk)
+        low = low_confidence(draft.confidence)
         if draft.confidence is not None:
-            self.confidence.setText(f"confidence {draft.confidence:.0%}")
-            self.confidence.show()
+            shown, other = (
+                (self.low_confidence, self.confidence)
+                if low
+                else (
+                    self.confidence,
+                    self.low_confidence,
+                )
+            )
+            shown.setText(f"{'⚠ low ' if low else ''}confidence {draft.confidence:.0%}")
+            shown.show()
+            other.hide()
         else:
             self.confidence.hide()
+            self.low_confidence.hide()
         count = hidden_count(draft.draft)
         if count:
             self.hidden.setText(f"{count} hidden character{'s' if count > 1 else ''} shown")
@@ -151,7 +226,13 @@ class MetadataForm(QWidget):
             "category": display_text(draft.category),
             "risk": draft.risk.value,
             "model": display_text(draft.model) if draft.model else "—",
-            "confidence": f"{draft.confidence:.2f}" if draft.confidence is not None else "—",
+            "confidence": (
+                "—"
+                if draft.confidence is None
+                else f"{draft.confidence:.2f}, low (below {LOW_CONFIDENCE:.2f})"
+                if low_confidence(draft.confidence)
+                else f"{draft.confidence:.2f}"
+            ),
             "age": f"{duration(when - draft.created_at)} (created {local_time(draft.created_at)})",
             "priority": str(draft.priority),
             "thread": display_text(draft.thread) if draft.thread else "—",

@@ -39,6 +39,12 @@ def _read_only(view: QPlainTextEdit | QTextEdit) -> None:
 
 def set_plain_text(view: QPlainTextEdit, text: str) -> None:
     """Show ``text`` (already made displayable), wrapped so that no line is too long."""
+    wrap_for(view, text)
+    view.setPlainText(text)
+
+
+def wrap_for(view: QPlainTextEdit, text: str) -> None:
+    """Set the wrap mode that lays ``text`` out quickly in ``view``."""
     mode = (
         QTextOption.WrapMode.WrapAnywhere
         if _LONG_RUN.search(text)
@@ -47,7 +53,6 @@ def set_plain_text(view: QPlainTextEdit, text: str) -> None:
     if view.wordWrapMode() != mode:
         view.clear()  # else the old text is laid out again in the new mode first
         view.setWordWrapMode(mode)
-    view.setPlainText(text)
 
 
 class DraftView(QPlainTextEdit):
