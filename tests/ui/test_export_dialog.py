@@ -4,6 +4,7 @@ call on the GUI thread. On a real SQLite database with decisions made through th
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,9 +29,10 @@ from reviewdesk.services.export import (
     export_dataset,
 )
 from reviewdesk.services.export import runner as export_runner
+from reviewdesk.services.export.formats import pyarrow_install_command
 from reviewdesk.storage.engine import DatabaseTarget, resolve_target
 from reviewdesk.ui.dialogs import export_dialog
-from reviewdesk.ui.dialogs.export_dialog import ExportDialog
+from reviewdesk.ui.dialogs.export_dialog import NEEDS_PYARROW, ExportDialog
 from tests.helpers.export_data import Spec, decide_all, mixed_specs
 from tests.ui.conftest import HarnessFactory, drafts
 
@@ -524,3 +526,9 @@ def test_the_desk_menu_opens_it_and_the_desk_keeps_deciding_meanwhile(
         assert verify.counts().decided == 5
     finally:
         verify.close()
+
+
+def test_the_pyarrow_hint_names_the_pip_of_this_environment() -> None:
+    # A bare `pip install` may install into another Python than the one running ReviewDesk.
+    assert NEEDS_PYARROW.endswith(pyarrow_install_command())
+    assert sys.prefix in NEEDS_PYARROW or sys.executable in NEEDS_PYARROW

@@ -8,7 +8,11 @@ No Qt here: a dialog drives it from a worker thread through ``progress`` and a `
 
 from reviewdesk.services.export.card import RISK_MINIMUMS, Shortfall
 from reviewdesk.services.export.errors import ExportCancelled, ExportError
-from reviewdesk.services.export.formats import ExportFormat, pyarrow_available
+from reviewdesk.services.export.formats import (
+    ExportFormat,
+    pyarrow_available,
+    pyarrow_install_command,
+)
 from reviewdesk.services.export.privacy import RedactionSettings
 from reviewdesk.services.export.records import FIELD_NAMES, FIELDS
 from reviewdesk.services.export.runner import (
@@ -40,4 +44,5 @@ __all__ = [
     "check_options",
     "export_dataset",
     "pyarrow_available",
+    "pyarrow_install_command",
 ]

@@ -65,6 +65,7 @@ from reviewdesk.services.export import (
     check_options,
     export_dataset,
     pyarrow_available,
+    pyarrow_install_command,
 )
 from reviewdesk.services.export.runner import ProgressCallback
 from reviewdesk.storage.engine import DatabaseTarget
@@ -83,7 +84,8 @@ FORMAT_NAMES: dict[ExportFormat, str] = {
     ExportFormat.PROMPTFOO: "promptfoo test cases",
     ExportFormat.OPENAI_EVALS: "OpenAI evals samples",
 }
-NEEDS_PYARROW = "Needs pyarrow: pip install 'reviewdesk[parquet]'"
+# The pip of the environment running ReviewDesk, not whichever pip comes first on PATH.
+NEEDS_PYARROW = f"Needs pyarrow: {pyarrow_install_command()}"
 MAX_SHORTFALLS_SHOWN = 4
 CARD_COLUMNS, CARD_LINES = 100, 20  # the card view's least size, in characters
 _PROGRESS_STEPS = 1000
