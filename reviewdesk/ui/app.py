@@ -41,7 +41,7 @@ from reviewdesk.ui.dialogs.password import PasswordDialog
 from reviewdesk.ui.dialogs.settings_dialog import SettingsResult
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.operations import (
-    DeskSession,
+    OpenDesk,
     Opener,
     SessionInfo,
     TargetCheck,
@@ -105,7 +105,7 @@ def create_application(argv: list[str]) -> QApplication:
 
 def _open_unless_password_needed(
     opener: Opener, url: str | None, *, asked: bool
-) -> TargetCheck | tuple[DeskSession, SessionInfo]:
+) -> TargetCheck | tuple[OpenDesk, SessionInfo]:
     """On the worker: resolve the URL; open it at once unless a password must be asked for
     (``asked``: the reviewer already answered in this session, perhaps with none)."""
     check = check_target(url)
@@ -129,7 +129,7 @@ class DeskApp(QObject):
         report_error: Callable[[Exception], None],
         url: str | None,
         reviewer: str,
-        opener: Opener = DeskSession.open,
+        opener: Opener = OpenDesk.open,
         password: str | None = None,
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -148,7 +148,7 @@ class DeskApp(QObject):
         self.reviewer = reviewer
         self.opener = opener
         self.controller: ReviewController | None = None
-        self.session: DeskSession | None = None
+        self.session: OpenDesk | None = None
         self.keyring_ok: bool | None = None
         self._password = password  # only where no keyring exists; in memory only
         self._clock = clock  # the desk's wall clock (None: the system's); tests pass fakes
@@ -184,7 +184,7 @@ class DeskApp(QObject):
             return "the database"
 
     def _answered(
-        self, generation: int, result: TargetCheck | tuple[DeskSession, SessionInfo]
+        self, generation: int, result: TargetCheck | tuple[OpenDesk, SessionInfo]
     ) -> None:
         if generation != self._generation:
             if isinstance(result, tuple):
@@ -489,22 +489,22 @@ class EarlyOpener:
 
     def __init__(self, executor: Executor, url: str | None) -> None:
         self._url = url
-        self._early: tuple[DeskSession, SessionInfo] | Exception | None = None
+        self._early: tuple[OpenDesk, SessionInfo] | Exception | None = None
         executor.submit(self._open_early, on_success=lambda _: None, label="open early")
 
     def _open_early(self) -> None:
         try:
             if not check_target(self._url).needs_password:
-                self._early = DeskSession.open(self._url)
+                self._early = OpenDesk.open(self._url)
         except Exception as exc:  # handed to the first open, whose failure path reports it
             self._early = exc
 
-    def __call__(self, url: str | None) -> tuple[DeskSession, SessionInfo]:
+    def __call__(self, url: str | None) -> tuple[OpenDesk, SessionInfo]:
         early, self._early = self._early, None
         if early is None or url != self._url:
             if isinstance(early, tuple):
                 early[0].close()
-            return DeskSession.open(url)
+            return OpenDesk.open(url)
         if isinstance(early, Exception):
             raise early
         return early

@@ -1,6 +1,6 @@
 """The desk's database work, run on the worker thread only (see ``worker.Executor``).
 
-``DeskSession`` wraps one open ``ReviewDesk`` and keeps the ledger of the leases this desk holds,
+``OpenDesk`` wraps one open ``ReviewDesk`` and keeps the ledger of the leases this desk holds,
 so that closing releases every one of them, whatever the GUI was doing at the time. Its methods
 take and return plain data (frozen dataclasses); nothing here imports Qt or touches a widget.
 """
@@ -85,7 +85,7 @@ class EndedSession:
     status: SessionStatus
 
 
-class DeskSession:
+class OpenDesk:
     """One open desk and the leases it holds. Call its methods on the worker thread only."""
 
     def __init__(self, desk: ReviewDesk) -> None:
@@ -94,7 +94,7 @@ class DeskSession:
 
     # -- opening and closing ------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str | None, *, load_demo: bool = True) -> tuple[DeskSession, SessionInfo]:
+    def open(cls, url: str | None, *, load_demo: bool = True) -> tuple[OpenDesk, SessionInfo]:
         """Open the desk at ``url`` (None: the embedded database, with the demo queue on first
         use) and read what the GUI shows first."""
         desk = ReviewDesk.open(url)
@@ -271,4 +271,4 @@ def keyring_available() -> bool:
     return secrets.keyring_available()
 
 
-Opener = Callable[[str | None], tuple[DeskSession, SessionInfo]]
+Opener = Callable[[str | None], tuple[OpenDesk, SessionInfo]]

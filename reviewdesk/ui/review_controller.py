@@ -41,7 +41,7 @@ import math
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -66,8 +66,8 @@ from reviewdesk.core.sessions import LimitUse, SessionStatus
 from reviewdesk.services.sessions import SessionSummary
 from reviewdesk.ui.operations import (
     DecisionRequest,
-    DeskSession,
     EndedSession,
+    OpenDesk,
     Prepared,
     SessionInfo,
 )
@@ -281,7 +281,7 @@ class ReviewController(QObject):
 
     def __init__(
         self,
-        session: DeskSession,
+        session: OpenDesk,
         info: SessionInfo,
         executor: Executor,
         reviewer: str,
@@ -346,7 +346,7 @@ class ReviewController(QObject):
 
     # -- what the window reads ----------------------------------------------------------------
     @property
-    def session(self) -> DeskSession:
+    def session(self) -> OpenDesk:
         """The open desk, for other views that read it on the same executor (the lead's)."""
         return self._session
 
@@ -380,10 +380,6 @@ class ReviewController(QObject):
     @property
     def skipped_count(self) -> int:
         return len(self._skipped)
-
-    @property
-    def skipped_keys(self) -> Sequence[int]:
-        return tuple(self._skipped)
 
     @property
     def refusal(self) -> str | None:
@@ -528,7 +524,7 @@ class ReviewController(QObject):
     def shutdown(self) -> None:
         """Stop; callbacks still in flight are ignored. A decision already sent to the worker
         is written before the session closes (the worker runs in order); the session gives
-        every lease back when it is closed (``DeskSession.close``)."""
+        every lease back when it is closed (``OpenDesk.close``)."""
         for timer in (
             self._renew_timer,
             self._poll_timer,

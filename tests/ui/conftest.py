@@ -32,7 +32,7 @@ from reviewdesk.core.clock import Clock
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.ui.app import DeskApp
 from reviewdesk.ui.main_window import MainWindow
-from reviewdesk.ui.operations import DeskSession, Opener, SessionInfo
+from reviewdesk.ui.operations import OpenDesk, Opener, SessionInfo
 from reviewdesk.ui.review_controller import ReviewController, ReviewState
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.worker import Executor
@@ -244,8 +244,8 @@ def session_opener(desk: ReviewDesk) -> Opener:
     """Opens nothing: hands the already open ``desk`` to the GUI, reading its info on the
     worker thread like the real opener does."""
 
-    def open_(_url: str | None) -> tuple[DeskSession, SessionInfo]:
-        session = DeskSession(desk)
+    def open_(_url: str | None) -> tuple[OpenDesk, SessionInfo]:
+        session = OpenDesk(desk)
         return session, session.info()
 
     return open_

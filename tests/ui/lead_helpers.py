@@ -16,7 +16,7 @@ from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.ui.lead.jobs import LeadData, LeadQuery
 from reviewdesk.ui.lead.view import LeadView
-from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.operations import OpenDesk
 from reviewdesk.ui.worker import Executor
 from tests.ui.conftest import SqlThreadSpy
 
@@ -134,6 +134,6 @@ def lead_env(qtbot: QtBot, desk: ReviewDesk, *, lead: str = "lea") -> Iterator[L
 
 
 def open_view(env: LeadEnv) -> None:
-    env.view.set_session(DeskSession(env.desk))
+    env.view.set_session(OpenDesk(env.desk))
     with env.qtbot.waitSignal(env.view.computed, timeout=20_000):
         env.view.show()

@@ -22,7 +22,7 @@ from reviewdesk.core.errors import DatabaseUnavailable
 from reviewdesk.ui.crash import CrashReporter
 from reviewdesk.ui.dialogs.cheat_sheet import CheatSheet
 from reviewdesk.ui.dialogs.password import PasswordDialog
-from reviewdesk.ui.operations import DeskSession, SessionInfo
+from reviewdesk.ui.operations import OpenDesk, SessionInfo
 from reviewdesk.ui.review_controller import ReviewState
 from reviewdesk.ui.shortcuts import ACTIONS, keymap_overrides, keymap_problems, resolve_keymap
 from reviewdesk.ui.widgets.verb_button import VerbButton
@@ -132,7 +132,7 @@ def test_without_a_keyring_the_password_is_asked_at_start(
     seeded = ReviewDesk.open(sqlite_url, upgrade=True)
     seeded.close()
 
-    def opener(url: str | None) -> tuple[DeskSession, SessionInfo]:
+    def opener(url: str | None) -> tuple[OpenDesk, SessionInfo]:
         opened.append(url)
         raise DatabaseUnavailable("Cannot open database: connection refused")
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.errors import ConnectionLost, DatabaseUnavailable, ReviewDeskError
-from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.operations import OpenDesk
 from reviewdesk.ui.review_controller import Notice, ReviewState
 from tests.ui.conftest import Harness, HarnessFactory, drafts, session_opener
 
@@ -270,7 +270,7 @@ def test_a_database_that_cannot_be_opened_is_said_with_retry_and_settings(
         drafts(1),
         url="postgresql+psycopg://nobody@127.0.0.1:1/none",
         seed_url=sqlite_url,
-        opener=DeskSession.open,
+        opener=OpenDesk.open,
         wait=None,
     )
     page = h.window.status_page

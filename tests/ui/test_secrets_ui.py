@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from reviewdesk import ReviewDesk, ReviewDeskError
 from reviewdesk.ui.crash import CrashReporter
 from reviewdesk.ui.main_window import MainWindow
-from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.operations import OpenDesk
 from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.worker import Executor
 from tests.test_secrets import PW, UNREACHABLE, everything_said, with_password
@@ -103,7 +103,7 @@ def test_a_database_the_desk_cannot_open_is_named_without_its_password(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     h = desk_harness(
-        drafts(1), url=UNREACHABLE, seed_url=sqlite_url, opener=DeskSession.open, wait=None
+        drafts(1), url=UNREACHABLE, seed_url=sqlite_url, opener=OpenDesk.open, wait=None
     )
     h.qtbot.waitUntil(lambda: h.window.status_page.title.text() == "Cannot open the database")
     shown = window_text(h.window)

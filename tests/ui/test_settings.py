@@ -16,7 +16,7 @@ from reviewdesk.config import paths
 from reviewdesk.core.errors import DatabaseUnavailable
 from reviewdesk.storage.engine import resolve_target
 from reviewdesk.ui.dialogs.settings_dialog import SettingsDialog
-from reviewdesk.ui.operations import DeskSession, Opener, SessionInfo
+from reviewdesk.ui.operations import OpenDesk, Opener, SessionInfo
 from reviewdesk.ui.settings import SCHEMA_VERSION, UiSettings, strip_password
 from reviewdesk.ui.worker import Executor
 from tests.helpers.memory_keyring import MemoryKeyring
@@ -164,7 +164,7 @@ def test_bad_urls_and_clashing_keys_keep_the_dialog_open(qtbot: QtBot, executor:
 def refusing_opener(opened: list[str | None]) -> Opener:
     """An opener that records the URL it was given and finds no server there."""
 
-    def open_(url: str | None) -> tuple[DeskSession, SessionInfo]:
+    def open_(url: str | None) -> tuple[OpenDesk, SessionInfo]:
         opened.append(url)
         shown = resolve_target(url).display
         raise DatabaseUnavailable(f"Cannot open database {shown}: connection refused")

@@ -53,7 +53,7 @@ from reviewdesk.ui.lead.jobs import (
     resolve_escalation,
 )
 from reviewdesk.ui.lead.models import KEY_ROLE, EscalationModel, InboxRow
-from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.operations import OpenDesk
 from reviewdesk.ui.text import display_text, local_time, one_line
 from reviewdesk.ui.widgets.details import ContextView, HistoryView, plain_label
 from reviewdesk.ui.widgets.text_views import set_plain_text
@@ -532,7 +532,7 @@ class EscalationInboxView(QWidget):
         super().__init__(parent)
         self.setObjectName("escalationInbox")
         self._executor = executor
-        self._session: DeskSession | None = None
+        self._session: OpenDesk | None = None
         self.lead = lead
         self._generation = 0
         self._split = False  # the list and the panel got their first widths
@@ -603,7 +603,7 @@ class EscalationInboxView(QWidget):
         return page
 
     # -- the session --------------------------------------------------------------------------
-    def set_session(self, session: DeskSession | None) -> None:
+    def set_session(self, session: OpenDesk | None) -> None:
         self._session = session
         self._generation += 1  # answers about the previous database are dropped
         self._histories.clear()

@@ -1,6 +1,6 @@
 """The lead view's database work, run on the worker thread only (see ``worker.Executor``).
 
-Plain functions of a ``DeskSession`` that return frozen dataclasses: the services compute, the
+Plain functions of a ``OpenDesk`` that return frozen dataclasses: the services compute, the
 GUI only shows what comes back. Nothing here imports Qt or touches a widget.
 """
 
@@ -14,7 +14,7 @@ from reviewdesk.core.domain import History
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
 from reviewdesk.services.recommend import RecommendationEngine, RecommendationReport
 from reviewdesk.services.stats import Dimension, StatsFilter, StatsReport, StatsService
-from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.operations import OpenDesk
 
 # The timeline's step: by day for short periods, or where every category gets enough
 # decisions a day for a daily point to say something; else by ISO week.
@@ -62,7 +62,7 @@ class LeadData:
     generated_at: datetime
 
 
-def compute_lead_data(session: DeskSession, query: LeadQuery) -> LeadData:
+def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
     """Statistics, timeline, reviewers and recommendations for ``query``."""
     desk = session.desk
     stats = StatsService.for_desk(desk)
@@ -141,7 +141,7 @@ class ResolveRequest:
     text: str | None = None  # send_edited only
 
 
-def load_inbox(session: DeskSession, *, include_resolved: bool = False) -> InboxData:
+def load_inbox(session: OpenDesk, *, include_resolved: bool = False) -> InboxData:
     desk = session.desk
     stats = StatsService.for_desk(desk)
     items = EscalationInbox.for_desk(desk).list(include_resolved=include_resolved)
@@ -150,12 +150,12 @@ def load_inbox(session: DeskSession, *, include_resolved: bool = False) -> Inbox
     return InboxData(tuple(items), now, include_resolved)
 
 
-def load_escalation_history(session: DeskSession, draft_id: str) -> History:
+def load_escalation_history(session: OpenDesk, draft_id: str) -> History:
     """What the reviewer saw of an escalated draft: its input, context and thread."""
     return session.desk.history(draft_id)
 
 
-def resolve_escalation(session: DeskSession, request: ResolveRequest, lead: str) -> Escalation:
+def resolve_escalation(session: OpenDesk, request: ResolveRequest, lead: str) -> Escalation:
     """Resolve one escalation; its result goes back to the consumer (``desk.results()``)."""
     return EscalationInbox.for_desk(session.desk).resolve(
         request.cursor, request.outcome, note=request.note, lead=lead, text=request.text

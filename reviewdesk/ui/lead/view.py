@@ -52,7 +52,7 @@ from reviewdesk.ui.lead.models import (
     TextDelegate,
     TimelineModel,
 )
-from reviewdesk.ui.operations import DeskSession
+from reviewdesk.ui.operations import OpenDesk
 from reviewdesk.ui.widgets.details import plain_label
 from reviewdesk.ui.worker import Executor
 
@@ -165,7 +165,7 @@ class LeadView(QWidget):
         super().__init__(parent)
         self.setObjectName("leadView")
         self._executor = executor
-        self._session: DeskSession | None = None
+        self._session: OpenDesk | None = None
         self._generation = 0
         self._pending: int | None = None  # the generation being computed
         self._stale = True  # the data shown is not of the open desk and filters
@@ -325,7 +325,7 @@ class LeadView(QWidget):
         return page
 
     # -- the session and the lead ---------------------------------------------------------------
-    def set_session(self, session: DeskSession | None) -> None:
+    def set_session(self, session: OpenDesk | None) -> None:
         """The open desk (None: none). Answers about an earlier one are dropped."""
         self._session = session
         self._generation += 1
