@@ -45,6 +45,23 @@ def other_reviewer(h: Harness, clock: ManualClock) -> ReviewDesk:
     return ReviewDesk.open(h.url, clock=clock, lease_ttl=30)
 
 
+LOCKED = "Database sqlite:///queue is unavailable: database is locked"
+IO_ERROR = "Database sqlite:///queue is unavailable: disk I/O error"
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, desk: object, method: str, message: str) -> None:
+    """The desk's ``method`` raises DatabaseUnavailable(message) once, then works again."""
+    real = getattr(desk, method)
+    failures = [DatabaseUnavailable(message)]
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(desk, method, flaky)
+
+
 def test_a_decision_on_a_lost_lease_writes_nothing_and_moves_on(
     desk_harness: HarnessFactory, clock: ManualClock
 ) -> None:
@@ -235,15 +252,9 @@ def test_an_edit_that_could_not_be_written_comes_back_into_the_editor(
     h = desk_harness(drafts(3))
     h.wait_for_draft("d-01")
     h.wait_idle()
-    real_decide = h.desk.decide
-    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: database is locked")]
-
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return real_decide(*args, **kwargs)
-
-    monkeypatch.setattr(h.desk, "decide", flaky)
+    fail_once(
+        monkeypatch, h.desk, "decide", "Database sqlite:///queue is unavailable: database is locked"
+    )
     h.press(Key.Key_E)
     h.wait_for_state(ReviewState.EDITING)
     h.window.editor.editor.selectAll()
@@ -401,15 +412,9 @@ def test_a_not_recorded_banner_goes_when_the_retry_is_recorded(
     h = desk_harness(drafts(4))
     h.wait_for_draft("d-01")
     h.wait_idle()
-    real_decide = h.desk.decide
-    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: database is locked")]
-
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return real_decide(*args, **kwargs)
-
-    monkeypatch.setattr(h.desk, "decide", flaky)
+    fail_once(
+        monkeypatch, h.desk, "decide", "Database sqlite:///queue is unavailable: database is locked"
+    )
     bar = h.window.notice_bar
     h.press(Key.Key_A)
     h.qtbot.waitUntil(lambda: bar.isVisible() and bar.level == "error")
@@ -469,15 +474,9 @@ def test_a_cannot_get_the_next_draft_banner_goes_when_a_draft_comes(
 ) -> None:
     h = desk_harness([], wait=ReviewState.EMPTY)
     h.wait_idle()
-    real_claim = h.desk.claim
-    failures = [DatabaseUnavailable("Database sqlite:///queue is unavailable: disk I/O error")]
-
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return real_claim(*args, **kwargs)
-
-    monkeypatch.setattr(h.desk, "claim", flaky)
+    fail_once(
+        monkeypatch, h.desk, "claim", "Database sqlite:///queue is unavailable: disk I/O error"
+    )
     bar = h.window.notice_bar
     h.press(Key.Key_F5)
     h.wait_for_state(ReviewState.ERROR)
