@@ -356,15 +356,7 @@ class SessionStore:
                         visible_at=expires,
                     )
                 )
-                conn.execute(
-                    insert(EVENT).values(
-                        draft_id=pick["draft_id"],
-                        kind="claimed",
-                        actor=reviewer,
-                        at=now,
-                        lease_epoch=draft["lease_epoch"],
-                    )
-                )
+                _audit(conn, pick["draft_id"], "claimed", reviewer, now, draft["lease_epoch"])
         except IntegrityError:
             return None  # this session was served the same item concurrently: not twice
         return {
@@ -421,15 +413,7 @@ class SessionStore:
             )
             if renewed is None:
                 return None, _serve_lost(conn, lease_id, now)
-            conn.execute(
-                insert(EVENT).values(
-                    draft_id=renewed["draft_id"],
-                    kind="renewed",
-                    actor=reviewer,
-                    at=now,
-                    lease_epoch=renewed["lease_epoch"],
-                )
-            )
+            _audit(conn, renewed["draft_id"], "renewed", reviewer, now, renewed["lease_epoch"])
             return renewed["visible_at"], None
 
     def release_gold(self, *, lease_id: str, reviewer: str) -> str | None:
@@ -449,15 +433,7 @@ class SessionStore:
             )
             if released is None:
                 return _serve_lost(conn, lease_id, now)
-            conn.execute(
-                insert(EVENT).values(
-                    draft_id=released["draft_id"],
-                    kind="released",
-                    actor=reviewer,
-                    at=now,
-                    lease_epoch=released["lease_epoch"],
-                )
-            )
+            _audit(conn, released["draft_id"], "released", reviewer, now, released["lease_epoch"])
             conn.execute(
                 update(SESSION)
                 .where(SESSION.c.id == released["session_id"], SESSION.c.claims > 0)
@@ -527,15 +503,7 @@ class SessionStore:
                 )
             )
             conn.execute(insert(ATTEMPT).values(**attempt, outcome="accepted"))
-            conn.execute(
-                insert(EVENT).values(
-                    draft_id=served["draft_id"],
-                    kind="answered",
-                    actor=write.reviewer,
-                    at=now,
-                    lease_epoch=served["lease_epoch"],
-                )
-            )
+            _audit(conn, served["draft_id"], "answered", write.reviewer, now, served["lease_epoch"])
             fast_run, was_nudged = self._count_answer(conn, write, now)
             return GoldAnswered(
                 "accepted",
@@ -650,3 +618,12 @@ def _serve_lost(conn: Connection, lease_id: str, now: datetime) -> str:
     if row[0] == "released":
         return "released"
     return "expired" if row[1] <= now else "missing"
+
+
+def _audit(
+    conn: Connection, draft_id: int, kind: str, actor: str, at: datetime, epoch: int
+) -> None:
+    """One audit event of a gold serve on its draft's trail, as a claimed draft has them."""
+    conn.execute(
+        insert(EVENT).values(draft_id=draft_id, kind=kind, actor=actor, at=at, lease_epoch=epoch)
+    )
