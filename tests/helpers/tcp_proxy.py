@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Cut:
-    """A cut the test asked for; ``done`` is set once the connection is dropped."""
+    """A cut the test asked for; ``done`` is set as the connection is dropped, before its
+    client can notice."""
 
     marker: bytes
     reached_server: bool  # forward the marked bytes, and drop when the server answers them
@@ -152,10 +153,11 @@ class TcpProxy:
         self._send(server, data)
 
     def _cut(self, sock: socket.socket, cut: Cut) -> None:
+        # Set before the drop: a client returning from the call that failed must find it set.
+        cut.done.set()
         self._drop(sock)
         if cut.then_down:
             self._go_down()
-        cut.done.set()
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
         sock.setblocking(True)
