@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from reviewdesk.cli_args import configure_logging, gui_parser
+from reviewdesk.cli.args import configure_logging, gui_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,11 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         code: int = run_gui(args)
         return code
-    from reviewdesk import cli
+    from reviewdesk.cli import entry
 
-    args = cli.build_parser().parse_args(words)
+    args = entry.build_parser().parse_args(words)
     configure_logging(getattr(args, "verbose", False))
-    return cli.run(args)
+    return entry.run(args)
 
 
 def _open_team_demo(args: argparse.Namespace) -> str | None:
@@ -42,7 +42,7 @@ def _open_team_demo(args: argparse.Namespace) -> str | None:
     opens, and point ``args.db`` at it. Returns what went wrong, if anything."""
     if args.db:
         return "reviewdesk: --demo-team opens the team demo's own database; leave out --db."
-    from reviewdesk.cli_demo import prepare_team_demo
+    from reviewdesk.cli.demo import prepare_team_demo
     from reviewdesk.core.errors import ReviewDeskError
 
     try:

@@ -174,8 +174,8 @@ class UndoingConsumer(io.StringIO):
 def test_unsettled_results_undone_while_printed_are_retracted_in_the_stream(
     db_url: str, capsys: pytest.CaptureFixture[str], ack: bool
 ) -> None:
-    from reviewdesk.cli import build_parser
-    from reviewdesk.cli import run as run_command
+    from reviewdesk.cli.entry import build_parser
+    from reviewdesk.cli.entry import run as run_command
 
     with ReviewDesk.open(db_url, upgrade=True) as desk:
         desk.submit([{"id": "a", "draft": "Hi"}, {"id": "b", "draft": "Yo"}])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reviewdesk import ReviewDesk
-from reviewdesk.cli import main as cli_main
+from reviewdesk.cli.entry import main as cli_main
 from reviewdesk.config import paths
 from reviewdesk.core.errors import ConfigurationError
 from reviewdesk.services.demo import demo_records, history_records

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from reviewdesk import InvalidDecision, ReviewDesk, UndoRefused
-from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands
+from reviewdesk.cli.leading import LEAD_COMMANDS, add_lead_commands
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.domain import Label, Severity
 from reviewdesk.services.escalations import EscalationInbox, Resolution, ResolveRefused

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reviewdesk import ReviewDesk
-from reviewdesk.cli_export import _progress_bar, add_export_command, cmd_export
+from reviewdesk.cli.export import _progress_bar, add_export_command, cmd_export
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.services.export import ExportProgress
@@ -18,7 +18,7 @@ from tests.helpers.export_data import Spec, decide_all, mixed_specs
 
 
 def parser() -> argparse.ArgumentParser:
-    # The same shape as reviewdesk.cli.build_parser: subcommands sharing --db.
+    # The same shape as reviewdesk.cli.entry.build_parser: subcommands sharing --db.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db")
     top = argparse.ArgumentParser(prog="reviewdesk")
@@ -31,7 +31,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     args = parser().parse_args(list(argv))
     try:
         code = cmd_export(args, __import__("sys").stdout)
-    except ReviewDeskError as exc:  # as reviewdesk.cli.run reports it
+    except ReviewDeskError as exc:  # as reviewdesk.cli.entry.run reports it
         print(f"reviewdesk: {exc}", file=__import__("sys").stderr)
         code = 1
     out, err = capsys.readouterr()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewdesk.cli import build_parser
+from reviewdesk.cli.entry import build_parser
 from reviewdesk.main import main
 
 # Commands that never open a database: the desk (Qt), and the keyring's password.

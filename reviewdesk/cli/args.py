@@ -1,6 +1,6 @@
 """The command line's shared options and the ``gui`` command's arguments.
 
-Apart from cli.py so that ``reviewdesk gui`` parses its arguments without importing every
+Apart from entry.py so that ``reviewdesk gui`` parses its arguments without importing every
 command's services (export, statistics): the desk's start-up time is a reviewer's wait.
 """
 

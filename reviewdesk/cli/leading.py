@@ -1,6 +1,6 @@
 """The team lead's commands: ``stats``, ``recommend`` and ``escalations``.
 
-Wired into ``reviewdesk.cli`` by ``add_lead_commands(sub, common)`` and ``LEAD_COMMANDS``.
+Wired into ``reviewdesk.cli.entry`` by ``add_lead_commands(sub, common)`` and ``LEAD_COMMANDS``.
 Tables are for people; ``--json`` prints one JSON document for programs.
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import shutil
-import textwrap
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
+from reviewdesk.cli.text import DEFAULT_WIDTH, output_width, wrapped
 from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ConfigurationError, UnknownDraft
 from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_days
@@ -202,24 +201,6 @@ def _pct(rate: Rate | None, interval: bool = True) -> str:
 
 def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-# Tables fit this many columns when the output is not a terminal (a file, a pipe, a test).
-DEFAULT_WIDTH = 100
-
-
-def output_width(out: IO[str]) -> int:
-    """The terminal's width when ``out`` is one, else DEFAULT_WIDTH."""
-    isatty = getattr(out, "isatty", None)
-    if isatty is not None and isatty():
-        return max(60, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
-    return DEFAULT_WIDTH
-
-
-def wrapped(text: str, width: int, indent: str = "") -> str:
-    return textwrap.fill(
-        text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
-    )
 
 
 def _table(
