@@ -508,10 +508,6 @@ class ReviewController(QObject):
         self._entries.appendleft(entry)
         self.session_changed.emit(self.entries)
 
-    def _is_current(self, prepared: Prepared) -> bool:
-        current = self._current
-        return current is not None and current.lease.lease_id == prepared.lease.lease_id
-
     # -- start and stop -----------------------------------------------------------------------
     def start(self) -> None:
         self.counts_changed.emit(self.info.counts)
