@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import RowMapping
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import (
@@ -80,6 +79,7 @@ from reviewdesk.storage.engine import (
     resolve_target,
 )
 from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
+from reviewdesk.storage.reads import read_now
 from reviewdesk.storage.session_sql import SessionStore
 
 log = logging.getLogger(__name__)
@@ -562,8 +562,7 @@ class ReviewDesk:
         if not unsettled:
             # The team's window, not this desk's: any reviewer may undo within it.
             window = self._sessions.limits().undo_window_seconds
-            with self._engines.write.connect() as conn:
-                settled_before = self._store.tx_now(conn) - timedelta(seconds=window)
+            settled_before = read_now(self._engines, self._store.clock) - timedelta(seconds=window)
         rows = self._store.results(
             after=after,
             limit=limit,
@@ -749,7 +748,7 @@ def _check_reviewer(reviewer: str) -> None:
         raise InvalidArgument("A reviewer name is required (1 to 200 characters).")
 
 
-def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
+def _draft(row: Mapping[Any, Any]) -> Draft:
     return Draft(
         id=row["external_id"],
         draft=row["draft"],
@@ -825,7 +824,7 @@ def _written_decision(
     )
 
 
-def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
+def _decision(row: Mapping[Any, Any], *, replayed: bool = False) -> Decision:
     return Decision(
         draft_id=row["external_id"],
         label=Label(row["label"]),
@@ -843,7 +842,7 @@ def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
     )
 
 
-def _result(row: RowMapping) -> Result:
+def _result(row: Mapping[Any, Any]) -> Result:
     return Result(
         cursor=row["id"],
         id=row["external_id"],

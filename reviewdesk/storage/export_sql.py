@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.types import UtcDateTime
@@ -82,6 +83,16 @@ class ExportFilter:
     models: tuple[str, ...] = ()
     risks: tuple[str, ...] = ()
     include_low_attention: bool = False
+
+
+def unreachable_errors(engines: Engines) -> tuple[type[BaseException], ...]:
+    """The errors that say the database cannot be reached while pages are read. Pages are read
+    through the driver's cursor, so its own errors arrive unwrapped beside SQLAlchemy's."""
+    dbapi = engines.write.dialect.dbapi
+    errors: tuple[type[BaseException], ...] = (OperationalError,)
+    if dbapi is not None:
+        errors += (dbapi.OperationalError,)
+    return errors
 
 
 class ExportStore:
