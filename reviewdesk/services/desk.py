@@ -24,7 +24,6 @@ from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import (
     DEFAULT_REJECT_REASONS,
     LABEL_OF_VERDICT,
-    STOPPING_LABELS,
     AckReport,
     Decision,
     Draft,
@@ -43,6 +42,7 @@ from reviewdesk.core.domain import (
     ThreadEntry,
     Verdict,
     clean_reject_reasons,
+    text_to_send,
 )
 from reviewdesk.core.errors import (
     ConfigurationError,
@@ -66,6 +66,8 @@ from reviewdesk.core.sessions import (
     SessionLimits,
     SessionStatus,
     counted_seconds,
+    fast_run_flagged,
+    gold_answer_caught,
     gold_answer_correct,
     is_fast_approval,
     seconds_problem,
@@ -383,7 +385,7 @@ class ReviewDesk:
     def _attention(self, write: DecisionWrite, fast_run: int | None, was_nudged: bool) -> bool:
         """When a run of fast approvals first reaches the threshold, flag the whole run and
         nudge once per session. Returns whether to nudge."""
-        if write.session_id is None or fast_run is None or fast_run < write.fast_flag_at:
+        if write.session_id is None or not fast_run_flagged(fast_run, write.fast_flag_at):
             return False
         if fast_run == write.fast_flag_at:
             try:
@@ -412,7 +414,7 @@ class ReviewDesk:
             raise LeaseLost(lease.draft.id, answered.why or "missing")
         assert answered.answered_at is not None and answered.label is not None
         correct = bool(answered.correct)
-        caught = correct and expected in STOPPING_LABELS
+        caught = gold_answer_caught(expected, correct)
         if answered.outcome == "replayed":
             first = dataclasses.replace(write, label=answered.label)
             return _written_decision(
@@ -425,7 +427,7 @@ class ReviewDesk:
             )
         self._sessions.decided(lease.reviewer, lease.draft.category)
         fast_run = answered.fast_run
-        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not answered.was_nudged
+        nudge = fast_run_flagged(fast_run, write.fast_flag_at) and not answered.was_nudged
         return _written_decision(
             lease,
             write,
@@ -847,7 +849,7 @@ def _result(row: Mapping[Any, Any]) -> Result:
         cursor=row["id"],
         id=row["external_id"],
         label=Label(row["label"]),
-        final=row["resolution_text"] if row["resolution"] else row["final_text"],
+        final=text_to_send(row["final_text"], row["resolution"], row["resolution_text"]),
         draft=row["draft"],
         reason=row["reason"],
         note=row["note"],

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import Risk, Severity
 from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError
+from reviewdesk.core.escalation_sla import due_at, is_breached, is_overdue
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.escalation_sql import EscalationRow, EscalationStore
 
@@ -181,7 +182,7 @@ class EscalationInbox:
 
 def _escalation(row: EscalationRow, now: datetime) -> Escalation:
     severity = Severity(row.severity)
-    due = row.decided_at + severity.response_time
+    due = due_at(row.decided_at, severity)
     resolution = Resolution(row.resolution) if row.resolution else None
     return Escalation(
         cursor=row.cursor,
@@ -195,8 +196,8 @@ def _escalation(row: EscalationRow, now: datetime) -> Escalation:
         reviewer=row.reviewer,
         decided_at=row.decided_at,
         due_at=due,
-        overdue=resolution is None and now > due,
-        breached=(row.resolved_at > due) if row.resolved_at is not None else now > due,
+        overdue=is_overdue(due, row.resolved_at, now),
+        breached=is_breached(due, row.resolved_at, now),
         resolution=resolution,
         resolution_text=row.resolution_text,
         resolution_note=row.resolution_note,

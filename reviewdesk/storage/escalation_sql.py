@@ -1,7 +1,7 @@
 """The escalation inbox's reads and its one write: escalations by urgency, and a resolution.
 
-Open escalations are ordered by their due time, ``Severity.response_time`` after the decision,
-computed by the engine from the same constants (``_DUE``).
+Open escalations are ordered by their due time (``core.escalation_sla.due_at``), computed by the
+engine from the same response times (``rules_sql.response_seconds``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from sqlalchemy import BindParameter, Connection, RowMapping, bindparam, insert,
 from sqlalchemy.sql.elements import TextClause
 
 from reviewdesk.core.clock import Clock
-from reviewdesk.core.domain import EventKind, Label, Severity
+from reviewdesk.core.domain import EventKind, Label
 from reviewdesk.core.errors import UnknownDraft
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.reads import database_now, read_connection
+from reviewdesk.storage.rules_sql import response_seconds
 from reviewdesk.storage.tables import DraftEventRow
 from reviewdesk.storage.types import UtcDateTime
 
@@ -51,11 +52,7 @@ _COLUMNS = """dec.id, d.external_id, d.category, d.risk, d.model, d.draft, dec.s
     dec.reviewer, dec.decided_at, dec.resolution, dec.resolution_text, dec.resolution_note,
     dec.resolved_by, dec.resolved_at"""
 _ESCALATED = f"dec.label = '{Label.ESCALATED.value}'"
-_SECONDS = (
-    "CASE dec.severity "
-    + " ".join(f"WHEN '{s.value}' THEN {int(s.response_time.total_seconds())}" for s in Severity)
-    + " END"
-)
+_SECONDS = response_seconds("dec.severity")
 _DUE = {
     "postgresql": f"dec.decided_at + make_interval(secs => {_SECONDS})",
     "sqlite": f"julianday(dec.decided_at) + {_SECONDS} / 86400.0",

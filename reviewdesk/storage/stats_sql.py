@@ -22,10 +22,11 @@ from sqlalchemy import BindParameter, Connection, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
 from reviewdesk.core.clock import Clock
-from reviewdesk.core.domain import Label, Risk, Severity
+from reviewdesk.core.domain import Label, Risk
 from reviewdesk.core.stats import BANDS, HISTOGRAM, Dimension, StatsFilter, used_dimensions
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.reads import database_now, read_connection
+from reviewdesk.storage.rules_sql import response_seconds
 from reviewdesk.storage.types import UtcDateTime
 
 # The trivial-edit threshold the rollup counts at (migrations 0003, 0004); others read the edits.
@@ -264,9 +265,6 @@ class _Source:
     at: str | None  # the timestamp column, for exact period filters on raw rows
 
 
-_RESPONSE_SECONDS = " ".join(
-    f"WHEN '{s.value}' THEN {int(s.response_time.total_seconds())}" for s in Severity
-)
 _ROLLUP = _Source(
     category="r.category",
     model="r.model",
@@ -379,8 +377,7 @@ class StatsReader:
         keys, where, params = self._where(self._raw, dims, flt)
         late = self._sql.seconds_between("dec.decided_at", "coalesce(dec.resolved_at, :now)")
         stmt = f"""SELECT {keys} dec.severity, count(*),
-                sum(CASE WHEN {late} > CASE dec.severity {_RESPONSE_SECONDS} END
-                    THEN 1 ELSE 0 END),
+                sum(CASE WHEN {late} > {response_seconds("dec.severity")} THEN 1 ELSE 0 END),
                 sum(CASE WHEN dec.resolved_at IS NULL THEN 1 ELSE 0 END)
             {self._rare(Label.ESCALATED, "ix_decision_escalations")} {where}
             {_group_by(dims, extra="dec.severity")}"""
