@@ -656,7 +656,7 @@ def _evidence(
                 ),
             )
     for e in reader.escalation_evidence(q):
-        add((e.category, e.bucket), Evidence(escalations={e.severity: e.count}, risk=e.risk))
+        add((e.category, e.bucket), Evidence(escalations={e.severity: e.n}, risk=e.risk))
     return cells
 
 

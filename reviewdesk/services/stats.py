@@ -386,10 +386,10 @@ def _counts(
     for rej in reader.rejections(dims, flt):
         c = group(rej.key)
         reason = rej.reason or "(none)"
-        c.reasons[reason] = c.reasons.get(reason, 0) + rej.count
+        c.reasons[reason] = c.reasons.get(reason, 0) + rej.n
     for esc in reader.escalations(dims, flt, now):
         c = group(esc.key)
-        c.severities[esc.severity] = c.severities.get(esc.severity, 0) + esc.count
+        c.severities[esc.severity] = c.severities.get(esc.severity, 0) + esc.n
         c.breaches += esc.breaches
         c.open += esc.open
     for g in reader.gold_answers(dims, flt):
