@@ -467,7 +467,9 @@ def scan_check(engines: Engines) -> None:
                 )
             )
         }
-    report = stats.compute([Dimension.REVIEWER, Dimension.MODEL])
+    # The direct count includes low-attention approvals, which statistics leave out unless asked.
+    everything = StatsFilter(include_low_attention=True)
+    report = stats.compute([Dimension.REVIEWER, Dimension.MODEL], filter=everything)
     rollup = {g.key: (g.decided, g.approved.count, g.low_attention.count) for g in report.groups}
     same = "the same" if rollup == direct else "NOT the same"
     print(f"  stats --by reviewer,model against a direct count: {same} ({len(direct)} groups)")

@@ -26,6 +26,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 PG_ENV = "REVIEWDESK_TEST_POSTGRES_URL"
+# Fixtures that open one engine on purpose, and why: their tests need no one_engine mark.
+ONE_ENGINE_FIXTURES = {
+    "desk_harness": "drives the window, which only calls ReviewDesk: the contract tests run "
+    "ReviewDesk on every engine",
+}
 REQUIRE_PG_ENV = "REVIEWDESK_REQUIRE_POSTGRES"
 
 
@@ -37,9 +42,25 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks gui tests, and the engine contract: every test on the ``db_url`` fixture runs on
+    each engine and is marked ``contract``. A test that opens one engine only (``sqlite_url``
+    or ``postgres_url``) must say why with ``one_engine(reason)``, or the run stops."""
+    unexplained = []
     for item in items:
-        if "qtbot" in getattr(item, "fixturenames", ()):
+        names = set(getattr(item, "fixturenames", ()))
+        if "qtbot" in names:
             item.add_marker(pytest.mark.gui)
+        if "db_url" in names:
+            item.add_marker(pytest.mark.contract)
+        elif names & {"sqlite_url", "postgres_url"} and not names & set(ONE_ENGINE_FIXTURES):
+            marker = item.get_closest_marker("one_engine")
+            if marker is None or not (marker.args or marker.kwargs.get("reason")):
+                unexplained.append(item.nodeid)
+    if unexplained:
+        raise pytest.UsageError(
+            "these tests open one engine only without saying why: use the db_url fixture, "
+            "or mark them @pytest.mark.one_engine(reason):\n  " + "\n  ".join(unexplained)
+        )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

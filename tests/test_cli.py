@@ -46,8 +46,11 @@ def test_enqueue_then_resubmit(
 
 
 def test_bad_file_is_reported_and_nothing_is_written(
-    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert (
+        run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    )  # a shared one is not upgraded by itself
     src = tmp_path / "bad.jsonl"
     src.write_bytes(
         b'{"id": "ok", "draft": "fine"}\n'
@@ -55,36 +58,40 @@ def test_bad_file_is_reported_and_nothing_is_written(
         b"not json\n"
         b'{"id": "ok", "draft": "again"}\n'
     )
-    code, out, err = run(capsys, "enqueue", str(src), "--db", sqlite_url)
+    code, out, err = run(capsys, "enqueue", str(src), "--db", db_url)
     assert code == 1 and out == ""
     assert f"{src}:2: field 'draft': must be a string, not a number" in err
     assert f"{src}:3: is not valid JSON" in err
     assert f"{src}:4: field 'id': 'ok' is repeated (first on line 1)" in err
     assert "nothing was written" in err
-    with ReviewDesk.open(sqlite_url) as desk:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         assert desk.counts().pending == 0
 
 
 def test_conflicting_resubmission_is_refused(
-    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert (
+        run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    )  # a shared one is not upgraded by itself
     run(
         capsys,
         "enqueue",
         str(write_jsonl(tmp_path / "a.jsonl", {"id": "a", "draft": "x"})),
         "--db",
-        sqlite_url,
+        db_url,
     )
     src = write_jsonl(
         tmp_path / "b.jsonl", {"id": "new", "draft": "y"}, {"id": "a", "draft": "changed"}
     )
-    code, _, err = run(capsys, "enqueue", str(src), "--db", sqlite_url)
+    code, _, err = run(capsys, "enqueue", str(src), "--db", db_url)
     assert code == 1
     assert f"{src}:2: field 'id': 'a' is already queued with different content" in err
-    with ReviewDesk.open(sqlite_url) as desk:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         assert desk.counts().pending == 1
 
 
+@pytest.mark.one_engine("a missing input file is refused before any database is opened")
 def test_missing_file_is_a_clear_error(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "enqueue", "/no/such/file.jsonl", "--db", sqlite_url)
     assert code == 1 and "/no/such/file.jsonl: no such file" in err
@@ -222,14 +229,14 @@ def test_status_and_schema_commands(db_url: str, capsys: pytest.CaptureFixture[s
 
 
 def test_status_says_in_review_in_text_and_json_alike(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with ReviewDesk.open(sqlite_url) as desk:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         desk.submit([{"id": "s1", "draft": "One"}, {"id": "s2", "draft": "Two"}])
         assert desk.claim("ana") is not None
-    code, out, _ = run(capsys, "status", "--db", sqlite_url)
+    code, out, _ = run(capsys, "status", "--db", db_url)
     assert code == 0 and "in review:   1" in out and "pending:     1" in out
-    code, out, _ = run(capsys, "status", "--db", sqlite_url, "--json")
+    code, out, _ = run(capsys, "status", "--db", db_url, "--json")
     document = json.loads(out)
     assert (document["in_review"], document["pending"]) == (1, 1)
     # The name before in_review stays for older readers, with the same number.
@@ -237,6 +244,7 @@ def test_status_says_in_review_in_text_and_json_alike(
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("only a shared (PostgreSQL) database waits for an explicit upgrade")
 def test_shared_database_needs_an_explicit_upgrade(
     postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -244,6 +252,7 @@ def test_shared_database_needs_an_explicit_upgrade(
     assert code == 1 and "run 'reviewdesk db upgrade --db URL'" in err
 
 
+@pytest.mark.one_engine("needs no database: sqlite_url comes from the module's autouse file only")
 def test_password_goes_to_the_keyring_and_is_never_printed(
     hermetic: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -255,6 +264,7 @@ def test_password_goes_to_the_keyring_and_is_never_printed(
     assert "Removed" in run(capsys, "password", "delete", "--db", url)[1]
 
 
+@pytest.mark.one_engine("a missing SQLite file: a PostgreSQL database cannot be missing this way")
 def test_a_missing_database_file_is_named_not_created(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -270,6 +280,7 @@ def test_a_missing_database_file_is_named_not_created(
 
 
 @pytest.mark.parametrize("db_first", [True, False])
+@pytest.mark.one_engine("where --db goes on the command line; the engine does not matter")
 def test_db_goes_before_or_after_the_command(
     sqlite_url: str, capsys: pytest.CaptureFixture[str], db_first: bool
 ) -> None:
@@ -284,6 +295,7 @@ def test_db_goes_before_or_after_the_command(
     [["limits"], ["limits", "show"], ["escalations"], ["escalations", "list"]],
     ids=" ".join,
 )
+@pytest.mark.one_engine("where --db goes on the command line; the engine does not matter")
 def test_db_before_a_command_with_actions_is_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
@@ -298,27 +310,27 @@ def test_db_before_a_command_with_actions_is_kept(
 
 
 def test_reject_reasons_are_listed_set_added_and_removed(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "db", "upgrade", "--db", sqlite_url)
-    assert "hallucination" in run(capsys, "reasons", "list", "--db", sqlite_url)[1].split()
-    code, out, _ = run(capsys, "reasons", "set", "wrong_price", "rude", "--db", sqlite_url)
+    run(capsys, "db", "upgrade", "--db", db_url)
+    assert "hallucination" in run(capsys, "reasons", "list", "--db", db_url)[1].split()
+    code, out, _ = run(capsys, "reasons", "set", "wrong_price", "rude", "--db", db_url)
     assert code == 0 and out.splitlines()[:3] == [
         "Reject reasons changed (7 before, 2 now):",
         "+ wrong_price",
         "+ rude",
     ]
     assert "- hallucination" in out.splitlines()
-    code, out, _ = run(capsys, "reasons", "add", "Tone too casual", "--db", sqlite_url)
+    code, out, _ = run(capsys, "reasons", "add", "Tone too casual", "--db", db_url)
     assert out.splitlines() == [
         "Reject reasons changed (2 before, 3 now):",
         "  wrong_price",
         "  rude",
         "+ Tone too casual",
     ]
-    code, out, _ = run(capsys, "reasons", "remove", "RUDE", "--db", sqlite_url)
+    code, out, _ = run(capsys, "reasons", "remove", "RUDE", "--db", db_url)
     assert code == 0 and out.splitlines()[-1] == "- rude"
-    assert run(capsys, "reasons", "list", "--db", sqlite_url)[1].splitlines() == [
+    assert run(capsys, "reasons", "list", "--db", db_url)[1].splitlines() == [
         "wrong_price",
         "Tone too casual",
     ]
@@ -337,16 +349,16 @@ def test_reject_reasons_are_listed_set_added_and_removed(
     ],
 )
 def test_bad_reject_reasons_are_refused_and_nothing_changes(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    db_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    run(capsys, "db", "upgrade", "--db", sqlite_url)
-    run(capsys, "reasons", "set", "wrong_price", "--db", sqlite_url)
+    run(capsys, "db", "upgrade", "--db", db_url)
+    run(capsys, "reasons", "set", "wrong_price", "--db", db_url)
     try:
-        code, out, err = run(capsys, "reasons", *argv, "--db", sqlite_url)
+        code, out, err = run(capsys, "reasons", *argv, "--db", db_url)
     except SystemExit as exit_:  # argparse's own refusal
         code, (out, err) = int(exit_.code or 0), capsys.readouterr()
     assert code != 0 and out == "" and message in err and "Traceback" not in err
-    assert run(capsys, "reasons", "list", "--db", sqlite_url)[1] == "wrong_price\n"
+    assert run(capsys, "reasons", "list", "--db", db_url)[1] == "wrong_price\n"
 
 
 def test_a_reason_the_decision_table_cannot_hold_is_refused_at_entry(db_url: str) -> None:
@@ -361,6 +373,7 @@ def test_a_reason_the_decision_table_cannot_hold_is_refused_at_entry(db_url: str
         assert desk.decide(lease, "reject", reason=longest).reason == longest
 
 
+@pytest.mark.one_engine("the console script's stdin and environment, not the store")
 def test_console_script_reads_stdin_and_uses_the_environment(
     tmp_path: Path, sqlite_url: str
 ) -> None:
@@ -379,18 +392,19 @@ def test_console_script_reads_stdin_and_uses_the_environment(
     assert bad.returncode == 1 and b"<stdin>:1: is not valid JSON" in bad.stderr
 
 
-def test_limits_are_shown_and_set_by_name(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(capsys, "limits", "--db", sqlite_url)
+def test_limits_are_shown_and_set_by_name(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    )  # a shared one is not upgraded by itself
+    code, out, _ = run(capsys, "limits", "--db", db_url)
     assert code == 0 and "reviews_per_session      40" in out
-    assert run(capsys, "limits", "show", "--db", sqlite_url)[1] == out
+    assert run(capsys, "limits", "show", "--db", db_url)[1] == out
     code, out, _ = run(
         capsys,
         "limits",
         "set",
         "--db",
-        sqlite_url,
+        db_url,
         "reviews_per_session=30",
         "minutes_per_session=off",
         "timezone=Europe/Berlin",
@@ -405,18 +419,21 @@ def test_limits_are_shown_and_set_by_name(
         "minutes_per_session": [45.0, None],
         "timezone": [None, "Europe/Berlin"],
     }
-    assert json.loads(run(capsys, "limits", "show", "--json", "--db", sqlite_url)[1]) == limits
-    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "reviews_per_session=2.5")
+    assert json.loads(run(capsys, "limits", "show", "--json", "--db", db_url)[1]) == limits
+    code, _, err = run(capsys, "limits", "set", "--db", db_url, "reviews_per_session=2.5")
     assert code == 1 and "takes a whole number" in err
-    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "naps=3")
+    code, _, err = run(capsys, "limits", "set", "--db", db_url, "naps=3")
     assert code == 1 and "is not NAME=VALUE" in err
-    code, _, err = run(capsys, "limits", "set", "--db", sqlite_url, "timezone=Mars/Base")
+    code, _, err = run(capsys, "limits", "set", "--db", db_url, "timezone=Mars/Base")
     assert code == 1 and "not a known IANA time zone" in err
 
 
 def test_limits_set_prints_each_change_and_a_refused_one_changes_nothing(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert (
+        run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    )  # a shared one is not upgraded by itself
     code, out, _ = run(
         capsys,
         "limits",
@@ -424,7 +441,7 @@ def test_limits_set_prints_each_change_and_a_refused_one_changes_nothing(
         "reviews_per_session=30",
         "sessions_per_day=off",
         "--db",
-        sqlite_url,
+        db_url,
     )
     assert code == 0
     assert out.splitlines() == [
@@ -432,7 +449,7 @@ def test_limits_set_prints_each_change_and_a_refused_one_changes_nothing(
         "  reviews_per_session      40 -> 30",
         "  sessions_per_day         6 -> off",
     ]
-    code, out, _ = run(capsys, "limits", "set", "reviews_per_session=30", "--db", sqlite_url)
+    code, out, _ = run(capsys, "limits", "set", "reviews_per_session=30", "--db", db_url)
     assert (code, out) == (0, "Limits unchanged.\n")
     for changes, says in (
         (["reviews_per_session=20", "lease_ttl_seconds=5"], "lease_ttl_seconds must be"),
@@ -440,22 +457,25 @@ def test_limits_set_prints_each_change_and_a_refused_one_changes_nothing(
         (["reviews_per_session=20", "timezone=Nowhere"], "not a known IANA time zone"),
         (["reviews_per_session=20", "break_minutes=off"], "break_minutes cannot be off"),
     ):
-        code, out, err = run(capsys, "limits", "set", *changes, "--db", sqlite_url)
+        code, out, err = run(capsys, "limits", "set", *changes, "--db", db_url)
         assert code == 1 and says in err and out == "", (changes, err)
         assert len(err.splitlines()) == 1 and err.startswith("reviewdesk: "), err
         assert "Traceback" not in err
-    with ReviewDesk.open(sqlite_url) as desk:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         assert desk.session_limits().reviews_per_session == 30
 
 
 def test_limits_say_what_no_timezone_means(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert (
+        run(capsys, "db", "upgrade", "--db", db_url)[0] == 0
+    )  # a shared one is not upgraded by itself
     monkeypatch.setenv("TZ", "America/Chicago")
-    code, out, _ = run(capsys, "limits", "--db", sqlite_url)
+    code, out, _ = run(capsys, "limits", "--db", db_url)
     assert code == 0
     assert "timezone                 off: each reviewer's local zone (here America/Chicago)" in out
-    code, out, _ = run(capsys, "limits", "set", "timezone=Asia/Tokyo", "--db", sqlite_url)
+    code, out, _ = run(capsys, "limits", "set", "timezone=Asia/Tokyo", "--db", db_url)
     assert "timezone                 off: each reviewer's local zone (here America/Chicago)" in out
     assert out.rstrip().endswith("-> Asia/Tokyo")
 
@@ -503,20 +523,20 @@ def test_lease_ttl_and_undo_window_are_set_where_the_limits_are(
         assert desk.session_limits().reviews_per_session == 40
 
 
-def test_gold_and_session_commands(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with ReviewDesk.open(sqlite_url) as desk:
+def test_gold_and_session_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         desk.submit([{"id": "g1", "draft": "Wrong"}, {"id": "x", "draft": "Fine"}])
         lease = desk.claim("ana")
         assert lease
         desk.decide(lease, "reject", reason="factual_error", review_seconds=12.0)
-    code, out, _ = run(capsys, "gold", "mark", "g1", "--expect", "rejected", "--db", sqlite_url)
+    code, out, _ = run(capsys, "gold", "mark", "g1", "--expect", "rejected", "--db", db_url)
     assert code == 0 and "known-answer draft now" in out
-    code, _, err = run(capsys, "gold", "mark", "x", "--expect", "approved", "--db", sqlite_url)
+    code, _, err = run(capsys, "gold", "mark", "x", "--expect", "approved", "--db", db_url)
     assert code == 1 and "not decided yet" in err
-    code, out, _ = run(capsys, "session", "status", "--reviewer", "ana", "--db", sqlite_url)
+    code, out, _ = run(capsys, "session", "status", "--reviewer", "ana", "--db", db_url)
     assert "in a session" in out and "reviews_per_session    1 of 40" in out
-    code, out, _ = run(capsys, "session", "end", "--reviewer", "ana", "--db", sqlite_url)
+    code, out, _ = run(capsys, "session", "end", "--reviewer", "ana", "--db", db_url)
     assert "1 rejected" in out and "median time per draft: 12 s" in out
-    code, out, _ = run(capsys, "session", "status", "--reviewer", "ana", "--db", sqlite_url)
+    code, out, _ = run(capsys, "session", "status", "--reviewer", "ana", "--db", db_url)
     assert "on break until" in out
-    assert run(capsys, "gold", "retire", "g1", "--db", sqlite_url)[0] == 0
+    assert run(capsys, "gold", "retire", "g1", "--db", db_url)[0] == 0

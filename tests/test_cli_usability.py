@@ -30,14 +30,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def two_days(sqlite_url: str) -> str:
+def two_days(db_url: str) -> str:
     """Two decisions on 30 November 2026 (UTC), one on 1 December."""
     clock = ManualClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
-    with ReviewDesk.open(sqlite_url, clock=clock, upgrade=True) as desk:
+    with ReviewDesk.open(db_url, clock=clock, upgrade=True) as desk:
         decide_all(desk, [Spec("nov-1"), Spec("nov-2")], clock)
         clock.advance(24 * 3600)
         decide_all(desk, [Spec("dec-1")], clock)
-    return sqlite_url
+    return db_url
 
 
 def _exported(capsys: pytest.CaptureFixture[str], db: str, out: Path, *flags: str) -> list[str]:
@@ -82,6 +82,7 @@ def test_until_a_date_includes_that_day_in_every_command(
 
 
 @pytest.mark.parametrize("command", ["stats", "recommend", "export"])
+@pytest.mark.one_engine("needs no database: sqlite_url comes from the module's autouse file only")
 def test_every_command_taking_until_says_what_it_means(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -276,6 +277,7 @@ LEAD_TABLES = (
 
 
 @pytest.mark.parametrize("argv", LEAD_TABLES, ids=" ".join)
+@pytest.mark.one_engine("table widths: the same rows print the same whatever engine counted them")
 def test_lead_tables_fit_100_columns(
     wide: str, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
@@ -290,6 +292,7 @@ def test_lead_tables_fit_100_columns(
 @pytest.mark.parametrize(
     "argv", [a for a in LEAD_TABLES if "category,model,confidence" not in a], ids=" ".join
 )
+@pytest.mark.one_engine("table widths: the same rows print the same whatever engine counted them")
 def test_lead_tables_fit_the_terminal(
     wide: str, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
@@ -305,6 +308,9 @@ def test_lead_tables_fit_the_terminal(
             assert max(len(line) for line in lines) >= shortest_longest
 
 
+@pytest.mark.one_engine(
+    "line wrapping of what show prints; show's read runs on every engine in test_queue.py"
+)
 def test_show_wraps_long_lines_to_fit(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     words = " ".join(f"word{i}" for i in range(80))
     with ReviewDesk.open(sqlite_url, upgrade=True) as desk:

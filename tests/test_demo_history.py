@@ -93,14 +93,14 @@ def test_the_history_went_through_the_queue_and_leaves_escalations_open(team_url
     assert last < NOW.isoformat()
 
 
-def test_a_database_with_other_drafts_is_refused_and_left_alone(sqlite_url: str) -> None:
-    with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
+def test_a_database_with_other_drafts_is_refused_and_left_alone(db_url: str) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         desk.submit([{"id": "ticket-1", "draft": "Your refund is on its way."}])
     with pytest.raises(ConfigurationError, match="already holds 1 drafts"):
-        build_team_demo(sqlite_url, now=NOW, days=2)
+        build_team_demo(db_url, now=NOW, days=2)
     with pytest.raises(ConfigurationError, match="not empty"):
-        seed_team_history(sqlite_url, now=NOW, days=2)
-    with ReviewDesk.open(sqlite_url) as desk:
+        seed_team_history(db_url, now=NOW, days=2)
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         assert desk.counts().pending == 1
         assert desk.counts().decided == 0
 
@@ -138,6 +138,7 @@ def test_the_demo_file_is_built_whole_then_reused(capsys: pytest.CaptureFixture[
     assert rebuilt.built and rebuilt.waiting == len(demo_records())
 
 
+@pytest.mark.one_engine("the CLI's message; the refusal itself runs on every engine just above")
 def test_demo_team_refuses_a_database_with_real_drafts(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

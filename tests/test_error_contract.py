@@ -38,10 +38,8 @@ def _sqlite_file_exists(sqlite_url: str) -> None:
     sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()
 
 
-def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(
-    sqlite_url: str,
-) -> None:
-    with ReviewDesk.open(sqlite_url) as desk:
+def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(db_url: str) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         calls = [
             lambda: desk.results(limit=0),
             lambda: desk.session_status(""),
@@ -57,13 +55,14 @@ def test_bad_arguments_raise_invalid_argument_which_is_still_a_value_error(
             assert isinstance(info.value, ValueError)
 
 
-def test_an_unknown_draft_is_named_and_is_still_a_key_error(sqlite_url: str) -> None:
-    with ReviewDesk.open(sqlite_url) as desk, pytest.raises(UnknownDraft) as info:
+def test_an_unknown_draft_is_named_and_is_still_a_key_error(db_url: str) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk, pytest.raises(UnknownDraft) as info:
         desk.history("t-404")
     assert isinstance(info.value, ReviewDeskError) and isinstance(info.value, KeyError)
     assert (info.value.draft_id, str(info.value)) == ("t-404", "No draft with id 't-404'.")
 
 
+@pytest.mark.one_engine("needs no database: sqlite_url comes from the module's autouse file only")
 def test_errors_keep_what_they_carry_across_processes() -> None:
     lost = pickle.loads(pickle.dumps(ConnectionLost("Lost it", idempotency_key="k-1")))
     assert (str(lost), lost.idempotency_key) == ("Lost it", "k-1")
@@ -83,9 +82,10 @@ def test_errors_keep_what_they_carry_across_processes() -> None:
     ],
 )
 def test_bad_input_is_one_line(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+    db_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
 ) -> None:
-    code, _out, err = run_cli(capsys, *argv, "--db", sqlite_url)
+    ReviewDesk.open(db_url, upgrade=True).close()
+    code, _out, err = run_cli(capsys, *argv, "--db", db_url)
     assert_one_line(code, err, naming=says)
 
 
@@ -106,6 +106,7 @@ def _broken_targets(tmp_path: Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.mark.parametrize("broken", ["not a database", "a folder", "an impossible folder"])
+@pytest.mark.one_engine("files that are not SQLite databases")
 def test_every_command_on_an_unusable_file_says_so_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], broken: str
 ) -> None:
@@ -128,6 +129,7 @@ def test_every_command_on_an_unusable_file_says_so_in_one_line(
         "postgresql+psycopg://ana:s3cret@[::1/reviews",
     ],
 )
+@pytest.mark.one_engine("needs no database: sqlite_url comes from the module's autouse file only")
 def test_a_malformed_url_is_one_line_without_its_password(
     capsys: pytest.CaptureFixture[str], url: str
 ) -> None:
@@ -136,6 +138,7 @@ def test_a_malformed_url_is_one_line_without_its_password(
         assert_one_line(code, err, naming="Not a database URL", hiding="s3cret")
 
 
+@pytest.mark.one_engine("writes the schema version into the SQLite file directly")
 def test_a_schema_newer_than_this_reviewdesk_is_named_not_upgraded(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -153,6 +156,7 @@ def test_a_schema_newer_than_this_reviewdesk_is_named_not_upgraded(
         ReviewDesk.open(sqlite_url)
 
 
+@pytest.mark.one_engine("needs no database: sqlite_url comes from the module's autouse file only")
 def test_a_driver_message_is_told_on_one_line() -> None:
     # psycopg lists each address it tried on a line of its own, after a line ending in ':'.
     tried = Exception(

@@ -71,6 +71,7 @@ def test_resolution_reaches_the_consumer_again(desk: ReviewDesk, clock: ManualCl
     # Delivered again: the consumer sees the result once more, until it acknowledges it.
     again = desk.results(unsettled=True)
     assert [r.cursor for r in again] == [cursor]
+    assert again[0].final == "Your refund of 20 EUR is on its way."  # core.domain.text_to_send
     desk.ack(again)
     assert desk.results(unsettled=True) == []
     assert inbox.list() == []
@@ -148,6 +149,15 @@ def test_sla_breaches_appear_in_statistics(desk: ReviewDesk, clock: ManualClock)
     assert (by_cat["billing"].sla_breaches.count, by_cat["billing"].sla_breaches.total) == (1, 2)
     assert by_cat["billing"].escalations_open == 2
     assert stats.total.sla_breaches.count == 2
+    # The inbox (core.escalation_sla) and the statistics (its SQL twin) agree on each one.
+    listed = inbox.list(include_resolved=True)
+    assert {e.id: (e.breached, e.overdue) for e in listed} == {
+        "on-time": (False, False),
+        "late": (True, False),
+        "open": (True, True),
+        "open-late": (False, False),
+    }
+    assert sum(e.breached for e in listed) == stats.total.sla_breaches.count
 
 
 def test_reviewer_cannot_undo_an_escalation_once_resolved(

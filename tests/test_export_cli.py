@@ -45,6 +45,7 @@ def db(sqlite_url: str, clock: ManualClock) -> str:
     return sqlite_url
 
 
+@pytest.mark.one_engine("the command's options and messages; test_export.py reads on every engine")
 def test_export_with_every_choice(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +109,7 @@ def test_export_with_every_choice(
         (["--workers", "0"], "--workers 0: use a number from 1 to 32"),
     ],
 )
+@pytest.mark.one_engine("the command's options and messages; test_export.py reads on every engine")
 def test_bad_flags_say_which_and_why(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
@@ -117,6 +119,7 @@ def test_bad_flags_say_which_and_why(
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.one_engine("the command's options and messages; test_export.py reads on every engine")
 def test_occupied_folder_needs_force(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,6 +134,7 @@ def test_occupied_folder_needs_force(
 
 
 @pytest.mark.slow
+@pytest.mark.one_engine("the command's options and messages; test_export.py reads on every engine")
 def test_workers_choose_how_many_processes_export(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -147,6 +151,7 @@ def test_workers_choose_how_many_processes_export(
     assert outputs["1"] == outputs["2"]
 
 
+@pytest.mark.one_engine("the command's options and messages; test_export.py reads on every engine")
 def test_no_progress_bar_when_stderr_is_not_a_terminal(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,6 +172,7 @@ def test_the_progress_bar_follows_the_phases() -> None:
     assert "sampling" in shown and "writing" in shown and "decisions" in shown
 
 
+@pytest.mark.one_engine("the command's options and messages; test_export.py reads on every engine")
 def test_a_missing_pyarrow_names_the_pip_of_the_environment_running_reviewdesk(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -94,6 +94,7 @@ def make_data(desk: ReviewDesk, clock: ManualClock) -> None:
         ("parquet", "parquet", "string", "timestamp[us, tz=UTC]"),
     ],
 )
+@pytest.mark.one_engine("loading an export is the same whichever engine the records came from")
 def test_load_dataset_reads_the_files(
     sqlite_desk: ReviewDesk,
     clock: ManualClock,
@@ -137,6 +138,7 @@ def test_load_dataset_reads_the_files(
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "hf"])
+@pytest.mark.one_engine("loading an export is the same whichever engine the records came from")
 def test_load_dataset_on_the_folder_uses_the_card(
     sqlite_desk: ReviewDesk, clock: ManualClock, tmp_path: Path, datasets: Any, fmt: str
 ) -> None:

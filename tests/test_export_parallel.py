@@ -385,6 +385,7 @@ def _fault(name: str) -> Any:
     return getattr(export_faults, name)
 
 
+@pytest.mark.one_engine("only SQLite can hold broken JSON and text that is not UTF-8")
 def test_bad_data_in_a_workers_range_fails_as_it_fails_serially(
     sqlite_url: str, clock: ManualClock, tmp_path: Path
 ) -> None:

@@ -90,6 +90,7 @@ def decided(sqlite_url: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", [ExportFormat.JSONL, ExportFormat.HF, ExportFormat.PROMPTFOO])
+@pytest.mark.one_engine("the modes of the files written, whatever engine was read")
 def test_an_export_is_0600_files_in_0700_folders(
     decided: str, tmp_path: Path, fmt: ExportFormat
 ) -> None:
@@ -101,6 +102,7 @@ def test_an_export_is_0600_files_in_0700_folders(
     assert {k: oct(v) for k, v in found.items()} == {k: oct(v) for k, v in expected.items()}
 
 
+@pytest.mark.one_engine("the modes of the files written, whatever engine was read")
 def test_an_export_folder_the_user_made_keeps_its_mode(decided: str, tmp_path: Path) -> None:
     out = tmp_path / "shared-export"
     out.mkdir()

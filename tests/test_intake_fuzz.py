@@ -555,6 +555,7 @@ def test_closed_standard_input_is_named(
     assert err == "reviewdesk: <stdin>: standard input is closed; give a FILE or pipe one in\n"
 
 
+@pytest.mark.one_engine("a closed stdin is refused before any store call")
 def test_console_script_with_closed_stdin(sqlite_url: str, tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "reviewdesk"
     env = {**os.environ, "REVIEWDESK_HOME": str(tmp_path)}
@@ -572,6 +573,7 @@ def test_console_script_with_closed_stdin(sqlite_url: str, tmp_path: Path) -> No
     )
 
 
+@pytest.mark.one_engine("intake reads the file before any store call; 64 MiB once is enough")
 def test_an_oversized_line_is_counted_not_held(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

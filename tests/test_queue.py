@@ -583,6 +583,7 @@ def test_positional_result_columns_match_what_the_database_returns(
     assert any("INSERT INTO decision " in sql or "FROM decision WHERE" in sql for sql in checked)
 
 
+@pytest.mark.one_engine("driver statements are PostgreSQL's hot path")
 def test_a_driver_statement_refuses_a_column_list_out_of_step(postgres_url: str) -> None:
     engines = create_engines(resolve_target(postgres_url))
     try:
@@ -643,6 +644,7 @@ def _server_pids(desk: ReviewDesk) -> set[int]:
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("the kept connection is PostgreSQL's")
 def test_a_kept_connection_that_the_server_ended_is_replaced_before_use(
     postgres_url: str,
 ) -> None:
@@ -667,6 +669,7 @@ def test_a_kept_connection_that_the_server_ended_is_replaced_before_use(
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("the kept connection is PostgreSQL's")
 def test_concurrent_callers_do_not_share_the_kept_connection(postgres_url: str) -> None:
     import threading
 
@@ -699,6 +702,7 @@ def test_concurrent_callers_do_not_share_the_kept_connection(postgres_url: str) 
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("the kept connection is PostgreSQL's")
 def test_an_idle_kept_connection_goes_back_to_the_pool(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -353,6 +353,30 @@ def test_a_missed_gold_item_is_counted_wrong(make_desk: DeskFactory, clock: Manu
     assert (missed.gold_correct, missed.caught) == (False, False)
 
 
+def test_a_good_draft_approved_is_right_but_no_catch(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    """A catch is a draft that had to be stopped, stopped: the answer, the session summary and
+    the accuracy the database counts all say so alike (core.sessions.gold_answer_caught)."""
+    desk = make_desk(clock=clock, rng=random.Random(1))
+    desk.set_session_limits(UTC_LIMITS.with_changes(gold_rate=0.5))
+    desk.submit([{"id": "g", "draft": "Right answer"}])
+    lease = desk.claim("lead")
+    assert lease
+    desk.decide(lease, "approve", review_seconds=20.0)
+    desk.mark_gold("g", "approved", by="lead")
+    fill(desk, 10)
+    answers = []
+    while (lease := desk.claim("bob")) is not None:
+        answers.append(desk.decide(lease, "approve", review_seconds=20.0))
+    (right,) = [a for a in answers if a.gold_correct is not None]
+    assert (right.gold_correct, right.caught) == (True, False)
+    summary = desk.session_summary("bob")
+    assert summary is not None and (summary.gold_correct, summary.caught) == (1, 0)
+    (accuracy,) = desk.gold_accuracy("bob")
+    assert (accuracy["correct"], accuracy["caught"]) == (1, 0)
+
+
 def test_only_decided_drafts_can_be_gold(desk: ReviewDesk) -> None:
     from reviewdesk import InvalidDecision
 
@@ -366,6 +390,7 @@ def test_only_decided_drafts_can_be_gold(desk: ReviewDesk) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("ANALYZE after a large load is for PostgreSQL's planner")
 def test_a_large_load_refreshes_the_planners_statistics(postgres_url: str) -> None:
     # Stale statistics after a bulk load made the varied claim sort every pending draft.
     with ReviewDesk.open(postgres_url, upgrade=True) as desk:

@@ -74,6 +74,7 @@ def test_claim_indexes_are_partial(db_url: str, index: str) -> None:
         engines.dispose()
 
 
+@pytest.mark.one_engine("SQLite's pragmas")
 def test_sqlite_is_durable_wal_with_foreign_keys(sqlite_url: str) -> None:
     with ReviewDesk.open(sqlite_url, upgrade=True) as desk, desk._engines.write.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -115,6 +116,7 @@ def test_embedded_default_lives_in_the_data_folder_and_upgrades_itself(tmp_path:
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("only a shared (PostgreSQL) database waits for an explicit upgrade")
 def test_shared_database_behind_on_schema_is_refused_until_upgraded(postgres_url: str) -> None:
     with pytest.raises(SchemaOutOfDate, match="reviewdesk db upgrade"):
         ReviewDesk.open(postgres_url)
@@ -122,12 +124,14 @@ def test_shared_database_behind_on_schema_is_refused_until_upgraded(postgres_url
     ReviewDesk.open(postgres_url).close()
 
 
+@pytest.mark.one_engine("SQLite files")
 def test_a_sqlite_file_upgrades_itself(sqlite_url: str) -> None:
     sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()  # a file with no schema yet
     with ReviewDesk.open(sqlite_url) as desk:
         assert migrate.current_revision(desk._engines.write) == migrate.head_revision()
 
 
+@pytest.mark.one_engine("SQLite files")
 def test_a_missing_sqlite_file_is_refused_not_created(sqlite_url: str, tmp_path: Path) -> None:
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     with pytest.raises(DatabaseNotFound, match=r"there is no file.*reviewdesk db upgrade --db"):
@@ -139,6 +143,7 @@ def test_a_missing_sqlite_file_is_refused_not_created(sqlite_url: str, tmp_path:
     assert path.is_file()
 
 
+@pytest.mark.one_engine("URL resolution; no database is opened")
 def test_environment_variable_names_the_database(
     monkeypatch: pytest.MonkeyPatch, sqlite_url: str
 ) -> None:
@@ -185,8 +190,8 @@ def test_unreachable_server_is_a_clear_error_without_the_password() -> None:
     assert "hunter2" not in str(err.value)
 
 
-def test_tables_exist_after_upgrade(sqlite_url: str) -> None:
-    with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
+def test_tables_exist_after_upgrade(db_url: str) -> None:
+    with ReviewDesk.open(db_url, upgrade=True) as desk:
         names = set(inspect(desk._engines.write).get_table_names())
     assert {
         "draft",

@@ -608,8 +608,7 @@ def cmd_reviewers(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigurationError(f"--days {args.days}: give a number of days from 1 to 3660.")
     with ReviewDesk.open(args.db) as desk:
         service = StatsService.for_desk(desk)
-        with service.connect() as conn:
-            today = service.now(conn).date()
+        today = service.now().date()
         since = today - timedelta(days=args.days - 1)
         report = service.compute(
             [Dimension.REVIEWER],

@@ -332,3 +332,12 @@ class QueueCounts:
     leased: int
     decided: int
     undelivered: int
+
+
+def text_to_send(
+    final_text: str | None, resolution: str | None, resolution_text: str | None
+) -> str | None:
+    """What a result sends: the reviewer's final text, until a lead resolves the escalation;
+    then the resolution's text (the draft for send_as_is, the lead's for send_edited, none for
+    reject and dismiss)."""
+    return resolution_text if resolution is not None else final_text

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from reviewdesk.core.domain import STOPPING_LABELS, Verdict
 from reviewdesk.core.errors import ConfigurationError
 
 UNLIMITED = 2**31 - 1
@@ -359,13 +360,23 @@ def is_fast_approval(
     verdict: str, text: str, review_seconds: float | None, limits: SessionLimits
 ) -> bool:
     return (
-        verdict == "approve"
+        verdict == Verdict.APPROVE
         and review_seconds is not None
         and review_seconds < reading_seconds(text, limits)
     )
 
 
+def fast_run_flagged(fast_run: int | None, flag_at: int) -> bool:
+    """Whether a session's run of fast approvals (None: no session) is long enough to be
+    flagged low-attention: ``fast_approvals_to_flag`` in a row."""
+    return fast_run is not None and fast_run >= flag_at
+
+
+def gold_answer_caught(expected: str, correct: bool) -> bool:
+    """A catch: a known-answer draft that had to be stopped (rejected or escalated), stopped."""
+    return correct and expected in STOPPING_LABELS
+
+
 def gold_answer_correct(expected: str, label: str) -> bool:
     """A gold answer is right when it matches; stopping a bad draft either way counts."""
-    stop = {"rejected", "escalated"}
-    return label == expected or (expected in stop and label in stop)
+    return label == expected or (expected in STOPPING_LABELS and label in STOPPING_LABELS)

@@ -19,13 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import RowMapping
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import (
     DEFAULT_REJECT_REASONS,
     LABEL_OF_VERDICT,
-    STOPPING_LABELS,
     AckReport,
     Decision,
     Draft,
@@ -44,6 +42,7 @@ from reviewdesk.core.domain import (
     ThreadEntry,
     Verdict,
     clean_reject_reasons,
+    text_to_send,
 )
 from reviewdesk.core.errors import (
     ConfigurationError,
@@ -67,6 +66,8 @@ from reviewdesk.core.sessions import (
     SessionLimits,
     SessionStatus,
     counted_seconds,
+    fast_run_flagged,
+    gold_answer_caught,
     gold_answer_correct,
     is_fast_approval,
     seconds_problem,
@@ -80,6 +81,7 @@ from reviewdesk.storage.engine import (
     resolve_target,
 )
 from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
+from reviewdesk.storage.reads import read_now
 from reviewdesk.storage.session_sql import SessionStore
 
 log = logging.getLogger(__name__)
@@ -383,7 +385,7 @@ class ReviewDesk:
     def _attention(self, write: DecisionWrite, fast_run: int | None, was_nudged: bool) -> bool:
         """When a run of fast approvals first reaches the threshold, flag the whole run and
         nudge once per session. Returns whether to nudge."""
-        if write.session_id is None or fast_run is None or fast_run < write.fast_flag_at:
+        if write.session_id is None or not fast_run_flagged(fast_run, write.fast_flag_at):
             return False
         if fast_run == write.fast_flag_at:
             try:
@@ -412,7 +414,7 @@ class ReviewDesk:
             raise LeaseLost(lease.draft.id, answered.why or "missing")
         assert answered.answered_at is not None and answered.label is not None
         correct = bool(answered.correct)
-        caught = correct and expected in STOPPING_LABELS
+        caught = gold_answer_caught(expected, correct)
         if answered.outcome == "replayed":
             first = dataclasses.replace(write, label=answered.label)
             return _written_decision(
@@ -425,7 +427,7 @@ class ReviewDesk:
             )
         self._sessions.decided(lease.reviewer, lease.draft.category)
         fast_run = answered.fast_run
-        nudge = fast_run is not None and fast_run >= write.fast_flag_at and not answered.was_nudged
+        nudge = fast_run_flagged(fast_run, write.fast_flag_at) and not answered.was_nudged
         return _written_decision(
             lease,
             write,
@@ -562,8 +564,7 @@ class ReviewDesk:
         if not unsettled:
             # The team's window, not this desk's: any reviewer may undo within it.
             window = self._sessions.limits().undo_window_seconds
-            with self._engines.write.connect() as conn:
-                settled_before = self._store.tx_now(conn) - timedelta(seconds=window)
+            settled_before = read_now(self._engines, self._store.clock) - timedelta(seconds=window)
         rows = self._store.results(
             after=after,
             limit=limit,
@@ -749,7 +750,7 @@ def _check_reviewer(reviewer: str) -> None:
         raise InvalidArgument("A reviewer name is required (1 to 200 characters).")
 
 
-def _draft(row: RowMapping | Mapping[str, Any]) -> Draft:
+def _draft(row: Mapping[Any, Any]) -> Draft:
     return Draft(
         id=row["external_id"],
         draft=row["draft"],
@@ -825,7 +826,7 @@ def _written_decision(
     )
 
 
-def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
+def _decision(row: Mapping[Any, Any], *, replayed: bool = False) -> Decision:
     return Decision(
         draft_id=row["external_id"],
         label=Label(row["label"]),
@@ -843,12 +844,12 @@ def _decision(row: RowMapping, *, replayed: bool = False) -> Decision:
     )
 
 
-def _result(row: RowMapping) -> Result:
+def _result(row: Mapping[Any, Any]) -> Result:
     return Result(
         cursor=row["id"],
         id=row["external_id"],
         label=Label(row["label"]),
-        final=row["resolution_text"] if row["resolution"] else row["final_text"],
+        final=text_to_send(row["final_text"], row["resolution"], row["resolution_text"]),
         draft=row["draft"],
         reason=row["reason"],
         note=row["note"],

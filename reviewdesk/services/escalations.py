@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BindParameter, Connection, RowMapping, bindparam, insert, text
-from sqlalchemy.sql.elements import TextClause
-
 from reviewdesk.core.clock import Clock, SystemClock
-from reviewdesk.core.domain import EventKind, Risk, Severity
-from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError, UnknownDraft
-from reviewdesk.services.stats import desk_engines
-from reviewdesk.storage.engine import READ_ONLY, Engines
-from reviewdesk.storage.tables import DraftEventRow
-from reviewdesk.storage.types import UtcDateTime
+from reviewdesk.core.domain import Risk, Severity
+from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError
+from reviewdesk.core.escalation_sla import due_at, is_breached, is_overdue
+from reviewdesk.storage.engine import Engines
+from reviewdesk.storage.escalation_sql import EscalationRow, EscalationStore
 
 if TYPE_CHECKING:
     from reviewdesk.services.desk import ReviewDesk
@@ -101,20 +97,6 @@ class Escalation:
         }
 
 
-_COLUMNS = """dec.id, d.external_id, d.category, d.risk, d.model, d.draft, dec.severity, dec.note,
-    dec.reviewer, dec.decided_at, dec.resolution, dec.resolution_text, dec.resolution_note,
-    dec.resolved_by, dec.resolved_at"""
-
-
-def _typed(sql: str, *, expanding: Sequence[str] = ()) -> TextClause:
-    clause = text(sql)
-    binds: list[BindParameter[Any]] = [bindparam(n, expanding=True) for n in expanding]
-    binds += [bindparam(n, type_=UtcDateTime) for n in ("now",) if f":{n}" in sql]
-    if binds:
-        clause = clause.bindparams(*binds)
-    return clause.columns(decided_at=UtcDateTime, resolved_at=UtcDateTime)  # type: ignore[return-value]
-
-
 class EscalationInbox:
     """Lists and resolves escalations on one database."""
 
@@ -122,18 +104,11 @@ class EscalationInbox:
         self.engines = engines
         self.postgres = engines.target.dialect == "postgresql"
         self.clock: Clock | None = clock if clock or self.postgres else SystemClock()
+        self._store = EscalationStore(engines, clock=self.clock)
 
     @classmethod
     def for_desk(cls, desk: ReviewDesk) -> EscalationInbox:
-        engines, clock = desk_engines(desk)
-        return cls(engines, clock=clock)
-
-    def _now(self, conn: Connection) -> datetime:
-        if self.clock is not None:
-            return self.clock.now()
-        value = conn.execute(text("SELECT now()")).scalar_one()
-        assert isinstance(value, datetime)
-        return value.astimezone(UTC)
+        return cls(desk.engines, clock=desk.clock)
 
     def list(
         self,
@@ -145,90 +120,20 @@ class EscalationInbox:
         """Open escalations, most urgent (earliest due) first, at most ``limit``; with
         ``include_resolved``, followed by the latest ``limit`` resolved ones."""
         wanted = [Severity(s).value for s in severities]
-        conditions = "dec.label = 'escalated' AND dec.undone_at IS NULL"
-        if wanted:
-            conditions += " AND dec.severity IN :severities"
-        seconds = (
-            "CASE dec.severity "
-            + " ".join(
-                f"WHEN '{s.value}' THEN {int(s.response_time.total_seconds())}" for s in Severity
-            )
-            + " END"
+        now, rows = self._store.list(
+            severities=wanted, limit=limit, include_resolved=include_resolved
         )
-        due = (
-            f"dec.decided_at + make_interval(secs => {seconds})"
-            if self.postgres
-            else f"julianday(dec.decided_at) + {seconds} / 86400.0"
-        )
-        expanding = ("severities",) if wanted else ()
-        open_stmt = _typed(
-            f"""SELECT {_COLUMNS} FROM decision dec JOIN draft d ON d.id = dec.draft_id
-                WHERE {conditions} AND dec.resolved_at IS NULL
-                ORDER BY {due}, dec.id LIMIT :limit""",  # noqa: S608 - constants only
-            expanding=expanding,
-        )
-        done_stmt = _typed(
-            f"""SELECT {_COLUMNS} FROM decision dec JOIN draft d ON d.id = dec.draft_id
-                WHERE {conditions} AND dec.resolved_at IS NOT NULL
-                ORDER BY dec.resolved_at DESC, dec.id DESC LIMIT :limit""",  # noqa: S608
-            expanding=expanding,
-        )
-        params: dict[str, Any] = {"limit": limit}
-        if wanted:
-            params["severities"] = wanted
-        with self.engines.write.connect().execution_options(**{READ_ONLY: True}) as conn:
-            now = self._now(conn)
-            rows = list(conn.execute(open_stmt, params).mappings())
-            if include_resolved:
-                rows += list(conn.execute(done_stmt, params).mappings())
         return [_escalation(r, now) for r in rows]
 
     def get(self, cursor: int) -> Escalation | None:
-        with self.engines.write.connect().execution_options(**{READ_ONLY: True}) as conn:
-            now = self._now(conn)
-            row = (
-                conn.execute(
-                    _typed(
-                        f"""SELECT {_COLUMNS} FROM decision dec
-                        JOIN draft d ON d.id = dec.draft_id
-                        WHERE dec.id = :id AND dec.label = 'escalated'"""  # noqa: S608
-                    ),
-                    {"id": cursor},
-                )
-                .mappings()
-                .first()
-            )
+        now, row = self._store.get(cursor)
         return _escalation(row, now) if row is not None else None
 
     def for_draft(self, draft_id: str) -> Escalation | None:
         """The escalation of the draft a producer submitted as ``draft_id``: its open one, else
         the latest resolved one; None when its live decision is no escalation (or it has none).
         Raises UnknownDraft when no draft has that id."""
-        with self.engines.write.connect().execution_options(**{READ_ONLY: True}) as conn:
-            now = self._now(conn)
-            if (
-                conn.execute(
-                    text("SELECT 1 FROM draft WHERE external_id = :id"), {"id": draft_id}
-                ).first()
-                is None
-            ):
-                raise UnknownDraft(draft_id)
-            row = (
-                conn.execute(
-                    _typed(
-                        f"""SELECT {_COLUMNS} FROM decision dec
-                        JOIN draft d ON d.id = dec.draft_id
-                        WHERE d.external_id = :id AND dec.label = 'escalated'
-                          AND dec.undone_at IS NULL
-                        ORDER BY CASE WHEN dec.resolved_at IS NULL THEN 0 ELSE 1 END,
-                          dec.id DESC
-                        LIMIT 1"""  # noqa: S608 - constants only
-                    ),
-                    {"id": draft_id},
-                )
-                .mappings()
-                .first()
-            )
+        now, row = self._store.for_draft(draft_id)
         return _escalation(row, now) if row is not None else None
 
     def resolve(
@@ -260,97 +165,42 @@ class EscalationInbox:
                 raise InvalidDecision("send_edited needs the text to send.")
         elif text is not None:
             raise InvalidDecision(f"{resolution.value} takes no text; use send_edited.")
-        with self.engines.write.begin() as conn:
-            now = self._now(conn)
-            # Fenced like every queue write: only a live, open escalation changes, and the
-            # result is delivered again (delivered_at NULL) with the resolution.
-            updated = conn.execute(
-                _typed(
-                    """UPDATE decision SET resolution = :resolution,
-                        resolution_text = CASE WHEN :as_is = 1
-                            THEN (SELECT draft FROM draft WHERE draft.id = decision.draft_id)
-                            ELSE CAST(:text AS TEXT) END,
-                        resolution_note = :note, resolved_by = :lead, resolved_at = :now,
-                        delivered_at = NULL
-                    WHERE id = :id AND label = 'escalated' AND undone_at IS NULL
-                      AND resolved_at IS NULL
-                    RETURNING draft_id, lease_epoch"""
-                ),
-                {
-                    "resolution": resolution.value,
-                    "as_is": 1 if resolution is Resolution.SEND_AS_IS else 0,
-                    "text": text if resolution is Resolution.SEND_EDITED else None,
-                    "note": note.strip(),
-                    "lead": lead,
-                    "now": now,
-                    "id": cursor,
-                },
-            ).first()
-            if updated is None:
-                raise ResolveRefused(cursor, self._why(conn, cursor))
-            kind = _resolved_event_kind()
-            if kind is not None:
-                conn.execute(
-                    insert(DraftEventRow.__table__),  # type: ignore[attr-defined]
-                    {
-                        "draft_id": updated[0],
-                        "kind": kind,
-                        "actor": lead,
-                        "at": now,
-                        "lease_epoch": updated[1],
-                    },
-                )
+        refused = self._store.resolve(
+            cursor,
+            resolution=resolution.value,
+            send_as_is=resolution is Resolution.SEND_AS_IS,
+            text_to_send=text if resolution is Resolution.SEND_EDITED else None,
+            note=note.strip(),
+            lead=lead,
+        )
+        if refused is not None:
+            raise ResolveRefused(cursor, refused)
         resolved = self.get(cursor)
         assert resolved is not None
         return resolved
 
-    @staticmethod
-    def _why(conn: Connection, cursor: int) -> str:
-        row = conn.execute(
-            text("SELECT label, undone_at, resolved_at FROM decision WHERE id = :id"),
-            {"id": cursor},
-        ).first()
-        if row is None:
-            return "missing"
-        if row[0] != "escalated":
-            return "not_escalated"
-        if row[1] is not None:
-            return "undone"
-        return "resolved"
 
-
-def _resolved_event_kind() -> str | None:
-    # The audit trail records resolutions once the domain knows the event kind; an unknown
-    # kind would break History for that draft, so it is never written before.
-    try:
-        return EventKind("resolved").value
-    except ValueError:
-        return None
-
-
-def _escalation(row: RowMapping, now: datetime) -> Escalation:
-    severity = Severity(row["severity"])
-    decided: datetime = row["decided_at"]
-    due = decided + severity.response_time
-    resolved_at: datetime | None = row["resolved_at"]
-    resolution = Resolution(row["resolution"]) if row["resolution"] else None
+def _escalation(row: EscalationRow, now: datetime) -> Escalation:
+    severity = Severity(row.severity)
+    due = due_at(row.decided_at, severity)
+    resolution = Resolution(row.resolution) if row.resolution else None
     return Escalation(
-        cursor=row["id"],
-        id=row["external_id"],
-        category=row["category"],
-        risk=Risk(row["risk"]),
-        model=row["model"],
-        draft=row["draft"],
+        cursor=row.cursor,
+        id=row.external_id,
+        category=row.category,
+        risk=Risk(row.risk),
+        model=row.model,
+        draft=row.draft,
         severity=severity,
-        note=row["note"],
-        reviewer=row["reviewer"],
-        decided_at=decided,
+        note=row.note,
+        reviewer=row.reviewer,
+        decided_at=row.decided_at,
         due_at=due,
-        overdue=resolution is None and now > due,
-        breached=(resolved_at > due) if resolved_at is not None else now > due,
+        overdue=is_overdue(due, row.resolved_at, now),
+        breached=is_breached(due, row.resolved_at, now),
         resolution=resolution,
-        resolution_text=row["resolution_text"],
-        resolution_note=row["resolution_note"],
-        resolved_by=row["resolved_by"],
-        resolved_at=resolved_at,
+        resolution_text=row.resolution_text,
+        resolution_note=row.resolution_note,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
     )

@@ -19,21 +19,13 @@ from enum import StrEnum
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import Risk, Severity
 from reviewdesk.core.errors import InvalidArgument
-from reviewdesk.services.stats import (
-    BANDS,
-    DEFAULT_TRIVIAL_EDIT,
-    ROLLUP_TRIVIAL_EDIT,
-    Rate,
-    StatsService,
-    desk_engines,
-    left_out,
-)
+from reviewdesk.core.stats import BANDS, left_out
+from reviewdesk.services.stats import DEFAULT_TRIVIAL_EDIT, Rate, StatsService
 from reviewdesk.storage.engine import Engines
+from reviewdesk.storage.stats_sql import ROLLUP_TRIVIAL_EDIT, EvidenceQuery, StatsReader
 
 if TYPE_CHECKING:
     from reviewdesk.services.desk import ReviewDesk
@@ -556,8 +548,7 @@ class RecommendationEngine:
     def for_desk(
         cls, desk: ReviewDesk, settings: RecommendSettings | None = None
     ) -> RecommendationEngine:
-        engines, clock = desk_engines(desk)
-        return cls(engines, clock=clock, settings=settings)
+        return cls(desk.engines, clock=desk.clock, settings=settings)
 
     def recommend(
         self,
@@ -574,12 +565,19 @@ class RecommendationEngine:
         are left out, as statistics and exports leave them out, unless
         ``include_low_attention``."""
         s = settings or self.settings
-        with self._stats.connect() as conn:
-            now = self._stats.now(conn)
+        with self._stats.store.snapshot() as reader:
+            now = reader.now()
             end = until or now.date()
-            cells = self._evidence(
-                conn, s, since, end, tuple(models), tuple(categories), now, include_low_attention
+            query = EvidenceQuery(
+                since=since,
+                until=end,
+                current_from=end - timedelta(days=s.trend_days - 1),
+                previous_from=end - timedelta(days=2 * s.trend_days - 1),
+                trivial=s.trivial_edit_threshold,
+                models=tuple(models),
+                categories=tuple(categories),
             )
+            cells = _evidence(reader, query, include_low_attention)
         by_category: dict[str, dict[int, Evidence]] = {}
         for (category, bucket), evidence in cells.items():
             # Rollup rows stay behind at zero when their decisions are undone.
@@ -614,121 +612,52 @@ class RecommendationEngine:
             ),
         )
 
-    def _evidence(
-        self,
-        conn: Connection,
-        s: RecommendSettings,
-        since: date | None,
-        until: date,
-        models: tuple[str, ...],
-        categories: tuple[str, ...],
-        now: datetime,
-        include_low_attention: bool,
-    ) -> dict[tuple[str, int], Evidence]:
-        """Counts per (category, 5% confidence bucket), from the rollup and the rare-label
-        indexes: the whole period, its last trend_days, and the trend_days before."""
-        sql = self._stats._sql
-        current_from = (until - timedelta(days=s.trend_days - 1)).isoformat()
-        previous_from = (until - timedelta(days=2 * s.trend_days - 1)).isoformat()
-        params: dict[str, Any] = {
-            "until_day": until.isoformat(),
-            "current_from": current_from,
-            "previous_from": previous_from,
-            "trivial": s.trivial_edit_threshold,
-            "models": list(models),
-            "categories": list(categories),
-        }
-        since_sql = ""
-        if since is not None:
-            params["since_day"] = since.isoformat()
-            since_sql = " AND {day} >= :since_day"
-        model_sql = " AND {model} IN :models" if models else ""
-        category_sql = " AND {category} IN :categories" if categories else ""
 
-        def where(day: str, model: str, category: str) -> str:
-            return (f" AND {day} <= :until_day" + since_sql + model_sql + category_sql).format(
-                day=day, model=model, category=category
-            )
+def _evidence(
+    reader: StatsReader, q: EvidenceQuery, include_low_attention: bool
+) -> dict[tuple[str, int], Evidence]:
+    """Counts per (category, 5% confidence bucket), from the rollup and the rare-label
+    indexes: the whole period, its last trend_days, and the trend_days before."""
+    cells: dict[tuple[str, int], Evidence] = {}
 
-        def periods(day: str, value: str) -> str:
-            return (
-                f"sum(CASE WHEN {day} >= :current_from THEN {value} ELSE 0 END), "
-                f"sum(CASE WHEN {day} >= :previous_from AND {day} < :current_from "
-                f"THEN {value} ELSE 0 END)"
-            )
+    def add(key: tuple[str, int], e: Evidence) -> None:
+        cells[key] = cells[key] + e if key in cells else e
 
-        cells: dict[tuple[str, int], Evidence] = {}
-
-        def add(key: tuple[str, int], e: Evidence) -> None:
-            cells[key] = cells[key] + e if key in cells else e
-
-        from_rollup = s.trivial_edit_threshold == ROLLUP_TRIVIAL_EDIT
-        rollup = f"""SELECT r.category, r.risk, r.band, r.low_attention_approval, sum(r.n),
-                sum(r.approved), {periods("r.day", "r.n")}, {periods("r.day", "r.approved")},
-                sum(r.trivial), {periods("r.day", "r.trivial")}
-            FROM decision_rollup r WHERE r.grain = 'a'
-            {where("r.day", "r.model", "r.category")}
-            GROUP BY r.category, r.risk, r.band, r.low_attention_approval"""  # noqa: S608
-        for row in conn.execute(self._stats._text(rollup), params):
-            category, risk, bucket, flag, n, approved, cur_n, prev_n, cur_a, prev_a = row[:10]
-            trivial, cur_t, prev_t = row[10:] if from_rollup else (0, 0, 0)
-            if left_out(flag, include_low_attention=include_low_attention):
-                # Counted nowhere, not even in the group's risk: only said to be left out.
-                add((category, int(bucket)), Evidence(low_attention_left_out=int(n or 0)))
-                continue
-            add(
-                (category, int(bucket)),
-                Evidence(
-                    n=int(n or 0),
-                    approved=int(approved or 0),
-                    current_n=int(cur_n or 0),
-                    previous_n=int(prev_n or 0),
-                    current_approved=int(cur_a or 0),
-                    previous_approved=int(prev_a or 0),
-                    trivial_edits=int(trivial or 0),
-                    current_trivial=int(cur_t or 0),
-                    previous_trivial=int(prev_t or 0),
-                    risk=Risk(risk),
-                ),
-            )
-
-        day = sql.day("dec.decided_at")
-        bucket_sql = sql.bucket("d.confidence")
-        raw_where = where(day, "coalesce(d.model, '')", "d.category")
-        base = (
-            "FROM decision dec {hint} JOIN draft d ON d.id = dec.draft_id "
-            "WHERE dec.label = '{label}' AND dec.undone_at IS NULL AND NOT d.is_gold"
+    from_rollup = q.trivial == ROLLUP_TRIVIAL_EDIT
+    for r in reader.rollup_evidence(q):
+        if left_out(r.low_attention_approval, include_low_attention=include_low_attention):
+            # Counted nowhere, not even in the group's risk: only said to be left out.
+            add((r.category, r.bucket), Evidence(low_attention_left_out=r.n))
+            continue
+        add(
+            (r.category, r.bucket),
+            Evidence(
+                n=r.n,
+                approved=r.approved,
+                current_n=r.current_n,
+                previous_n=r.previous_n,
+                current_approved=r.current_approved,
+                previous_approved=r.previous_approved,
+                trivial_edits=r.trivial if from_rollup else 0,
+                current_trivial=r.current_trivial if from_rollup else 0,
+                previous_trivial=r.previous_trivial if from_rollup else 0,
+                risk=r.risk,
+            ),
         )
-
-        def rare(label: str, index: str) -> str:
-            hint = "" if self._stats.postgres else f"INDEXED BY {index}"
-            return base.format(label=label, hint=hint)
-
-        small = "CASE WHEN dec.edit_distance <= :trivial THEN 1 ELSE 0 END"
-        edits = f"""SELECT d.category, d.risk, {bucket_sql}, sum({small}), {periods(day, small)}
-            {rare("edited", "ix_decision_edits")} {raw_where}
-            GROUP BY d.category, d.risk, {bucket_sql}"""
-        for row in [] if from_rollup else conn.execute(self._stats._text(edits), params):
-            category, risk, bucket, trivial, cur_t, prev_t = row
+    if not from_rollup:
+        for t in reader.trivial_edit_evidence(q):
             add(
-                (category, int(bucket)),
+                (t.category, t.bucket),
                 Evidence(
-                    trivial_edits=int(trivial or 0),
-                    current_trivial=int(cur_t or 0),
-                    previous_trivial=int(prev_t or 0),
-                    risk=Risk(risk),
+                    trivial_edits=t.trivial,
+                    current_trivial=t.current_trivial,
+                    previous_trivial=t.previous_trivial,
+                    risk=t.risk,
                 ),
             )
-        escalations = f"""SELECT d.category, d.risk, {bucket_sql}, dec.severity, count(*)
-            {rare("escalated", "ix_decision_escalations")} {raw_where}
-            GROUP BY d.category, d.risk, {bucket_sql}, dec.severity"""
-        for row in conn.execute(self._stats._text(escalations), params):
-            category, risk, bucket, severity, count = row
-            add(
-                (category, int(bucket)),
-                Evidence(escalations={severity: int(count)}, risk=Risk(risk)),
-            )
-        return cells
+    for e in reader.escalation_evidence(q):
+        add((e.category, e.bucket), Evidence(escalations={e.severity: e.n}, risk=e.risk))
+    return cells
 
 
 def _sum(evidence: Iterable[Evidence]) -> Evidence:

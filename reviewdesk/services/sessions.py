@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from reviewdesk.core.domain import STOPPING_LABELS
+from reviewdesk.core.domain import Label
 from reviewdesk.core.errors import ClaimRefused
 from reviewdesk.core.sessions import (
     UNLIMITED,
@@ -27,6 +27,7 @@ from reviewdesk.core.sessions import (
     SessionSnapshot,
     SessionStatus,
     category_to_avoid,
+    gold_answer_caught,
     idle_end,
     limit_uses,
     max_session_seconds,
@@ -294,8 +295,8 @@ class SessionKeeper:
             )
         gold: dict[int, list[tuple[bool, bool, float | None]]] = {i: [] for i in ids}
         for a in answers:
-            stop = a["expected_label"] in STOPPING_LABELS
-            gold[a["session_id"]].append((bool(a["correct"]), stop, a["review_seconds"]))
+            caught = gold_answer_caught(a["expected_label"], bool(a["correct"]))
+            gold[a["session_id"]].append((bool(a["correct"]), caught, a["review_seconds"]))
 
         def times(session: int) -> list[float]:
             seconds = [t for _, t, _ in by_session[session] if t is not None]
@@ -314,7 +315,7 @@ class SessionKeeper:
                     started_at=s.started_at,
                     reviews=s.reviews,
                     median_seconds=median(times(s.id)),
-                    approval_share=labels.count("approved") / len(labels) if labels else None,
+                    approval_share=labels.count(Label.APPROVED) / len(labels) if labels else None,
                     gold_accuracy=(
                         sum(c for c, _, _ in answered) / len(answered) if answered else None
                     ),
@@ -327,7 +328,7 @@ class SessionKeeper:
             by_label=dict(Counter(label for label, _, _ in mine)),
             gold_answers=len(answered),
             gold_correct=sum(c for c, _, _ in answered),
-            caught=sum(1 for c, stop, _ in answered if c and stop),
+            caught=sum(1 for _, caught, _ in answered if caught),
             median_seconds=median(times(chosen.id)),
             low_attention=sum(1 for _, _, low in mine if low),
             trend=trend,

@@ -21,16 +21,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from reviewdesk.storage.engine import READ_ONLY, Engines
+from reviewdesk.storage.rules_sql import LOW_ATTENTION_APPROVAL, TEXT_TO_SEND
 from reviewdesk.storage.types import UtcDateTime
 
 # Raw columns of one exported record, in this order (see RECORD_COLUMNS). ``final`` is the text
-# to send, as results() delivers it: once a lead resolved an escalation, the resolution's text
-# (the draft for send_as_is, the lead's for send_edited, none for reject and dismiss).
+# to send, as results() delivers it (rules_sql.TEXT_TO_SEND).
 _RECORD_SELECT = (
     "dec.id, d.external_id, d.input, {context}, d.draft, dec.label, "
-    "CASE WHEN dec.resolution IS NULL THEN dec.final_text ELSE dec.resolution_text END, "
+    f"{TEXT_TO_SEND}, "
     "dec.reason, dec.severity, dec.note, d.category, d.risk, d.model, d.confidence, "
     "dec.edit_distance, dec.reviewer, {decided_at}, dec.review_seconds, dec.low_attention, "
     "dec.resolution, dec.resolution_note, dec.resolved_by, {resolved_at}"
@@ -63,10 +64,6 @@ RECORD_COLUMNS = (
     "resolved_by",
     "resolved_at",
 )
-# Left out of an export unless asked for: approvals faster than reading (flagged on the
-# decision). Statistics leave out the same decisions: the rollup keeps them apart by the same
-# rule (migration 0007, decision_rollup.low_attention_approval).
-LOW_ATTENTION_APPROVAL = "(dec.label = 'approved' AND dec.low_attention)"
 DEFAULT_PAGE = 5000
 Page = Sequence[Sequence[Any]]
 
@@ -82,6 +79,16 @@ class ExportFilter:
     models: tuple[str, ...] = ()
     risks: tuple[str, ...] = ()
     include_low_attention: bool = False
+
+
+def unreachable_errors(engines: Engines) -> tuple[type[BaseException], ...]:
+    """The errors that say the database cannot be reached while pages are read. Pages are read
+    through the driver's cursor, so its own errors arrive unwrapped beside SQLAlchemy's."""
+    dbapi = engines.write.dialect.dbapi
+    errors: tuple[type[BaseException], ...] = (OperationalError,)
+    if dbapi is not None:
+        errors += (dbapi.OperationalError,)
+    return errors
 
 
 class ExportStore:

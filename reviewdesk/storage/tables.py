@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from reviewdesk.core.domain import REJECT_REASON_MAX_LENGTH
+from reviewdesk.core.domain import REJECT_REASON_MAX_LENGTH, Label
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
 
@@ -111,8 +111,8 @@ class DecisionRow(SQLModel, table=True):
             "draft_id",
             "reviewer",
             "edit_distance",
-            postgresql_where=text("label = 'edited' AND undone_at IS NULL"),
-            sqlite_where=text("label = 'edited' AND undone_at IS NULL"),
+            postgresql_where=text(f"label = '{Label.EDITED.value}' AND undone_at IS NULL"),
+            sqlite_where=text(f"label = '{Label.EDITED.value}' AND undone_at IS NULL"),
         ),
         Index(
             "ix_decision_rejections",
@@ -120,8 +120,8 @@ class DecisionRow(SQLModel, table=True):
             "draft_id",
             "reviewer",
             "reason",
-            postgresql_where=text("label = 'rejected' AND undone_at IS NULL"),
-            sqlite_where=text("label = 'rejected' AND undone_at IS NULL"),
+            postgresql_where=text(f"label = '{Label.REJECTED.value}' AND undone_at IS NULL"),
+            sqlite_where=text(f"label = '{Label.REJECTED.value}' AND undone_at IS NULL"),
         ),
         Index(
             "ix_decision_escalations",
@@ -130,8 +130,8 @@ class DecisionRow(SQLModel, table=True):
             "reviewer",
             "severity",
             "resolved_at",
-            postgresql_where=text("label = 'escalated' AND undone_at IS NULL"),
-            sqlite_where=text("label = 'escalated' AND undone_at IS NULL"),
+            postgresql_where=text(f"label = '{Label.ESCALATED.value}' AND undone_at IS NULL"),
+            sqlite_where=text(f"label = '{Label.ESCALATED.value}' AND undone_at IS NULL"),
         ),
     )
 
@@ -370,7 +370,7 @@ class DecisionRollupRow(SQLModel, table=True):
 
     ``model`` '' is a draft without one in every grain but ``r``. ``low_attention_approval``
     splits every grain: true for approvals flagged low-attention. ``h0``..``h15`` count review
-    times per histogram bucket (reviewdesk/services/stats.py, ``REVIEW_TIME_EDGES``).
+    times per histogram bucket (reviewdesk/core/stats.py, ``REVIEW_TIME_EDGES``).
     """
 
     __tablename__ = "decision_rollup"

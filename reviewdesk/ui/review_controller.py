@@ -51,7 +51,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from reviewdesk.core.clock import Clock, SystemClock
-from reviewdesk.core.domain import Decision, Lease, QueueCounts, Verdict
+from reviewdesk.core.domain import LABEL_OF_VERDICT, Decision, Label, Lease, QueueCounts, Verdict
 from reviewdesk.core.errors import (
     ClaimRefused,
     ConnectionLost,
@@ -151,13 +151,7 @@ class SessionEntry:
     undone: bool = False
 
 
-RECORDED = frozenset({"approved", "edited", "rejected", "escalated"})
-_LABEL_OF = {
-    Verdict.APPROVE: "approved",
-    Verdict.EDIT: "edited",
-    Verdict.REJECT: "rejected",
-    Verdict.ESCALATE: "escalated",
-}
+RECORDED = frozenset(label.value for label in Label)
 
 
 def _detail(decision: Decision) -> str:
@@ -758,7 +752,7 @@ class ReviewController(QObject):
                 "Your last few approvals came faster than the drafts can be read. Take the time "
                 "each one needs: a careful look is the point of this desk.",
             )
-        if decision.replayed and decision.label.value != _LABEL_OF[request.verdict]:
+        if decision.replayed and decision.label is not LABEL_OF_VERDICT[request.verdict]:
             self._say(
                 "info",
                 f"Draft {decision.draft_id} had already been recorded as {decision.label.value} "

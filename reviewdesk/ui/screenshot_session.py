@@ -13,6 +13,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from reviewdesk.core.clock import ManualClock
+from reviewdesk.core.domain import Label
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services.demo import load_demo_queue
 from reviewdesk.services.desk import ReviewDesk
@@ -50,7 +51,7 @@ def seed_sessions(url: str, reviewer: str, mode: str) -> None:
             lease = desk.claim("lead")
             assert lease is not None
             desk.decide(lease, "reject", reason=reasons[0], review_seconds=40)
-            desk.mark_gold(lease.draft.id, "rejected", by="lead")
+            desk.mark_gold(lease.draft.id, Label.REJECTED, by="lead")
             gold.append(lease.draft.id)
         desk.end_session("lead")
         desk.set_session_limits(LIMITS)

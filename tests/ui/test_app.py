@@ -154,6 +154,7 @@ def test_without_a_keyring_the_password_is_asked_at_start(
 
 
 @pytest.mark.slow
+@pytest.mark.one_engine("a screenshot of the window on the embedded database")
 def test_gui_screenshot_opens_the_window_and_saves_a_png(tmp_path: Path, sqlite_url: str) -> None:
     with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
         desk.submit(drafts(3))

@@ -119,6 +119,9 @@ def leftovers(folder: Path) -> list[str]:
 
 
 # -- a whole export ----------------------------------------------------------------------------
+@pytest.mark.one_engine(
+    "the dialog's threads and states; the export's reads run on every engine in test_export.py"
+)
 def test_an_export_runs_off_the_gui_thread_and_shows_the_card(
     qtbot: QtBot,
     parent: QWidget,
@@ -171,6 +174,9 @@ def test_an_export_runs_off_the_gui_thread_and_shows_the_card(
     assert not dialog.isVisible()
 
 
+@pytest.mark.one_engine(
+    "the dialog's threads and states; the export's reads run on every engine in test_export.py"
+)
 def test_every_choice_reaches_the_export(
     qtbot: QtBot, parent: QWidget, decided: ReviewDesk, tmp_path: Path
 ) -> None:
@@ -395,6 +401,9 @@ def test_choosing_a_folder_that_holds_files_makes_a_new_one_in_it(
 
 
 # -- cancel, failure, closing ------------------------------------------------------------------
+@pytest.mark.one_engine(
+    "the dialog's threads and states; the export's reads run on every engine in test_export.py"
+)
 def test_cancel_mid_export_leaves_nothing_behind(
     qtbot: QtBot, parent: QWidget, decided: ReviewDesk, tmp_path: Path
 ) -> None:
@@ -422,6 +431,9 @@ def test_cancel_mid_export_leaves_nothing_behind(
     dialog.close()
 
 
+@pytest.mark.one_engine(
+    "the dialog's threads and states; the export's reads run on every engine in test_export.py"
+)
 def test_closing_while_exporting_asks_then_cancels_cleanly(
     qtbot: QtBot, parent: QWidget, decided: ReviewDesk, tmp_path: Path
 ) -> None:
@@ -469,6 +481,9 @@ def test_an_unreachable_database_is_said_plainly(
     dialog.close()
 
 
+@pytest.mark.one_engine(
+    "the dialog's threads and states; the export's reads run on every engine in test_export.py"
+)
 def test_shutdown_cancels_a_running_export_and_waits_for_it(
     qtbot: QtBot, parent: QWidget, decided: ReviewDesk, tmp_path: Path
 ) -> None:

@@ -136,7 +136,7 @@ class ExportStats:
         """Escalated records by how a lead resolved them (None: still open)."""
         out: Counter[str | None] = Counter()
         for (_s, _c, label, *_, resolution), n in self.cells.items():
-            if label == "escalated":
+            if label == Label.ESCALATED:
                 out[resolution] += n
         return out
 

@@ -19,6 +19,7 @@ from typing import IO, Any, ClassVar
 
 import orjson
 
+from reviewdesk.core.domain import Label
 from reviewdesk.services.export.records import FIELD_NAMES, ContextMode, Record
 
 # Rows per Parquet row group: big enough for good compression and fast scans, small enough that
@@ -408,9 +409,11 @@ def promptfoo_asserts(record: Record) -> list[dict[str, Any]]:
     escalation still open or dismissed, a hand-over to a person."""
     label, resolution = record["label"], record["resolution"]
     note = f" Reviewer's note: {record['note']}" if record["note"] else ""
-    if label in ("approved", "edited") or (label == "escalated" and record["final"] is not None):
+    if label in (Label.APPROVED, Label.EDITED) or (
+        label == Label.ESCALATED and record["final"] is not None
+    ):
         return [{"type": "factuality", "value": record["final"]}]
-    if label == "rejected":
+    if label == Label.REJECTED:
         problem = f"A reviewer rejected this earlier answer as {record['reason']}"
     elif resolution == "reject":
         problem = (

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
-
 from reviewdesk import __version__
 from reviewdesk.config import paths
 from reviewdesk.core.errors import DatabaseUnavailable
@@ -47,7 +45,7 @@ from reviewdesk.services.export.sampling import (
     plan_balance,
 )
 from reviewdesk.storage.engine import DatabaseTarget, create_engines
-from reviewdesk.storage.export_sql import ExportFilter, ExportStore
+from reviewdesk.storage.export_sql import ExportFilter, ExportStore, unreachable_errors
 
 CARD_NAME = "README.md"
 MAX_SEED = (1 << 63) - 1
@@ -194,11 +192,7 @@ def export_dataset(
         engines = create_engines(target)  # never creates the database it reads
     except DatabaseUnavailable as exc:
         raise type(exc)(f"{exc}; {_NOTHING_WRITTEN}") from exc
-    # Pages are read through the driver's cursor, so its own errors arrive unwrapped.
-    dbapi = engines.write.dialect.dbapi
-    unreachable: tuple[type[BaseException], ...] = (OperationalError,)
-    if dbapi is not None:
-        unreachable += (dbapi.OperationalError,)
+    unreachable = unreachable_errors(engines)
     try:
         store = ExportStore(engines)
         return _run(store, target, options, report, token, started, now)

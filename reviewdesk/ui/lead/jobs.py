@@ -66,8 +66,7 @@ def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
     """Statistics, timeline, reviewers and recommendations for ``query``."""
     desk = session.desk
     stats = StatsService.for_desk(desk)
-    with stats.connect() as conn:
-        today = stats.now(conn).date()
+    today = stats.now().date()
     until = query.until or today
     since = query.since
     if query.days is not None:
@@ -145,8 +144,7 @@ def load_inbox(session: OpenDesk, *, include_resolved: bool = False) -> InboxDat
     desk = session.desk
     stats = StatsService.for_desk(desk)
     items = EscalationInbox.for_desk(desk).list(include_resolved=include_resolved)
-    with stats.connect() as conn:
-        now = stats.now(conn)
+    now = stats.now()
     return InboxData(tuple(items), now, include_resolved)
 
 

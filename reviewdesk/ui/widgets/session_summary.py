@@ -13,10 +13,11 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
+from reviewdesk.core.domain import Label
 from reviewdesk.services.sessions import SessionSummary, SessionTrendPoint
 from reviewdesk.ui.widgets.details import plain_label
 
-VERDICT_ORDER = ("approved", "edited", "rejected", "escalated")
+VERDICT_ORDER = tuple(label.value for label in Label)
 _TIME_COLOR = QColor(52, 120, 246)  # blue: median time per draft
 _SHARE_COLOR = QColor(46, 160, 67)  # green: approval share
 
