@@ -31,6 +31,8 @@ MAX_FRACTION_DENOMINATOR = 1000
 class Phase(StrEnum):
     SCREENING = "screening"
     SAMPLING = "sampling"
+    # Full review after a drift alarm, until a lead resets the cell: no count toward i.
+    HELD = "held"
 
 
 class Route(StrEnum):
@@ -202,6 +204,8 @@ def after_outcome(state: PlanState, *, defect: bool, clearance: int) -> Transiti
     A defect returns the cell to screening from either phase; a clear decision counts toward
     the clearance number in screening, and the ``clearance``-th one starts sampling.
     """
+    if state.phase is Phase.HELD:
+        return Transition(state, None)
     if defect:
         back = state.phase is Phase.SAMPLING
         return Transition(PlanState(Phase.SCREENING, 0), "defect" if back else None)
@@ -214,12 +218,12 @@ def after_outcome(state: PlanState, *, defect: bool, clearance: int) -> Transiti
 
 
 def route(phase: Phase, fraction: float, draw: float) -> Route:
-    """Where one draft goes: screening reviews all; sampling reviews it when ``draw`` (uniform
-    in [0, 1), from a CSPRNG) falls below ``fraction``."""
-    if phase is Phase.SCREENING or draw < fraction:
+    """Where one draft goes: screening (and a held cell) reviews all; sampling reviews it when
+    ``draw`` (uniform in [0, 1), from a CSPRNG) falls below ``fraction``."""
+    if phase is not Phase.SAMPLING or draw < fraction:
         return Route.REVIEW
     return Route.RELEASED
 
 
 def review_probability(phase: Phase, fraction: float) -> float:
-    return 1.0 if phase is Phase.SCREENING else fraction
+    return fraction if phase is Phase.SAMPLING else 1.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +42,7 @@ from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage.driver_sql import DriverStatement, bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.failures import server_closed
+from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
@@ -73,6 +74,8 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "resolved_at": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
+# Runs inside a submit's transaction with the new drafts (QueueStore.submit).
+AfterInsert = Callable[[Connection, datetime, Sequence[DraftSubmission]], object]
 # A kept connection idle longer than this goes back to the pool (QueueStore._hot_connection).
 HOT_IDLE_SECONDS = 60.0
 _SUBMIT_COLUMNS = (
@@ -517,11 +520,13 @@ class QueueStore:
                     RETURNING lease_epoch""",
                 result=("lease_epoch",),
             )
+            # Decision ids and released drafts' cursors are one order of results (policy_sql).
             self._insert_decision = _sql(
-                f"""INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
-                        severity, review_seconds, decided_at, lease_epoch, idempotency_key,
-                        edit_distance, session_id, low_attention)
-                    VALUES (:draft_key, :reviewer, :label, :final_text, :reason, :note,
+                f"""INSERT INTO decision (id, draft_id, reviewer, label, final_text, reason,
+                        note, severity, review_seconds, decided_at, lease_epoch,
+                        idempotency_key, edit_distance, session_id, low_attention)
+                    VALUES ({NEXT_CURSOR_SQLITE}, :draft_key, :reviewer, :label, :final_text,
+                        :reason, :note,
                         :severity, :review_seconds, {n}, :epoch, :key, :edit_distance,
                         :session_id, :low_attention)"""
             )
@@ -1023,12 +1028,15 @@ class QueueStore:
             return [(int(r[0]), str(r[1])) for r in conn.execute(stmt, {"ids": list(cursors)})]
 
     # -- producers ----------------------------------------------------------------------------
-    def submit(self, records: Sequence[DraftSubmission]) -> tuple[int, int, list[DraftSubmission]]:
+    def submit(
+        self, records: Sequence[DraftSubmission], after_insert: AfterInsert | None = None
+    ) -> tuple[int, int, list[DraftSubmission]]:
         """Queue new drafts all-or-nothing. Returns (queued, unchanged duplicates, conflicts);
-        with any conflict nothing is written."""
+        with any conflict nothing is written. ``after_insert`` runs in the same transaction
+        once the new drafts are in (review policies route them there)."""
         for attempt in range(2):
             try:
-                return self._submit_once(records)
+                return self._submit_once(records, after_insert)
             except IntegrityError:
                 # Another producer queued some of the same ids concurrently: classify again.
                 if attempt:
@@ -1036,7 +1044,7 @@ class QueueStore:
         raise AssertionError("unreachable")
 
     def _submit_once(
-        self, records: Sequence[DraftSubmission]
+        self, records: Sequence[DraftSubmission], after_insert: AfterInsert | None = None
     ) -> tuple[int, int, list[DraftSubmission]]:
         duplicates = 0
         conflicts: list[DraftSubmission] = []
@@ -1104,6 +1112,8 @@ class QueueStore:
                 conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
             else:
                 conn.execute(self._submitted_sqlite, {"now": now, "before": before})
+            if after_insert is not None:
+                after_insert(conn, now, fresh)
         if self.postgres and len(fresh) >= ANALYZE_AFTER_SUBMIT:
             # Until autovacuum gets to it (a minute or more), the planner would believe the
             # pending drafts are as few as before the load and sort them all for a varied
