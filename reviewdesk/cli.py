@@ -25,6 +25,7 @@ from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands, output_width, wrapped
+from reviewdesk.cli_policy import add_policy_command, cmd_policy
 from reviewdesk.config import secrets
 from reviewdesk.core.domain import DraftState, History, Label
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_command(sub, common)
     add_lead_commands(sub, common)
+    add_policy_command(sub, common)
     return parser
 
 
@@ -678,6 +680,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "session": cmd_session,
     "gold": cmd_gold,
     "export": cmd_export,
+    "policy": cmd_policy,
 }
 COMMANDS.update(LEAD_COMMANDS)
 

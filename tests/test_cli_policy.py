@@ -1,0 +1,93 @@
+"""``reviewdesk policy``: set, list, show and reset from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reviewdesk import ReviewDesk
+from reviewdesk.main import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> str:
+    with ReviewDesk.open(sqlite_url, upgrade=True) as desk:
+        desk.submit([{"id": "a", "draft": "hello", "category": "billing"}])
+    return sqlite_url
+
+
+def test_set_list_show_and_reset(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "policy",
+        "set",
+        "billing",
+        "--aoql",
+        "0.02",
+        "--fraction",
+        "0.1",
+        "--note",
+        "approval is high",
+        "--lead",
+        "ana",
+        "--json",
+        "--db",
+        db,
+    )
+    assert code == 0
+    policy = json.loads(out)
+    assert (policy["clearance"], policy["fraction"], policy["mode"]) == (54, 0.1, "sampling")
+    assert policy["states"][0]["phase"] == "screening"
+    code, out, _ = run(capsys, "policy", "list", "--db", db)
+    assert code == 0 and "i=54, f=0.1, AOQL 2.00%" in out and "screening 0/54" in out
+    code, out, _ = run(capsys, "policy", "show", "billing", "--db", db)
+    assert "created by ana: approval is high" in out
+    code, out, _ = run(
+        capsys, "policy", "reset", "--all", "--note", "rollback", "--lead", "bo", "--db", db
+    )
+    assert code == 0 and "1 policy back to full review" in out
+    code, out, _ = run(capsys, "policy", "show", "billing", "--json", "--db", db)
+    history = json.loads(out)[0]["history"]
+    assert (history[0]["kind"], history[0]["by"], history[0]["note"]) == ("reset", "bo", "rollback")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--aoql", "1", "--fraction", "0.1"], "AOQL must be a share strictly between 0 and 1"),
+        (["--aoql", "0.02", "--fraction", "0"], "sampling fraction f must be more than 0"),
+        (["--aoql", "0.02"], "either a sampling fraction"),
+        (["--fraction", "0.1"], "policy set needs --aoql"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    db: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(
+        capsys, "policy", "set", "billing", *argv, "--note", "n", "--lead", "ana", "--db", db
+    )
+    assert code == 1 and message in err and "Traceback" not in err
+    code, _, err = run(
+        capsys,
+        "policy",
+        "set",
+        "shipping",
+        "--aoql",
+        "0.02",
+        "--fraction",
+        "0.1",
+        "--note",
+        "n",
+        "--lead",
+        "ana",
+        "--db",
+        db,
+    )
+    assert code == 1 and "Unknown category 'shipping'" in err
