@@ -178,6 +178,8 @@ def print_view(view: PolicyView, out: IO[str], *, history: bool) -> None:
     print(head, file=out)
     for state in view.cells:
         print(_state_line(view, state), file=out)
+    if not view.cells and p.mode.value == "sampling":
+        print("  no draft routed yet: the first ones start the screening phase", file=out)
     if view.alarms:
         last = view.alarms[0]
         print(f"  drift alarms: {len(view.alarms)}, last {last.at:%Y-%m-%d %H:%M}", file=out)

@@ -44,9 +44,13 @@ def test_set_list_show_and_reset(db: str, capsys: pytest.CaptureFixture[str]) ->
     assert code == 0
     policy = json.loads(out)
     assert (policy["clearance"], policy["fraction"], policy["mode"]) == (54, 0.1, "sampling")
-    assert policy["states"][0]["phase"] == "screening"
+    assert policy["states"] == []  # no draft routed yet
     code, out, _ = run(capsys, "policy", "list", "--db", db)
-    assert code == 0 and "i=54, f=0.1, AOQL 2.00%" in out and "screening 0/54" in out
+    assert code == 0 and "i=54, f=0.1, AOQL 2.00%" in out and "no draft routed yet" in out
+    with ReviewDesk.open(db) as desk:
+        desk.submit([{"id": "b", "draft": "hi", "category": "billing"}])
+    code, out, _ = run(capsys, "policy", "list", "--db", db)
+    assert "screening 0/54 clear" in out and "reviewed 1 (100.0%)" in out
     code, out, _ = run(capsys, "policy", "show", "billing", "--db", db)
     assert "created by ana: approval is high" in out
     code, out, _ = run(

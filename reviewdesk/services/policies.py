@@ -22,7 +22,6 @@ from reviewdesk.core.drift import Cusum
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.policy_cells import (
-    NO_MODEL,
     Cell,
     Mode,
     Policy,
@@ -189,6 +188,8 @@ class PlanPreview:
     decisions: int
     defects: int
     clears_screening: bool
+    # The model versions of those decisions ('' for none): the states history can start.
+    models: tuple[str, ...] = ()
 
     @property
     def defect_rate(self) -> float | None:
@@ -375,6 +376,7 @@ class PolicyService:
             decisions=len(outcomes),
             defects=defects,
             clears_screening=clears_screening(outcomes, plan.clearance),
+            models=tuple(sorted({r["model_key"] for r in recent[: plan.clearance]})),
         )
 
     # -- changing -------------------------------------------------------------------------------
@@ -422,8 +424,15 @@ class PolicyService:
             "trivial_edits_count": trivial_edits_count,
             "updated_by": by,
         }
-        start = Phase.SAMPLING if start_from_history and preview.clears_screening else None
-        return self._save(preview.cell, values, note=note, by=by, start=start)
+        from_history = start_from_history and preview.clears_screening
+        return self._save(
+            preview.cell,
+            values,
+            note=note,
+            by=by,
+            start=Phase.SAMPLING if from_history else None,
+            models=preview.models if from_history else (),
+        )
 
     def stop(
         self,
@@ -442,7 +451,7 @@ class PolicyService:
         if current is None:
             raise InvalidArgument(f"No policy for {cell.describe()}: every draft is reviewed.")
         values = {"mode": Mode.FULL.value, "updated_by": by}
-        return self._save(cell, values, note=note, by=by, start=None)
+        return self._save(cell, values, note=note, by=by, start=None, models=())
 
     def _save(
         self,
@@ -452,7 +461,10 @@ class PolicyService:
         note: str,
         by: str,
         start: Phase | None,
+        models: Sequence[str],
     ) -> PolicyView:
+        """Save the policy; its existing states restart in screening, and ``start`` (sampling:
+        history cleared screening) applies to them and to the states of ``models``."""
         store = self._store
         with store.engines.write.begin() as conn:
             now = store.now(conn)
@@ -464,7 +476,7 @@ class PolicyService:
                 values={**values, "updated_at": now},
             )
             states = store.lock_states(conn, [policy_id])
-            keys = {k[1] for k in states} or {cell.model or NO_MODEL}
+            keys = {k[1] for k in states} | set(models)
             # A new or changed plan earns its sampling again, unless history already has.
             phase = start or Phase.SCREENING
             for key in sorted(keys):

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from reviewdesk.core.domain import History
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
+from reviewdesk.services.policies import PlanPreview, PolicyView
 from reviewdesk.services.recommend import RecommendationEngine, RecommendationReport
 from reviewdesk.services.stats import Dimension, StatsFilter, StatsReport, StatsService
 from reviewdesk.ui.operations import OpenDesk
@@ -165,3 +166,59 @@ def resolve_escalation(session: OpenDesk, request: ResolveRequest, lead: str) ->
 def option_labels(values: Sequence[str]) -> list[tuple[str, str]]:
     """(label, value) pairs for a filter's choices; "" is a draft without a model version."""
     return [(value or "(no model version)", value) for value in values]
+
+
+# -- review policies --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PoliciesData:
+    views: tuple[PolicyView, ...]
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """A plan as the lead chose it in "Start a policy"."""
+
+    category: str
+    aoql: float
+    fraction: float
+    min_confidence: float | None = None
+    model: str | None = None
+    start_from_history: bool = False
+    note: str = ""
+
+
+def load_policies(session: OpenDesk) -> PoliciesData:
+    desk = session.desk
+    stats = StatsService.for_desk(desk)
+    with stats.connect() as conn:
+        now = stats.now(conn)
+    return PoliciesData(tuple(desk.policies.overview()), now)
+
+
+def preview_policy(session: OpenDesk, request: PolicyRequest) -> PlanPreview:
+    return session.desk.policies.preview(
+        request.category,
+        aoql=request.aoql,
+        fraction=request.fraction,
+        min_confidence=request.min_confidence,
+        model=request.model,
+    )
+
+
+def start_policy(session: OpenDesk, request: PolicyRequest, lead: str) -> PolicyView:
+    return session.desk.policies.set(
+        request.category,
+        aoql=request.aoql,
+        fraction=request.fraction,
+        min_confidence=request.min_confidence,
+        model=request.model,
+        start_from_history=request.start_from_history,
+        note=request.note,
+        by=lead,
+    )
+
+
+def reset_policies(session: OpenDesk, category: str | None, note: str, lead: str) -> list[int]:
+    """Back to full review for the next draft: one category's policies, or every one."""
+    return session.desk.policies.reset(category, note=note, by=lead)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 TIMEOUT_MS = 90_000
 SETTLE_MS = 400  # layouts and the charts' first paint
-MODES = ("lead", "inbox")
+MODES = ("lead", "inbox", "policies")
 DAYS = 90  # the team demo's whole history, as ``reviewdesk gui --demo-team`` opens on
 
 
@@ -56,6 +56,11 @@ class LeadScreenshot(QObject):
         if self._shot:
             return
         lead = self._window.lead_view
+        if self._mode == "policies":
+            self._shot = True
+            lead.tabs.setCurrentWidget(lead.policies)
+            QTimer.singleShot(SETTLE_MS * 5, lambda: self._shoot("policies"))
+            return
         if self._mode == "inbox":
             lead.inbox.loaded.connect(self._inbox_loaded)
             lead.tabs.setCurrentWidget(lead.inbox)
