@@ -185,7 +185,4 @@ def print_view(view: PolicyView, out: IO[str], *, history: bool) -> None:
         print(f"  drift alarms: {len(view.alarms)}, last {last.at:%Y-%m-%d %H:%M}", file=out)
     if history:
         for e in view.history:
-            who = f" by {e.actor}" if e.actor else ""
-            note = f": {e.note}" if e.note else ""
-            model = f" [{e.model_key}]" if e.model_key else ""
-            print(f"  {e.at:%Y-%m-%d %H:%M} {e.kind}{model}{who}{note}", file=out)
+            print(f"  {e.at:%Y-%m-%d %H:%M} {e.text}", file=out)

@@ -52,7 +52,7 @@ def test_set_list_show_and_reset(db: str, capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = run(capsys, "policy", "list", "--db", db)
     assert "screening 0/54 clear" in out and "reviewed 1 (100.0%)" in out
     code, out, _ = run(capsys, "policy", "show", "billing", "--db", db)
-    assert "created by ana: approval is high" in out
+    assert "policy created by ana: approval is high" in out
     code, out, _ = run(
         capsys, "policy", "reset", "--all", "--note", "rollback", "--lead", "bo", "--db", db
     )

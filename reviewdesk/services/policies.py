@@ -131,6 +131,17 @@ class CellState:
         }
 
 
+EVENT_TEXTS = {
+    "created": "policy created",
+    "changed": "policy changed",
+    "reset": "back to full review (screening) by a lead",
+    "cleared": "screening cleared: sampling",
+    "defect": "defect in a sample: back to screening",
+    "alarm": "drift alarm: full review until a lead resets it",
+    "model": "new model version: screening",
+}
+
+
 @dataclass(frozen=True)
 class PolicyEvent:
     policy_id: int
@@ -141,6 +152,14 @@ class PolicyEvent:
     note: str | None
     old: dict[str, Any] | None
     new: dict[str, Any] | None
+
+    @property
+    def text(self) -> str:
+        """What happened, for a person: the kind, the model version, who and why."""
+        model = f" [{self.model_key}]" if self.model_key else ""
+        who = f" by {self.actor}" if self.actor else ""
+        note = f": {self.note}" if self.note else ""
+        return f"{EVENT_TEXTS.get(self.kind, self.kind)}{model}{who}{note}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -90,6 +91,7 @@ class PoliciesView(QWidget):
 
     notice = Signal(str, str)
     changed = Signal()
+    status_changed = Signal()  # the table holds a fresh load
 
     def __init__(self, executor: Executor, *, lead: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -139,7 +141,7 @@ class PoliciesView(QWidget):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         self.history = QPlainTextEdit(splitter)
         self.history.setObjectName("policyHistory")
         self.history.setReadOnly(True)
@@ -148,7 +150,19 @@ class PoliciesView(QWidget):
         splitter.addWidget(self.history)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
+        self.empty = plain_label(
+            "No policy yet: every draft is reviewed.\n\nOn the Recommendations tab, choose a "
+            "category that review can be reduced or removed in, and press \u201cStart a "
+            "policy\u2026\u201d: the plan comes pre-filled, with its evidence.",
+            name="muted",
+        )
+        self.empty.setObjectName("policiesEmpty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(splitter)
+        self.pages.addWidget(self.empty)
+        layout.addWidget(self.pages, 1)
         self.status = plain_label(name="muted")
         layout.addWidget(self.status)
         self.table.itemSelectionChanged.connect(self._show_history)
@@ -209,9 +223,11 @@ class PoliciesView(QWidget):
             + (f", {alarms} drift alarm(s)" if alarms else "")
             + f" · updated {data.generated_at.astimezone():%H:%M}"
             if data.views
-            else "No policy: every draft is reviewed. Start one from a recommendation."
+            else f"Updated {data.generated_at.astimezone():%H:%M}."
         )
         self.back_button.setEnabled(bool(data.views))
+        self.pages.setCurrentIndex(0 if data.views else 1)
+        self.status_changed.emit()
 
     def _cells(self, view: PolicyView, state: CellState | None) -> list[tuple[str, bool]]:
         p = view.policy
@@ -259,10 +275,7 @@ class PoliciesView(QWidget):
             return
         lines = [f"{view.policy.cell.describe()}: history, newest first"]
         for e in view.history:
-            who = f" by {e.actor}" if e.actor else ""
-            model = f" [{e.model_key}]" if e.model_key else ""
-            note = f": {e.note}" if e.note else ""
-            lines.append(f"{e.at.astimezone():%Y-%m-%d %H:%M}  {e.kind}{model}{who}{note}")
+            lines.append(f"{e.at.astimezone():%Y-%m-%d %H:%M}  {e.text}")
         self.history.setPlainText("\n".join(lines))
 
     # -- back to full review --------------------------------------------------------------------
@@ -369,20 +382,22 @@ class StartPolicyDialog(QDialog):
         self.start_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.start_button.setText("Start the policy")
         left.addWidget(self.buttons)
-        layout.addLayout(left, 3)
+        layout.addLayout(left, 1)
         self.evidence = QLabel(self)
         self.evidence.setObjectName("policyEvidence")
         self.evidence.setTextFormat(Qt.TextFormat.PlainText)
         self.evidence.setWordWrap(True)
         self.evidence.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.evidence.setText(f"The recommendation's evidence\n\n{evidence}")
-        layout.addWidget(self.evidence, 2)
+        layout.addWidget(self.evidence, 1)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         for box in (self.aoql, self.fraction, self.floor):
             box.valueChanged.connect(self.update_preview)
         self.note.textChanged.connect(self._enable)
         self.preview: PlanPreview | None = None
+        metrics = self.fontMetrics()
+        self.resize(metrics.averageCharWidth() * 130, metrics.height() * 26)
         self._enable()
         self.update_preview()
 
