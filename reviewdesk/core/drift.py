@@ -20,6 +20,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from reviewdesk.core.sampling_plan import Phase, PlanState, after_outcome
+
 # Mean sampled outcomes between false alarms when the cell's defect rate is p0 (= the AOQL).
 IN_CONTROL_RUN_LENGTH = 5000
 # The out-of-control rate the alarm is tuned to: this many times p0.
@@ -104,3 +106,38 @@ def run_length(cusum: Cusum, p: float, rng: random.Random, cap: int = 10_000_000
 def mean_run_length(cusum: Cusum, p: float, runs: int, seed: int) -> float:
     rng = random.Random(seed)
     return sum(run_length(cusum, p, rng) for _ in range(runs)) / runs
+
+
+@dataclass(frozen=True)
+class AfterDecision:
+    """A cell's plan state and alarm statistic after one counted decision."""
+
+    state: PlanState
+    statistic: float
+    # What changed: "cleared", "defect" or "alarm" (none for most decisions).
+    events: tuple[str, ...]
+
+
+def after_decision(
+    state: PlanState,
+    statistic: float,
+    *,
+    defect: bool,
+    sampled: bool,
+    clearance: int,
+    aoql: float,
+) -> AfterDecision:
+    """The plan state after a decision on a draft routed under it (``sampled``: reviewed while
+    the cell was sampling, i.e. one of the random sample).
+
+    The plan moves as CSP-1 says (sampling_plan.after_outcome). Only sampled outcomes feed the
+    alarm; its statistic runs on across screening phases, so that defects that each return the
+    cell to screening add up, and its signal holds the cell in full review (Phase.HELD) until a
+    lead resets it.
+    """
+    moved = after_outcome(state, defect=defect, clearance=clearance)
+    if sampled:
+        statistic, signal = Cusum.for_aoql(aoql).step(statistic, defect)
+        if signal and state.phase is not Phase.HELD:
+            return AfterDecision(PlanState(Phase.HELD, 0), 0.0, ("alarm",))
+    return AfterDecision(moved.state, statistic, (moved.why,) if moved.why else ())

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, RowMapping
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.defects import is_defect
-from reviewdesk.core.drift import Cusum
+from reviewdesk.core.drift import after_decision
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.policy_cells import (
@@ -32,7 +32,6 @@ from reviewdesk.core.sampling_plan import (
     Phase,
     Plan,
     PlanState,
-    after_outcome,
     check_aoql,
     clears_screening,
     plan_for,
@@ -259,19 +258,15 @@ class PolicyService:
         def step(
             policy: Policy, routing: RowMapping, state: RowMapping, defect: bool
         ) -> tuple[PlanState, float, tuple[str, ...]]:
-            before = PlanState(Phase(state["phase"]), state["clear_run"])
-            moved = after_outcome(before, defect=defect, clearance=policy.plan.clearance)
-            events = (moved.why,) if moved.why else ()
-            statistic = float(state["cusum"])
-            # Only the random sample feeds the alarm: drafts reviewed while sampling. The
-            # statistic runs on across screening phases, so that defects that each return the
-            # cell to screening add up; its alarm holds the cell in full review until a lead
-            # resets it.
-            if routing["phase"] == Phase.SAMPLING.value and routing["route"] == "review":
-                statistic, signal = Cusum.for_aoql(policy.aoql).step(statistic, defect)
-                if signal and before.phase is not Phase.HELD:
-                    return PlanState(Phase.HELD, 0), 0.0, ("alarm",)
-            return moved.state, statistic, events
+            counted = after_decision(
+                PlanState(Phase(state["phase"]), state["clear_run"]),
+                float(state["cusum"]),
+                defect=defect,
+                sampled=routing["phase"] == Phase.SAMPLING.value and routing["route"] == "review",
+                clearance=policy.plan.clearance,
+                aoql=policy.aoql,
+            )
+            return counted.state, counted.statistic, counted.events
 
         return self._store.record_outcome(draft_key, judge, step)
 

@@ -15,11 +15,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewdesk.core.clock import Clock, SystemClock
@@ -52,6 +62,14 @@ _NEXT_CURSORS_PG = text(
     "SELECT nextval(pg_get_serial_sequence('decision', 'id')) FROM generate_series(1, :n)"
 )
 _CHUNK = 1000
+_DRAFT_IDS_PG = text("SELECT id, external_id FROM draft WHERE external_id = ANY(:ids)").bindparams(
+    bindparam("ids", type_=postgresql.ARRAY(String))
+)
+_LAST_DRAFTS_SQLITE = text("SELECT id, external_id FROM draft ORDER BY id DESC LIMIT :n")
+_RELEASE_DRAFTS = text(
+    """UPDATE draft SET state = 'released' WHERE state = 'pending' AND id IN (
+           SELECT draft_id FROM policy_routing WHERE cursor >= :first)"""
+)
 _ROUTING_COLUMNS = (
     "draft_id",
     "policy_id",
@@ -270,46 +288,40 @@ class PolicyStore:
         keys = sorted({(p.id, rec.model or NO_MODEL) for rec, p in matched})
         self._start_states(conn, keys, now)
         states = self.lock_states(conn, [k[0] for k in keys], share=True)
-        ids = self._draft_ids(conn, [rec.id for rec, _ in matched])
-        routings: list[Routing] = []
-        rows: list[list[Any]] = []
+        ids = self._draft_ids(conn, [rec.id for rec, _ in matched], len(fresh))
         draw = self.rng.random
+        rows: list[list[Any]] = []
+        released = 0
         for rec, policy in matched:
             key = (policy.id, rec.model or NO_MODEL)
             state = states[key]
             phase = Phase(state["phase"])
-            probability = review_probability(phase, policy.plan.fraction)
-            where = route(phase, policy.plan.fraction, draw() if phase is Phase.SAMPLING else 0.0)
-            routings.append(
-                Routing(rec.id, where, policy.id, phase, state["clear_run"], probability)
-            )
+            fraction = policy.plan.fraction
+            where = route(phase, fraction, draw() if phase is Phase.SAMPLING else 0.0)
+            released += where is Route.RELEASED
             rows.append(
-                [
-                    ids[rec.id],
-                    policy.id,
-                    key[1],
-                    where.value,
-                    phase.value,
-                    state["clear_run"],
-                    probability,
-                    now,
-                    None,
-                ]
-            )
-        released = [n for n, r in enumerate(routings) if r.route is Route.RELEASED]
+                [ids[rec.id], policy.id, key[1], where, phase, state["clear_run"],
+                 review_probability(phase, fraction), now, None]
+            )  # fmt: skip
+        first = 0
         if released:
-            cursors = self._next_cursors(conn, len(released))
-            for n, cursor in zip(released, cursors, strict=True):
-                rows[n][-1] = cursor
-                routings[n] = _with_cursor(routings[n], cursor)
+            cursors = iter(self._next_cursors(conn, released))
+            first = -1
+            for row in rows:
+                if row[3] is Route.RELEASED:
+                    row[-1] = next(cursors)
+                    first = row[-1] if first < 0 else min(first, row[-1])
+        routings = [
+            Routing(rec.id, row[3], row[1], row[4], row[5], row[6], row[-1])
+            for (rec, _), row in zip(matched, rows, strict=True)
+        ]
+        for row in rows:
+            row[3], row[4] = row[3].value, row[4].value
         bulk_insert(conn, ROUTING, _ROUTING_COLUMNS, rows)
-        released_keys = [rows[n][0] for n in released]
-        for start in range(0, len(released_keys), _CHUNK):
-            conn.execute(
-                update(DRAFT)
-                .where(DRAFT.c.id.in_(released_keys[start : start + _CHUNK]))
-                .values(state="released")
-            )
+        if released:
+            # This submit's released drafts hold the cursors from ``first`` up (others above
+            # it are released drafts too): never claimable again.
+            conn.execute(_RELEASE_DRAFTS, {"first": first})
         return routings
 
     def _start_states(
@@ -352,17 +364,16 @@ class PolicyStore:
                     new={"phase": "screening", "clear_run": 0},
                 )
 
-    def _draft_ids(self, conn: Connection, external_ids: Sequence[str]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for start in range(0, len(external_ids), _CHUNK):
-            chunk = external_ids[start : start + _CHUNK]
-            ids.update(
-                (str(x), int(k))
-                for k, x in conn.execute(
-                    select(DRAFT.c.id, DRAFT.c.external_id).where(DRAFT.c.external_id.in_(chunk))
-                )
-            )
-        return ids
+    def _draft_ids(
+        self, conn: Connection, external_ids: Sequence[str], inserted: int
+    ) -> dict[str, int]:
+        """The keys of just-inserted drafts. SQLite: this transaction holds the write lock, so
+        the ``inserted`` largest ids are its own drafts (as QueueStore.submit relies on too)."""
+        if self.postgres:
+            rows = conn.execute(_DRAFT_IDS_PG, {"ids": list(external_ids)})
+        else:
+            rows = conn.execute(_LAST_DRAFTS_SQLITE, {"n": inserted})
+        return {str(x): int(k) for k, x in rows}
 
     def _next_cursors(self, conn: Connection, n: int) -> list[int]:
         if self.postgres:
@@ -554,7 +565,3 @@ class PolicyStore:
         stmt = text("SELECT 1 FROM draft WHERE category = :c LIMIT 1")
         with self._read() as conn:
             return conn.execute(stmt, {"c": category}).first() is not None
-
-
-def _with_cursor(routing: Routing, cursor: int) -> Routing:
-    return replace(routing, cursor=cursor)
