@@ -125,13 +125,14 @@ def step(repeats: int, warmup: int, lag: int, reset_after: int) -> None:
     )
     until: list[int] = []
     bad: list[int] = []
-    by_alarm = 0
+    by_alarm = screening_at_step = 0
     for r in range(repeats):
         cell = Cell(lag, reset_after, seed=10_000 + r)
         for _ in range(warmup):
             cell.draft(0.005)
         start_bad, n = cell.out_bad, 0
         alarms_before = cell.alarms
+        screening_at_step += cell.state.phase is not Phase.SAMPLING
         # Full review resumes when the cell leaves sampling (a sampled defect or the alarm).
         while True:
             n += 1
@@ -150,7 +151,10 @@ def step(repeats: int, warmup: int, lag: int, reset_after: int) -> None:
         f"  bad drafts released meanwhile:    median {statistics.median(bad):.0f}, "
         f"p95 {q(bad, n=20)[-1]:.0f}, max {max(bad)}"
     )
-    print(f"  (already screening at the step, or back by the alarm: {by_alarm} of {repeats})")
+    print(
+        f"  (not sampling at the step: {screening_at_step} of {repeats}; back by the drift "
+        f"alarm rather than a sampled defect: {by_alarm} of {repeats})"
+    )
 
 
 def end_to_end(tmp: Path, drafts: int, queue_size: int) -> None:
