@@ -49,6 +49,9 @@ def test_policies_tab_shows_each_cell_and_goes_back_to_full_review(
     assert report.released > 0
     with lead_env(qtbot, seeded) as env:
         open_view(env)
+        # The recommendations say how many drafts were released (not in their figures).
+        assert env.view.data is not None
+        assert env.view.data.released == {"gift": report.released}
         tab = env.view.policies
         with qtbot.waitSignal(tab.status_changed, timeout=20_000):
             env.view.tabs.setCurrentWidget(tab)

@@ -7,10 +7,11 @@ GUI only shows what comes back. Nothing here imports Qt or touches a widget.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from reviewdesk.core.domain import History
+from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
 from reviewdesk.services.policies import PlanPreview, PolicyView
 from reviewdesk.services.recommend import RecommendationEngine, RecommendationReport
@@ -61,6 +62,8 @@ class LeadData:
     category_options: tuple[str, ...]  # every category and model ever decided, for the filters
     model_options: tuple[str, ...]
     generated_at: datetime
+    # Drafts released unreviewed by review policies, per category: not in these figures.
+    released: dict[str, int] = field(default_factory=dict)
 
 
 def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
@@ -107,7 +110,16 @@ def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
         category_options=tuple(sorted({str(g.key[0]) for g in options.groups})),
         model_options=tuple(sorted({g.key[1] or "" for g in options.groups})),
         generated_at=options.generated_at,
+        released=_released(desk),
     )
+
+
+def _released(desk: ReviewDesk) -> dict[str, int]:
+    released: dict[str, int] = {}
+    for view in desk.policies.overview():
+        category = view.policy.cell.category
+        released[category] = released.get(category, 0) + sum(c.released for c in view.cells)
+    return released
 
 
 def _grain(days: int, categories: StatsReport) -> Dimension:

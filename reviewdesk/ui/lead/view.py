@@ -472,7 +472,15 @@ class LeadView(QWidget):
         if row is None:
             return
         thresholds = {t.category: t for t in self.data.recommendations.thresholds}
-        self.why.setText(_why_text(row, thresholds.get(row.category)))
+        text = _why_text(row, thresholds.get(row.category))
+        released = self.data.released.get(row.category, 0)
+        if released:
+            text += (
+                f"\n{fmt.count_text(released)} drafts of this category were released "
+                "unreviewed by a review policy: they are not decisions and not in these figures "
+                "(the Policies tab has them)."
+            )
+        self.why.setText(text)
         self.start_policy.setEnabled(
             row.band is None and row.verdict.outcome in (Outcome.SAMPLE, Outcome.REMOVE)
         )
