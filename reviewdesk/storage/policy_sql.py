@@ -290,19 +290,26 @@ class PolicyStore:
         states = self.lock_states(conn, [k[0] for k in keys], share=True)
         ids = self._draft_ids(conn, [rec.id for rec, _ in matched], len(fresh))
         draw = self.rng.random
+        plans: dict[tuple[int, str], tuple[Phase, int, float, float]] = {}
+        for rec, policy in matched:
+            key = (policy.id, rec.model or NO_MODEL)
+            if key not in plans:
+                phase = Phase(states[key]["phase"])
+                fraction = policy.plan.fraction
+                plans[key] = (
+                    phase,
+                    states[key]["clear_run"],
+                    fraction,
+                    review_probability(phase, fraction),
+                )
         rows: list[list[Any]] = []
         released = 0
         for rec, policy in matched:
             key = (policy.id, rec.model or NO_MODEL)
-            state = states[key]
-            phase = Phase(state["phase"])
-            fraction = policy.plan.fraction
+            phase, run, fraction, probability = plans[key]
             where = route(phase, fraction, draw() if phase is Phase.SAMPLING else 0.0)
             released += where is Route.RELEASED
-            rows.append(
-                [ids[rec.id], policy.id, key[1], where, phase, state["clear_run"],
-                 review_probability(phase, fraction), now, None]
-            )  # fmt: skip
+            rows.append([ids[rec.id], key[0], key[1], where, phase, run, probability, now, None])
         first = 0
         if released:
             cursors = iter(self._next_cursors(conn, released))
