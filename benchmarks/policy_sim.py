@@ -14,12 +14,15 @@ what routing costs a submit.
    median and p95.
 3. End to end on a SQLite file through ReviewDesk: the same plan on 20,000 drafts at 2%,
    submitted in batches with the queued ones claimed and decided after each batch (review share
-   and outgoing quality as the database counted them); and enqueue throughput with routing off
-   (no policy) and on (the cell sampling), on an empty queue and on one holding
-   ``--queue`` pending drafts.
+   and outgoing quality as the database counted them). Then enqueue throughput, 10,000 drafts a
+   call, routing off (a category without a policy) and on (a cell sampling), alternating on one
+   database, on an empty queue and with ``--queue`` pending drafts; with ``--pg-url`` on
+   PostgreSQL too (in a schema of its own, dropped at the end).
 
     .venv/bin/python benchmarks/policy_sim.py                # all of it
     .venv/bin/python benchmarks/policy_sim.py --skip-db      # the simulation only
+    .venv/bin/python benchmarks/policy_sim.py --skip-sim --pg-url \
+        postgresql+psycopg://root@127.0.0.1:5432/test        # the database parts, both engines
 
 The plan is AOQL 2%, f = 1/10 (i = 54), as in ``reviewdesk policy set CATEGORY --aoql 0.02
 --fraction 0.1``. Seeds are fixed; the routing draws in the end-to-end part come from the
@@ -194,45 +197,67 @@ def end_to_end(tmp: Path, drafts: int, queue_size: int) -> None:
         f"out bad {out_bad / total:.3%} ({low:.3%}-{high:.3%}), AOQL {AOQL:.0%}"
     )
 
-    for label, pending in (("empty queue", 0), (f"{queue_size:,} pending", queue_size)):
-        for routing in (False, True):
-            path = tmp / f"submit-{pending}-{routing}.sqlite3"
-            with ReviewDesk.open(f"sqlite:///{path}", upgrade=True) as desk:
-                for start in range(0, pending, 10_000):
-                    desk.submit(
-                        {"id": f"q{i}", "draft": f"queued {i}", "category": "other"}
-                        for i in range(start, min(pending, start + 10_000))
-                    )
-                desk.submit([{"id": "h0", "draft": "x", "category": "c"}])
-                if routing:
-                    desk.policies.set("c", aoql=AOQL, fraction=FRACTION, note="sim", by="sim")
-                    with desk.engines.write.begin() as conn:
-                        from sqlalchemy import text
+    enqueue(f"sqlite:///{tmp / 'submit.sqlite3'}", "SQLite", queue_size)
 
-                        conn.execute(text("UPDATE policy_state SET phase = 'sampling'"))
-                        conn.execute(
-                            text(
-                                "INSERT INTO policy_state (policy_id, model_key, phase, "
-                                "clear_run, cusum, updated_at) SELECT id, '', 'sampling', 0, 0, "
-                                "updated_at FROM policy WHERE NOT EXISTS (SELECT 1 FROM "
-                                "policy_state)"
-                            )
-                        )
-                times = []
-                for run in range(5):
+
+def enqueue(url: str, engine: str, queue_size: int, runs: int = 7) -> None:
+    """Enqueue throughput with routing off and on, alternating on one database (so that load
+    on the machine hits both alike): 10,000 drafts per call of a category without a policy,
+    then of one whose cell is sampling; on an empty queue, then with ``queue_size`` pending."""
+    from sqlalchemy import text
+
+    from reviewdesk import ReviewDesk
+
+    with ReviewDesk.open(url, upgrade=True) as desk:
+        desk.submit([{"id": "h0", "draft": "x", "category": "on"}])
+        desk.policies.set("on", aoql=AOQL, fraction=FRACTION, note="sim", by="sim")
+        desk.submit([{"id": "h1", "draft": "x", "category": "on"}])
+        with desk.engines.write.begin() as conn:
+            conn.execute(text("UPDATE policy_state SET phase = 'sampling'"))
+        filled = 0
+        for size in (0, queue_size):
+            while filled < size:
+                step = min(20_000, size - filled)
+                desk.submit(
+                    {"id": f"q{i}", "draft": f"queued {i}", "category": "other"}
+                    for i in range(filled, filled + step)
+                )
+                filled += step
+            times: dict[str, list[float]] = {"off": [], "on": []}
+            for run in range(runs):
+                for category in ("off", "on"):
                     records = [
-                        {"id": f"s{run}-{i}", "draft": f"new draft {i}", "category": "c"}
+                        {"id": f"{size}-{category}{run}-{i}", "draft": f"new draft {i}",
+                         "category": category}
                         for i in range(10_000)
-                    ]
+                    ]  # fmt: skip
                     t0 = time.perf_counter()
                     report = desk.submit(records)
-                    times.append(time.perf_counter() - t0)
-                    assert len(report.routings) == (10_000 if routing else 0)
-                rate = 10_000 / statistics.median(times)
-                print(
-                    f"  enqueue 10,000 drafts/call, {label}, routing {'on ' if routing else 'off'}"
-                    f": {rate:,.0f} drafts/s (median of 5)"
-                )
+                    times[category].append(time.perf_counter() - t0)
+                    assert len(report.routings) == (10_000 if category == "on" else 0)
+            off, on = (10_000 / statistics.median(times[k]) for k in ("off", "on"))
+            print(
+                f"  {engine}, {size:,} pending: enqueue 10,000 drafts/call, routing off "
+                f"{off:,.0f} drafts/s, on {on:,.0f} drafts/s ({on / off:.0%}; medians of {runs})"
+            )
+
+
+def postgres(url: str, queue_size: int) -> None:
+    import uuid
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in url else "?"
+        print(f"\n4. PostgreSQL ({url}, schema {schema})")
+        enqueue(f"{url}{sep}options=-csearch_path%3D{schema}", "PostgreSQL", queue_size)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def main() -> None:
@@ -245,15 +270,20 @@ def main() -> None:
     parser.add_argument("--e2e-drafts", type=int, default=20_000)
     parser.add_argument("--queue", type=int, default=200_000)
     parser.add_argument("--skip-db", action="store_true")
+    parser.add_argument("--skip-sim", action="store_true")
+    parser.add_argument("--pg-url", help="also measure enqueue on this PostgreSQL database")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}")
     t0 = time.perf_counter()
-    constant_rates(args.drafts, args.lag, args.reset_after)
-    step(args.repeats, args.warmup, args.lag, args.reset_after)
-    print(f"  (simulation: {time.perf_counter() - t0:.0f} s)")
+    if not args.skip_sim:
+        constant_rates(args.drafts, args.lag, args.reset_after)
+        step(args.repeats, args.warmup, args.lag, args.reset_after)
+        print(f"  (simulation: {time.perf_counter() - t0:.0f} s)")
     if not args.skip_db:
         with tempfile.TemporaryDirectory() as tmp:
             end_to_end(Path(tmp), args.e2e_drafts, args.queue)
+        if args.pg_url:
+            postgres(args.pg_url, args.queue)
 
 
 if __name__ == "__main__":
