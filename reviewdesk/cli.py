@@ -25,7 +25,7 @@ from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands, output_width, wrapped
-from reviewdesk.cli_policy import add_policy_command, cmd_policy
+from reviewdesk.cli_policy import add_policy_command, cmd_policy, released_line
 from reviewdesk.config import secrets
 from reviewdesk.core.domain import DraftState, History, Label
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
@@ -371,6 +371,8 @@ def _state_line(state: DraftState) -> str:
     result = state.result
     if result is None:
         return state.state + (f" by {state.holder}" if state.holder else "")
+    if result.routing is not None:
+        return released_line(result, delivered=state.delivered)
     line = (
         f"decided: {result.label.value} by {result.reviewer} "
         f"on {result.decided_at:%Y-%m-%d %H:%M} UTC"

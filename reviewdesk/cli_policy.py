@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import IO
 
+from reviewdesk.core.domain import Result
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.policies import CellState, PolicyView
@@ -147,6 +148,17 @@ def cmd_policy(args: argparse.Namespace, out: IO[str]) -> int:
     for view in views:
         print_view(view, out, history=action == "show")
     return 0
+
+
+def released_line(result: Result, *, delivered: bool) -> str:
+    """``reviewdesk show``'s state line for a draft a policy released."""
+    routing = result.routing or {}
+    return (
+        f"released unreviewed by review policy #{routing.get('policy')} on "
+        f"{result.decided_at:%Y-%m-%d %H:%M} UTC ({routing.get('phase')}, probability of review "
+        f"{routing.get('probability_of_review')}); "
+        + ("delivered" if delivered else "not delivered yet")
+    )
 
 
 def _state_line(view: PolicyView, state: CellState) -> str:

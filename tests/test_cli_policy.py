@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
 from reviewdesk import ReviewDesk
+from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.main import main
 
 
@@ -95,3 +97,22 @@ def test_bad_input_is_one_clear_line(
         db,
     )
     assert code == 1 and "Unknown category 'shipping'" in err
+
+
+def test_show_says_a_draft_was_released(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with ReviewDesk.open(db, rng=random.Random(2)) as desk:
+        desk.set_session_limits(SessionLimits.off())
+        desk.submit([{"id": f"h{i}", "draft": "hi", "category": "billing"} for i in range(5)])
+        while (lease := desk.claim("ana")) is not None:
+            desk.decide(lease, "approve", review_seconds=10)
+        desk.policies.set(
+            "billing", aoql=0.05, fraction=0.5, note="n", by="lea", start_from_history=True
+        )
+        report = desk.submit(
+            [{"id": f"r{i}", "draft": "x", "category": "billing"} for i in range(20)]
+        )
+    released = next(r.id for r in report.routings if r.route.value == "released")
+    code, out, _ = run(capsys, "show", released, "--db", db)
+    assert code == 0
+    assert "state: released unreviewed by review policy #1" in out
+    assert "probability of review 0.5" in out.replace("\n  ", " ")
