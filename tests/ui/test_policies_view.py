@@ -7,12 +7,14 @@ import random
 
 import pytest
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.sampling_plan import Phase
 from reviewdesk.ui.lead.jobs import PolicyRequest
 from reviewdesk.ui.lead.policies import StartPolicyDialog
+from reviewdesk.ui.lead.view import POLICIES
 from reviewdesk.ui.operations import OpenDesk
 from tests.conftest import DeskFactory
 from tests.ui.lead_helpers import NO_LIMITS, lead_env, open_view, seed
@@ -95,3 +97,16 @@ def test_start_a_policy_previews_the_plan_then_starts_it(
         qtbot.waitUntil(lambda: bool(started), timeout=20_000)
     view = reference.policies.show("gift")[0]
     assert view.policy.plan.clearance == 5 and view.history[0].note == "approval 90%"
+
+
+def test_a_drift_alarm_is_shown_to_the_lead(qtbot: QtBot, seeded: ReviewDesk) -> None:
+    seeded.policies.set("gift", aoql=0.05, fraction=0.5, note="n", by="lea")
+    seeded.submit([{"id": "g", "draft": "Thanks!", "category": "gift"}])
+    with seeded.engines.write.begin() as conn:
+        conn.execute(text("UPDATE policy_state SET phase = 'held'"))
+    with lead_env(qtbot, seeded) as env:
+        notices: list[tuple[str, str]] = []
+        env.view.notice.connect(lambda level, message: notices.append((level, message)))
+        open_view(env)
+        assert env.view.tabs.tabText(POLICIES) == "Policies (1 alarm)"
+        assert notices and notices[-1][0] == "warning" and "gift" in notices[-1][1]

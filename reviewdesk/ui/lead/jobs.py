@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from reviewdesk.core.domain import History
 from reviewdesk.services.desk import ReviewDesk
@@ -64,6 +65,8 @@ class LeadData:
     generated_at: datetime
     # Drafts released unreviewed by review policies, per category: not in these figures.
     released: dict[str, int] = field(default_factory=dict)
+    # Cells held in full review by a drift alarm, until a lead resets them.
+    held: tuple[str, ...] = ()
 
 
 def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
@@ -110,16 +113,23 @@ def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
         category_options=tuple(sorted({str(g.key[0]) for g in options.groups})),
         model_options=tuple(sorted({g.key[1] or "" for g in options.groups})),
         generated_at=options.generated_at,
-        released=_released(desk),
+        **_policy_figures(desk),
     )
 
 
-def _released(desk: ReviewDesk) -> dict[str, int]:
+def _policy_figures(desk: ReviewDesk) -> dict[str, Any]:
+    """Drafts released per category, and the cells a drift alarm holds in full review."""
     released: dict[str, int] = {}
+    held: list[str] = []
     for view in desk.policies.overview():
         category = view.policy.cell.category
         released[category] = released.get(category, 0) + sum(c.released for c in view.cells)
-    return released
+        held += [
+            f"{view.policy.cell.describe()} [{c.model_key or 'no model'}]"
+            for c in view.cells
+            if c.phase.value == "held"
+        ]
+    return {"released": released, "held": tuple(held)}
 
 
 def _grain(days: int, categories: StatsReport) -> Dimension:

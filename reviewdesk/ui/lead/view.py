@@ -431,6 +431,7 @@ class LeadView(QWidget):
         self.timeline_chart.set_target(data.recommendations.settings.target)
         self.timeline_model.set_reports(data.timeline, data.overall)
         self._describe(data)
+        self._show_alarms(data.held)
         self._set_busy(None)
         total = data.categories.total
         left = total.low_attention_left_out
@@ -526,6 +527,17 @@ class LeadView(QWidget):
 
     def color_of(self, category: str) -> QColor:
         return QColor(self._colors.get(category, theme.series_color(len(self._colors))))
+
+    def _show_alarms(self, held: tuple[str, ...]) -> None:
+        """A drift alarm holds cells in full review until a lead resets them: say so."""
+        self.tabs.setTabText(POLICIES, f"Policies ({len(held)} alarm)" if held else "Policies")
+        if held:
+            self.notice.emit(
+                "warning",
+                "Drift alarm: full review until a lead resets it, for "
+                + "; ".join(held)
+                + " (Policies tab).",
+            )
 
     def _inbox_counts(self, open_: int, overdue: int) -> None:
         text = "Escalations"
