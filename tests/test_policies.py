@@ -269,3 +269,26 @@ def test_every_change_is_kept_with_who_when_and_why(desk: ReviewDesk) -> None:
     assert view.history[1].new is not None and view.history[1].new["clearance"] == 110
     assert view.policy.mode.value == "full"
     assert desk.submit(drafts("a", 10)).routings == ()
+
+
+def test_a_decision_not_counted_is_caught_up(
+    seeded: ReviewDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = sampling_desk(seeded)
+    desk.submit(drafts("s", 20))
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise DatabaseUnavailable("the server went away")
+
+    monkeypatch.setattr(PolicyStore, "record_outcome", fail)
+    lease = desk.claim("ana")
+    assert lease is not None
+    # The decision committed: it is reported as recorded, though the plan could not count it.
+    decision = desk.decide(lease, "reject", reason="other")
+    assert decision.label.value == "rejected"
+    monkeypatch.undo()
+    with desk.policies._store.engines.write.connect() as conn:
+        assert conn.execute(text("SELECT phase FROM policy_state")).scalar() == "sampling"
+    # The lead's next look counts it: the defect returns the cell to screening.
+    assert cell(desk) == (Phase.SCREENING, 0)
+    assert desk.policies.catch_up() == 0

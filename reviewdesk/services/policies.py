@@ -270,15 +270,25 @@ class PolicyService:
 
         return self._store.record_outcome(draft_key, judge, step)
 
+    def catch_up(self, limit: int = 1000) -> int:
+        """Count decisions that committed but were not counted (the process deciding them
+        stopped in between); returns how many. The lead's views run it before they read."""
+        missed = self._store.uncounted(limit)
+        for row in missed:
+            self.count_decision(row["draft_id"], row["label"], row["edit_distance"])
+        return len(missed)
+
     # -- reading --------------------------------------------------------------------------------
     def overview(self) -> list[PolicyView]:
         """Every policy with its states, alarms and the latest history."""
+        self.catch_up()
         return self._views(self._store.policies())
 
     def show(
         self, category: str, *, min_confidence: float | None = None, model: str | None = None
     ) -> list[PolicyView]:
         """The policies of ``category`` (only the one of that floor and model, when given)."""
+        self.catch_up()
         found = [
             p
             for p in self._store.policies()

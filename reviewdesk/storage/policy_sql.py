@@ -463,6 +463,19 @@ class PolicyStore:
                 )
             return Counted(policy.id, routing["model_key"], defect, before, after, events)
 
+    def uncounted(self, limit: int) -> list[RowMapping]:
+        """Decided drafts whose decision the plan has not counted: a process that stopped
+        between committing a decision and counting it. Oldest decision first."""
+        stmt = text(
+            """SELECT dec.draft_id, dec.label, dec.edit_distance
+               FROM policy_routing r JOIN decision dec
+                 ON dec.draft_id = r.draft_id AND dec.undone_at IS NULL
+               WHERE r.route = 'review' AND r.outcome IS NULL
+               ORDER BY dec.id LIMIT :limit"""
+        )
+        with self._read() as conn:
+            return list(conn.execute(stmt, {"limit": limit}).mappings())
+
     # -- results --------------------------------------------------------------------------------
     def released_results(
         self, *, after: int, limit: int, include_delivered: bool

@@ -465,6 +465,13 @@ class PolicyRoutingRow(SQLModel, table=True):
     __tablename__ = "policy_routing"
     __table_args__ = (
         Index("ix_policy_routing_policy", "policy_id", "model_key"),
+        # Drafts queued for review whose decision the plan has not counted yet.
+        Index(
+            "ix_policy_routing_uncounted",
+            "draft_id",
+            postgresql_where=text("route = 'review' AND outcome IS NULL"),
+            sqlite_where=text("route = 'review' AND outcome IS NULL"),
+        ),
         # What consumers poll: released drafts not yet delivered, in cursor order.
         Index(
             "ix_policy_routing_undelivered",

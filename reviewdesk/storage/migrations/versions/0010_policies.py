@@ -76,6 +76,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_policy_routing_policy", "policy_routing", ["policy_id", "model_key"])
     op.create_index(
+        "ix_policy_routing_uncounted",
+        "policy_routing",
+        ["draft_id"],
+        postgresql_where=sa.text("route = 'review' AND outcome IS NULL"),
+        sqlite_where=sa.text("route = 'review' AND outcome IS NULL"),
+    )
+    op.create_index(
         "ix_policy_routing_undelivered",
         "policy_routing",
         ["cursor"],
@@ -101,6 +108,7 @@ def downgrade() -> None:
     op.drop_index("ix_policy_event_policy", table_name="policy_event")
     op.drop_table("policy_event")
     op.drop_index("ix_policy_routing_undelivered", table_name="policy_routing")
+    op.drop_index("ix_policy_routing_uncounted", table_name="policy_routing")
     op.drop_index("ix_policy_routing_policy", table_name="policy_routing")
     op.drop_table("policy_routing")
     op.drop_table("policy_state")
