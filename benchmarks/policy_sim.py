@@ -271,6 +271,7 @@ def main() -> None:
     parser.add_argument("--queue", type=int, default=200_000)
     parser.add_argument("--skip-db", action="store_true")
     parser.add_argument("--skip-sim", action="store_true")
+    parser.add_argument("--enqueue-only", action="store_true", help="of the database parts")
     parser.add_argument("--pg-url", help="also measure enqueue on this PostgreSQL database")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}")
@@ -281,7 +282,11 @@ def main() -> None:
         print(f"  (simulation: {time.perf_counter() - t0:.0f} s)")
     if not args.skip_db:
         with tempfile.TemporaryDirectory() as tmp:
-            end_to_end(Path(tmp), args.e2e_drafts, args.queue)
+            if args.enqueue_only:
+                print(f"\n3. Enqueue on SQLite ({tmp})")
+                enqueue(f"sqlite:///{Path(tmp) / 'submit.sqlite3'}", "SQLite", args.queue)
+            else:
+                end_to_end(Path(tmp), args.e2e_drafts, args.queue)
         if args.pg_url:
             postgres(args.pg_url, args.queue)
 

@@ -185,15 +185,17 @@ def test_released_drafts_are_results_at_once_and_never_decisions(
     assert desk.ack([out[min(released)]]).already_delivered == 1
 
 
+@pytest.mark.parametrize("failing", ["_next_cursors", "record_routings"])
 def test_routing_is_atomic_with_the_insert(
-    seeded: ReviewDesk, monkeypatch: pytest.MonkeyPatch
+    seeded: ReviewDesk, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
+    """Routing fails before the drafts are inserted, or after: either way nothing is kept."""
     desk = sampling_desk(seeded)
 
     def fail(*args: object, **kwargs: object) -> list[int]:
         raise DatabaseUnavailable("the server went away")
 
-    monkeypatch.setattr(PolicyStore, "_next_cursors", fail)
+    monkeypatch.setattr(PolicyStore, failing, fail)
     with pytest.raises(DatabaseUnavailable):
         desk.submit(drafts("x", 40))
     monkeypatch.undo()

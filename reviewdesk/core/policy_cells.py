@@ -132,6 +132,8 @@ class Routing:
     clear_run: int
     probability: float
     cursor: int | None = None
+    # The model version whose plan state routed it ('' for none).
+    model_key: str = NO_MODEL
 
     def to_json(self) -> dict[str, Any]:
         return {

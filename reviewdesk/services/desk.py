@@ -231,11 +231,13 @@ class ReviewDesk:
         if problems:
             raise InvalidInput(problems)
         # Drafts of cells under a sampling policy are routed in the same transaction.
-        route, routed = self._policies.router()
-        queued, duplicates, conflicts = self._store.submit(valid, route)
+        router = self._policies.router()
+        queued, duplicates, conflicts = self._store.submit(valid, router)
         if conflicts:
             raise SubmitConflict([Conflict(source, c.line, c.id) for c in conflicts])
-        return SubmitReport(submitted=queued, duplicates=duplicates, routings=tuple(routed))
+        return SubmitReport(
+            submitted=queued, duplicates=duplicates, routings=tuple(router.routings)
+        )
 
     # -- reviewers ------------------------------------------------------------------------------
     def claim(self, reviewer: str, *, exclude: Sequence[int] = ()) -> Lease | None:

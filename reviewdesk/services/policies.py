@@ -32,6 +32,7 @@ from reviewdesk.core.sampling_plan import (
     Phase,
     Plan,
     PlanState,
+    Route,
     check_aoql,
     clears_screening,
     plan_for,
@@ -229,6 +230,23 @@ class PlanPreview:
         }
 
 
+class SubmitRouter:
+    """One submission's routing (QueueStore.submit's ``routing``): ``routings`` once done."""
+
+    def __init__(self, store: PolicyStore) -> None:
+        self._store = store
+        self.routings: list[Routing] = []
+
+    def released(
+        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
+    ) -> frozenset[str]:
+        self.routings = self._store.route_submitted(conn, now, fresh)
+        return frozenset(r.id for r in self.routings if r.route is Route.RELEASED)
+
+    def record(self, conn: Connection, now: datetime, inserted: int) -> None:
+        self._store.record_routings(conn, now, self.routings, inserted)
+
+
 class PolicyService:
     """Policies of one desk's database."""
 
@@ -238,14 +256,9 @@ class PolicyService:
         self._store = PolicyStore(engines, _policy, clock, rng)
 
     # -- routing and counting (ReviewDesk calls these) -------------------------------------------
-    def router(self) -> tuple[Any, list[Routing]]:
-        """A QueueStore.submit hook that routes the new drafts, and the list it fills."""
-        routed: list[Routing] = []
-
-        def route(conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]) -> None:
-            routed[:] = self._store.route_submitted(conn, now, fresh)
-
-        return route, routed
+    def router(self) -> SubmitRouter:
+        """What QueueStore.submit calls to route one submission's new drafts."""
+        return SubmitRouter(self._store)
 
     def count_decision(
         self, draft_key: int, label: str, edit_distance: float | None

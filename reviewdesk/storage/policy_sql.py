@@ -66,10 +66,6 @@ _DRAFT_IDS_PG = text("SELECT id, external_id FROM draft WHERE external_id = ANY(
     bindparam("ids", type_=postgresql.ARRAY(String))
 )
 _LAST_DRAFTS_SQLITE = text("SELECT id, external_id FROM draft ORDER BY id DESC LIMIT :n")
-_RELEASE_DRAFTS = text(
-    """UPDATE draft SET state = 'released' WHERE state = 'pending' AND id IN (
-           SELECT draft_id FROM policy_routing WHERE cursor >= :first)"""
-)
 _ROUTING_COLUMNS = (
     "draft_id",
     "policy_id",
@@ -273,8 +269,10 @@ class PolicyStore:
     def route_submitted(
         self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
     ) -> list[Routing]:
-        """Route the just-inserted drafts of cells under a sampling policy: queue each for
-        review or release it, at random, from the plan state read in this transaction."""
+        """Route the drafts about to be inserted that fall in a cell under a sampling policy:
+        each is queued for review or released, at random, from the plan state read (and held)
+        in this transaction. Released ones get their result cursors here; QueueStore.submit
+        inserts them as released, then ``record_routings`` keeps every routing."""
         policies = self.policies(conn, sampling_only=True)
         if not policies:
             return []
@@ -288,48 +286,56 @@ class PolicyStore:
         keys = sorted({(p.id, rec.model or NO_MODEL) for rec, p in matched})
         self._start_states(conn, keys, now)
         states = self.lock_states(conn, [k[0] for k in keys], share=True)
-        ids = self._draft_ids(conn, [rec.id for rec, _ in matched], len(fresh))
-        draw = self.rng.random
         plans: dict[tuple[int, str], tuple[Phase, int, float, float]] = {}
-        for rec, policy in matched:
-            key = (policy.id, rec.model or NO_MODEL)
-            if key not in plans:
-                phase = Phase(states[key]["phase"])
-                fraction = policy.plan.fraction
-                plans[key] = (
-                    phase,
-                    states[key]["clear_run"],
-                    fraction,
-                    review_probability(phase, fraction),
-                )
-        rows: list[list[Any]] = []
-        released = 0
+        for key in keys:
+            phase = Phase(states[key]["phase"])
+            fraction = next(p for _, p in matched if p.id == key[0]).plan.fraction
+            plans[key] = (
+                phase,
+                states[key]["clear_run"],
+                fraction,
+                review_probability(phase, fraction),
+            )
+        draw = self.rng.random
+        routed: list[tuple[DraftSubmission, int, str, Route, Phase, int, float]] = []
         for rec, policy in matched:
             key = (policy.id, rec.model or NO_MODEL)
             phase, run, fraction, probability = plans[key]
             where = route(phase, fraction, draw() if phase is Phase.SAMPLING else 0.0)
-            released += where is Route.RELEASED
-            rows.append([ids[rec.id], key[0], key[1], where, phase, run, probability, now, None])
-        first = 0
-        if released:
-            cursors = iter(self._next_cursors(conn, released))
-            first = -1
-            for row in rows:
-                if row[3] is Route.RELEASED:
-                    row[-1] = next(cursors)
-                    first = row[-1] if first < 0 else min(first, row[-1])
-        routings = [
-            Routing(rec.id, row[3], row[1], row[4], row[5], row[6], row[-1])
-            for (rec, _), row in zip(matched, rows, strict=True)
+            routed.append((rec, key[0], key[1], where, phase, run, probability))
+        released = sum(r[3] is Route.RELEASED for r in routed)
+        cursors = iter(self._next_cursors(conn, released) if released else ())
+        return [
+            Routing(
+                rec.id,
+                where,
+                pid,
+                phase,
+                run,
+                probability,
+                next(cursors) if where is Route.RELEASED else None,
+                model_key=model,
+            )
+            for rec, pid, model, where, phase, run, probability in routed
         ]
-        for row in rows:
-            row[3], row[4] = row[3].value, row[4].value
-        bulk_insert(conn, ROUTING, _ROUTING_COLUMNS, rows)
-        if released:
-            # This submit's released drafts hold the cursors from ``first`` up (others above
-            # it are released drafts too): never claimable again.
-            conn.execute(_RELEASE_DRAFTS, {"first": first})
-        return routings
+
+    def record_routings(
+        self, conn: Connection, now: datetime, routings: Sequence[Routing], inserted: int
+    ) -> None:
+        """Keep the routings of the drafts just inserted (``inserted`` of them in all)."""
+        if not routings:
+            return
+        ids = self._draft_ids(conn, [r.id for r in routings], inserted)
+        bulk_insert(
+            conn,
+            ROUTING,
+            _ROUTING_COLUMNS,
+            [
+                (ids[r.id], r.policy_id, r.model_key, r.route.value, r.phase.value,
+                 r.clear_run, r.probability, now, r.cursor)
+                for r in routings
+            ],
+        )  # fmt: skip
 
     def _start_states(
         self, conn: Connection, keys: Sequence[tuple[int, str]], now: datetime

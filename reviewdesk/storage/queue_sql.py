@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -74,8 +74,19 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "resolved_at": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
-# Runs inside a submit's transaction with the new drafts (QueueStore.submit).
-AfterInsert = Callable[[Connection, datetime, Sequence[DraftSubmission]], object]
+
+
+class SubmitRouting(Protocol):
+    """Review policies' part of a submit (storage/policy_sql.py), in its transaction: which of
+    the new drafts go out unreviewed (inserted as released), then the record of every routing."""
+
+    def released(
+        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
+    ) -> Set[str]: ...
+
+    def record(self, conn: Connection, now: datetime, inserted: int) -> None: ...
+
+
 # A kept connection idle longer than this goes back to the pool (QueueStore._hot_connection).
 HOT_IDLE_SECONDS = 60.0
 _SUBMIT_COLUMNS = (
@@ -1029,14 +1040,14 @@ class QueueStore:
 
     # -- producers ----------------------------------------------------------------------------
     def submit(
-        self, records: Sequence[DraftSubmission], after_insert: AfterInsert | None = None
+        self, records: Sequence[DraftSubmission], routing: SubmitRouting | None = None
     ) -> tuple[int, int, list[DraftSubmission]]:
         """Queue new drafts all-or-nothing. Returns (queued, unchanged duplicates, conflicts);
-        with any conflict nothing is written. ``after_insert`` runs in the same transaction
-        once the new drafts are in (review policies route them there)."""
+        with any conflict nothing is written. ``routing`` routes the new drafts in the same
+        transaction (review policies)."""
         for attempt in range(2):
             try:
-                return self._submit_once(records, after_insert)
+                return self._submit_once(records, routing)
             except IntegrityError:
                 # Another producer queued some of the same ids concurrently: classify again.
                 if attempt:
@@ -1044,7 +1055,7 @@ class QueueStore:
         raise AssertionError("unreachable")
 
     def _submit_once(
-        self, records: Sequence[DraftSubmission], after_insert: AfterInsert | None = None
+        self, records: Sequence[DraftSubmission], routing: SubmitRouting | None = None
     ) -> tuple[int, int, list[DraftSubmission]]:
         duplicates = 0
         conflicts: list[DraftSubmission] = []
@@ -1081,6 +1092,7 @@ class QueueStore:
             # SQLite: this transaction holds the write lock, so every id above the largest
             # one now is a draft it inserts.
             before = None if self.postgres else conn.execute(_MAX_DRAFT_ID).scalar_one()
+            released = routing.released(conn, now, fresh) if routing is not None else ()
             bulk_insert(
                 conn,
                 DRAFT,
@@ -1101,7 +1113,7 @@ class QueueStore:
                         r.created_at or now,
                         now,
                         r.metadata,
-                        "pending",
+                        "released" if r.id in released else "pending",
                         now,
                         0,
                     )
@@ -1112,8 +1124,8 @@ class QueueStore:
                 conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
             else:
                 conn.execute(self._submitted_sqlite, {"now": now, "before": before})
-            if after_insert is not None:
-                after_insert(conn, now, fresh)
+            if routing is not None:
+                routing.record(conn, now, len(fresh))
         if self.postgres and len(fresh) >= ANALYZE_AFTER_SUBMIT:
             # Until autovacuum gets to it (a minute or more), the planner would believe the
             # pending drafts are as few as before the load and sort them all for a varied
