@@ -12,9 +12,11 @@ from sqlalchemy import text
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.sampling_plan import Phase
-from reviewdesk.ui.lead.jobs import PolicyRequest
+from reviewdesk.services.recommend import Outcome
+from reviewdesk.ui.lead.jobs import LeadQuery, PolicyRequest
+from reviewdesk.ui.lead.models import KEY_ROLE
 from reviewdesk.ui.lead.policies import StartPolicyDialog
-from reviewdesk.ui.lead.view import POLICIES
+from reviewdesk.ui.lead.view import POLICIES, RECOMMENDATIONS
 from reviewdesk.ui.operations import OpenDesk
 from tests.conftest import DeskFactory
 from tests.ui.lead_helpers import NO_LIMITS, lead_env, open_view, seed
@@ -110,3 +112,49 @@ def test_a_drift_alarm_is_shown_to_the_lead(qtbot: QtBot, seeded: ReviewDesk) ->
         open_view(env)
         assert env.view.tabs.tabText(POLICIES) == "Policies (1 alarm)"
         assert notices and notices[-1][0] == "warning" and "gift" in notices[-1][1]
+
+
+def test_a_recommendation_to_sample_or_remove_offers_to_start_a_policy(
+    qtbot: QtBot, seeded: ReviewDesk, reference: ReviewDesk, clock: ManualClock
+) -> None:
+    seeded.set_session_limits(NO_LIMITS)
+    seeded.submit(
+        [{"id": f"n{i}", "draft": "Noted, thanks.", "category": "notes", "risk": "low"}
+         for i in range(80)]
+    )  # fmt: skip
+    while (lease := seeded.claim("ana")) is not None:
+        seeded.decide(lease, "approve", review_seconds=10)
+    with lead_env(qtbot, seeded) as env:
+        open_view(env)
+        data = env.compute(LeadQuery(days=None))
+        view = env.view
+        verdicts = {r.category: r.verdict for r in data.recommendations.categories}
+        assert verdicts["notes"].outcome in (Outcome.SAMPLE, Outcome.REMOVE)
+        view.tabs.setCurrentIndex(RECOMMENDATIONS)
+        rows = view.recommendation_rows
+        enabled = {}
+        for row in range(rows.rowCount()):
+            view.recommendation_table.selectRow(row)
+            key = rows.index(row, 0).data(KEY_ROLE)
+            enabled[key[0]] = view.start_policy.isEnabled()
+        assert enabled["notes"] and not enabled["refund"]
+        notes_row = next(
+            r for r in range(rows.rowCount()) if rows.index(r, 0).data(KEY_ROLE)[0] == "notes"
+        )
+        view.recommendation_table.selectRow(notes_row)
+        dialog = view.open_start_policy()
+        assert dialog is not None
+        v = verdicts["notes"]
+        rate = v.sampling_rate if v.outcome is Outcome.SAMPLE else v.spot_check_rate
+        assert dialog.fraction.value() == pytest.approx(rate * 100)
+        assert "notes, the whole category" in dialog.evidence.text()
+        qtbot.waitUntil(lambda: dialog.preview is not None, timeout=20_000)
+        assert "Recent history clears screening" in dialog.plan.text()
+        dialog.from_history.setChecked(True)
+        dialog.note.setText("approval 100% over 80 drafts")
+        with qtbot.waitSignal(view.policies.status_changed, timeout=20_000):
+            dialog.accept()
+        assert view.tabs.currentWidget() is view.policies
+    policy = reference.policies.show("notes")[0]
+    assert policy.cells[0].phase is Phase.SAMPLING
+    assert policy.history[0].note == "approval 100% over 80 drafts"
