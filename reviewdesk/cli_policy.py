@@ -192,9 +192,9 @@ def print_view(view: PolicyView, out: IO[str], *, history: bool) -> None:
         print(_state_line(view, state), file=out)
     if not view.cells and p.mode.value == "sampling":
         print("  no draft routed yet: the first ones start the screening phase", file=out)
-    if view.alarms:
-        last = view.alarms[0]
-        print(f"  drift alarms: {len(view.alarms)}, last {last.at:%Y-%m-%d %H:%M}", file=out)
+    if view.alarm_count:
+        last = f", last {view.alarms[0].at:%Y-%m-%d %H:%M}" if view.alarms else ""
+        print(f"  drift alarms: {view.alarm_count}{last}", file=out)
     if history:
         for e in view.history:
             print(f"  {e.at:%Y-%m-%d %H:%M} {e.text}", file=out)

@@ -137,7 +137,7 @@ def test_drift_alarm_holds_full_review_until_a_reset(seeded: ReviewDesk) -> None
             break
     assert cell(desk)[0] is Phase.HELD
     view = desk.policies.show("billing")[0]
-    assert len(view.alarms) == 1
+    assert len(view.alarms) == 1 and view.alarm_count == 1 and view.cells[0].alarms == 1
     # Held: clear decisions do not count toward i.
     desk.submit(drafts("c", 10))
     decide_all(desk)

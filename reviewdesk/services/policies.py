@@ -98,6 +98,8 @@ class CellState:
     sampled_decided: int
     sampled_defects: int
     screening_defects: int
+    # Drift alarms this model version's plan raised, ever.
+    alarms: int = 0
 
     @property
     def review_share(self) -> float | None:
@@ -126,6 +128,7 @@ class CellState:
             "sampled_decided": self.sampled_decided,
             "sampled_defects": self.sampled_defects,
             "screening_defects": self.screening_defects,
+            "alarms": self.alarms,
             "review_share": self.review_share,
             "outgoing_quality": self.outgoing_quality().to_json(),
         }
@@ -184,7 +187,12 @@ class PolicyView:
 
     @property
     def alarms(self) -> tuple[PolicyEvent, ...]:
+        """The alarms among the history read (``CellState.alarms`` counts them all)."""
         return tuple(e for e in self.history if e.kind == "alarm")
+
+    @property
+    def alarm_count(self) -> int:
+        return sum(c.alarms for c in self.cells)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -315,6 +323,7 @@ class PolicyService:
 
     def _views(self, policies: Sequence[Policy], history: int = 50) -> list[PolicyView]:
         states = self._store.states()
+        alarms = self._store.alarm_counts()
         counts: dict[tuple[int, str], dict[str, int]] = {}
         for r in self._store.routing_counts():
             c = counts.setdefault((r["policy_id"], r["model_key"]), {})
@@ -352,6 +361,7 @@ class PolicyService:
                         sampled_decided=c.get("sampled_decided", 0),
                         sampled_defects=c.get("sampled_defects", 0),
                         screening_defects=c.get("screening_defects", 0),
+                        alarms=alarms.get((policy.id, s["model_key"]), 0),
                     )
                 )
             events = tuple(

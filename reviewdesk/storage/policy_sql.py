@@ -554,6 +554,15 @@ class PolicyStore:
         with self._read() as conn:
             return list(conn.execute(stmt).mappings())
 
+    def alarm_counts(self) -> dict[tuple[int, str], int]:
+        """Drift alarms ever raised, per policy and model version."""
+        stmt = text(
+            """SELECT policy_id, COALESCE(model_key, '') AS model_key, count(*) AS n
+               FROM policy_event WHERE kind = 'alarm' GROUP BY policy_id, model_key"""
+        )
+        with self._read() as conn:
+            return {(r[0], r[1]): int(r[2]) for r in conn.execute(stmt)}
+
     def events(self, policy_id: int | None = None, limit: int = 200) -> list[RowMapping]:
         stmt = select(EVENT).order_by(EVENT.c.id.desc()).limit(limit)
         if policy_id is not None:

@@ -215,7 +215,7 @@ class PoliciesView(QWidget):
                 0,
             )
             self.table.selectRow(again)
-        alarms = sum(len(v.alarms) for v in data.views)
+        alarms = sum(v.alarm_count for v in data.views)
         sampling = sum(1 for v, c in self._rows if c is not None and c.phase.value == "sampling")
         self.status.setText(
             f"{len(data.views)} polic{'y' if len(data.views) == 1 else 'ies'}, "
@@ -237,7 +237,7 @@ class PoliciesView(QWidget):
             return [(cell, False), ("–", False), (plan, False)] + [("–", False)] * 7
         share = "–" if state.review_share is None else f"{state.review_share:.1%}"
         quality, over = quality_text(view, state)
-        alarms = [a for a in view.alarms if a.model_key in (None, state.model_key)]
+        alarms = state.alarms
         return [
             (cell, False),
             (state.model_key or "(none)", False),
@@ -248,7 +248,7 @@ class PoliciesView(QWidget):
             (share, False),
             (f"{state.sampled_defects} of {state.sampled_decided}", False),
             (quality, over),
-            (f"{len(alarms)}" if alarms else "–", bool(alarms)),
+            (f"{alarms}" if alarms else "–", bool(alarms)),
         ]
 
     def _failed(self, exc: Exception, what: str) -> None:
