@@ -112,6 +112,15 @@ def test_a_new_model_version_starts_in_screening(seeded: ReviewDesk) -> None:
     assert any(e.kind == "model" for e in desk.policies.show("billing")[0].history)
 
 
+def test_a_new_prompt_version_starts_in_screening(seeded: ReviewDesk) -> None:
+    desk = sampling_desk(seeded)
+    report = desk.submit(drafts("p", 20, metadata={"prompt_version": "2024-12"}))
+    assert report.released == 0
+    assert {r.model_key for r in report.routings} == {"prompt 2024-12"}
+    assert cell(desk, model="prompt 2024-12") == (Phase.SCREENING, 0)
+    assert cell(desk)[0] is Phase.SAMPLING
+
+
 def test_reset_is_effective_for_the_next_draft(seeded: ReviewDesk) -> None:
     desk = sampling_desk(seeded)
     assert desk.submit(drafts("a", 50)).released > 0

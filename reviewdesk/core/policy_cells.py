@@ -9,7 +9,7 @@ its plan's state per model version, so a new version starts its own screening.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +26,19 @@ class Mode(StrEnum):
 
 # The model key of drafts without a model version.
 NO_MODEL = ""
+# A producer's prompt version in a draft's metadata: a change of it, like a new model version,
+# starts the cell's plan afresh in screening.
+PROMPT_VERSION = "prompt_version"
+
+
+def model_key(model: str | None, metadata: Mapping[str, Any] | None = None) -> str:
+    """The version a plan's state is kept per: the model version, and the prompt version when
+    the producer gives one in ``metadata``."""
+    key = model or NO_MODEL
+    prompt = (metadata or {}).get(PROMPT_VERSION)
+    if prompt is not None and str(prompt).strip():
+        key = f"{key} prompt {str(prompt).strip()}".strip()[:200]
+    return key
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
-from reviewdesk.core.policy_cells import NO_MODEL, Policy, Routing, policy_for
+from reviewdesk.core.policy_cells import Policy, Routing, model_key, policy_for
 from reviewdesk.core.sampling_plan import Phase, PlanState, Route, review_probability, route
 from reviewdesk.storage.driver_sql import bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
@@ -283,7 +283,7 @@ class PolicyStore:
                 matched.append((rec, policy))
         if not matched:
             return []
-        keys = sorted({(p.id, rec.model or NO_MODEL) for rec, p in matched})
+        keys = sorted({(p.id, model_key(rec.model, rec.metadata)) for rec, p in matched})
         self._start_states(conn, keys, now)
         states = self.lock_states(conn, [k[0] for k in keys], share=True)
         plans: dict[tuple[int, str], tuple[Phase, int, float, float]] = {}
@@ -299,7 +299,7 @@ class PolicyStore:
         draw = self.rng.random
         routed: list[tuple[DraftSubmission, int, str, Route, Phase, int, float]] = []
         for rec, policy in matched:
-            key = (policy.id, rec.model or NO_MODEL)
+            key = (policy.id, model_key(rec.model, rec.metadata))
             phase, run, fraction, probability = plans[key]
             where = route(phase, fraction, draw() if phase is Phase.SAMPLING else 0.0)
             routed.append((rec, key[0], key[1], where, phase, run, probability))
