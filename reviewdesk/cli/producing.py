@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from reviewdesk.cli.policy import released_line
 from reviewdesk.cli.text import output_width, wrapped
 from reviewdesk.core.domain import DraftState, History
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, SubmitConflict
@@ -260,6 +261,8 @@ def _state_line(state: DraftState) -> str:
     result = state.result
     if result is None:
         return state.state + (f" by {state.holder}" if state.holder else "")
+    if result.routing is not None:
+        return released_line(result, delivered=state.delivered)
     line = (
         f"decided: {result.label.value} by {result.reviewer} "
         f"on {result.decided_at:%Y-%m-%d %H:%M} UTC"

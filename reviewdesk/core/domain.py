@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from reviewdesk.core.errors import ConfigurationError
+from reviewdesk.core.policy_cells import Routing
 
 
 class Risk(StrEnum):
@@ -36,6 +37,13 @@ class Label(StrEnum):
     EDITED = "edited"
     REJECTED = "rejected"
     ESCALATED = "escalated"
+
+
+class Released(StrEnum):
+    """The label of a result no person decided: a review policy released the draft unreviewed
+    (docs/policies.md). Never a decision: never counted as an approval, never exported."""
+
+    RELEASED = "released"
 
 
 # The labels that keep a draft from going out as the AI wrote it, without a correction: a
@@ -211,7 +219,7 @@ class Result:
 
     cursor: int
     id: str
-    label: Label
+    label: Label | Released
     final: str | None
     draft: str
     reason: str | None
@@ -228,8 +236,11 @@ class Result:
     resolution_note: str | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
+    # A released draft: the policy, plan state and probability of review it was routed under.
+    routing: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        routing = {"routing": self.routing} if self.routing is not None else {}
         return {
             "id": self.id,
             "label": self.label.value,
@@ -248,6 +259,7 @@ class Result:
             "resolved_by": self.resolved_by,
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "cursor": self.cursor,
+            **routing,
         }
 
 
@@ -282,9 +294,22 @@ class SubmitReport:
 
     submitted: int
     duplicates: int
+    # Drafts of cells under a sampling policy, each with how it was routed (docs/policies.md):
+    # "review" (queued) or "released" (out unreviewed, in results at once).
+    routings: tuple[Routing, ...] = ()
+
+    @property
+    def released(self) -> int:
+        return sum(r.route == "released" for r in self.routings)
 
     def __str__(self) -> str:
-        return f"{self.submitted} draft(s) queued, {self.duplicates} already queued unchanged"
+        text = f"{self.submitted} draft(s) queued, {self.duplicates} already queued unchanged"
+        if self.routings:
+            text += (
+                f"; under review policies: {len(self.routings) - self.released} for review, "
+                f"{self.released} released unreviewed"
+            )
+        return text
 
 
 @dataclass(frozen=True)

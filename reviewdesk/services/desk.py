@@ -34,6 +34,7 @@ from reviewdesk.core.domain import (
     Label,
     Lease,
     QueueCounts,
+    Released,
     Result,
     Retraction,
     Risk,
@@ -72,6 +73,7 @@ from reviewdesk.core.sessions import (
     is_fast_approval,
     seconds_problem,
 )
+from reviewdesk.services.policies import PolicyService, routing_of
 from reviewdesk.services.sessions import SessionKeeper, SessionSummary
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import (
@@ -111,6 +113,7 @@ class ReviewDesk:
         self._engines = engines
         self._store = QueueStore(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
+        self._policies = PolicyService(engines, clock, rng)
         self._clock = clock
         self._lease_ttl = None if lease_ttl is None else float(lease_ttl)
         self._undo_window = None if undo_window is None else float(undo_window)
@@ -198,6 +201,11 @@ class ReviewDesk:
         return self._engines
 
     @property
+    def policies(self) -> PolicyService:
+        """Review policies: less review with a limit on what goes out bad (docs/policies.md)."""
+        return self._policies
+
+    @property
     def clock(self) -> Clock | None:
         """The injected clock, or None for the database's own."""
         return self._clock
@@ -224,10 +232,14 @@ class ReviewDesk:
     ) -> SubmitReport:
         if problems:
             raise InvalidInput(problems)
-        queued, duplicates, conflicts = self._store.submit(valid)
+        # Drafts of cells under a sampling policy are routed in the same transaction.
+        router = self._policies.router()
+        queued, duplicates, conflicts = self._store.submit(valid, router)
         if conflicts:
             raise SubmitConflict([Conflict(source, c.line, c.id) for c in conflicts])
-        return SubmitReport(submitted=queued, duplicates=duplicates)
+        return SubmitReport(
+            submitted=queued, duplicates=duplicates, routings=tuple(router.routings)
+        )
 
     # -- reviewers ------------------------------------------------------------------------------
     def claim(self, reviewer: str, *, exclude: Sequence[int] = ()) -> Lease | None:
@@ -369,9 +381,12 @@ class ReviewDesk:
             assert written.decision is not None
             if retried:  # this call's own decision, recorded by the attempt that lost its reply
                 self._sessions.decided(lease.reviewer, lease.draft.category)
+            first = written.decision
+            self._count_for_policy(lease, first["label"], first["edit_distance"])
             return _decision(written.decision, replayed=True)
         assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
+        self._count_for_policy(lease, write.label, write.edit_distance)
         nudge = self._attention(write, written.fast_run, written.was_nudged)
         # Built from what was written rather than read back: one round trip less per decision.
         return _written_decision(
@@ -381,6 +396,18 @@ class ReviewDesk:
             low_attention=written.low_attention or nudge,
             nudge=nudge,
         )
+
+    def _count_for_policy(self, lease: Lease, label: str, edit_distance: float | None) -> None:
+        """Count a decision toward its cell's plan, if a policy routed the draft. The decision
+        has committed already: a failure here is logged, never reported as a lost decision."""
+        try:
+            self._policies.count_decision(lease.draft_key, label, edit_distance)
+        except DatabaseUnavailable as exc:
+            log.error(
+                "the decision on %s is recorded, but its review policy could not count it: %s",
+                lease.draft.id,
+                exc,
+            )
 
     def _attention(self, write: DecisionWrite, fast_run: int | None, was_nudged: bool) -> bool:
         """When a run of fast approvals first reaches the threshold, flag the whole run and
@@ -571,7 +598,14 @@ class ReviewDesk:
             include_delivered=include_delivered,
             settled_before=settled_before,
         )
-        return [_result(r) for r in rows]
+        # Released drafts (docs/policies.md) are settled at once; one cursor order for both.
+        released = self._policies.released_results(
+            after=after, limit=limit, include_delivered=include_delivered
+        )
+        merged = [_result(r) for r in rows] + [_released_result(r) for r in released]
+        if released:
+            merged.sort(key=lambda r: r.cursor)
+        return merged[:limit]
 
     def retracted(self, results: Iterable[Result | int]) -> list[Retraction]:
         """Those of ``results`` (or cursors) that their reviewer has undone since they were
@@ -586,13 +620,18 @@ class ReviewDesk:
         delivered again."""
         items = list(results)
         cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in items})
+        # Released drafts first: what they do not hold are decisions.
+        released, released_before = self._policies.ack_released(cursors)
+        if released or released_before:
+            known = {*released, *released_before}
+            cursors = [c for c in cursors if c not in known]
         # A Result read before a lead resolved it must not swallow the resolution; a bare
         # cursor acknowledges the result as it is now.
         unresolved = [r.cursor for r in items if isinstance(r, Result) and r.resolution is None]
         acked, already, undone, resolved = self._store.ack(cursors, unresolved)
         return AckReport(
-            acknowledged=acked,
-            already_delivered=already,
+            acknowledged=acked + len(released),
+            already_delivered=already + len(released_before),
             undone=[cursor for cursor, _ in undone],
             resolved_since_read=resolved,
             retractions=[Retraction(cursor, id_) for cursor, id_ in undone],
@@ -639,6 +678,15 @@ class ReviewDesk:
         row = self._store.draft_by_external_id(draft_id)
         if row is None:
             raise UnknownDraft(draft_id)
+        release = self._policies.release_of(row["id"])
+        if release is not None:
+            return DraftState(
+                draft=_draft(row),
+                state="released",
+                holder=None,
+                result=_released_result(release),
+                delivered=release["delivered_at"] is not None,
+            )
         now, decision = self._store.live_decision(draft_key=row["id"])
         if decision is not None:
             return DraftState(
@@ -841,6 +889,26 @@ def _decision(row: Mapping[Any, Any], *, replayed: bool = False) -> Decision:
         edit_distance=row["edit_distance"],
         replayed=replayed,
         low_attention=bool(row.get("low_attention", False)),
+    )
+
+
+def _released_result(row: Mapping[Any, Any]) -> Result:
+    """A draft a review policy released: out unreviewed, its text as it was."""
+    return Result(
+        cursor=row["cursor"],
+        id=row["external_id"],
+        label=Released.RELEASED,
+        final=row["draft"],
+        draft=row["draft"],
+        reason=None,
+        note=None,
+        severity=None,
+        reviewer="",
+        decided_at=row["routed_at"],
+        review_seconds=None,
+        category=row["category"],
+        model=row["model"],
+        routing=routing_of(row),
     )
 
 

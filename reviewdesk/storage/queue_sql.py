@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -42,6 +42,7 @@ from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage.driver_sql import DriverStatement, bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.failures import server_closed
+from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
@@ -73,6 +74,23 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "resolved_at": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
+
+
+# The submit's open transaction as services see it: handed back to storage, never used there.
+SubmitTransaction = Connection
+
+
+class SubmitRouting(Protocol):
+    """Review policies' part of a submit (storage/policy_sql.py), in its transaction: which of
+    the new drafts go out unreviewed (inserted as released), then the record of every routing."""
+
+    def released(
+        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
+    ) -> Set[str]: ...
+
+    def record(self, conn: Connection, now: datetime, inserted: int) -> None: ...
+
+
 # A kept connection idle longer than this goes back to the pool (QueueStore._hot_connection).
 HOT_IDLE_SECONDS = 60.0
 _SUBMIT_COLUMNS = (
@@ -517,11 +535,13 @@ class QueueStore:
                     RETURNING lease_epoch""",
                 result=("lease_epoch",),
             )
+            # Decision ids and released drafts' cursors are one order of results (policy_sql).
             self._insert_decision = _sql(
-                f"""INSERT INTO decision (draft_id, reviewer, label, final_text, reason, note,
-                        severity, review_seconds, decided_at, lease_epoch, idempotency_key,
-                        edit_distance, session_id, low_attention)
-                    VALUES (:draft_key, :reviewer, :label, :final_text, :reason, :note,
+                f"""INSERT INTO decision (id, draft_id, reviewer, label, final_text, reason,
+                        note, severity, review_seconds, decided_at, lease_epoch,
+                        idempotency_key, edit_distance, session_id, low_attention)
+                    VALUES ({NEXT_CURSOR_SQLITE}, :draft_key, :reviewer, :label, :final_text,
+                        :reason, :note,
                         :severity, :review_seconds, {n}, :epoch, :key, :edit_distance,
                         :session_id, :low_attention)"""
             )
@@ -1023,12 +1043,15 @@ class QueueStore:
             return [(int(r[0]), str(r[1])) for r in conn.execute(stmt, {"ids": list(cursors)})]
 
     # -- producers ----------------------------------------------------------------------------
-    def submit(self, records: Sequence[DraftSubmission]) -> tuple[int, int, list[DraftSubmission]]:
+    def submit(
+        self, records: Sequence[DraftSubmission], routing: SubmitRouting | None = None
+    ) -> tuple[int, int, list[DraftSubmission]]:
         """Queue new drafts all-or-nothing. Returns (queued, unchanged duplicates, conflicts);
-        with any conflict nothing is written."""
+        with any conflict nothing is written. ``routing`` routes the new drafts in the same
+        transaction (review policies)."""
         for attempt in range(2):
             try:
-                return self._submit_once(records)
+                return self._submit_once(records, routing)
             except IntegrityError:
                 # Another producer queued some of the same ids concurrently: classify again.
                 if attempt:
@@ -1036,7 +1059,7 @@ class QueueStore:
         raise AssertionError("unreachable")
 
     def _submit_once(
-        self, records: Sequence[DraftSubmission]
+        self, records: Sequence[DraftSubmission], routing: SubmitRouting | None = None
     ) -> tuple[int, int, list[DraftSubmission]]:
         duplicates = 0
         conflicts: list[DraftSubmission] = []
@@ -1073,6 +1096,7 @@ class QueueStore:
             # SQLite: this transaction holds the write lock, so every id above the largest
             # one now is a draft it inserts.
             before = None if self.postgres else conn.execute(_MAX_DRAFT_ID).scalar_one()
+            released = routing.released(conn, now, fresh) if routing is not None else ()
             bulk_insert(
                 conn,
                 DRAFT,
@@ -1093,7 +1117,7 @@ class QueueStore:
                         r.created_at or now,
                         now,
                         r.metadata,
-                        "pending",
+                        "released" if r.id in released else "pending",
                         now,
                         0,
                     )
@@ -1104,6 +1128,8 @@ class QueueStore:
                 conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
             else:
                 conn.execute(self._submitted_sqlite, {"now": now, "before": before})
+            if routing is not None:
+                routing.record(conn, now, len(fresh))
         if self.postgres and len(fresh) >= ANALYZE_AFTER_SUBMIT:
             # Until autovacuum gets to it (a minute or more), the planner would believe the
             # pending drafts are as few as before the load and sort them all for a varied

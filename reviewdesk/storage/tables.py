@@ -414,3 +414,105 @@ class DecisionRollupRow(SQLModel, table=True):
     h13: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     h14: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     h15: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class PolicyRow(SQLModel, table=True):
+    """A review policy for one cell (migration 0010): a category, optionally only drafts with
+    confidence at least a floor, optionally one model version. docs/policies.md."""
+
+    __tablename__ = "policy"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    # category, floor and model in one key (services/policies.py cell_key): one policy a cell.
+    cell: str = Field(sa_column=Column(String(450), nullable=False, unique=True))
+    category: str = Field(sa_column=Column(String(200), nullable=False))
+    min_confidence: float | None = Field(default=None)
+    model: str | None = Field(default=None, sa_column=Column(String(200)))
+    # sampling | full
+    mode: str = Field(sa_column=Column(String(10), nullable=False))
+    aoql: float = Field(sa_column=Column(Float, nullable=False))
+    fraction: float = Field(sa_column=Column(Float, nullable=False))
+    clearance: int = Field(sa_column=Column(Integer, nullable=False))
+    trivial_edits_count: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    updated_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+
+class PolicyStateRow(SQLModel, table=True):
+    """A policy's shared plan state per model version ('' for drafts without one)."""
+
+    __tablename__ = "policy_state"
+
+    policy_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("policy.id"), primary_key=True, autoincrement=False)
+    )
+    model_key: str = Field(sa_column=Column(String(200), primary_key=True))
+    # screening | sampling
+    phase: str = Field(sa_column=Column(String(10), nullable=False))
+    clear_run: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    # The drift alarm's CUSUM statistic over sampled outcomes (core/drift.py).
+    cusum: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class PolicyRoutingRow(SQLModel, table=True):
+    """How one draft of a cell under a policy was routed at submit, with the plan state and the
+    probability of review it used; a released draft's result cursor and delivery; the outcome of
+    its decision as the plan counted it."""
+
+    __tablename__ = "policy_routing"
+    __table_args__ = (
+        Index("ix_policy_routing_policy", "policy_id", "model_key"),
+        # Drafts queued for review whose decision the plan has not counted yet.
+        Index(
+            "ix_policy_routing_uncounted",
+            "draft_id",
+            postgresql_where=text("route = 'review' AND outcome IS NULL"),
+            sqlite_where=text("route = 'review' AND outcome IS NULL"),
+        ),
+        # What consumers poll: released drafts not yet delivered, in cursor order.
+        Index(
+            "ix_policy_routing_undelivered",
+            "cursor",
+            postgresql_where=text("cursor IS NOT NULL AND delivered_at IS NULL"),
+            sqlite_where=text("cursor IS NOT NULL AND delivered_at IS NULL"),
+        ),
+    )
+
+    draft_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("draft.id"), primary_key=True, autoincrement=False)
+    )
+    policy_id: int = Field(sa_column=Column(Integer, ForeignKey("policy.id"), nullable=False))
+    model_key: str = Field(sa_column=Column(String(200), nullable=False))
+    # review | released
+    route: str = Field(sa_column=Column(String(10), nullable=False))
+    phase: str = Field(sa_column=Column(String(10), nullable=False))
+    clear_run: int = Field(sa_column=Column(Integer, nullable=False))
+    probability: float = Field(sa_column=Column(Float, nullable=False))
+    routed_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # Released drafts only: their place among results (shared with decision ids).
+    cursor: int | None = Field(default=None, sa_column=Column(Integer, unique=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    # clear | defect, once a decision on the draft has been counted by the plan.
+    outcome: str | None = Field(default=None, sa_column=Column(String(10)))
+
+
+class PolicyEventRow(SQLModel, table=True):
+    """Append-only history of a policy: every change a lead made (who, when, why, old and new),
+    and every phase change and drift alarm of its plan."""
+
+    __tablename__ = "policy_event"
+    __table_args__ = (Index("ix_policy_event_policy", "policy_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    policy_id: int = Field(sa_column=Column(Integer, ForeignKey("policy.id"), nullable=False))
+    model_key: str | None = Field(default=None, sa_column=Column(String(200)))
+    # created | changed | reset | cleared | defect | alarm | model
+    kind: str = Field(sa_column=Column(String(10), nullable=False))
+    actor: str | None = Field(default=None, sa_column=Column(String(200)))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    old: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonDocument))
+    new: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonDocument))

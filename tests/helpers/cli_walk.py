@@ -72,7 +72,14 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
             "--lead",
             "l",
         ],
-    }
+        "policy list": ["policy", "list"],
+        "policy show": ["policy", "show", "billing"],
+        "policy set": [
+            "policy", "set", "billing", "--aoql", "0.02", "--fraction", "0.1",
+            "--note", "n", "--lead", "l",
+        ],
+        "policy reset": ["policy", "reset", "--all", "--note", "n", "--lead", "l"],
+    }  # fmt: skip
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

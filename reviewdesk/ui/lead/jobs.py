@@ -7,11 +7,14 @@ GUI only shows what comes back. Nothing here imports Qt or touches a widget.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from reviewdesk.core.domain import History
+from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
+from reviewdesk.services.policies import PlanPreview, PolicyView
 from reviewdesk.services.recommend import RecommendationEngine, RecommendationReport
 from reviewdesk.services.stats import Dimension, StatsFilter, StatsReport, StatsService
 from reviewdesk.ui.operations import OpenDesk
@@ -60,6 +63,10 @@ class LeadData:
     category_options: tuple[str, ...]  # every category and model ever decided, for the filters
     model_options: tuple[str, ...]
     generated_at: datetime
+    # Drafts released unreviewed by review policies, per category: not in these figures.
+    released: dict[str, int] = field(default_factory=dict)
+    # Cells held in full review by a drift alarm, until a lead resets them.
+    held: tuple[str, ...] = ()
 
 
 def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
@@ -105,7 +112,23 @@ def compute_lead_data(session: OpenDesk, query: LeadQuery) -> LeadData:
         category_options=tuple(sorted({str(g.key[0]) for g in options.groups})),
         model_options=tuple(sorted({g.key[1] or "" for g in options.groups})),
         generated_at=options.generated_at,
+        **_policy_figures(desk),
     )
+
+
+def _policy_figures(desk: ReviewDesk) -> dict[str, Any]:
+    """Drafts released per category, and the cells a drift alarm holds in full review."""
+    released: dict[str, int] = {}
+    held: list[str] = []
+    for view in desk.policies.overview():
+        category = view.policy.cell.category
+        released[category] = released.get(category, 0) + sum(c.released for c in view.cells)
+        held += [
+            f"{view.policy.cell.describe()} [{c.model_key or 'no model'}]"
+            for c in view.cells
+            if c.phase.value == "held"
+        ]
+    return {"released": released, "held": tuple(held)}
 
 
 def _grain(days: int, categories: StatsReport) -> Dimension:
@@ -163,3 +186,57 @@ def resolve_escalation(session: OpenDesk, request: ResolveRequest, lead: str) ->
 def option_labels(values: Sequence[str]) -> list[tuple[str, str]]:
     """(label, value) pairs for a filter's choices; "" is a draft without a model version."""
     return [(value or "(no model version)", value) for value in values]
+
+
+# -- review policies --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PoliciesData:
+    views: tuple[PolicyView, ...]
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """A plan as the lead chose it in "Start a policy"."""
+
+    category: str
+    aoql: float
+    fraction: float
+    min_confidence: float | None = None
+    model: str | None = None
+    start_from_history: bool = False
+    note: str = ""
+
+
+def load_policies(session: OpenDesk) -> PoliciesData:
+    desk = session.desk
+    now = StatsService.for_desk(desk).now()
+    return PoliciesData(tuple(desk.policies.overview()), now)
+
+
+def preview_policy(session: OpenDesk, request: PolicyRequest) -> PlanPreview:
+    return session.desk.policies.preview(
+        request.category,
+        aoql=request.aoql,
+        fraction=request.fraction,
+        min_confidence=request.min_confidence,
+        model=request.model,
+    )
+
+
+def start_policy(session: OpenDesk, request: PolicyRequest, lead: str) -> PolicyView:
+    return session.desk.policies.set(
+        request.category,
+        aoql=request.aoql,
+        fraction=request.fraction,
+        min_confidence=request.min_confidence,
+        model=request.model,
+        start_from_history=request.start_from_history,
+        note=request.note,
+        by=lead,
+    )
+
+
+def reset_policies(session: OpenDesk, category: str | None, note: str, lead: str) -> list[int]:
+    """Back to full review for the next draft: one category's policies, or every one."""
+    return session.desk.policies.reset(category, note=note, by=lead)

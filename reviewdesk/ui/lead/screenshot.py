@@ -13,17 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, SignalInstance
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from reviewdesk.services.escalations import Resolution
 from reviewdesk.ui.lead.jobs import LeadData, LeadQuery
+from reviewdesk.ui.lead.view import RECOMMENDATIONS
 
 if TYPE_CHECKING:
     from reviewdesk.ui.main_window import MainWindow
 
 TIMEOUT_MS = 90_000
 SETTLE_MS = 400  # layouts and the charts' first paint
-MODES = ("lead", "inbox")
+MODES = ("lead", "inbox", "policies", "start_policy")
 DAYS = 90  # the team demo's whole history, as ``reviewdesk gui --demo-team`` opens on
 
 
@@ -41,6 +42,7 @@ class LeadScreenshot(QObject):
         self._path = path
         self._mode = mode
         self._shot = False
+        self._dialog: QWidget | None = None
         self.exit_code = 1
         window.set_lead_role(True)  # for this run only: the settings file is not written
         attached.connect(self._attached)
@@ -56,6 +58,25 @@ class LeadScreenshot(QObject):
         if self._shot:
             return
         lead = self._window.lead_view
+        if self._mode == "start_policy":
+            self._shot = True
+            lead.tabs.setCurrentIndex(RECOMMENDATIONS)
+            rows = lead.recommendation_rows
+            for row in range(rows.rowCount()):
+                lead.recommendation_table.selectRow(row)
+                if lead.start_policy.isEnabled():
+                    break
+            dialog = lead.open_start_policy()
+            if dialog is not None:
+                dialog.note.setText("Approval 98% with an anytime bound of 96%")
+                self._dialog = dialog
+            QTimer.singleShot(SETTLE_MS * 5, lambda: self._shoot("start_policy"))
+            return
+        if self._mode == "policies":
+            self._shot = True
+            lead.tabs.setCurrentWidget(lead.policies)
+            QTimer.singleShot(SETTLE_MS * 5, lambda: self._shoot("policies"))
+            return
         if self._mode == "inbox":
             lead.inbox.loaded.connect(self._inbox_loaded)
             lead.tabs.setCurrentWidget(lead.inbox)
@@ -88,7 +109,8 @@ class LeadScreenshot(QObject):
         if what == "timeout" and self.exit_code == 0:
             return
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        saved = self._window.grab().save(str(self._path), "PNG")
+        widget = self._dialog if self._dialog is not None else self._window
+        saved = widget.grab().save(str(self._path), "PNG")
         if saved:
             print(f"reviewdesk: saved {self._path} ({what})", file=sys.stderr)
         else:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QItemSelection, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -28,7 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from reviewdesk.core.errors import ReviewDeskError
-from reviewdesk.services.recommend import ConfidenceThreshold, Recommendation, RecommendationReport
+from reviewdesk.services.policies import PolicyView
+from reviewdesk.services.recommend import (
+    ConfidenceThreshold,
+    Outcome,
+    Recommendation,
+    RecommendationReport,
+)
 from reviewdesk.services.stats import Dimension, GroupStats
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
@@ -52,13 +59,19 @@ from reviewdesk.ui.lead.models import (
     TextDelegate,
     TimelineModel,
 )
+from reviewdesk.ui.lead.policies import (
+    PoliciesView,
+    StartPolicyDialog,
+    request_from,
+    start_button,
+)
 from reviewdesk.ui.operations import OpenDesk
 from reviewdesk.ui.widgets.details import plain_label
 from reviewdesk.ui.worker import Executor
 
 log = logging.getLogger(__name__)
 
-OVERVIEW, CATEGORIES, RECOMMENDATIONS, REVIEWERS, ESCALATIONS = range(5)
+OVERVIEW, CATEGORIES, RECOMMENDATIONS, REVIEWERS, ESCALATIONS, POLICIES = range(6)
 
 
 class Kpi(QFrame):
@@ -170,6 +183,7 @@ class LeadView(QWidget):
         self._pending: int | None = None  # the generation being computed
         self._stale = True  # the data shown is not of the open desk and filters
         self.data: LeadData | None = None
+        self._selected_recommendation: Recommendation | None = None
         self._colors: dict[str, QColor] = {}
 
         self.category_model = CategoryModel(self)
@@ -196,6 +210,9 @@ class LeadView(QWidget):
         self.inbox.notice.connect(self.notice)
         # A resolution changes the escalation figures (SLA breaches, open escalations).
         self.inbox.resolved.connect(lambda _e: self._mark_stale())
+        self.policies = PoliciesView(executor, lead=lead, parent=self.tabs)
+        self.tabs.addTab(self.policies, "Policies")
+        self.policies.notice.connect(self.notice)
 
         self.filters.changed.connect(self.refresh)
         self.filters.refresh_requested.connect(self.refresh)
@@ -285,6 +302,9 @@ class LeadView(QWidget):
         self.show_bands.setObjectName("showBands")
         top.addWidget(self.recommend_intro, 1)
         top.addWidget(self.show_bands)
+        self.start_policy = start_button(page)
+        self.start_policy.clicked.connect(self.open_start_policy)
+        top.addWidget(self.start_policy)
         layout.addLayout(top)
         splitter = QSplitter(Qt.Orientation.Vertical, page)
         self.recommendation_rows = CategoryRowsOnly(self)
@@ -331,6 +351,7 @@ class LeadView(QWidget):
         self._generation += 1
         self._set_busy(None)
         self.inbox.set_session(session)
+        self.policies.set_session(session)
         self._stale = True
         if session is None:
             self.filters.say("No database open.")
@@ -339,6 +360,7 @@ class LeadView(QWidget):
 
     def set_lead(self, name: str) -> None:
         self.inbox.lead = name
+        self.policies.lead = name
 
     def stop(self) -> None:
         """Before the window closes: no timer of the view keeps running."""
@@ -409,6 +431,7 @@ class LeadView(QWidget):
         self.timeline_chart.set_target(data.recommendations.settings.target)
         self.timeline_model.set_reports(data.timeline, data.overall)
         self._describe(data)
+        self._show_alarms(data.held)
         self._set_busy(None)
         total = data.categories.total
         left = total.low_attention_left_out
@@ -450,10 +473,71 @@ class LeadView(QWidget):
         if row is None:
             return
         thresholds = {t.category: t for t in self.data.recommendations.thresholds}
-        self.why.setText(_why_text(row, thresholds.get(row.category)))
+        text = _why_text(row, thresholds.get(row.category))
+        released = self.data.released.get(row.category, 0)
+        if released:
+            text += (
+                f"\n{fmt.count_text(released)} drafts of this category were released "
+                "unreviewed by a review policy: they are not decisions and not in these figures "
+                "(the Policies tab has them)."
+            )
+        self.why.setText(text)
+        self.start_policy.setEnabled(
+            row.band is None and row.verdict.outcome in (Outcome.SAMPLE, Outcome.REMOVE)
+        )
+        self._selected_recommendation = row
+
+    # -- from advice to action ------------------------------------------------------------------
+    def open_start_policy(self) -> StartPolicyDialog | None:
+        """ "Start a policy" for the selected recommendation: its plan pre-filled, its evidence
+        beside it. Returns the dialog (shown, not modal)."""
+        row = self._selected_recommendation
+        if row is None or self._session is None or self.data is None:
+            return None
+        v = row.verdict
+        thresholds = {t.category: t for t in self.data.recommendations.thresholds}
+        threshold = thresholds.get(row.category)
+        request = request_from(
+            row.category,
+            target=self.data.recommendations.settings.target,
+            rate=v.sampling_rate if v.outcome is Outcome.SAMPLE else v.spot_check_rate,
+            floor=threshold.threshold if threshold is not None else None,
+        )
+        dialog = StartPolicyDialog(
+            self._executor, self._session, request, _why_text(row, threshold), self
+        )
+
+        def finished(result: int) -> None:
+            if result == QDialog.DialogCode.Accepted:
+                dialog.start(self.policies.lead, self._policy_started)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
+
+    def _policy_started(self, view: PolicyView) -> None:
+        phase = view.cells[0].phase.value if view.cells else "screening"
+        self.notice.emit(
+            "info",
+            f"Policy started for {view.policy.cell.describe()}: {phase}, "
+            f"i = {view.policy.plan.clearance}, f = {view.policy.plan.fraction:.3g}.",
+        )
+        self.tabs.setCurrentWidget(self.policies)
+        self.policies.reload()
 
     def color_of(self, category: str) -> QColor:
         return QColor(self._colors.get(category, theme.series_color(len(self._colors))))
+
+    def _show_alarms(self, held: tuple[str, ...]) -> None:
+        """A drift alarm holds cells in full review until a lead resets them: say so."""
+        self.tabs.setTabText(POLICIES, f"Policies ({len(held)} alarm)" if held else "Policies")
+        if held:
+            self.notice.emit(
+                "warning",
+                "Drift alarm: full review until a lead resets it, for "
+                + "; ".join(held)
+                + " (Policies tab).",
+            )
 
     def _inbox_counts(self, open_: int, overdue: int) -> None:
         text = "Escalations"

@@ -1,0 +1,602 @@
+"""Review policies' statements: policies, their plans' shared state, routing and history.
+
+The plan state of a cell is shared by every producer and reviewer. Routing reads it inside the
+submit's own transaction (``route_submitted``, called by QueueStore.submit), holding the state
+rows FOR SHARE on PostgreSQL so that a decision cannot change a phase under it; a counted
+decision (``record_outcome``) and a reset lock them FOR UPDATE. On SQLite every write
+transaction begins IMMEDIATE and holds the database's write lock, which serializes them all.
+
+A released draft's result cursor comes from the decision ids' sequence, so that results and
+releases share one cursor order (``NEXT_CURSOR_SQLITE`` on SQLite, which has no sequence:
+QueueStore's decision insert uses it too).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reviewdesk.core.clock import Clock, SystemClock
+from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.core.policy_cells import Policy, Routing, model_key, policy_for
+from reviewdesk.core.sampling_plan import Phase, PlanState, Route, review_probability, route
+from reviewdesk.storage.driver_sql import bulk_insert
+from reviewdesk.storage.engine import READ_ONLY, Engines
+from reviewdesk.storage.tables import (
+    DraftRow,
+    PolicyEventRow,
+    PolicyRoutingRow,
+    PolicyRow,
+    PolicyStateRow,
+)
+
+POLICY = PolicyRow.__table__  # type: ignore[attr-defined]
+STATE = PolicyStateRow.__table__  # type: ignore[attr-defined]
+ROUTING = PolicyRoutingRow.__table__  # type: ignore[attr-defined]
+EVENT = PolicyEventRow.__table__  # type: ignore[attr-defined]
+DRAFT = DraftRow.__table__  # type: ignore[attr-defined]
+
+# The next result cursor on SQLite: above every decision id and every released draft's cursor.
+# A decision's id there is the largest rowid plus one, so QueueStore inserts decisions with it.
+NEXT_CURSOR_SQLITE = (
+    "(SELECT MAX(c) + 1 FROM (SELECT COALESCE(MAX(id), 0) AS c FROM decision "
+    "UNION ALL SELECT COALESCE(MAX(cursor), 0) FROM policy_routing))"
+)
+_NEXT_CURSORS_PG = text(
+    "SELECT nextval(pg_get_serial_sequence('decision', 'id')) FROM generate_series(1, :n)"
+)
+_CHUNK = 1000
+_DRAFT_IDS_PG = text("SELECT id, external_id FROM draft WHERE external_id = ANY(:ids)").bindparams(
+    bindparam("ids", type_=postgresql.ARRAY(String))
+)
+_LAST_DRAFTS_SQLITE = text("SELECT id, external_id FROM draft ORDER BY id DESC LIMIT :n")
+_ROUTING_COLUMNS = (
+    "draft_id",
+    "policy_id",
+    "model_key",
+    "route",
+    "phase",
+    "clear_run",
+    "probability",
+    "routed_at",
+    "cursor",
+)
+
+# Policies read by routing: a process-wide cache is not used, so that a lead's change or reset
+# applies to the next draft submitted by any producer.
+PolicyBuilder = Callable[[RowMapping], Policy]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What one decision did to its cell's plan state."""
+
+    policy_id: int
+    model_key: str
+    defect: bool
+    before: PlanState
+    after: PlanState
+    # Phase changes and alarms recorded: "cleared", "defect", "alarm".
+    events: tuple[str, ...]
+
+
+class PolicyStore:
+    def __init__(
+        self,
+        engines: Engines,
+        build: PolicyBuilder,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engines = engines
+        self.postgres = engines.target.dialect == "postgresql"
+        self.clock = clock if (clock is not None or self.postgres) else SystemClock()
+        self._build = build
+        # A CSPRNG unless a test injects a seeded generator.
+        self.rng = rng if rng is not None else random.SystemRandom()
+
+    # -- time -----------------------------------------------------------------------------------
+    def now(self, conn: Connection) -> datetime:
+        if self.clock is not None:
+            return self.clock.now()
+        value = conn.execute(text("SELECT now()")).scalar_one()
+        assert isinstance(value, datetime)
+        return value
+
+    def _read(self) -> Connection:
+        return self.engines.write.connect().execution_options(**{READ_ONLY: True})
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self.postgres else sqlite.insert)(table)
+
+    # -- policies -------------------------------------------------------------------------------
+    def policies(
+        self, conn: Connection | None = None, *, sampling_only: bool = False
+    ) -> list[Policy]:
+        stmt = select(POLICY).order_by(POLICY.c.category, POLICY.c.id)
+        if sampling_only:
+            stmt = stmt.where(POLICY.c.mode == "sampling")
+        if conn is not None:
+            return [self._build(r) for r in conn.execute(stmt).mappings()]
+        with self._read() as read:
+            return [self._build(r) for r in read.execute(stmt).mappings()]
+
+    def policy_by_cell(self, conn: Connection, cell_key: str) -> Policy | None:
+        row = conn.execute(select(POLICY).where(POLICY.c.cell == cell_key)).mappings().first()
+        return None if row is None else self._build(row)
+
+    def save_policy(
+        self,
+        conn: Connection,
+        *,
+        policy_id: int | None,
+        values: Mapping[str, Any],
+    ) -> int:
+        """Insert (``policy_id`` None) or update a policy row; returns its id."""
+        if policy_id is None:
+            return int(
+                conn.execute(insert(POLICY).returning(POLICY.c.id), dict(values)).scalar_one()
+            )
+        conn.execute(update(POLICY).where(POLICY.c.id == policy_id).values(**values))
+        return policy_id
+
+    def lock_states(
+        self, conn: Connection, policy_ids: Sequence[int], *, share: bool = False
+    ) -> dict[tuple[int, str], RowMapping]:
+        """The state rows of ``policy_ids``, locked in key order (PostgreSQL; SQLite's write
+        lock is already held)."""
+        if not policy_ids:
+            return {}
+        stmt = (
+            select(STATE)
+            .where(STATE.c.policy_id.in_(sorted(set(policy_ids))))
+            .order_by(STATE.c.policy_id, STATE.c.model_key)
+        )
+        if self.postgres:
+            stmt = stmt.with_for_update(read=share)
+        return {(r["policy_id"], r["model_key"]): r for r in conn.execute(stmt).mappings()}
+
+    def put_state(
+        self,
+        conn: Connection,
+        *,
+        policy_id: int,
+        model_key: str,
+        state: PlanState,
+        cusum: float,
+        now: datetime,
+    ) -> None:
+        stmt = self._insert(STATE).values(
+            policy_id=policy_id,
+            model_key=model_key,
+            phase=state.phase.value,
+            clear_run=state.clear_run,
+            cusum=cusum,
+            updated_at=now,
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["policy_id", "model_key"],
+                set_={
+                    "phase": state.phase.value,
+                    "clear_run": state.clear_run,
+                    "cusum": cusum,
+                    "updated_at": now,
+                },
+            )
+        )
+
+    def add_event(
+        self,
+        conn: Connection,
+        *,
+        policy_id: int,
+        kind: str,
+        at: datetime,
+        actor: str | None = None,
+        model_key: str | None = None,
+        note: str | None = None,
+        old: Mapping[str, Any] | None = None,
+        new: Mapping[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            insert(EVENT),
+            {
+                "policy_id": policy_id,
+                "model_key": model_key,
+                "kind": kind,
+                "actor": actor,
+                "at": at,
+                "note": note,
+                "old": dict(old) if old is not None else None,
+                "new": dict(new) if new is not None else None,
+            },
+        )
+
+    def reset(
+        self, *, policy_ids: Sequence[int] | None, by: str, note: str, kind: str = "reset"
+    ) -> list[int]:
+        """Every state of the policies (None: all) back to screening with a count of 0, in one
+        transaction; returns the policies reset."""
+        with self.engines.write.begin() as conn:
+            now = self.now(conn)
+            ids = (
+                [r[0] for r in conn.execute(select(POLICY.c.id).order_by(POLICY.c.id))]
+                if policy_ids is None
+                else sorted(set(policy_ids))
+            )
+            states = self.lock_states(conn, ids)
+            for pid in ids:
+                old = {
+                    key[1]: {"phase": r["phase"], "clear_run": r["clear_run"]}
+                    for key, r in states.items()
+                    if key[0] == pid
+                }
+                conn.execute(
+                    update(STATE)
+                    .where(STATE.c.policy_id == pid)
+                    .values(phase="screening", clear_run=0, cusum=0.0, updated_at=now)
+                )
+                self.add_event(
+                    conn,
+                    policy_id=pid,
+                    kind=kind,
+                    at=now,
+                    actor=by,
+                    note=note,
+                    old={"states": old},
+                    new={"phase": "screening", "clear_run": 0},
+                )
+            return ids
+
+    # -- routing (inside QueueStore.submit's transaction) ---------------------------------------
+    def route_submitted(
+        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
+    ) -> list[Routing]:
+        """Route the drafts about to be inserted that fall in a cell under a sampling policy:
+        each is queued for review or released, at random, from the plan state read (and held)
+        in this transaction. Released ones get their result cursors here; QueueStore.submit
+        inserts them as released, then ``record_routings`` keeps every routing."""
+        policies = self.policies(conn, sampling_only=True)
+        if not policies:
+            return []
+        matched: list[tuple[DraftSubmission, Policy]] = []
+        for rec in fresh:
+            policy = policy_for(policies, rec.category, rec.confidence, rec.model)
+            if policy is not None:
+                matched.append((rec, policy))
+        if not matched:
+            return []
+        keys = sorted({(p.id, model_key(rec.model, rec.metadata)) for rec, p in matched})
+        self._start_states(conn, keys, now)
+        states = self.lock_states(conn, [k[0] for k in keys], share=True)
+        plans: dict[tuple[int, str], tuple[Phase, int, float, float]] = {}
+        for key in keys:
+            phase = Phase(states[key]["phase"])
+            fraction = next(p for _, p in matched if p.id == key[0]).plan.fraction
+            plans[key] = (
+                phase,
+                states[key]["clear_run"],
+                fraction,
+                review_probability(phase, fraction),
+            )
+        draw = self.rng.random
+        routed: list[tuple[DraftSubmission, int, str, Route, Phase, int, float]] = []
+        for rec, policy in matched:
+            key = (policy.id, model_key(rec.model, rec.metadata))
+            phase, run, fraction, probability = plans[key]
+            where = route(phase, fraction, draw() if phase is Phase.SAMPLING else 0.0)
+            routed.append((rec, key[0], key[1], where, phase, run, probability))
+        released = sum(r[3] is Route.RELEASED for r in routed)
+        cursors = iter(self._next_cursors(conn, released) if released else ())
+        return [
+            Routing(
+                rec.id,
+                where,
+                pid,
+                phase,
+                run,
+                probability,
+                next(cursors) if where is Route.RELEASED else None,
+                model_key=model,
+            )
+            for rec, pid, model, where, phase, run, probability in routed
+        ]
+
+    def record_routings(
+        self, conn: Connection, now: datetime, routings: Sequence[Routing], inserted: int
+    ) -> None:
+        """Keep the routings of the drafts just inserted (``inserted`` of them in all)."""
+        if not routings:
+            return
+        ids = self._draft_ids(conn, [r.id for r in routings], inserted)
+        bulk_insert(
+            conn,
+            ROUTING,
+            _ROUTING_COLUMNS,
+            [
+                (ids[r.id], r.policy_id, r.model_key, r.route.value, r.phase.value,
+                 r.clear_run, r.probability, now, r.cursor)
+                for r in routings
+            ],
+        )  # fmt: skip
+
+    def _start_states(
+        self, conn: Connection, keys: Sequence[tuple[int, str]], now: datetime
+    ) -> None:
+        """Create missing states in screening; a new model version of a policy that already
+        has others is recorded in the policy's history."""
+        stmt = (
+            self._insert(STATE)
+            .values(
+                [
+                    {
+                        "policy_id": pid,
+                        "model_key": model,
+                        "phase": "screening",
+                        "clear_run": 0,
+                        "cusum": 0.0,
+                        "updated_at": now,
+                    }
+                    for pid, model in keys
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["policy_id", "model_key"])
+            .returning(STATE.c.policy_id, STATE.c.model_key)
+        )
+        created = list(conn.execute(stmt))
+        for pid, model in created:
+            others = conn.execute(
+                select(func.count())
+                .select_from(STATE)
+                .where(STATE.c.policy_id == pid, STATE.c.model_key != model)
+            ).scalar_one()
+            if others:
+                self.add_event(
+                    conn,
+                    policy_id=pid,
+                    model_key=model,
+                    kind="model",
+                    at=now,
+                    new={"phase": "screening", "clear_run": 0},
+                )
+
+    def _draft_ids(
+        self, conn: Connection, external_ids: Sequence[str], inserted: int
+    ) -> dict[str, int]:
+        """The keys of just-inserted drafts. SQLite: this transaction holds the write lock, so
+        the ``inserted`` largest ids are its own drafts (as QueueStore.submit relies on too)."""
+        if self.postgres:
+            rows = conn.execute(_DRAFT_IDS_PG, {"ids": list(external_ids)})
+        else:
+            rows = conn.execute(_LAST_DRAFTS_SQLITE, {"n": inserted})
+        return {str(x): int(k) for k, x in rows}
+
+    def _next_cursors(self, conn: Connection, n: int) -> list[int]:
+        if self.postgres:
+            return [int(c) for (c,) in conn.execute(_NEXT_CURSORS_PG, {"n": n})]
+        first = int(conn.execute(text(f"SELECT {NEXT_CURSOR_SQLITE}")).scalar_one())
+        return list(range(first, first + n))
+
+    # -- decisions ------------------------------------------------------------------------------
+    def routing_of(self, draft_key: int) -> RowMapping | None:
+        with self.engines.statement.connect() as conn:
+            return (
+                conn.execute(select(ROUTING).where(ROUTING.c.draft_id == draft_key))
+                .mappings()
+                .first()
+            )
+
+    def record_outcome(
+        self,
+        draft_key: int,
+        judge: Callable[[Policy], bool],
+        step: Callable[
+            [Policy, RowMapping, RowMapping, bool], tuple[PlanState, float, tuple[str, ...]]
+        ],
+    ) -> Counted | None:
+        """Count a decision on a routed draft toward its plan, once: ``judge`` says whether it
+        is a defect under the policy, ``step`` gives the new state, statistic and events from
+        (policy, routing, state, defect). A draft counted clear and decided again as a defect
+        (after an undo) counts again; nothing else does."""
+        if self.routing_of(draft_key) is None:
+            return None
+        with self.engines.write.begin() as conn:
+            now = self.now(conn)
+            lock = " FOR UPDATE" if self.postgres else ""
+            routing = (
+                conn.execute(
+                    text(f"SELECT * FROM policy_routing WHERE draft_id = :k{lock}"),
+                    {"k": draft_key},
+                )
+                .mappings()
+                .one()
+            )
+            state = self.lock_states(conn, [routing["policy_id"]]).get(
+                (routing["policy_id"], routing["model_key"])
+            )
+            policy_row = (
+                conn.execute(select(POLICY).where(POLICY.c.id == routing["policy_id"]))
+                .mappings()
+                .one()
+            )
+            policy = self._build(policy_row)
+            defect = judge(policy)
+            if routing["outcome"] == "defect" or (routing["outcome"] == "clear" and not defect):
+                return None
+            if state is None:
+                return None
+            conn.execute(
+                update(ROUTING)
+                .where(ROUTING.c.draft_id == draft_key)
+                .values(outcome="defect" if defect else "clear")
+            )
+            before = PlanState(Phase(state["phase"]), state["clear_run"])
+            after, cusum, events = step(policy, routing, state, defect)
+            self.put_state(
+                conn,
+                policy_id=policy.id,
+                model_key=routing["model_key"],
+                state=after,
+                cusum=cusum,
+                now=now,
+            )
+            for kind in events:
+                self.add_event(
+                    conn,
+                    policy_id=policy.id,
+                    model_key=routing["model_key"],
+                    kind=kind,
+                    at=now,
+                    old={"phase": before.phase.value, "clear_run": before.clear_run},
+                    new={"phase": after.phase.value, "clear_run": after.clear_run},
+                )
+            return Counted(policy.id, routing["model_key"], defect, before, after, events)
+
+    def uncounted(self, limit: int) -> list[RowMapping]:
+        """Decided drafts whose decision the plan has not counted: a process that stopped
+        between committing a decision and counting it. Oldest decision first."""
+        stmt = text(
+            """SELECT dec.draft_id, dec.label, dec.edit_distance
+               FROM policy_routing r JOIN decision dec
+                 ON dec.draft_id = r.draft_id AND dec.undone_at IS NULL
+               WHERE r.route = 'review' AND r.outcome IS NULL
+               ORDER BY dec.id LIMIT :limit"""
+        )
+        with self._read() as conn:
+            return list(conn.execute(stmt, {"limit": limit}).mappings())
+
+    # -- results --------------------------------------------------------------------------------
+    def released_results(
+        self, *, after: int, limit: int, include_delivered: bool
+    ) -> list[RowMapping]:
+        conditions = "r.cursor IS NOT NULL AND r.cursor > :after"
+        if not include_delivered:
+            conditions += " AND r.delivered_at IS NULL"
+        stmt = text(
+            f"""SELECT r.cursor, r.policy_id, r.phase, r.clear_run, r.probability, r.routed_at,
+                    r.delivered_at, d.external_id, d.draft, d.category, d.model
+                FROM policy_routing r JOIN draft d ON d.id = r.draft_id
+                WHERE {conditions} ORDER BY r.cursor LIMIT :limit"""
+        ).columns(routed_at=ROUTING.c.routed_at.type, delivered_at=ROUTING.c.delivered_at.type)
+        with self._read() as conn:
+            return list(conn.execute(stmt, {"after": after, "limit": limit}).mappings())
+
+    def release_of(self, draft_key: int) -> RowMapping | None:
+        stmt = text(
+            """SELECT r.cursor, r.policy_id, r.phase, r.clear_run, r.probability, r.routed_at,
+                    r.delivered_at, d.external_id, d.draft, d.category, d.model
+                FROM policy_routing r JOIN draft d ON d.id = r.draft_id
+                WHERE r.draft_id = :k AND r.cursor IS NOT NULL"""
+        ).columns(routed_at=ROUTING.c.routed_at.type, delivered_at=ROUTING.c.delivered_at.type)
+        with self._read() as conn:
+            return conn.execute(stmt, {"k": draft_key}).mappings().first()
+
+    def ack_released(self, cursors: Sequence[int]) -> tuple[list[int], list[int]]:
+        """Mark released drafts delivered: (cursors acknowledged now, already delivered)."""
+        if not cursors:
+            return [], []
+        with self.engines.write.begin() as conn:
+            now = self.now(conn)
+            acked: list[int] = []
+            known: list[int] = []
+            for start in range(0, len(cursors), _CHUNK):
+                chunk = list(cursors[start : start + _CHUNK])
+                acked += [
+                    int(c)
+                    for (c,) in conn.execute(
+                        update(ROUTING)
+                        .where(ROUTING.c.cursor.in_(chunk), ROUTING.c.delivered_at.is_(None))
+                        .values(delivered_at=now)
+                        .returning(ROUTING.c.cursor)
+                    )
+                ]
+                known += [
+                    int(c)
+                    for (c,) in conn.execute(
+                        select(ROUTING.c.cursor).where(ROUTING.c.cursor.in_(chunk))
+                    )
+                ]
+            done = set(acked)
+            return sorted(done), sorted(c for c in known if c not in done)
+
+    # -- reading --------------------------------------------------------------------------------
+    def states(self) -> list[RowMapping]:
+        with self._read() as conn:
+            return list(
+                conn.execute(
+                    select(STATE).order_by(STATE.c.policy_id, STATE.c.model_key)
+                ).mappings()
+            )
+
+    def routing_counts(self) -> list[RowMapping]:
+        """Per policy and model: drafts routed, by route, phase and counted outcome."""
+        stmt = text(
+            """SELECT policy_id, model_key, route, phase, outcome, count(*) AS n
+               FROM policy_routing GROUP BY policy_id, model_key, route, phase, outcome"""
+        )
+        with self._read() as conn:
+            return list(conn.execute(stmt).mappings())
+
+    def alarm_counts(self) -> dict[tuple[int, str], int]:
+        """Drift alarms ever raised, per policy and model version."""
+        stmt = text(
+            """SELECT policy_id, COALESCE(model_key, '') AS model_key, count(*) AS n
+               FROM policy_event WHERE kind = 'alarm' GROUP BY policy_id, model_key"""
+        )
+        with self._read() as conn:
+            return {(r[0], r[1]): int(r[2]) for r in conn.execute(stmt)}
+
+    def events(self, policy_id: int | None = None, limit: int = 200) -> list[RowMapping]:
+        stmt = select(EVENT).order_by(EVENT.c.id.desc()).limit(limit)
+        if policy_id is not None:
+            stmt = stmt.where(EVENT.c.policy_id == policy_id)
+        with self._read() as conn:
+            return list(conn.execute(stmt).mappings())
+
+    def recent_decisions(
+        self,
+        *,
+        category: str,
+        min_confidence: float | None,
+        model: str | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        """The cell's latest live decisions on drafts that are not gold, newest first."""
+        conditions = ["dec.undone_at IS NULL", "NOT d.is_gold", "d.category = :category"]
+        params: dict[str, Any] = {"category": category, "limit": limit}
+        if min_confidence is not None:
+            conditions.append("d.confidence >= :floor")
+            params["floor"] = min_confidence
+        if model is not None:
+            conditions.append("d.model = :model")
+            params["model"] = model
+        stmt = text(
+            f"""SELECT dec.label, dec.edit_distance, COALESCE(d.model, '') AS model_key
+                FROM decision dec JOIN draft d ON d.id = dec.draft_id
+                WHERE {" AND ".join(conditions)} ORDER BY dec.id DESC LIMIT :limit"""
+        )
+        with self._read() as conn:
+            return list(conn.execute(stmt, params).mappings())
+
+    def category_known(self, category: str) -> bool:
+        """Whether any draft was ever submitted in ``category``."""
+        stmt = text("SELECT 1 FROM draft WHERE category = :c LIMIT 1")
+        with self._read() as conn:
+            return conn.execute(stmt, {"c": category}).first() is not None
