@@ -25,6 +25,7 @@ from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands, output_width, wrapped
+from reviewdesk.cli_live import add_follow_argument, cmd_follow
 from reviewdesk.config import secrets
 from reviewdesk.core.domain import DraftState, History, Label
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print decisions still inside the undo window; one undone while this runs is "
         'followed by a retraction line, {"id", "cursor", "retracted": true}, and exit status 3',
     )
+    add_follow_argument(results)
 
     status = sub.add_parser(
         "status",
@@ -221,6 +223,8 @@ RETRACTED_EXIT = 3
 
 
 def cmd_results(args: argparse.Namespace, out: IO[str]) -> int:
+    if args.follow:
+        return cmd_follow(args, out)
     with _open(args) as desk:
         results = desk.results(
             after=args.after,

@@ -414,3 +414,35 @@ class DecisionRollupRow(SQLModel, table=True):
     h13: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     h14: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     h15: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class AlertRow(SQLModel, table=True):
+    """An alert a rule raised (migration 0011): what (``rule``), where (``subject``), the
+    figures that triggered it; acknowledged by whom; cleared when the condition ended. At most
+    one open alert per rule and subject (``ux_alert_open``)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        Index(
+            "ux_alert_open",
+            "rule",
+            "subject",
+            unique=True,
+            postgresql_where=text("cleared_at IS NULL"),
+            sqlite_where=text("cleared_at IS NULL"),
+        ),
+        Index("ix_alert_raised", "raised_at", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    rule: str = Field(sa_column=Column(String(40), nullable=False))
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    severity: str = Field(sa_column=Column(String(10), nullable=False))
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    figures: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JsonDocument, nullable=False)
+    )
+    raised_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    acknowledged_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    cleared_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
