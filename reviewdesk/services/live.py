@@ -89,3 +89,9 @@ def _wait(feed: ChangeFeed, seconds: float, stop: threading.Event | None) -> Non
         if feed.wait(step) is not None:
             return
         end -= step
+
+
+def next_lease_expiry(desk: ReviewDesk) -> datetime | None:
+    """When the first lease held now runs out: its draft waits again then, with no write to
+    tell of it, so a live desk reads the counts again at that moment."""
+    return LiveStore(desk.engines).next_lease_expiry(desk.database_now())

@@ -39,6 +39,7 @@ from reviewdesk.ui.crash import CrashReporter
 from reviewdesk.ui.dialogs.decision import EscalateDialog
 from reviewdesk.ui.dialogs.password import PasswordDialog
 from reviewdesk.ui.dialogs.settings_dialog import SettingsResult
+from reviewdesk.ui.live import ChangeListener
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.operations import (
     OpenDesk,
@@ -149,6 +150,7 @@ class DeskApp(QObject):
         self.opener = opener
         self.controller: ReviewController | None = None
         self.session: OpenDesk | None = None
+        self.listener: ChangeListener | None = None
         self.keyring_ok: bool | None = None
         self._password = password  # only where no keyring exists; in memory only
         self._clock = clock  # the desk's wall clock (None: the system's); tests pass fakes
@@ -217,6 +219,13 @@ class DeskApp(QObject):
                 "customer-support drafts built on real AI replies, some with a mistake to catch, "
                 "waiting for your review.",
             )
+        # Told of changes by the database: no polling, and new drafts show at once.
+        listener = ChangeListener(session.desk.changes())
+        listener.changed.connect(controller.database_changed)
+        listener.changed.connect(self.window.database_changed)
+        controller.set_live(True)
+        self.listener = listener
+        listener.start()
         controller.start()
         self.attached.emit(controller)
 
@@ -325,6 +334,9 @@ class DeskApp(QObject):
     # -- closing ------------------------------------------------------------------------------
     def close_session(self) -> None:
         """Stop reviewing; the worker gives back every lease held and closes the database."""
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.stop()  # its thread closes the feed and ends on its own
         controller, self.controller = self.controller, None
         if controller is not None:
             controller.shutdown()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewdesk.core.domain import History, QueueCounts, Verdict
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui import style
 from reviewdesk.ui.dialogs.cheat_sheet import CheatSheet
 from reviewdesk.ui.dialogs.decision import DecisionDialog, EscalateDialog, RejectDialog
@@ -672,6 +673,11 @@ class MainWindow(QMainWindow):
             self._side_source = dataclasses.replace(self._side_source, history=history)
         self._side_fresh.discard(self.side.indexOf(self.history_view))
         self._refresh_side(self.side.currentIndex())
+
+    def database_changed(self, change: Change) -> None:
+        """The database changed: the lead view reads what it shows again, if it is open."""
+        if self._lead_view is not None:
+            self._lead_view.database_changed(change)
 
     def _show_counts(self, counts: QueueCounts) -> None:
         self.queue_label.setText(f"{counts.pending} waiting · {counts.leased} in review")

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from reviewdesk.core.domain import History
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.services.escalations import Escalation, Resolution
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
 from reviewdesk.ui.lead.charts import make_table
@@ -63,6 +64,7 @@ log = logging.getLogger(__name__)
 
 # Overdue is a matter of time: while the inbox is on screen it reads itself again this often.
 RELOAD_MS = 60_000
+CHANGE_COALESCE_MS = 100  # changes told within this long of each other are read once
 # The time left of the chosen escalation counts down on screen this often (no database read).
 TICK_MS = 1_000
 
@@ -581,6 +583,11 @@ class EscalationInboxView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(RELOAD_MS)
         self._timer.timeout.connect(self.reload)
+        self._live = False  # told of changes (database_changed): no minute's poll
+        self._change_timer = QTimer(self)
+        self._change_timer.setSingleShot(True)
+        self._change_timer.setInterval(CHANGE_COALESCE_MS)
+        self._change_timer.timeout.connect(self.reload)
 
     def _empty_state(self) -> QWidget:
         page = QWidget(self.body)
@@ -627,6 +634,14 @@ class EscalationInboxView(QWidget):
         self.reload_button.setEnabled(not loading)
         if was != self.busy:
             self.busy_changed.emit(self.busy)
+
+    def database_changed(self, change: Change) -> None:
+        """A decision was made, undone or resolved: read the inbox again (while on screen;
+        a burst of changes is read once). Told of changes, the inbox stops its minute's poll."""
+        self._live = True
+        self._timer.stop()
+        if change.touches("decision") and self.isVisible() and not self._change_timer.isActive():
+            self._change_timer.start()
 
     def reload(self) -> None:
         session = self._session
@@ -811,7 +826,8 @@ class EscalationInboxView(QWidget):
     # -- while on screen --------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        self._timer.start()
+        if not self._live:
+            self._timer.start()
         if self._session is not None and not self._loading:
             self.reload()
         if not self._split:
@@ -833,4 +849,5 @@ class EscalationInboxView(QWidget):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._change_timer.stop()
         self.panel.stop()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.services.recommend import ConfidenceThreshold, Recommendation, RecommendationReport
 from reviewdesk.services.stats import Dimension, GroupStats
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
 from reviewdesk.ui.lead.charts import (
@@ -339,6 +340,11 @@ class LeadView(QWidget):
 
     def set_lead(self, name: str) -> None:
         self.inbox.lead = name
+
+    def database_changed(self, change: Change) -> None:
+        """Told by the database: the inbox reads itself again when an escalation may have
+        come or gone (the statistics are read on demand, as before)."""
+        self.inbox.database_changed(change)
 
     def stop(self) -> None:
         """Before the window closes: no timer of the view keeps running."""
