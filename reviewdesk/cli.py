@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from reviewdesk import cli_args
+from reviewdesk.cli_alerts import ALERT_COMMANDS, add_alert_commands
 from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_command(sub, common)
     add_lead_commands(sub, common)
+    add_alert_commands(sub, common)
     return parser
 
 
@@ -684,6 +686,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "export": cmd_export,
 }
 COMMANDS.update(LEAD_COMMANDS)
+COMMANDS.update(ALERT_COMMANDS)
 
 
 def run(args: argparse.Namespace, out: IO[str] | None = None) -> int:

@@ -319,15 +319,15 @@ def _queue(figures: Figures, settings: AlertSettings) -> list[Finding]:
         active = figures.active_reviewers
         per = figures.waiting / max(active, 1)  # no one reviewing: as if one were
         if per > settings.waiting_per_reviewer:
-            who = f"{active} active reviewer{'s' if active != 1 else ''}" if active else "no one"
+            who = f"{active} reviewer{'s' if active != 1 else ''}" if active else "no reviewer"
             found.append(
                 Finding(
                     Rule.WAITING_PER_REVIEWER,
                     QUEUE,
                     Severity.MEDIUM,
-                    f"{figures.waiting} drafts wait for {who} reviewing in the last "
+                    f"{figures.waiting} drafts wait, with {who} active in the last "
                     f"{settings.active_reviewer_minutes:g} minutes (alert above "
-                    f"{settings.waiting_per_reviewer:g} each).",
+                    f"{settings.waiting_per_reviewer:g} a reviewer).",
                     {
                         "waiting": figures.waiting,
                         "active_reviewers": active,
