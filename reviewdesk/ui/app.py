@@ -35,6 +35,7 @@ from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ReviewDeskError, SchemaOutOfDate
 from reviewdesk.storage.engine import URL_ENV, resolve_target
 from reviewdesk.ui import screenshot_session, style
+from reviewdesk.ui.alerts import AlertMonitor
 from reviewdesk.ui.crash import CrashReporter
 from reviewdesk.ui.dialogs.decision import EscalateDialog
 from reviewdesk.ui.dialogs.password import PasswordDialog
@@ -151,6 +152,7 @@ class DeskApp(QObject):
         self.controller: ReviewController | None = None
         self.session: OpenDesk | None = None
         self.listener: ChangeListener | None = None
+        self.alerts: AlertMonitor | None = None
         self.keyring_ok: bool | None = None
         self._password = password  # only where no keyring exists; in memory only
         self._clock = clock  # the desk's wall clock (None: the system's); tests pass fakes
@@ -225,8 +227,13 @@ class DeskApp(QObject):
         listener.changed.connect(self.window.database_changed)
         controller.set_live(True)
         self.listener = listener
+        monitor = AlertMonitor(self.executor, session, evaluate=self.window.lead_role, parent=self)
+        listener.changed.connect(monitor.database_changed)
+        self.window.attach_alerts(monitor)
+        self.alerts = monitor
         listener.start()
         controller.start()
+        monitor.start()
         self.attached.emit(controller)
 
     def _on_lead_database(self) -> bool:
@@ -335,6 +342,10 @@ class DeskApp(QObject):
     def close_session(self) -> None:
         """Stop reviewing; the worker gives back every lease held and closes the database."""
         listener, self.listener = self.listener, None
+        monitor, self.alerts = self.alerts, None
+        if monitor is not None:
+            monitor.stop()
+            monitor.deleteLater()
         if listener is not None:
             listener.stop()  # its thread closes the feed and ends on its own
         controller, self.controller = self.controller, None

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from reviewdesk.core.errors import ReviewDeskError
+from reviewdesk.services.alerts import Alert
 from reviewdesk.services.recommend import ConfidenceThreshold, Recommendation, RecommendationReport
 from reviewdesk.services.stats import Dimension, GroupStats
 from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
+from reviewdesk.ui.lead.alerts_view import AlertsView
 from reviewdesk.ui.lead.charts import (
     ChartCard,
     OutcomeChart,
@@ -197,6 +199,8 @@ class LeadView(QWidget):
         self.inbox.notice.connect(self.notice)
         # A resolution changes the escalation figures (SLA breaches, open escalations).
         self.inbox.resolved.connect(lambda _e: self._mark_stale())
+        self.alerts = AlertsView(self.tabs)
+        self.tabs.addTab(self.alerts, "Alerts")
 
         self.filters.changed.connect(self.refresh)
         self.filters.refresh_requested.connect(self.refresh)
@@ -345,6 +349,16 @@ class LeadView(QWidget):
         """Told by the database: the inbox reads itself again when an escalation may have
         come or gone (the statistics are read on demand, as before)."""
         self.inbox.database_changed(change)
+
+    def set_alerts(self, alerts: list[Alert]) -> None:
+        """The open alerts, as the alert monitor read them."""
+        self.alerts.set_alerts(alerts)
+        index = self.tabs.indexOf(self.alerts)
+        critical = sum(a.severity.value == "critical" for a in alerts)
+        text = "Alerts"
+        if alerts:
+            text += f" ({len(alerts)}{f', {critical} critical' if critical else ''})"
+        self.tabs.setTabText(index, text)
 
     def stop(self) -> None:
         """Before the window closes: no timer of the view keeps running."""
