@@ -13,6 +13,7 @@ result goes back to the consumer (``ReviewDesk.results``), and the inbox reloads
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -583,6 +584,12 @@ class EscalationInboxView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(RELOAD_MS)
         self._timer.timeout.connect(self.reload)
+        # The list's due times and overdue tints tick as the chosen one's time left does.
+        self._monotonic = monotonic
+        self._read_mono = monotonic()
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(TICK_MS)
+        self._clock_timer.timeout.connect(self._tick_rows)
         self._live = False  # told of changes (database_changed): no minute's poll
         self._change_timer = QTimer(self)
         self._change_timer.setSingleShot(True)
@@ -663,6 +670,7 @@ class EscalationInboxView(QWidget):
         if generation != self._generation:
             return
         self.data = data
+        self._read_mono = self._monotonic()
         chosen = self.current_cursor()
         self.model.set_rows(
             [
@@ -685,6 +693,24 @@ class EscalationInboxView(QWidget):
             log.error("could not read the escalation inbox", exc_info=exc)
         self.summary.setText(f"Could not read the inbox: {exc}")
 
+    def _tick_rows(self) -> None:
+        """Each second on screen: the due times as of now, and escalations that have just
+        passed their response time tinted and counted as overdue, without reading again."""
+        data = self.data
+        if data is None or not self.model.rows:
+            return
+        now = data.now + timedelta(seconds=self._monotonic() - self._read_mono)
+        rows = []
+        for row in self.model.rows:
+            e = row.escalation
+            overdue = e.resolution is None and now > e.due_at
+            if overdue != e.overdue:
+                e = dataclasses.replace(e, overdue=overdue)
+            rows.append(InboxRow(e, fmt.due_text(e.due_at, now, resolved=e.resolution is not None)))
+        if rows != list(self.model.rows):
+            self.model.update_rows(rows)
+            self._show_rows()
+
     def _show_rows(self) -> None:
         items = [r.escalation for r in self.model.rows]
         open_ = [e for e in items if e.resolution is None]
@@ -701,7 +727,11 @@ class EscalationInboxView(QWidget):
         if not items:
             self.empty_text.setText(
                 "Nothing waits for a lead. An escalation appears here as soon as a reviewer "
-                "raises one; the list reads itself again every minute."
+                + (
+                    "raises one."
+                    if self._live
+                    else "raises one; the list reads itself again every minute."
+                )
                 + ("" if self.show_resolved.isChecked() else " Show resolved lists past ones.")
             )
         self.body.setCurrentWidget(self.splitter if items else self.empty)
@@ -826,6 +856,7 @@ class EscalationInboxView(QWidget):
     # -- while on screen --------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        self._clock_timer.start()
         if not self._live:
             self._timer.start()
         if self._session is not None and not self._loading:
@@ -846,8 +877,10 @@ class EscalationInboxView(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
         super().hideEvent(event)
         self._timer.stop()
+        self._clock_timer.stop()
 
     def stop(self) -> None:
         self._timer.stop()
         self._change_timer.stop()
+        self._clock_timer.stop()
         self.panel.stop()
