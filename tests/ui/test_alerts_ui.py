@@ -41,7 +41,7 @@ def test_a_lead_sees_an_alert_with_its_evidence_acknowledges_it_and_is_told_on_t
     alert = view.current()
     assert alert is not None and alert.rule == "escalation_overdue" and alert.subject == "d-1"
     assert "critical" in view.title.text().lower()
-    assert "due_at" in view.evidence.toPlainText()
+    assert "Due at: " in view.evidence.toPlainText()
     view.ack_button.click()
     h.qtbot.waitUntil(
         lambda: (c := view.current()) is not None and c.acknowledged_by == "ana", timeout=10_000

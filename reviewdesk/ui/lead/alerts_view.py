@@ -3,7 +3,7 @@ chosen (what, where, the figures that raised it) and a key to acknowledge it (A)
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -42,6 +42,24 @@ def _state(alert: Alert) -> str:
     if alert.acknowledged_by:
         return f"acknowledged by {alert.acknowledged_by}"
     return "open"
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _figure(key: str, value: object) -> str:
+    """A figure as a person reads it: shares as percentages, times local, the rest as is."""
+    if isinstance(value, float) and ("rate" in key or key.endswith("_limit")) and 0 <= value <= 1:
+        return f"{value:.1%}"
+    if isinstance(value, str):
+        try:
+            return local_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if value is None:
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class AlertModel(RowTableModel[Alert]):
@@ -97,13 +115,24 @@ class AlertsView(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
+        # With no alert, a sentence instead of an empty table and an empty evidence box.
+        self.empty = plain_label(
+            "Nothing needs attention. An alert is raised here when a rule's condition holds "
+            "(an escalation past its response time, a category's defect rate beyond its control "
+            "limit, drafts waiting too long), and cleared when it ends.",
+            self,
+            name="muted",
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.empty, 1)
         ack = QAction("Acknowledge the alert", self)
         ack.setShortcut(QKeySequence(Qt.Key.Key_A))
         ack.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         ack.triggered.connect(self._acknowledge)
         self.addAction(ack)
         self.table.selectionModel().selectionChanged.connect(self._selected)
-        self.show_alert(None)
+        self.set_alerts([])
 
     def set_alerts(self, alerts: list[Alert]) -> None:
         chosen = self.current()
@@ -111,6 +140,8 @@ class AlertsView(QWidget):
         n = len(alerts)
         self.summary.setText(f"{n} open alert{'s' if n != 1 else ''}" if n else "No open alert.")
         ids = [a.id for a in alerts]
+        self.splitter.setVisible(bool(ids))
+        self.empty.setVisible(not ids)
         if ids:
             index = ids.index(chosen.id) if chosen is not None and chosen.id in ids else 0
             self.table.selectRow(index)
@@ -129,11 +160,7 @@ class AlertsView(QWidget):
     def show_alert(self, alert: Alert | None) -> None:
         if alert is None:
             self.title.setText("")
-            self.message.setText(
-                "Nothing needs attention. Alerts are raised here when a rule's condition holds "
-                "(an escalation past its response time, a category's defect rate beyond its "
-                "control limit, drafts waiting too long) and cleared when it ends."
-            )
+            self.message.setText("")
             self.evidence.setPlainText("")
             self.ack_button.setEnabled(False)
             return
@@ -141,12 +168,11 @@ class AlertsView(QWidget):
             f"{alert.severity.value.capitalize()}: {rule_title(alert.rule)}, {alert.subject}"
         )
         self.message.setText(alert.message)
-        lines = [f"raised: {local_time(alert.raised_at)}"]
+        lines = [f"Raised: {local_time(alert.raised_at)}"]
         if alert.acknowledged_at is not None:
-            lines.append(
-                f"acknowledged: {local_time(alert.acknowledged_at)} by {alert.acknowledged_by}"
-            )
-        lines += [f"{key}: {json.dumps(value)}" for key, value in alert.figures.items()]
+            when = local_time(alert.acknowledged_at)
+            lines.append(f"Acknowledged: {when} by {alert.acknowledged_by}")
+        lines += [f"{_label(key)}: {_figure(key, value)}" for key, value in alert.figures.items()]
         self.evidence.setPlainText("\n".join(lines))
         self.ack_button.setEnabled(alert.acknowledged_at is None)
 
