@@ -11,6 +11,8 @@ never polls: an idle desk still makes no query.
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 
 EVALUATE_MS = 60_000
 CHANGE_COALESCE_MS = 200
+# A lead's desk evaluates again on the team's work at most this often (each evaluation reads
+# the last days' decisions); a change of the alerts themselves is read at once.
+EVALUATE_AFTER_CHANGE_MS = 10_000
 # What a reviewer is told of: the queue's state and a category's quality, not a lead's work.
 REVIEWER_RULES = frozenset(
     {
@@ -65,6 +70,7 @@ class AlertMonitor(QObject):
         self._busy = False
         self._again = False
         self._stopped = False
+        self._evaluated_at = -math.inf
         self._change_timer = QTimer(self)
         self._change_timer.setSingleShot(True)
         self._change_timer.setInterval(CHANGE_COALESCE_MS)
@@ -87,9 +93,13 @@ class AlertMonitor(QObject):
         if self._stopped:
             return
         # A lead evaluates again when the work changed; anyone reads when alerts changed.
-        tables = ("alert", "draft", "decision") if self.evaluates else ("alert",)
-        if change.touches(*tables) and not self._change_timer.isActive():
-            self._change_timer.start()
+        if self._change_timer.isActive():
+            return
+        if change.touches("alert"):
+            self._change_timer.start(CHANGE_COALESCE_MS)
+        elif self.evaluates and change.touches("draft", "decision"):
+            since = (time.monotonic() - self._evaluated_at) * 1000
+            self._change_timer.start(int(max(CHANGE_COALESCE_MS, EVALUATE_AFTER_CHANGE_MS - since)))
 
     def _alerts(self) -> AlertService:
         if self._service is None:
@@ -105,6 +115,9 @@ class AlertMonitor(QObject):
             return
         self._busy = True
         evaluate = self.evaluates
+
+        if evaluate:
+            self._evaluated_at = time.monotonic()
 
         def job() -> list[Alert]:
             service = self._alerts()

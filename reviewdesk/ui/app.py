@@ -152,6 +152,7 @@ class DeskApp(QObject):
         self.controller: ReviewController | None = None
         self.session: OpenDesk | None = None
         self.listener: ChangeListener | None = None
+        self._stopped_listeners: list[ChangeListener] = []
         self.alerts: AlertMonitor | None = None
         self.keyring_ok: bool | None = None
         self._password = password  # only where no keyring exists; in memory only
@@ -347,7 +348,11 @@ class DeskApp(QObject):
             monitor.stop()
             monitor.deleteLater()
         if listener is not None:
-            listener.stop()  # its thread closes the feed and ends on its own
+            # Nothing it hears from now on reaches the objects about to be deleted; its thread
+            # closes the feed and ends on its own (``shutdown`` waits for it).
+            listener.changed.disconnect()
+            listener.stop()
+            self._stopped_listeners.append(listener)
         controller, self.controller = self.controller, None
         if controller is not None:
             controller.shutdown()
@@ -360,6 +365,9 @@ class DeskApp(QObject):
     def shutdown(self) -> None:
         self._generation += 1
         self.close_session()
+        for listener in self._stopped_listeners:
+            listener.join()
+        self._stopped_listeners.clear()
 
 
 class FirstDraftWatch(QObject):

@@ -64,6 +64,7 @@ from reviewdesk.core.errors import (
 from reviewdesk.core.review_timer import DEFAULT_IDLE_GRACE, ReviewTimer
 from reviewdesk.core.sessions import LimitUse, SessionStatus
 from reviewdesk.services.sessions import SessionSummary
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.operations import (
     DecisionRequest,
     EndedSession,
@@ -340,6 +341,7 @@ class ReviewController(QObject):
         self._waiting = False
         self._slow_timer = self._timer(slow_database_ms, self._database_slow, single=True)
         self._live = False  # the database tells of changes: no polling
+        self._settings_changed = False  # a team setting changed since the counts were read
         self._change_timer = self._timer(CHANGE_COALESCE_MS, self._read_changes, single=True)
         self._expiry_timer = self._timer(0, self._read_changes, single=True)
 
@@ -984,10 +986,18 @@ class ReviewController(QObject):
             if self._state is ReviewState.EMPTY:
                 self._poll_timer.start()
 
-    def database_changed(self, _change: object = None) -> None:
+    def database_changed(self, change: Change | None = None) -> None:
         """The database changed (a draft submitted, claimed, decided; a setting): look for a
-        draft if none is on screen, and read the counts again. A burst is read once."""
-        if not self.closed and not self._change_timer.isActive():
+        draft if none is on screen, and read the counts again. A burst is read once. The
+        session's limits are read again only when a setting changed: otherwise after each
+        decision, as without changes told."""
+        if self.closed:
+            return
+        if change is not None and not change.everything and change.touches("setting"):
+            # (SQLite cannot tell what changed: there the limits follow the next decision, and
+            # the queue enforces them at each claim whatever the desk last read.)
+            self._settings_changed = True
+        if not self._change_timer.isActive():
             self._change_timer.start()
 
     def _read_changes(self) -> None:
@@ -995,9 +1005,10 @@ class ReviewController(QObject):
             return
         if self._state in (ReviewState.EMPTY, ReviewState.ERROR):
             self._claim()
-        self._refresh_counts()
+        limits, self._settings_changed = self._settings_changed, False
+        self._refresh_counts(limits=limits or not self._live)
 
-    def _refresh_counts(self) -> None:
+    def _refresh_counts(self, *, limits: bool = True) -> None:
         if self.closed:
             return
         self._check_catches()
@@ -1013,7 +1024,7 @@ class ReviewController(QObject):
                     self._expiry_timer.start(int(min(max(wait_ms, 50), 2**31 - 1)))
 
         self._submit(self._session.live_counts, done, self._log_failure, "counts")
-        if self._state is not ReviewState.BREAK:
+        if limits and self._state is not ReviewState.BREAK:
             self._check_limits()  # a lead may have changed the limits meanwhile
 
     # -- review time --------------------------------------------------------------------------
