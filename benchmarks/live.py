@@ -32,19 +32,22 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-bench-live-"))
 
+import psycopg
 from PySide6.QtTest import QTest
 from sqlalchemy import event
 from ui_latency import drop_schema, postgres_schema_url  # the script's folder is on sys.path
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
+from reviewdesk.storage.engine import Engines
 from reviewdesk.ui.app import DeskApp, create_application
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.review_controller import ReviewState
@@ -52,6 +55,7 @@ from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.worker import Executor
 
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
+SHOW = False  # --show: print each statement the idle desk sends
 _serial = iter(range(10**9))
 
 
@@ -62,6 +66,41 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
             return False
         QTest.qWait(2)
     return True
+
+
+@contextmanager
+def counting(engines: Engines, count: Callable[..., None]) -> Iterator[None]:
+    """Call ``count`` for every statement sent meanwhile: SQLAlchemy's event for SQLite (every
+    statement passes it), and psycopg's own execute methods for PostgreSQL, so that a statement
+    sent straight to the driver is counted too."""
+    if engines.target.dialect != "postgresql":
+        event.listen(engines.write, "before_cursor_execute", count)
+        try:
+            yield
+        finally:
+            event.remove(engines.write, "before_cursor_execute", count)
+        return
+    originals = {
+        (cls, name): getattr(cls, name)
+        for cls in (psycopg.Cursor, psycopg.Connection)
+        for name in ("execute", "executemany")
+        if hasattr(cls, name)
+    }
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            count(None, None, query)
+            return original(self, query, *args, **kwargs)
+
+        return counted
+
+    for (cls, name), original in originals.items():
+        setattr(cls, name, wrap(original))
+    try:
+        yield
+    finally:
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
 
 
 def submit_one(url: str) -> float:
@@ -110,19 +149,21 @@ def desk_run(url: str, mode: str, idle_seconds: float, samples: int) -> dict[str
             assert desk_app.listener is not None
             desk_app.listener.stop()
             controller.set_live(False)
-        QTest.qWait(2000)  # the start-up reads are over
+        QTest.qWait(2000)  # the start-up reads are over, and the worker idle:
+        wait_until(lambda: executor.pending == 0, 30)
+        QTest.qWait(500)
         engines = desk_app.session.desk.engines
         statements: list[float] = []
+        start = time.monotonic()
 
-        def count(*_args: object) -> None:
+        def count(*args: object) -> None:
             statements.append(time.monotonic())
+            if SHOW:
+                print(f"  {time.monotonic() - start:7.2f} s  {' '.join(str(args[2]).split())[:90]}")
 
-        for engine in {engines.write, engines.statement}:
-            event.listen(engine, "before_cursor_execute", count)
-        QTest.qWait(int(idle_seconds * 1000))
+        with counting(engines, count):
+            QTest.qWait(int(idle_seconds * 1000))
         idle = len(statements)
-        for engine in {engines.write, engines.statement}:
-            event.remove(engine, "before_cursor_execute", count)
 
         shown: list[float] = []
         controller.draft_shown.connect(lambda p: shown.append(time.monotonic()) if p else None)
@@ -209,7 +250,10 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--follow-samples", type=int, default=20)
+    parser.add_argument("--show", action="store_true", help="print the idle desk's statements")
     args = parser.parse_args()
+    global SHOW
+    SHOW = args.show
     base = (
         os.environ.get("REVIEWDESK_BENCH_POSTGRES_URL")
         or os.environ.get("REVIEWDESK_TEST_POSTGRES_URL")
