@@ -24,6 +24,7 @@ postgresql+psycopg://root@127.0.0.1:5432/test, in a fresh schema dropped after.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -198,36 +199,41 @@ def follow_run(url: str, samples: int) -> list[float]:
                 for _ in range(samples)
             ]
         )
+        earlier = desk.counts().undelivered
         proc = subprocess.Popen(
             [sys.executable, "-m", "reviewdesk", "results", "--follow", "--ack", "--db", url],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        lines: list[float] = []
+        seen: dict[str, float] = {}  # draft id -> when its line was read
 
         def read() -> None:
             assert proc.stdout is not None
-            for _line in proc.stdout:
-                lines.append(time.monotonic())
+            for line in proc.stdout:
+                seen.setdefault(json.loads(line)["id"], time.monotonic())
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        time.sleep(3.0)  # started, the results decided before printed, listening
-        before = len(lines)
+        # Started: every result decided before is printed, then it listens.
+        end = time.monotonic() + 60
+        while len(seen) < earlier and time.monotonic() < end:
+            time.sleep(0.01)
+        time.sleep(1.0)
         latencies = []
         try:
-            for n in range(before, before + samples):
+            for _ in range(samples):
                 lease = desk.claim("bench")
                 assert lease is not None
+                draft_id = lease.draft.id
                 desk.decide(lease, "approve")
                 decided = time.monotonic()
                 end = decided + 10
-                while len(lines) <= n and time.monotonic() < end:
+                while draft_id not in seen and time.monotonic() < end:
                     time.sleep(0.0005)
-                if len(lines) <= n:
+                if draft_id not in seen:
                     raise SystemExit("a decision did not reach results --follow in 10 s")
-                latencies.append((lines[n] - decided) * 1000)
+                latencies.append((seen[draft_id] - decided) * 1000)
                 time.sleep(0.2)
         finally:
             proc.terminate()
