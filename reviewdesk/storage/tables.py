@@ -51,6 +51,8 @@ class DraftRow(SQLModel, table=True):
             sqlite_where=text("state = 'pending'"),
         ),
         Index("ix_draft_thread", "thread", "created_at"),
+        # The drafts of the last hour, for the alert rules (migration 0011).
+        Index("ix_draft_submitted", "submitted_at"),
         # What the lead's statistics read of a draft, for index-only lookups (migration 0003).
         Index("ix_draft_stats", "id", "is_gold", "category", "model", "confidence", "risk"),
     )
@@ -104,6 +106,8 @@ class DecisionRow(SQLModel, table=True):
             sqlite_where=text("undone_at IS NULL AND delivered_at IS NULL"),
         ),
         Index("ix_decision_reviewer", "reviewer", "id"),
+        # What the alert rules read: the last days' decisions (migration 0011).
+        Index("ix_decision_decided", "decided_at"),
         # The rare labels, read by the lead's statistics and escalation inbox (migration 0003).
         Index(
             "ix_decision_edits",

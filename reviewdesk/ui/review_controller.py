@@ -84,8 +84,9 @@ EMPTY_POLL_MS = 10_000  # look for new drafts while the queue is empty
 RETRY_MS = 5_000  # try again after the database was unreachable
 COUNTS_REFRESH_MS = 30_000  # queue depth, for drafts others submit and decide
 # Live (``set_live``): the database tells of changes; the polls above stop. Changes told within
-# this long of each other are read once.
-CHANGE_COALESCE_MS = 30
+# this long of each other are read once: longer than a SQLite feed's second look (100 ms), so a
+# commit costs one round of reads, not two.
+CHANGE_COALESCE_MS = 150
 SKIP_MEMORY = 200  # skipped drafts passed over by later claims in this session
 BREAK_CHECK_MS = 1_000  # on a break: whether it is over yet, on the desk's clock
 # The database has not answered for this long while work waits on it (SQLite waits up to 30 s
