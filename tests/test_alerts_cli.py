@@ -4,6 +4,9 @@ webhook on a real local HTTP server."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -147,3 +150,23 @@ def test_a_webhook_url_is_masked() -> None:
     assert mask_webhook_url("https://u:pw@h.example/hook?token=abc&x=1") == (
         "https://u:***@h.example/hook?token=***&x=***"
     )
+
+
+def test_watch_ends_cleanly_on_sigterm(sqlite_url: str) -> None:
+    """systemd stops the watch with SIGTERM: it ends between evaluations, with status 0."""
+    ReviewDesk.open(sqlite_url, upgrade=True).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reviewdesk", "watch", "--interval", "30", "--db", sqlite_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("Watching ")  # the handler is in place
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
