@@ -72,6 +72,9 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
             "--lead",
             "l",
         ],
+        "alerts ack": ["alerts", "ack", "1", "--by", "lea"],
+        "metrics": ["metrics"],
+        "watch": ["watch", "--once"],
     }
 
 
