@@ -254,8 +254,37 @@ def fresh_database(engine: str, pg_url: str, tmpdir: Path) -> Iterator[tuple[str
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+# --without-notify: the cost of the change notifications (migration 0011) is measured by
+# running the same code with its triggers dropped. PostgreSQL serializes the commits of
+# transactions that NOTIFY.
+NOTIFY_TRIGGERS = (
+    ("notify_draft_insert", "draft"),
+    ("notify_draft_update", "draft"),
+    ("notify_decision_insert", "decision"),
+    ("notify_decision_update", "decision"),
+    ("notify_alert_insert", "alert"),
+    ("notify_alert_update", "alert"),
+    ("notify_setting", "setting"),
+)
+WITHOUT_NOTIFY = False
+
+
+def drop_notify_triggers(url: str) -> None:
+    dsn = pg_dsn(make_url(url))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name, table in NOTIFY_TRIGGERS:
+            conn.execute(
+                sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
+                    sql.Identifier(name), sql.Identifier(table)
+                )
+            )
+
+
 def load_queue(url: str, records: list[dict[str, Any]]) -> float:
     """Create the schema, submit the drafts in one call; return drafts/s of the submit."""
+    if WITHOUT_NOTIFY and url.startswith("postgresql"):
+        ReviewDesk.open(url, upgrade=True).close()
+        drop_notify_triggers(url)
     with ReviewDesk.open(url, upgrade=True) as desk:
         start = time.perf_counter()
         report = desk.submit(records, source="benchmark")
@@ -1187,6 +1216,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tmpdir", default=None, help="local-disk folder for SQLite files")
     parser.add_argument("--json", action="store_true", help="also print a JSON summary")
     parser.add_argument(
+        "--without-notify",
+        action="store_true",
+        help="drop the change-notification triggers (PostgreSQL) before each run: the "
+        "figures without their cost",
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=0.0,
@@ -1211,6 +1246,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    global WITHOUT_NOTIFY  # one switch for the whole run
+    WITHOUT_NOTIFY = args.without_notify
     # A terminated run still drops its schemas and files (the finally blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="reviewdesk-bench-", dir=args.tmpdir))

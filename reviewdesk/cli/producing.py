@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from reviewdesk.cli.live import add_follow_argument, cmd_follow
 from reviewdesk.cli.policy import released_line
 from reviewdesk.cli.text import output_width, wrapped
 from reviewdesk.core.domain import DraftState, History
@@ -45,6 +46,8 @@ def add_producing_commands(
         help="also print decisions still inside the undo window; one undone while this runs is "
         'followed by a retraction line, {"id", "cursor", "retracted": true}, and exit status 3',
     )
+
+    add_follow_argument(results)
 
     status = sub.add_parser(
         "status",
@@ -113,6 +116,8 @@ RETRACTED_EXIT = 3
 
 
 def cmd_results(args: argparse.Namespace, out: IO[str]) -> int:
+    if args.follow:
+        return cmd_follow(args, out)
     with ReviewDesk.open(args.db) as desk:
         results = desk.results(
             after=args.after,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,9 +74,11 @@ from reviewdesk.core.sessions import (
     is_fast_approval,
     seconds_problem,
 )
+from reviewdesk.services.live import follow_results
 from reviewdesk.services.policies import PolicyService, routing_of
 from reviewdesk.services.sessions import SessionKeeper, SessionSummary
 from reviewdesk.storage import migrate
+from reviewdesk.storage.change_feed import ChangeFeed, open_feed
 from reviewdesk.storage.engine import (
     DatabaseTarget,
     Engines,
@@ -606,6 +609,26 @@ class ReviewDesk:
         if released:
             merged.sort(key=lambda r: r.cursor)
         return merged[:limit]
+
+    def follow(
+        self,
+        *,
+        after: int = 0,
+        include_delivered: bool = False,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Result]:
+        """Results as they become deliverable, as ``results()`` gives them, waiting for more
+        (services/live.py): until ``stop`` is set, or for good. Acknowledge with ``ack``."""
+        return follow_results(self, after=after, include_delivered=include_delivered, stop=stop)
+
+    def changes(self) -> ChangeFeed:
+        """A feed that wakes a waiting thread when the queue changes (close it when done)."""
+        return open_feed(self._engines)
+
+    def database_now(self) -> datetime:
+        """The time as the queue reads it (the database's, or the injected clock's)."""
+        with self._engines.write.connect() as conn:
+            return self._store.tx_now(conn)
 
     def retracted(self, results: Iterable[Result | int]) -> list[Retraction]:
         """Those of ``results`` (or cursors) that their reviewer has undone since they were

@@ -15,7 +15,6 @@ days and ISO weeks (starting Monday), written as the date they start.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +23,7 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from reviewdesk.core.clock import Clock, SystemClock
+from reviewdesk.core.control_limits import wilson_interval
 from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.core.stats import (
@@ -77,30 +77,6 @@ __all__ = [
 # edit-adjusted view counts it as an approval. Configurable per call.
 DEFAULT_TRIVIAL_EDIT = 0.02
 Z95 = NormalDist().inv_cdf(0.975)
-
-
-# -- Wilson score interval ------------------------------------------------------------------------
-def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (Wilson 1927).
-
-    With p = successes / n, the bounds are the two roots of |p - q| = z * sqrt(q (1 - q) / n):
-
-        (p + z²/2n ± z * sqrt(p (1 - p) / n + z² / 4n²)) / (1 + z²/n)
-
-    Unlike p ± z * se it stays inside [0, 1] and keeps close to its nominal coverage near 0 and
-    1, where approval rates live. ``z`` = 1.96 gives the two-sided 95% interval (tested against
-    statsmodels' ``proportion_confint(method="wilson")``). n = 0 gives (0, 1): no evidence.
-    """
-    if n < 0 or not 0 <= successes <= n:
-        raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ class DraftRow(SQLModel, table=True):
             sqlite_where=text("state = 'pending'"),
         ),
         Index("ix_draft_thread", "thread", "created_at"),
+        # The drafts of the last hour, for the alert rules (migration 0011).
+        Index("ix_draft_submitted", "submitted_at"),
         # What the lead's statistics read of a draft, for index-only lookups (migration 0003).
         Index("ix_draft_stats", "id", "is_gold", "category", "model", "confidence", "risk"),
     )
@@ -104,6 +106,8 @@ class DecisionRow(SQLModel, table=True):
             sqlite_where=text("undone_at IS NULL AND delivered_at IS NULL"),
         ),
         Index("ix_decision_reviewer", "reviewer", "id"),
+        # What the alert rules read: the last days' decisions (migration 0011).
+        Index("ix_decision_decided", "decided_at"),
         # The rare labels, read by the lead's statistics and escalation inbox (migration 0003).
         Index(
             "ix_decision_edits",
@@ -516,3 +520,35 @@ class PolicyEventRow(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text))
     old: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonDocument))
     new: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonDocument))
+
+
+class AlertRow(SQLModel, table=True):
+    """An alert a rule raised (migration 0011): what (``rule``), where (``subject``), the
+    figures that triggered it; acknowledged by whom; cleared when the condition ended. At most
+    one open alert per rule and subject (``ux_alert_open``)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        Index(
+            "ux_alert_open",
+            "rule",
+            "subject",
+            unique=True,
+            postgresql_where=text("cleared_at IS NULL"),
+            sqlite_where=text("cleared_at IS NULL"),
+        ),
+        Index("ix_alert_raised", "raised_at", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    rule: str = Field(sa_column=Column(String(40), nullable=False))
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    severity: str = Field(sa_column=Column(String(10), nullable=False))
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    figures: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JsonDocument, nullable=False)
+    )
+    raised_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    acknowledged_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    cleared_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))

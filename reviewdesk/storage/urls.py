@@ -81,3 +81,26 @@ def _mask_text(raw: str) -> str:
         return text
     user = credentials.split(":", 1)[0]
     return f"{scheme}{sep}{user}:{MASK}@{host}"
+
+
+def mask_webhook_url(url: str) -> str:
+    """A webhook URL as it may be printed: its secret is commonly the path past the first
+    segment (``/services/T0/B0/SECRET``), a query value (``?token=SECRET``) or a userinfo
+    password, so all three are masked; scheme, host, port and first segment stay, to tell
+    which hook it is."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return MASK
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        user, host = authority.rsplit("@", 1)
+        authority = f"{user.split(':', 1)[0]}:{MASK}@{host}" if ":" in user else authority
+    path, question, query = path.partition("?")
+    path = path.split("#", 1)[0]
+    segments = path.split("/") if path else []
+    shown = "/".join(segments[:1] + ([MASK] if len(segments) > 1 else []))
+    masked = f"{scheme}://{authority}{slash}{shown}"
+    if question:
+        pairs = [p.partition("=")[0] + "=" + MASK for p in query.split("&") if p]
+        masked += "?" + "&".join(pairs)
+    return masked

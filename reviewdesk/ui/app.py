@@ -35,10 +35,12 @@ from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ReviewDeskError, SchemaOutOfDate
 from reviewdesk.storage.engine import URL_ENV, resolve_target
 from reviewdesk.ui import screenshot_session, style
+from reviewdesk.ui.alerts import AlertMonitor
 from reviewdesk.ui.crash import CrashReporter
 from reviewdesk.ui.dialogs.decision import EscalateDialog
 from reviewdesk.ui.dialogs.password import PasswordDialog
 from reviewdesk.ui.dialogs.settings_dialog import SettingsResult
+from reviewdesk.ui.live import ChangeListener
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.operations import (
     OpenDesk,
@@ -149,6 +151,9 @@ class DeskApp(QObject):
         self.opener = opener
         self.controller: ReviewController | None = None
         self.session: OpenDesk | None = None
+        self.listener: ChangeListener | None = None
+        self._stopped_listeners: list[ChangeListener] = []
+        self.alerts: AlertMonitor | None = None
         self.keyring_ok: bool | None = None
         self._password = password  # only where no keyring exists; in memory only
         self._clock = clock  # the desk's wall clock (None: the system's); tests pass fakes
@@ -217,7 +222,19 @@ class DeskApp(QObject):
                 "customer-support drafts built on real AI replies, some with a mistake to catch, "
                 "waiting for your review.",
             )
+        # Told of changes by the database: no polling, and new drafts show at once.
+        listener = ChangeListener(session.desk.changes())
+        listener.changed.connect(controller.database_changed)
+        listener.changed.connect(self.window.database_changed)
+        controller.set_live(True)
+        self.listener = listener
+        monitor = AlertMonitor(self.executor, session, evaluate=self.window.lead_role, parent=self)
+        listener.changed.connect(monitor.database_changed)
+        self.window.attach_alerts(monitor)
+        self.alerts = monitor
+        listener.start()
         controller.start()
+        monitor.start()
         self.attached.emit(controller)
 
     def _on_lead_database(self) -> bool:
@@ -325,6 +342,17 @@ class DeskApp(QObject):
     # -- closing ------------------------------------------------------------------------------
     def close_session(self) -> None:
         """Stop reviewing; the worker gives back every lease held and closes the database."""
+        listener, self.listener = self.listener, None
+        monitor, self.alerts = self.alerts, None
+        if monitor is not None:
+            monitor.stop()
+            monitor.deleteLater()
+        if listener is not None:
+            # Nothing it hears from now on reaches the objects about to be deleted; its thread
+            # closes the feed and ends on its own (``shutdown`` waits for it).
+            listener.changed.disconnect()
+            listener.stop()
+            self._stopped_listeners.append(listener)
         controller, self.controller = self.controller, None
         if controller is not None:
             controller.shutdown()
@@ -337,6 +365,9 @@ class DeskApp(QObject):
     def shutdown(self) -> None:
         self._generation += 1
         self.close_session()
+        for listener in self._stopped_listeners:
+            listener.join()
+        self._stopped_listeners.clear()
 
 
 class FirstDraftWatch(QObject):

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSlider,
+    QApplication,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QSystemTrayIcon,
     QTabBar,
     QTabWidget,
     QVBoxLayout,
@@ -40,7 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from reviewdesk.core.domain import History, QueueCounts, Verdict
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui import style
+from reviewdesk.ui.alerts import DESKTOP_SEVERITIES, concerns_reviewers
 from reviewdesk.ui.dialogs.cheat_sheet import CheatSheet
 from reviewdesk.ui.dialogs.decision import DecisionDialog, EscalateDialog, RejectDialog
 from reviewdesk.ui.dialogs.settings_dialog import SettingsDialog, SettingsResult
@@ -73,6 +77,8 @@ from reviewdesk.ui.widgets.verb_button import VerbButton
 from reviewdesk.ui.worker import Executor
 
 if TYPE_CHECKING:
+    from reviewdesk.services.alerts import Alert
+    from reviewdesk.ui.alerts import AlertMonitor
     from reviewdesk.ui.lead.view import LeadView
 
 log = logging.getLogger(__name__)
@@ -235,6 +241,9 @@ class MainWindow(QMainWindow):
         # Built when first shown (lead_view): QtCharts and the lead's models are no part of a
         # reviewer's start-up.
         self._lead_view: LeadView | None = None
+        self._alert_monitor: AlertMonitor | None = None
+        self._tray: QSystemTrayIcon | None = None
+        self.desktop_notices: list[tuple[str, str]] = []  # (title, message), as sent
         self.setCentralWidget(central)
 
         # The draft, with its header and the decision buttons.
@@ -465,10 +474,58 @@ class MainWindow(QMainWindow):
         signal.connect(slot)
         self._connections.append((signal, slot))
 
+    def attach_alerts(self, monitor: AlertMonitor) -> None:
+        """Show ``monitor``'s alerts: in the lead view, to reviewers when they concern them,
+        and on the desktop for critical and high ones while the window is in the background."""
+        self._alert_monitor = monitor
+        self._link(monitor.alerts_changed, self._show_alerts)
+        self._link(monitor.raised, self._alert_raised)
+
+    def _show_alerts(self, alerts: list[Alert]) -> None:
+        if self._lead_view is not None:
+            self._lead_view.set_alerts(alerts)
+
+    def _acknowledge_alert(self, alert_id: int) -> None:
+        if self._alert_monitor is not None:
+            self._alert_monitor.acknowledge(alert_id, self._reviewer)
+
+    def _alert_raised(self, alert: Alert) -> None:
+        if self.lead_role:
+            if alert.severity in DESKTOP_SEVERITIES:
+                if self.isActiveWindow():
+                    self.notice_bar.show_notice("warning", f"Alert: {alert.message}")
+                else:
+                    self.notify_desktop(f"ReviewDesk: {alert.severity.value} alert", alert.message)
+        elif concerns_reviewers(alert):
+            self.notice_bar.show_notice("info", f"For the team: {alert.message}")
+
+    def notify_desktop(self, title: str, message: str) -> None:
+        """A desktop notification (system tray); where there is no tray, the window asks for
+        attention (its taskbar entry flashes) instead."""
+        self.desktop_notices.append((title, message))
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            if self._tray is None:
+                self._tray = QSystemTrayIcon(self.windowIcon(), self)
+                self._tray.setToolTip("ReviewDesk")
+                self._tray.messageClicked.connect(self._from_tray)
+                self._tray.show()
+            self._tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, 15_000)
+        else:
+            QApplication.alert(self)
+
+    def _from_tray(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if self.lead_role:
+            self.show_lead()
+            self.lead_view.tabs.setCurrentWidget(self.lead_view.alerts)
+
     def detach(self) -> None:
         for signal, slot in self._connections:
             signal.disconnect(slot)
         self._connections.clear()
+        self._alert_monitor = None
         self._activity.stop()
         self._waiting = False
         self.controller = None
@@ -672,6 +729,11 @@ class MainWindow(QMainWindow):
             self._side_source = dataclasses.replace(self._side_source, history=history)
         self._side_fresh.discard(self.side.indexOf(self.history_view))
         self._refresh_side(self.side.currentIndex())
+
+    def database_changed(self, change: Change) -> None:
+        """The database changed: the lead view reads what it shows again, if it is open."""
+        if self._lead_view is not None:
+            self._lead_view.database_changed(change)
 
     def _show_counts(self, counts: QueueCounts) -> None:
         self.queue_label.setText(f"{counts.pending} waiting · {counts.leased} in review")
@@ -1034,6 +1096,10 @@ class MainWindow(QMainWindow):
             view.notice.connect(self.notice_bar.show_notice)
             if self.controller is not None:
                 view.set_session(self.controller.session)
+            monitor = self._alert_monitor
+            if monitor is not None:
+                view.set_alerts(monitor.alerts)
+            view.alerts.acknowledge_requested.connect(self._acknowledge_alert)
             self._lead_view = view
         return self._lead_view
 

@@ -21,6 +21,7 @@ from reviewdesk.core.errors import LeaseLost, ReviewDeskError
 from reviewdesk.core.sessions import SessionStatus
 from reviewdesk.services.demo import load_demo_if_empty
 from reviewdesk.services.desk import ReviewDesk
+from reviewdesk.services.live import next_lease_expiry
 from reviewdesk.services.sessions import SessionSummary
 from reviewdesk.storage.engine import DatabaseTarget, resolve_target
 from reviewdesk.storage.urls import query_password
@@ -166,6 +167,10 @@ class OpenDesk:
 
     def counts(self) -> QueueCounts:
         return self.desk.counts()
+
+    def live_counts(self) -> tuple[QueueCounts, datetime | None]:
+        """The counts, and when the first lease held now runs out (the counts change then)."""
+        return self.desk.counts(), next_lease_expiry(self.desk)
 
     def decide(self, lease: Lease, request: DecisionRequest, *, idempotency_key: str) -> Decision:
         try:

@@ -64,6 +64,7 @@ from reviewdesk.core.errors import (
 from reviewdesk.core.review_timer import DEFAULT_IDLE_GRACE, ReviewTimer
 from reviewdesk.core.sessions import LimitUse, SessionStatus
 from reviewdesk.services.sessions import SessionSummary
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.operations import (
     DecisionRequest,
     EndedSession,
@@ -82,6 +83,10 @@ PREFETCH_DELAY_MS = 40
 EMPTY_POLL_MS = 10_000  # look for new drafts while the queue is empty
 RETRY_MS = 5_000  # try again after the database was unreachable
 COUNTS_REFRESH_MS = 30_000  # queue depth, for drafts others submit and decide
+# Live (``set_live``): the database tells of changes; the polls above stop. Changes told within
+# this long of each other are read once: longer than a SQLite feed's second look (100 ms), so a
+# commit costs one round of reads, not two.
+CHANGE_COALESCE_MS = 150
 SKIP_MEMORY = 200  # skipped drafts passed over by later claims in this session
 BREAK_CHECK_MS = 1_000  # on a break: whether it is over yet, on the desk's clock
 # The database has not answered for this long while work waits on it (SQLite waits up to 30 s
@@ -330,6 +335,10 @@ class ReviewController(QObject):
         self._jobs = 0  # submitted to the worker, not answered yet
         self._waiting = False
         self._slow_timer = self._timer(slow_database_ms, self._database_slow, single=True)
+        self._live = False  # the database tells of changes: no polling
+        self._settings_changed = False  # a team setting changed since the counts were read
+        self._change_timer = self._timer(CHANGE_COALESCE_MS, self._read_changes, single=True)
+        self._expiry_timer = self._timer(0, self._read_changes, single=True)
 
     def _timer(self, interval_ms: int, slot: Callable[[], None], *, single: bool = False) -> QTimer:
         timer = QTimer(self)
@@ -417,7 +426,7 @@ class ReviewController(QObject):
             return
         log.debug("review state %s -> %s", self._state.value, state.value)
         self._state = state
-        if state is ReviewState.EMPTY:
+        if state is ReviewState.EMPTY and not self._live:
             self._poll_timer.start()
         else:
             self._poll_timer.stop()
@@ -506,7 +515,8 @@ class ReviewController(QObject):
     def start(self) -> None:
         self.counts_changed.emit(self.info.counts)
         self._renew_timer.start()
-        self._counts_timer.start()
+        if not self._live:
+            self._counts_timer.start()
         self._set_state(ReviewState.LOADING)
         self._claim()
         self._check_limits()
@@ -523,6 +533,8 @@ class ReviewController(QObject):
             self._prefetch_timer,
             self._break_timer,
             self._slow_timer,
+            self._change_timer,
+            self._expiry_timer,
         ):
             timer.stop()
         self._current = None
@@ -948,18 +960,62 @@ class ReviewController(QObject):
         if not self._buffer and self._current is not None:
             self._prefetch_timer.start()
 
-    def _refresh_counts(self) -> None:
+    # -- live: told of changes instead of polling ----------------------------------------------
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    def set_live(self, live: bool) -> None:
+        """``True``: the database tells this desk of changes (``database_changed``), so the
+        empty queue and the counts are no longer polled, and an idle desk makes no query."""
+        self._live = live
+        if live:
+            self._poll_timer.stop()
+            self._counts_timer.stop()
+        elif not self.closed:
+            self._counts_timer.start()
+            if self._state is ReviewState.EMPTY:
+                self._poll_timer.start()
+
+    def database_changed(self, change: Change | None = None) -> None:
+        """The database changed (a draft submitted, claimed, decided; a setting): look for a
+        draft if none is on screen, and read the counts again. A burst is read once. The
+        session's limits are read again only when a setting changed: otherwise after each
+        decision, as without changes told."""
+        if self.closed:
+            return
+        if change is not None and not change.everything and change.touches("setting"):
+            # (SQLite cannot tell what changed: there the limits follow the next decision, and
+            # the queue enforces them at each claim whatever the desk last read.)
+            self._settings_changed = True
+        if not self._change_timer.isActive():
+            self._change_timer.start()
+
+    def _read_changes(self) -> None:
+        if self.closed:
+            return
+        if self._state in (ReviewState.EMPTY, ReviewState.ERROR):
+            self._claim()
+        limits, self._settings_changed = self._settings_changed, False
+        self._refresh_counts(limits=limits or not self._live)
+
+    def _refresh_counts(self, *, limits: bool = True) -> None:
         if self.closed:
             return
         self._check_catches()
 
-        def done(counts: QueueCounts) -> None:
+        def done(answer: tuple[QueueCounts, datetime | None]) -> None:
             if not self.closed:
+                counts, expiry = answer
                 self._set_online(True)
                 self.counts_changed.emit(counts)
+                if self._live and expiry is not None:
+                    # No write tells of a lease running out: the desk looks again then.
+                    wait_ms = (expiry - self._clock.now()).total_seconds() * 1000 + 50
+                    self._expiry_timer.start(int(min(max(wait_ms, 50), 2**31 - 1)))
 
-        self._submit(self._session.counts, done, self._log_failure, "counts")
-        if self._state is not ReviewState.BREAK:
+        self._submit(self._session.live_counts, done, self._log_failure, "counts")
+        if limits and self._state is not ReviewState.BREAK:
             self._check_limits()  # a lead may have changed the limits meanwhile
 
     # -- review time --------------------------------------------------------------------------

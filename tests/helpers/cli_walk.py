@@ -79,6 +79,9 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
             "--note", "n", "--lead", "l",
         ],
         "policy reset": ["policy", "reset", "--all", "--note", "n", "--lead", "l"],
+        "alerts ack": ["alerts", "ack", "1", "--by", "lea"],
+        "metrics": ["metrics"],
+        "watch": ["watch", "--once"],
     }  # fmt: skip
 
 

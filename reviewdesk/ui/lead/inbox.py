@@ -13,6 +13,7 @@ result goes back to the consumer (``ReviewDesk.results``), and the inbox reloads
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 from reviewdesk.core.domain import History
 from reviewdesk.core.errors import ReviewDeskError
 from reviewdesk.services.escalations import Escalation, Resolution
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
 from reviewdesk.ui.lead.charts import make_table
@@ -63,6 +65,7 @@ log = logging.getLogger(__name__)
 
 # Overdue is a matter of time: while the inbox is on screen it reads itself again this often.
 RELOAD_MS = 60_000
+CHANGE_COALESCE_MS = 100  # changes told within this long of each other are read once
 # The time left of the chosen escalation counts down on screen this often (no database read).
 TICK_MS = 1_000
 
@@ -581,6 +584,17 @@ class EscalationInboxView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(RELOAD_MS)
         self._timer.timeout.connect(self.reload)
+        # The list's due times and overdue tints tick as the chosen one's time left does.
+        self._monotonic = monotonic
+        self._read_mono = monotonic()
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(TICK_MS)
+        self._clock_timer.timeout.connect(self._tick_rows)
+        self._live = False  # told of changes (database_changed): no minute's poll
+        self._change_timer = QTimer(self)
+        self._change_timer.setSingleShot(True)
+        self._change_timer.setInterval(CHANGE_COALESCE_MS)
+        self._change_timer.timeout.connect(self.reload)
 
     def _empty_state(self) -> QWidget:
         page = QWidget(self.body)
@@ -628,6 +642,14 @@ class EscalationInboxView(QWidget):
         if was != self.busy:
             self.busy_changed.emit(self.busy)
 
+    def database_changed(self, change: Change) -> None:
+        """A decision was made, undone or resolved: read the inbox again (while on screen;
+        a burst of changes is read once). Told of changes, the inbox stops its minute's poll."""
+        self._live = True
+        self._timer.stop()
+        if change.touches("decision") and self.isVisible() and not self._change_timer.isActive():
+            self._change_timer.start()
+
     def reload(self) -> None:
         session = self._session
         if session is None:
@@ -648,6 +670,7 @@ class EscalationInboxView(QWidget):
         if generation != self._generation:
             return
         self.data = data
+        self._read_mono = self._monotonic()
         chosen = self.current_cursor()
         self.model.set_rows(
             [
@@ -670,6 +693,24 @@ class EscalationInboxView(QWidget):
             log.error("could not read the escalation inbox", exc_info=exc)
         self.summary.setText(f"Could not read the inbox: {exc}")
 
+    def _tick_rows(self) -> None:
+        """Each second on screen: the due times as of now, and escalations that have just
+        passed their response time tinted and counted as overdue, without reading again."""
+        data = self.data
+        if data is None or not self.model.rows:
+            return
+        now = data.now + timedelta(seconds=self._monotonic() - self._read_mono)
+        rows = []
+        for row in self.model.rows:
+            e = row.escalation
+            overdue = e.resolution is None and now > e.due_at
+            if overdue != e.overdue:
+                e = dataclasses.replace(e, overdue=overdue)
+            rows.append(InboxRow(e, fmt.due_text(e.due_at, now, resolved=e.resolution is not None)))
+        if rows != list(self.model.rows):
+            self.model.update_rows(rows)
+            self._show_rows()
+
     def _show_rows(self) -> None:
         items = [r.escalation for r in self.model.rows]
         open_ = [e for e in items if e.resolution is None]
@@ -686,7 +727,11 @@ class EscalationInboxView(QWidget):
         if not items:
             self.empty_text.setText(
                 "Nothing waits for a lead. An escalation appears here as soon as a reviewer "
-                "raises one; the list reads itself again every minute."
+                + (
+                    "raises one."
+                    if self._live
+                    else "raises one; the list reads itself again every minute."
+                )
                 + ("" if self.show_resolved.isChecked() else " Show resolved lists past ones.")
             )
         self.body.setCurrentWidget(self.splitter if items else self.empty)
@@ -811,7 +856,9 @@ class EscalationInboxView(QWidget):
     # -- while on screen --------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        self._timer.start()
+        self._clock_timer.start()
+        if not self._live:
+            self._timer.start()
         if self._session is not None and not self._loading:
             self.reload()
         if not self._split:
@@ -830,7 +877,10 @@ class EscalationInboxView(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
         super().hideEvent(event)
         self._timer.stop()
+        self._clock_timer.stop()
 
     def stop(self) -> None:
         self._timer.stop()
+        self._change_timer.stop()
+        self._clock_timer.stop()
         self.panel.stop()

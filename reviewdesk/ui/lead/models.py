@@ -91,6 +91,16 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
     def row(self, index: int) -> Row:
         return self._rows[index]
 
+    def update_rows(self, rows: Sequence[Row]) -> None:
+        """The same rows with new values (as many, in the same order): the selection stays."""
+        if len(rows) != len(self._rows):
+            self.set_rows(rows)
+            return
+        self._rows = list(rows)
+        if rows:
+            last = self.index(len(rows) - 1, len(self.COLUMNS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+
     def column_index(self, title: str) -> int:
         return next(i for i, c in enumerate(self.COLUMNS) if c.title == title)
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 TIMEOUT_MS = 90_000
 SETTLE_MS = 400  # layouts and the charts' first paint
-MODES = ("lead", "inbox", "policies", "start_policy")
+MODES = ("lead", "inbox", "policies", "start_policy", "alerts")
 DAYS = 90  # the team demo's whole history, as ``reviewdesk gui --demo-team`` opens on
+ALERT_WAIT_TRIES = 40  # 10 s for the first evaluation of the alert rules
 
 
 class LeadScreenshot(QObject):
@@ -81,8 +82,20 @@ class LeadScreenshot(QObject):
             lead.inbox.loaded.connect(self._inbox_loaded)
             lead.tabs.setCurrentWidget(lead.inbox)
             return
+        if self._mode == "alerts":
+            self._shot = True
+            lead.tabs.setCurrentWidget(lead.alerts)
+            self._alerts_shown(ALERT_WAIT_TRIES)
+            return
         self._shot = True
         QTimer.singleShot(SETTLE_MS, lambda: self._shoot("lead"))
+
+    def _alerts_shown(self, tries: int) -> None:
+        """Shoot once the lead's first evaluation has listed its alerts (or it found none)."""
+        if self._window.lead_view.alerts.model.rowCount() or tries <= 0:
+            QTimer.singleShot(SETTLE_MS, lambda: self._shoot("alerts"))
+        else:
+            QTimer.singleShot(250, lambda: self._alerts_shown(tries - 1))
 
     def _inbox_loaded(self) -> None:
         if self._shot:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from reviewdesk.core.errors import ReviewDeskError
+from reviewdesk.services.alerts import Alert
 from reviewdesk.services.policies import PolicyView
 from reviewdesk.services.recommend import (
     ConfidenceThreshold,
@@ -37,8 +38,10 @@ from reviewdesk.services.recommend import (
     RecommendationReport,
 )
 from reviewdesk.services.stats import Dimension, GroupStats
+from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.lead import format as fmt
 from reviewdesk.ui.lead import theme
+from reviewdesk.ui.lead.alerts_view import AlertsView
 from reviewdesk.ui.lead.charts import (
     ChartCard,
     OutcomeChart,
@@ -213,6 +216,8 @@ class LeadView(QWidget):
         self.policies = PoliciesView(executor, lead=lead, parent=self.tabs)
         self.tabs.addTab(self.policies, "Policies")
         self.policies.notice.connect(self.notice)
+        self.alerts = AlertsView(self.tabs)
+        self.tabs.addTab(self.alerts, "Alerts")
 
         self.filters.changed.connect(self.refresh)
         self.filters.refresh_requested.connect(self.refresh)
@@ -361,6 +366,21 @@ class LeadView(QWidget):
     def set_lead(self, name: str) -> None:
         self.inbox.lead = name
         self.policies.lead = name
+
+    def database_changed(self, change: Change) -> None:
+        """Told by the database: the inbox reads itself again when an escalation may have
+        come or gone (the statistics are read on demand, as before)."""
+        self.inbox.database_changed(change)
+
+    def set_alerts(self, alerts: list[Alert]) -> None:
+        """The open alerts, as the alert monitor read them."""
+        self.alerts.set_alerts(alerts)
+        index = self.tabs.indexOf(self.alerts)
+        critical = sum(a.severity.value == "critical" for a in alerts)
+        text = "Alerts"
+        if alerts:
+            text += f" ({len(alerts)}{f', {critical} critical' if critical else ''})"
+        self.tabs.setTabText(index, text)
 
     def stop(self) -> None:
         """Before the window closes: no timer of the view keeps running."""
