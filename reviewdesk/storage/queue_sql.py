@@ -42,6 +42,8 @@ from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage.driver_sql import DriverStatement, bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.failures import server_closed
+from reviewdesk.storage.security_sql import Identity
+from reviewdesk.storage.security_sql import identity as security_identity
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
@@ -1252,4 +1254,22 @@ class QueueStore:
                     SET value = excluded.value, updated_at = excluded.updated_at"""
                 ),
                 {"key": key, "value": value, "now": now},
+            )
+
+    # -- identity -------------------------------------------------------------------------------
+    def identity(self) -> Identity | None:
+        """Who this connection is on PostgreSQL (None on SQLite: one person's database)."""
+        if not self.postgres:
+            return None
+        with self._read() as conn:
+            return security_identity(conn)
+
+    def record_refusal(self, action: str, detail: str) -> None:
+        """Log an action the database refused to this login, under the login (PostgreSQL)."""
+        if not self.postgres:
+            return
+        with self.engines.statement.connect() as conn:
+            conn.execute(
+                text("SELECT rd_record_refusal(:action, :detail)"),
+                {"action": action, "detail": detail},
             )
