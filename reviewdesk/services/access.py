@@ -27,6 +27,15 @@ ROLE_WORDS = {
 }
 
 
+# The groups whose members may do what needs a role (a lead is a reviewer too).
+_SATISFIES = {
+    "reviewer": ("reviewer", "lead"),
+    "lead": ("lead",),
+    "producer": ("producer",),
+    "admin": ("admin",),
+}
+
+
 class Access:
     """The identity of one desk's connections, read once."""
 
@@ -56,13 +65,19 @@ class Access:
         canonical = reviewer_name(name, what=what)
         ident = self.identity
         if ident is not None and ident.enforced and canonical != ident.login:
-            self._record(f"Acting as {what} {canonical}", "not the login")
             raise NotPermitted(
                 f"Connected as {ident.login!r}: cannot act as {what} {canonical!r}. On a shared "
                 f"database each person is their login; {canonical!r} must connect as "
                 "themselves."
             )
         return canonical
+
+    def require(self, role: str, action: str) -> None:
+        """Refuse ``action`` at once unless the login has ``role``: for actions whose rows
+        row-level security hides from other roles, which would otherwise read as "not found"."""
+        ident = self.identity
+        if ident is not None and ident.enforced and ident.role not in _SATISFIES[role]:
+            raise NotPermitted(f"{action}: refused by the database's row-level security.")
 
     @contextmanager
     def needs(self, role: str, action: str) -> Iterator[None]:
@@ -71,9 +86,11 @@ class Access:
             yield
         except NotPermitted as exc:
             ident = self.identity
+            self._record(action, str(exc))
+            if ident is not None and ident.role in _SATISFIES[role]:
+                raise  # the role allows it: refused for another reason, which it names
             login = ident.login if ident else "this login"
             has = f"{ident.role}" if ident and ident.role else "no team role"
-            self._record(action, str(exc))
             raise NotPermitted(
                 f"{action} needs {ROLE_WORDS.get(role, role)} role; {login!r} has {has}. {exc}",
                 needs=role,

@@ -725,6 +725,7 @@ class ReviewDesk:
                 "Expected verdict must be approved, edited, rejected or escalated, "
                 f"not {expected!r}."
             ) from None
+        self._access.require("lead", "Marking a gold draft")
         problem = self._store_sessions.mark_gold(
             external_id=draft_id,
             expected_label=label.value,
@@ -737,6 +738,7 @@ class ReviewDesk:
     @_needs("lead", "Retiring a gold draft")
     def retire_gold(self, draft_id: str) -> bool:
         """Stop serving a gold draft (it stays out of statistics and exports)."""
+        self._access.require("lead", "Retiring a gold draft")
         return self._store_sessions.set_gold_active(external_id=draft_id, active=False)
 
     def gold_accuracy(self, reviewer: str | None = None) -> list[dict[str, Any]]:

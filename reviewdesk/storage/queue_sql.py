@@ -10,6 +10,7 @@ lease. Time comes from one clock: PostgreSQL's now() in production, or an inject
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -1101,6 +1102,7 @@ class QueueStore:
                     )
                     for r in fresh
                 ],
+                copy=not self.row_security,
             )
             if self.postgres:
                 conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
@@ -1257,6 +1259,12 @@ class QueueStore:
             )
 
     # -- identity -------------------------------------------------------------------------------
+    @functools.cached_property
+    def row_security(self) -> bool:
+        """Whether the database's rules bind this login (a team member's, on PostgreSQL)."""
+        ident = self.identity()
+        return ident is not None and ident.enforced
+
     def identity(self) -> Identity | None:
         """Who this connection is on PostgreSQL (None on SQLite: one person's database)."""
         if not self.postgres:

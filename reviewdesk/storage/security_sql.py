@@ -210,7 +210,9 @@ POLICIES: tuple[tuple[str, str, str, str, str | None, str | None], ...] = (
         f"reviewer = {_ME}", f"reviewer = {_ME}",
     ),
     ("decision", "decision_lead_read", "SELECT", "lead", "true", None),
-    ("decision", "decision_lead_resolve", "UPDATE", "lead", "label = 'escalated'", "true"),
+    # A lead may touch any decision's row; the trigger says which changes (a resolution of an
+    # escalation, by the login) are theirs to make.
+    ("decision", "decision_lead_resolve", "UPDATE", "lead", "true", "true"),
     ("decision", "decision_admin_read", "SELECT", "admin", "true", None),
     (
         "decision", "decision_producer_read", "SELECT", "producer",
@@ -353,6 +355,15 @@ def _functions(inst: Installation) -> list[str]:
                        secs => COALESCE(window_s, LEAST(300, {undo_max}))) THEN
                     {refuse} 'This decision can no longer be undone.';
                 END IF;
+            END IF;
+            IF NEW.delivered_at IS NOT NULL AND OLD.delivered_at IS NULL
+               AND NOT rd_is('producer') THEN
+                {refuse} 'Only a producer acknowledges results.';
+            END IF;
+            IF (NEW.resolved_at IS DISTINCT FROM OLD.resolved_at
+                OR NEW.resolution IS DISTINCT FROM OLD.resolution)
+               AND (OLD.label <> 'escalated' OR NOT rd_is('lead')) THEN
+                {refuse} 'Only a lead resolves, and only an escalation.';
             END IF;
             IF NEW.resolved_by IS DISTINCT FROM OLD.resolved_by
                AND NEW.resolved_by IS DISTINCT FROM session_user THEN

@@ -1,0 +1,422 @@
+"""Who may do what, enforced by PostgreSQL (docs/security.md): every action x every role.
+
+One installation for the module, with a login per role. Each cell runs as that login: plain SQL
+on every table (SELECT, INSERT, UPDATE, DELETE), API calls and CLI commands. A refused cell must
+be refused by the database (SQLSTATE 42501, or a NotPermitted naming the role), write nothing,
+and an API refusal must be in the refusal log under the login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from reviewdesk import ReviewDesk
+from reviewdesk.core.domain import Lease
+from reviewdesk.core.errors import NotPermitted
+from reviewdesk.services.escalations import EscalationInbox
+from reviewdesk.services.stats import StatsService
+from tests.conftest import postgres_schema
+from tests.helpers.team import person, team
+
+pytestmark = pytest.mark.postgres
+
+ROLES = ("reviewer", "lead", "producer", "admin")
+PEOPLE = {"reviewer": "ana", "lead": "lee", "producer": "pat", "admin": "adam"}
+TABLES = (
+    "draft", "decision", "decision_attempt", "draft_event", "setting", "review_session",
+    "gold_item", "gold_serve", "gold_answer", "decision_rollup", "refusal",
+    "security_installation", "alembic_version",
+)  # fmt: skip
+OTHER = "zoe"  # a person who is not the login of any cell
+
+
+@dataclass
+class Site:
+    url: str
+    root: ReviewDesk
+    owner: Engine
+    urls: dict[str, str]  # role -> URL
+    desks: dict[str, ReviewDesk]
+    engines: dict[str, Engine]
+
+    def login(self, role: str) -> str:
+        return person(self.urls, role)
+
+    def snapshot(self) -> str:
+        """Every table's rows, hashed: what 'nothing written' compares."""
+        digest = hashlib.sha256()
+        with self.owner.connect() as conn:
+            for table in TABLES:
+                rows = conn.execute(text(f"SELECT t::text FROM {table} t ORDER BY 1")).scalars()
+                digest.update("\n".join(rows).encode())
+        return digest.hexdigest()
+
+    def refusals(self, role: str) -> int:
+        with self.owner.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT count(*) FROM refusal WHERE actor = :a"), {"a": self.login(role)}
+                ).scalar_one()
+            )
+
+    def claim(self, who: str) -> Lease:
+        """A claim through the installation's connection that is not a known-answer serve."""
+        lease = self.root.claim(who)
+        while lease is not None and lease.gold_item_id is not None:
+            self.root.release(lease)
+            lease = self.root.claim(who)
+        assert lease is not None
+        return lease
+
+    def decided(self, label: str = "approve") -> tuple[str, int]:
+        """A new draft, decided by OTHER through the installation's own connection: (id,
+        result cursor)."""
+        draft_id = f"m-{uuid.uuid4().hex[:8]}"
+        self.root.submit([{"id": draft_id, "draft": f"Draft {draft_id}", "priority": 100}])
+        who = f"{OTHER}-{uuid.uuid4().hex[:6]}"  # a fresh session, never over a limit
+        lease = self.claim(who)
+        draft_id = lease.draft.id  # the new one, or one a failed cell left waiting
+        options: dict[str, Any] = {}
+        if label == "escalate":
+            options = {"severity": "high", "note": "Check it."}
+        self.root.decide(lease, label, **options)
+        cursor = next(
+            r.cursor
+            for r in self.root.results(unsettled=True, include_delivered=True)
+            if r.id == draft_id
+        )
+        return draft_id, cursor
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    with postgres_schema() as url:
+        root = ReviewDesk.open(url, upgrade=True)
+        root.submit([{"id": f"d{i}", "draft": f"Draft {i}", "thread": "t-1"} for i in range(8)])
+        owner = create_engine(url, isolation_level="AUTOCOMMIT")
+        with team(url, {role: role for role in ROLES}) as urls:
+            site = Site(url, root, owner, urls, {}, {})
+            for role in ROLES:
+                site.desks[role] = ReviewDesk.open(urls[role])
+                site.engines[role] = create_engine(urls[role], isolation_level="AUTOCOMMIT")
+            # Rows of every kind: OTHER's decisions (one escalated, one gold), the reviewer's own.
+            gold_id, _ = site.decided()
+            root.mark_gold(gold_id, "approved", by=OTHER)
+            site.decided("escalate")
+            ana = site.desks["reviewer"]
+            lease = ana.claim(site.login("reviewer"))
+            assert lease is not None
+            ana.decide(lease, "approve")
+            try:
+                yield site
+            finally:
+                for desk in site.desks.values():
+                    desk.close()
+                for engine in site.engines.values():
+                    engine.dispose()
+        owner.dispose()
+        root.close()
+
+
+def _cells(spec: dict[str, tuple[str, str]]) -> list[Any]:
+    """pytest params from {name: (sql, outcomes)}; outcomes: one letter per role in ROLES,
+    o = accepted, n = refused, 0 = accepted but no row affected (row-level security)."""
+    return [
+        pytest.param(sql, role, outcome, id=f"{name}-{role}")
+        for name, (sql, outcomes) in spec.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+    ]
+
+
+_DRAFT_COLUMNS = (
+    "external_id, content_hash, draft, context, category, risk, priority, created_at, "
+    "submitted_at, metadata, state, visible_at, lease_epoch"
+)
+SQL = {
+    "draft-select-figures": ("SELECT id, category, state FROM draft", "oooo"),
+    "draft-select-text": ("SELECT draft FROM draft", "ooon"),
+    "draft-insert": (
+        f"INSERT INTO draft ({_DRAFT_COLUMNS}) VALUES ('sql-' || gen_random_uuid(), 'h', 't', "
+        "'{}', 'c', 'low', 0, now(), now(), '{}', 'pending', now(), 0)",
+        "nnon",
+    ),
+    "draft-update-priority": ("UPDATE draft SET priority = priority + 1", "nnnn"),
+    "draft-lease-to-other": (
+        f"UPDATE draft SET lease_owner = '{OTHER}' WHERE state = 'pending'",
+        "nnnn",
+    ),
+    "draft-decide-without-decision": (
+        "UPDATE draft SET state = 'decided' WHERE state = 'pending'",
+        "nnnn",
+    ),
+    "draft-delete": ("DELETE FROM draft", "nnnn"),
+    "decision-select": ("SELECT count(*) FROM decision", "oooo"),
+    "decision-select-text": ("SELECT final_text FROM decision", "ooon"),
+    "decision-insert-as-other": (
+        "INSERT INTO decision (draft_id, reviewer, label, decided_at, lease_epoch, "
+        f"idempotency_key) SELECT id, '{OTHER}', 'approved', now(), 1, gen_random_uuid()::text "
+        "FROM draft WHERE state = 'pending' LIMIT 1",
+        "nnnn",
+    ),
+    "decision-relabel": ("UPDATE decision SET label = 'approved'", "nnnn"),
+    "decision-rename-reviewer": (f"UPDATE decision SET reviewer = '{OTHER}'", "nnnn"),
+    "decision-undo-others": (
+        f"UPDATE decision SET undone_at = now() WHERE reviewer LIKE '{OTHER}%'",
+        "0nnn",
+    ),
+    "decision-resolve-as-other": (
+        f"UPDATE decision SET resolved_by = '{OTHER}', resolved_at = now(), "
+        "resolution = 'dismiss' WHERE label = 'escalated'",
+        "nnnn",
+    ),
+    "decision-ack": (
+        "UPDATE decision SET delivered_at = now() WHERE delivered_at IS NULL",
+        "nnon",
+    ),
+    "decision-delete": ("DELETE FROM decision", "nnnn"),
+    "attempt-select": ("SELECT count(*) FROM decision_attempt", "oono"),
+    "attempt-insert-as-other": (
+        "INSERT INTO decision_attempt (draft_id, lease_id, reviewer, verdict, "
+        f"idempotency_key, outcome, attempted_at) VALUES (1, 'l', '{OTHER}', 'approve', 'k', "
+        "'accepted', now())",
+        "nnnn",
+    ),
+    "attempt-update": ("UPDATE decision_attempt SET outcome = 'accepted'", "nnnn"),
+    "attempt-delete": ("DELETE FROM decision_attempt", "nnnn"),
+    "event-select": ("SELECT count(*) FROM draft_event", "oooo"),
+    "event-insert-as-other": (
+        "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
+        f"VALUES (1, 'claimed', '{OTHER}', now(), 1)",
+        "nnnn",
+    ),
+    "event-update": (f"UPDATE draft_event SET actor = '{OTHER}'", "nnnn"),
+    "event-delete": ("DELETE FROM draft_event", "nnnn"),
+    "setting-select": ("SELECT count(*) FROM setting", "oooo"),
+    "setting-upsert": (
+        "INSERT INTO setting (key, value, updated_at) VALUES ('matrix_probe', '1', now()) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        "nono",
+    ),
+    "setting-update": ("UPDATE setting SET value = value", "nono"),
+    "setting-delete": ("DELETE FROM setting", "nnnn"),
+    "session-select": ("SELECT count(*) FROM review_session", "oono"),
+    "session-insert-as-other": (
+        "INSERT INTO review_session (reviewer, started_at, last_activity_at, day_start) "
+        f"VALUES ('{OTHER}', now(), now(), now())",
+        "nnnn",
+    ),
+    "session-reset-counts": (
+        "UPDATE review_session SET reviews = reviews - 5, claims = 0",
+        "n0nn",
+    ),
+    "session-delete": ("DELETE FROM review_session", "nnnn"),
+    "gold-item-select": ("SELECT count(*) FROM gold_item", "oono"),
+    "gold-item-insert-as-other": (
+        "INSERT INTO gold_item (draft_id, expected_label, created_by, created_at, active) "
+        f"SELECT id, 'approved', '{OTHER}', now(), true FROM draft WHERE NOT is_gold LIMIT 1",
+        "nnnn",
+    ),
+    "gold-item-update": ("UPDATE gold_item SET active = active", "nonn"),
+    "gold-item-delete": ("DELETE FROM gold_item", "nnnn"),
+    "gold-serve-select": ("SELECT count(*) FROM gold_serve", "oono"),
+    "gold-serve-insert-as-other": (
+        "INSERT INTO gold_serve (gold_item_id, draft_id, session_id, reviewer, lease_id, "
+        f"lease_epoch, state, served_at, visible_at) SELECT 1, 1, 1, '{OTHER}', 'l', 1, "
+        "'leased', now(), now()",
+        "nnnn",
+    ),
+    "gold-serve-update": ("UPDATE gold_serve SET state = state", "00nn"),
+    "gold-serve-delete": ("DELETE FROM gold_serve", "nnnn"),
+    "gold-answer-select": ("SELECT count(*) FROM gold_answer", "oono"),
+    "gold-answer-insert-as-other": (
+        "INSERT INTO gold_answer (gold_item_id, reviewer, label, correct, answered_at) "
+        f"VALUES (1, '{OTHER}', 'approved', true, now())",
+        "nnnn",
+    ),
+    "gold-answer-update": ("UPDATE gold_answer SET correct = true", "nnnn"),
+    "gold-answer-delete": ("DELETE FROM gold_answer", "nnnn"),
+    "rollup-select": ("SELECT count(*) FROM decision_rollup", "nono"),
+    "rollup-insert": (
+        "INSERT INTO decision_rollup (grain, day, category, model, risk, band, reviewer, "
+        "low_attention_approval) VALUES ('a', '2026-01-01', 'c', '', '', 0, '', false)",
+        "nnnn",
+    ),
+    "rollup-update": ("UPDATE decision_rollup SET n = n + 1", "nnnn"),
+    "rollup-delete": ("DELETE FROM decision_rollup", "nnnn"),
+    "refusal-select": ("SELECT count(*) FROM refusal", "nono"),
+    "refusal-insert": (
+        f"INSERT INTO refusal (actor, action, at) VALUES ('{OTHER}', 'x', now())",
+        "nnnn",
+    ),
+    "refusal-update": ("UPDATE refusal SET actor = 'x'", "nnnn"),
+    "refusal-delete": ("DELETE FROM refusal", "nnnn"),
+    "installation-select": ("SELECT count(*) FROM security_installation", "oooo"),
+    "installation-insert": (
+        "INSERT INTO security_installation (role_prefix, owner_role) VALUES ('x', 'x')",
+        "nnnn",
+    ),
+    "installation-update": ("UPDATE security_installation SET owner_role = 'x'", "nnnn"),
+    "installation-delete": ("DELETE FROM security_installation", "nnnn"),
+    "alembic-select": ("SELECT version_num FROM alembic_version", "oooo"),
+    "alembic-insert": ("INSERT INTO alembic_version (version_num) VALUES ('x')", "nnnn"),
+    "alembic-update": ("UPDATE alembic_version SET version_num = '0001'", "nnnn"),
+    "alembic-delete": ("DELETE FROM alembic_version", "nnnn"),
+}
+
+
+def test_the_matrix_covers_every_table() -> None:
+    for table in TABLES:
+        ops = {sql.split()[0] for sql, _ in SQL.values() if f" {table} " in f"{sql} "}
+        assert ops == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
+
+
+@pytest.mark.parametrize(("sql", "role", "outcome"), _cells(SQL))
+def test_plain_sql(site: Site, sql: str, role: str, outcome: str) -> None:
+    before = site.snapshot() if outcome == "n" else None
+    with site.engines[role].connect() as conn:
+        if outcome == "n":
+            with pytest.raises(DBAPIError) as refused:
+                conn.execute(text(sql))
+            assert getattr(refused.value.orig, "sqlstate", None) == "42501", refused.value
+        else:
+            result = conn.execute(text(sql))
+            if result.returns_rows:
+                result.all()
+            elif outcome == "0":
+                assert result.rowcount == 0
+    if before is not None:
+        assert site.snapshot() == before
+
+
+# -- the API --------------------------------------------------------------------------------------
+def _claim(site: Site, desk: ReviewDesk, login: str) -> None:
+    lease = desk.claim(login)
+    assert lease is not None and lease.reviewer == login
+    desk.release(lease)
+
+
+def _claim_as_other(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.claim(OTHER)
+
+
+def _decide_and_undo(site: Site, desk: ReviewDesk, login: str) -> None:
+    lease = desk.claim(login)
+    assert lease is not None
+    desk.decide(lease, "approve")
+    again = desk.undo(login)
+    desk.release(again)
+
+
+def _undo_others(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.undo(OTHER)
+
+
+def _submit(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.submit([{"id": f"api-{uuid.uuid4().hex[:8]}", "draft": "Hello"}])
+
+
+def _ack(site: Site, desk: ReviewDesk, login: str) -> None:
+    _, cursor = site.decided()
+    assert desk.ack([cursor]).acknowledged == 1
+
+
+def _set_reasons(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.set_reject_reasons(desk.reject_reasons())
+
+
+def _set_limits(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.set_session_limits(desk.session_limits())
+
+
+def _mark_gold(site: Site, desk: ReviewDesk, login: str) -> None:
+    draft_id, _ = site.decided()
+    desk.mark_gold(draft_id, "approved", by=login)
+
+
+def _resolve(site: Site, desk: ReviewDesk, login: str) -> None:
+    _, cursor = site.decided("escalate")
+    EscalationInbox.for_desk(desk).resolve(cursor, "dismiss", note="Fine as is.", lead=login)
+
+
+def _statistics(site: Site, desk: ReviewDesk, login: str) -> None:
+    StatsService.for_desk(desk).known()
+
+
+API: dict[str, tuple[Callable[[Site, ReviewDesk, str], None], str, str | None]] = {
+    # name: (action, outcomes per role as in SQL, the role a refusal names)
+    "claim-release": (_claim, "oonn", "reviewer"),
+    "claim-as-another": (_claim_as_other, "nnnn", None),
+    "decide-undo": (_decide_and_undo, "oonn", "reviewer"),
+    "undo-another's": (_undo_others, "nnnn", None),
+    "submit": (_submit, "nnon", "producer"),
+    "ack": (_ack, "nnon", "producer"),
+    "set-reject-reasons": (_set_reasons, "nono", "lead"),
+    "set-limits": (_set_limits, "nono", "lead"),
+    "mark-gold": (_mark_gold, "nonn", "lead"),
+    "resolve-escalation": (_resolve, "nonn", None),
+    "statistics": (_statistics, "nono", None),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "outcome"),
+    [
+        pytest.param(name, role, outcome, id=f"{name}-{role}")
+        for name, (_, outcomes, _needs) in API.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+    ],
+)
+def test_api(site: Site, name: str, role: str, outcome: str) -> None:
+    action, _, needs = API[name]
+    desk, login = site.desks[role], site.login(role)
+    if outcome == "o":
+        action(site, desk, login)
+        return
+    refusals = site.refusals(role)
+    with pytest.raises(NotPermitted) as refused:
+        action(site, desk, login)
+    if needs is not None and "another" not in name:
+        assert refused.value.needs == needs
+        assert f"needs {'a' if needs != 'admin' else 'an'} {needs}" in str(refused.value)
+    if name.endswith(("another", "another's")):
+        assert f"Connected as {login!r}" in str(refused.value)
+    elif needs is not None:
+        assert site.refusals(role) == refusals + 1
+
+
+def test_a_reviewer_reads_only_what_they_may(site: Site) -> None:
+    """Held drafts, waiting ones and their threads; not a draft another person holds."""
+    site.root.submit([{"id": "held-1", "draft": "Held by another", "priority": 1000}])
+    held = site.claim(f"{OTHER}-holder")
+    assert held.draft.id == "held-1"
+    with site.engines["reviewer"].connect() as conn:
+        seen = set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+        readable = set(conn.execute(text("SELECT id FROM draft")).scalars())
+        others = set(
+            conn.execute(
+                text("SELECT draft_id FROM decision WHERE reviewer <> session_user")
+            ).scalars()
+        )
+    with site.owner.connect() as conn:
+        everyone = set(conn.execute(text("SELECT draft_id FROM decision")).scalars())
+    assert held.draft.id not in seen
+    assert others <= readable < everyone | readable, "others' decisions on hidden drafts"
+    assert everyone - readable, "the installation has decisions the reviewer cannot read"
+    with site.engines["lead"].connect() as conn:
+        assert held.draft.id in set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+    site.root.release(held)
+
+
+def test_names_are_one_person_whatever_the_spelling(site: Site) -> None:
+    desk, login = site.desks["reviewer"], site.login("reviewer")
+    lease = desk.claim(f"  {login.upper()} ")
+    assert lease is not None and lease.reviewer == login
+    desk.release(lease)
