@@ -140,10 +140,10 @@ def bulk_insert(
         with (
             _driver_errors(conn, sql, None),
             driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(sql) as copy,
+            cursor.copy(sql) as loader,
         ):
             for row in rows:
-                copy.write_row(row)
+                loader.write_row(row)
     else:
         # Names from ReviewDesk's own table definition, never from input.
         marks = ", ".join(("%s" if postgres else "?") for _ in columns)
