@@ -25,6 +25,7 @@ from reviewdesk.cli_args import configure_logging
 from reviewdesk.cli_demo import add_demo_command, cmd_demo
 from reviewdesk.cli_export import add_export_command, cmd_export
 from reviewdesk.cli_lead import LEAD_COMMANDS, add_lead_commands, output_width, wrapped
+from reviewdesk.cli_team import TEAM_COMMANDS, add_team_command
 from reviewdesk.config import secrets
 from reviewdesk.core.domain import DraftState, History, Label
 from reviewdesk.core.errors import ConfigurationError, InvalidInput, ReviewDeskError, SubmitConflict
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_command(sub, common)
     add_lead_commands(sub, common)
+    add_team_command(sub, common)
     return parser
 
 
@@ -680,6 +682,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "export": cmd_export,
 }
 COMMANDS.update(LEAD_COMMANDS)
+COMMANDS.update(TEAM_COMMANDS)
 
 
 def run(args: argparse.Namespace, out: IO[str] | None = None) -> int:

@@ -19,12 +19,13 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from reviewdesk import ReviewDesk
+from reviewdesk.cli import main
 from reviewdesk.core.domain import Lease
 from reviewdesk.core.errors import NotPermitted
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.stats import StatsService
 from tests.conftest import postgres_schema
-from tests.helpers.team import person, team
+from tests.helpers.team import login_url, person, team
 
 pytestmark = pytest.mark.postgres
 
@@ -51,10 +52,13 @@ class Site:
         return person(self.urls, role)
 
     def snapshot(self) -> str:
-        """Every table's rows, hashed: what 'nothing written' compares."""
+        """Every table's rows, hashed: what 'nothing written' compares (but the refusal log,
+        which a refusal writes)."""
         digest = hashlib.sha256()
         with self.owner.connect() as conn:
             for table in TABLES:
+                if table == "refusal":
+                    continue
                 rows = conn.execute(text(f"SELECT t::text FROM {table} t ORDER BY 1")).scalars()
                 digest.update("\n".join(rows).encode())
         return digest.hexdigest()
@@ -420,3 +424,46 @@ def test_names_are_one_person_whatever_the_spelling(site: Site) -> None:
     lease = desk.claim(f"  {login.upper()} ")
     assert lease is not None and lease.reviewer == login
     desk.release(lease)
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", ROLES)
+def test_team_commands_are_an_admins(
+    site: Site, role: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newcomer = f"new_{uuid.uuid4().hex[:8]}"
+    db = ["--db", site.urls[role]]
+    before = site.snapshot()
+    try:
+        code = main(
+            ["team", "add", newcomer.upper(), "--role", "reviewer", "--generate-password", *db]
+        )
+        out, err = capsys.readouterr()
+        if role != "admin":
+            assert code == 1 and "needs an admin" in err and "Traceback" not in err
+            assert main(["team", "list", *db]) == 1
+            assert site.snapshot() == before
+            return
+        assert code == 0, err
+        password = out.split("Initial password (shown once): ")[1].split()[0]
+        assert f"Added {newcomer} as reviewer" in out
+        assert main(["team", "list", *db]) == 0
+        assert f"{newcomer}\treviewer" in capsys.readouterr().out
+        assert main(["team", "set-role", newcomer, "lead", *db]) == 0
+        newcomer_url = login_url(site.url, newcomer)
+        with ReviewDesk.open(newcomer_url) as desk:
+            assert desk.access.identity is not None and desk.access.identity.role == "lead"
+        assert main(["team", "remove", newcomer, *db]) == 0
+        capsys.readouterr()
+        assert main(["team", "list", *db]) == 0
+        assert newcomer not in capsys.readouterr().out
+        assert password not in (out + err)[: out.find("Initial password")]
+    finally:
+        with site.owner.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{newcomer}"'))
+
+
+def test_team_on_sqlite_is_one_persons(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade", "--db", sqlite_url]) == 0
+    assert main(["team", "list", "--db", sqlite_url]) == 1
+    assert "one person's" in capsys.readouterr().err

@@ -77,7 +77,11 @@ class Access:
         row-level security hides from other roles, which would otherwise read as "not found"."""
         ident = self.identity
         if ident is not None and ident.enforced and ident.role not in _SATISFIES[role]:
-            raise NotPermitted(f"{action}: refused by the database's row-level security.")
+            self._record(action, "role")
+            has = ident.role or "no team role"
+            raise NotPermitted(
+                f"{action} needs {ROLE_WORDS[role]} role; {ident.login!r} has {has}.", needs=role
+            )
 
     @contextmanager
     def needs(self, role: str, action: str) -> Iterator[None]:
@@ -86,6 +90,8 @@ class Access:
             yield
         except NotPermitted as exc:
             ident = self.identity
+            if exc.needs is not None:
+                raise  # refused by ``require``, which named the role and logged it
             self._record(action, str(exc))
             if ident is not None and ident.role in _SATISFIES[role]:
                 raise  # the role allows it: refused for another reason, which it names
