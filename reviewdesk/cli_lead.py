@@ -18,6 +18,7 @@ from typing import IO
 
 from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ConfigurationError, UnknownDraft
+from reviewdesk.core.identity import canonical_name
 from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_days
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
@@ -570,7 +571,7 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
             until=until,
             categories=tuple(args.category),
             models=tuple(args.model),
-            reviewers=tuple(args.reviewer),
+            reviewers=tuple(canonical_name(r) for r in args.reviewer),  # one spelling
             bands=tuple(args.band),
             include_low_attention=args.include_low_attention,
         )
