@@ -7,7 +7,7 @@ Create Date: 2026-12-04
 Both engines: every stored person's name takes its canonical form (core/identity.py), so that
 "Ana" and "ana " are one person. Where two spellings of one person each have an open review
 session, the older is ended ("merged"); the statistics rollup follows the decisions' names
-through its triggers. ``draft.submitted_by`` records the producer that submitted a draft.
+through its triggers (the emptied rows of old spellings are deleted). ``draft.submitted_by`` records the producer that submitted a draft.
 
 PostgreSQL: the group roles, grants, row-level security and rules of
 reviewdesk/storage/security_sql.py (docs/security.md). Upgrading needs a login that may create
@@ -76,6 +76,12 @@ def canonicalize_names(conn: sa.Connection) -> dict[str, str]:
                 sa.text(f"UPDATE {table} SET {col} = :new WHERE {col} = :old"),
                 {"new": new, "old": old},
             )
+    # The rollup's triggers moved each decision's counts to the new name; the old name's rows
+    # are left at zero.
+    for old in changed:
+        conn.execute(
+            sa.text("DELETE FROM decision_rollup WHERE reviewer = :old AND n = 0"), {"old": old}
+        )
     return changed
 
 
