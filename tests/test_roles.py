@@ -9,6 +9,7 @@ and an API refusal must be in the refusal log under the login.
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -467,3 +468,26 @@ def test_team_on_sqlite_is_one_persons(sqlite_url: str, capsys: pytest.CaptureFi
     assert main(["db", "upgrade", "--db", sqlite_url]) == 0
     assert main(["team", "list", "--db", sqlite_url]) == 1
     assert "one person's" in capsys.readouterr().err
+
+
+class _AlwaysGold(random.Random):
+    """Every claim serves a known-answer draft while there is one."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def test_a_reviewer_login_is_served_gold_and_answers_it(site: Site) -> None:
+    login = site.login("reviewer")
+    with ReviewDesk.open(site.urls["reviewer"], rng=_AlwaysGold()) as desk:
+        lease = desk.claim(login)
+        assert lease is not None and lease.gold_item_id is not None
+        desk.release(lease)
+        lease = desk.claim(login)
+        assert lease is not None and lease.gold_item_id is not None
+        desk.decide(lease, "approve")
+    with site.owner.connect() as conn:
+        answers = conn.execute(
+            text("SELECT count(*) FROM gold_answer WHERE reviewer = :r"), {"r": login}
+        ).scalar_one()
+    assert answers == 1
