@@ -491,3 +491,29 @@ def test_a_reviewer_login_is_served_gold_and_answers_it(site: Site) -> None:
             text("SELECT count(*) FROM gold_answer WHERE reviewer = :r"), {"r": login}
         ).scalar_one()
     assert answers == 1
+
+
+def test_a_reviewer_sees_the_decided_history_of_the_thread_they_hold(site: Site) -> None:
+    thread = f"thread-{uuid.uuid4().hex[:6]}"
+    site.root.submit(
+        [
+            {"id": f"{thread}-1", "draft": "First", "thread": thread, "priority": 3000},
+            {"id": f"{thread}-2", "draft": "Second", "thread": thread, "priority": 2999},
+        ]
+    )
+    first = site.claim(f"{OTHER}-thread")
+    assert first.draft.id == f"{thread}-1"
+    site.root.decide(first, "approve")
+    desk, login = site.desks["reviewer"], site.login("reviewer")
+    lease = desk.claim(login)
+    while lease is not None and lease.gold_item_id is not None:
+        desk.release(lease)
+        lease = desk.claim(login)
+    assert lease is not None and lease.draft.id == f"{thread}-2"
+    history = desk.history(lease)
+    assert [(e.draft.id, e.decision is not None) for e in history.thread] == [(f"{thread}-1", True)]
+    desk.release(lease)
+    # Released, the thread's decided drafts are hidden again.
+    with site.engines["reviewer"].connect() as conn:
+        seen = set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+    assert f"{thread}-1" not in seen
