@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from reviewdesk import ReviewDesk
 from reviewdesk.cli import main
-from reviewdesk.core.domain import Lease
+from reviewdesk.core.domain import DEFAULT_REJECT_REASONS, Lease
 from reviewdesk.core.errors import NotPermitted
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.stats import StatsService
@@ -231,7 +231,9 @@ SQL = {
     ),
     "gold-item-update": ("UPDATE gold_item SET active = active", "nonn"),
     "gold-item-delete": ("DELETE FROM gold_item", "nnnn"),
-    "gold-serve-select": ("SELECT count(*) FROM gold_serve", "oono"),
+    # A producer may count serves for the queue's counts; row-level security shows it none.
+    "gold-serve-select": ("SELECT count(*) FROM gold_serve", "oooo"),
+    "gold-serve-select-reviewer-column": ("SELECT reviewer FROM gold_serve", "oono"),
     "gold-serve-insert-as-other": (
         "INSERT INTO gold_serve (gold_item_id, draft_id, session_id, reviewer, lease_id, "
         f"lease_epoch, state, served_at, visible_at) SELECT 1, 1, 1, '{OTHER}', 'l', 1, "
@@ -517,3 +519,46 @@ def test_a_reviewer_sees_the_decided_history_of_the_thread_they_hold(site: Site)
     with site.engines["reviewer"].connect() as conn:
         seen = set(conn.execute(text("SELECT external_id FROM draft")).scalars())
     assert f"{thread}-1" not in seen
+
+
+CLI: dict[str, tuple[list[str], str]] = {
+    # name: (arguments, outcomes per role as in SQL; o: exit 0, n: exit 1 naming the refusal)
+    "status": (["status"], "oooo"),
+    "limits-set": (["limits", "set", "undo_window_seconds=300"], "nono"),
+    "reasons-set": (["reasons", "set", *DEFAULT_REJECT_REASONS], "nono"),
+    "stats": (["stats"], "nono"),
+    "reviewers": (["reviewers"], "nono"),
+    # Reading the inbox is reading decisions: each sees the escalations they may read.
+    "escalations": (["escalations", "list"], "ooon"),
+    "results-ack": (["results", "--ack", "--unsettled"], "nnon"),
+    "session-status-as-other": (["session", "status", "--reviewer", OTHER], "nnnn"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "outcome"),
+    [
+        pytest.param(name, role, outcome, id=f"{name}-{role}")
+        for name, (_, outcomes) in CLI.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+    ],
+)
+def test_cli(
+    site: Site, name: str, role: str, outcome: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments, _ = CLI[name]
+    if name == "results-ack":  # something to acknowledge, the reviewer's own among it
+        site.decided()
+        desk, login = site.desks["reviewer"], site.login("reviewer")
+        lease = desk.claim(login)
+        assert lease is not None
+        desk.decide(lease, "approve")
+    before = site.snapshot()
+    code = main([*arguments, "--db", site.urls[role]])
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if outcome == "o":
+        assert code == 0, err
+        return
+    assert code == 1 and ("permission denied" in err or "needs" in err or "Connected as" in err)
+    assert site.snapshot() == before

@@ -93,7 +93,7 @@ _DRAFT_LEASE = ("visible_at", "lease_id", "lease_epoch", "lease_owner", "leased_
 # What statistics read of drafts and decisions: an admin reads figures, never texts.
 _DRAFT_FIGURES = (
     "id", "external_id", "category", "risk", "model", "confidence", "thread", "priority",
-    "created_at", "submitted_at", "state", "is_gold",
+    "created_at", "submitted_at", "state", "is_gold", "visible_at",
 )  # fmt: skip
 _DECISION_FIGURES = (
     "id", "draft_id", "reviewer", "label", "reason", "severity", "review_seconds", "decided_at",
@@ -159,7 +159,8 @@ ACCESS: dict[str, TableAccess] = {
         rls=False,
     ),
     "gold_serve": TableAccess(
-        select={"reviewer": ALL, "admin": ALL},
+        # A producer counts the drafts in review (``reviewdesk status``); it sees no serve.
+        select={"reviewer": ALL, "admin": ALL, "producer": ("state", "visible_at")},
         insert=("reviewer",),
         update={"reviewer": ("state", "visible_at", "answer_key")},
     ),
