@@ -114,3 +114,24 @@ def test_the_upgrade_makes_stored_names_canonical(db_url: str) -> None:
         assert rollup == {"ana": 2, "bo": 1}
     finally:
         engines.dispose()
+
+
+def test_each_login_has_its_own_password_in_the_keyring(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two people on one computer: each login's password is its own keyring entry."""
+    from reviewdesk.cli import main
+
+    ana = "postgresql+psycopg://ana@db.example.com:5432/reviews"
+    lee = "postgresql+psycopg://lee@db.example.com:5432/reviews"
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "ana-secret")
+    assert main(["password", "set", "--db", ana]) == 0
+    assert "ana@db.example.com:5432/reviews" in capsys.readouterr().out
+    engines = create_engines(resolve_target(ana))
+    others = create_engines(resolve_target(lee))
+    try:
+        assert engines.write.url.password == "ana-secret"
+        assert others.write.url.password is None
+    finally:
+        engines.dispose()
+        others.dispose()
