@@ -248,13 +248,8 @@ def fresh_database(engine: str, pg_url: str, tmpdir: Path) -> Iterator[tuple[str
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
                 )
                 # The installation's group roles (cluster-wide; docs/security.md).
-                prefix = security_sql.role_prefix(base.database or "", schema)
-                for group in security_sql.GROUPS:
-                    conn.execute(
-                        sql.SQL("DROP ROLE IF EXISTS {}").format(
-                            sql.Identifier(f"{prefix}_{group}")
-                        )
-                    )
+                for statement in security_sql.drop_group_roles_sql(base.database or "", schema):
+                    conn.execute(statement.encode())
     else:
         path = tmpdir / f"bench-{uuid.uuid4().hex[:12]}.sqlite3"
         try:

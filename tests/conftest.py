@@ -119,9 +119,8 @@ def postgres_schema() -> Iterator[str]:
 def drop_group_roles(conn: Connection, schema: str) -> None:
     """Drop the group roles an upgrade of ``schema`` created (roles are cluster-wide)."""
     database = conn.execute(text("SELECT current_database()")).scalar_one()
-    prefix = security_sql.role_prefix(database, schema)
-    for group in security_sql.GROUPS:
-        conn.execute(text(f'DROP ROLE IF EXISTS "{prefix}_{group}"'))
+    for statement in security_sql.drop_group_roles_sql(database, schema):
+        conn.execute(text(statement))
 
 
 @pytest.fixture

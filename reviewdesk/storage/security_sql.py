@@ -41,6 +41,13 @@ def role_prefix(database: str, schema: str) -> str:
     return f"rd_{digest[:10]}"
 
 
+def drop_group_roles_sql(database: str, schema: str) -> list[str]:
+    """Statements that drop the group roles of the installation in ``database``.``schema``,
+    once the schema is gone (tests and benchmarks that make throwaway schemas run them)."""
+    prefix = role_prefix(database, schema)
+    return [f"DROP ROLE IF EXISTS {quote(f'{prefix}_{group}')}" for group in GROUPS]
+
+
 def quote(identifier: str) -> str:
     """A PostgreSQL identifier, quoted."""
     return '"' + identifier.replace('"', '""') + '"'
