@@ -375,6 +375,9 @@ def test_the_lead_view_is_a_mode_of_the_window(desk_harness: HarnessFactory) -> 
     assert window.lead_view.inbox.lead == "ana"
     window.set_lead_role(False)
     assert not window.mode_bar.isVisible() and window.desk_in_view
+    # The installation's own login (owner or superuser): everything, and a warning.
+    window.set_identity(None, None, installation=True)
+    assert window.lead_role and "owner" in window.notice_bar.text.text()
 
 
 def test_on_a_shared_database_the_name_is_the_login(tmp_path: object, qtbot: QtBot) -> None:
