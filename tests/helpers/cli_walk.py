@@ -72,6 +72,10 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
             "--lead",
             "l",
         ],
+        "team add": ["team", "add", "ana", "--role", "reviewer", "--generate-password"],
+        "team list": ["team", "list"],
+        "team set-role": ["team", "set-role", "ana", "lead"],
+        "team remove": ["team", "remove", "ana"],
     }
 
 
