@@ -222,8 +222,12 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     try:
         yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
     finally:
+        from reviewdesk.storage.security_sql import drop_group_roles_sql
+
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            for statement in drop_group_roles_sql(url.database or "", schema):
+                conn.execute(statement.encode())
 
 
 def build_postgres(url: str, rows: list[dict[str, str]], count: int) -> None:

@@ -72,6 +72,7 @@ from sqlalchemy.engine import URL, Dialect, make_url
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
+from reviewdesk.storage import security_sql
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import SQLITE_BUSY_TIMEOUT_S, create_engines, resolve_target
 from reviewdesk.storage.queue_sql import QueueStore
@@ -124,6 +125,7 @@ class WorkerSpec:
     dsn: str  # psycopg conninfo or SQLite file path (ceiling mode)
     home: str
     statements: dict[str, tuple[str, tuple[str, ...]]]  # ceiling: name -> (SQL, param order)
+    reviewer: str = ""  # --logins: the worker's own login, which is its reviewer name
 
 
 @dataclass
@@ -245,6 +247,9 @@ def fresh_database(engine: str, pg_url: str, tmpdir: Path) -> Iterator[tuple[str
                 conn.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
                 )
+                # The installation's group roles (cluster-wide; docs/security.md).
+                for statement in security_sql.drop_group_roles_sql(base.database or "", schema):
+                    conn.execute(statement.encode())
     else:
         path = tmpdir / f"bench-{uuid.uuid4().hex[:12]}.sqlite3"
         try:
@@ -424,7 +429,7 @@ def _mirror_notes(probe: Probe, ceiling_sent: list[str]) -> list[str]:
 
 def _reviewdesk_cycle(spec: WorkerSpec) -> tuple[Cycle, Callable[[], None], list[str]]:
     desk = ReviewDesk.open(spec.url)
-    reviewer = f"r{spec.index}"
+    reviewer = spec.reviewer or f"r{spec.index}"
     probe_cycles(desk, reviewer)
     clock = time.perf_counter
 
@@ -814,8 +819,10 @@ def run_cycles(
     statements: Statements,
     seconds: float,
     warmup: float,
+    logins: Sequence[str] = (),
 ) -> RunResult:
-    """Run ``clients`` reviewer processes at once and gather what they measured."""
+    """Run ``clients`` reviewer processes at once and gather what they measured. With
+    ``logins``, ReviewDesk worker i connects as login i, which is also its reviewer name."""
     ctx = mp.get_context("spawn")
     ready: mp.Queue[list[int]] = ctx.Queue()
     results: mp.Queue[WorkerResult] = ctx.Queue()
@@ -825,6 +832,12 @@ def run_cycles(
     procs = []
     for i in range(clients):
         spec = WorkerSpec(i, engine, mode, url, dsn, home, statements)
+        if logins:
+            login_url = make_url(url).set(username=logins[i])
+            spec = WorkerSpec(
+                i, engine, mode, login_url.render_as_string(hide_password=False), dsn, home,
+                statements, reviewer=logins[i],
+            )  # fmt: skip
         proc = ctx.Process(target=worker_main, args=(spec, ready, go, window, results, stop))
         proc.start()
         procs.append(proc)
@@ -1109,24 +1122,28 @@ def measure_pair(
                 print(f"  (the machine stayed busy: {busy:.0%} of all cores used by others)")
         measurements = []
         for mode, (mode_url, mode_dsn) in targets.items():
-            load_before = os.getloadavg()[0]
-            run = run_cycles(
-                engine=engine,
-                mode=mode,
-                clients=clients,
-                url=mode_url,
-                dsn=mode_dsn,
-                home=str(home),
-                statements=statements if mode == "ceiling" else {},
-                seconds=args.seconds,
-                warmup=args.warmup,
-            )
-            load_after = os.getloadavg()[0]
+            # --logins: each ReviewDesk reviewer is a reviewer role of its own (security on).
+            logins = clients if (args.logins and mode == "reviewdesk") else 0
+            with team_logins(mode_url, logins) as names:
+                load_before = os.getloadavg()[0]
+                run = run_cycles(
+                    engine=engine,
+                    mode=mode,
+                    clients=clients,
+                    url=mode_url,
+                    dsn=mode_dsn,
+                    home=str(home),
+                    statements=statements if mode == "ceiling" else {},
+                    seconds=args.seconds,
+                    warmup=args.warmup,
+                    logins=names,
+                )
+                load_after = os.getloadavg()[0]
             pending, decided = queue_counts(mode_url)
             measurements.append(
                 _measurement(
                     engine,
-                    mode,
+                    mode + ("+logins" if names else ""),
                     clients,
                     args,
                     rates[mode],
@@ -1138,6 +1155,32 @@ def measure_pair(
             if mode == "ceiling" and engine not in summary.mirror_notes:
                 summary.mirror_notes[engine] = run.mirror_notes
     return measurements
+
+
+@contextmanager
+def team_logins(url: str, count: int) -> Iterator[list[str]]:
+    """``count`` reviewer logins on the installation at ``url`` (PostgreSQL), dropped after."""
+    if count == 0:
+        yield []
+        return
+    suffix = uuid.uuid4().hex[:8]
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+    try:
+        with engine.connect() as conn:
+            inst = security_sql.installation(conn)
+            for i in range(count):
+                made.append(
+                    security_sql.add_member(
+                        conn, inst, f"bench_r{i}_{suffix}", "reviewer", uuid.uuid4().hex
+                    )
+                )
+        yield made
+    finally:
+        with engine.connect() as conn:
+            for login in made:
+                conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{login}"')
+        engine.dispose()
 
 
 def _measurement(
@@ -1220,6 +1263,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="drop the change-notification triggers (PostgreSQL) before each run: the "
         "figures without their cost",
+    )
+    parser.add_argument(
+        "--logins",
+        action="store_true",
+        help="PostgreSQL: each ReviewDesk reviewer logs in as its own reviewer role, so that "
+        "the database's rules bind it (row-level security, grants, triggers; docs/security.md)",
     )
     parser.add_argument(
         "--quiet-wait",

@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import create_engines, resolve_target
+from reviewdesk.storage.security_sql import drop_group_roles_sql
 
 PG_URL = os.environ.get(
     "REVIEWDESK_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
@@ -129,6 +130,8 @@ def main() -> None:
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                    for statement in drop_group_roles_sql(admin.url.database or "", schema):
+                        conn.execute(text(statement))
             print(
                 f"postgresql {revision:5} median per insert: wall {wall:6.1f} us, client cpu "
                 f"{cpu:6.1f} us, server cpu (mean) {server:6.1f} us"

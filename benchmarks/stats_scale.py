@@ -65,6 +65,7 @@ from reviewdesk.services.recommend import RecommendationEngine
 from reviewdesk.services.stats import Dimension, StatsFilter, StatsService
 from reviewdesk.storage import migrate
 from reviewdesk.storage.engine import Engines, create_engines, resolve_target
+from reviewdesk.storage.security_sql import drop_group_roles_sql
 
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -551,6 +552,8 @@ def _pg_schema(base: str) -> Iterator[_Schema]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+            for statement in drop_group_roles_sql(admin.url.database or "", name):
+                conn.execute(text(statement))
         admin.dispose()
 
 

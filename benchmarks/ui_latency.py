@@ -50,6 +50,7 @@ from sqlalchemy import create_engine, text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.services.demo import demo_records
+from reviewdesk.storage.security_sql import drop_group_roles_sql
 from reviewdesk.ui.app import DeskApp, create_application
 from reviewdesk.ui.dialogs.decision import EscalateDialog, RejectDialog
 from reviewdesk.ui.main_window import MainWindow
@@ -398,6 +399,8 @@ def drop_schema(base: str, schema: str) -> None:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for statement in drop_group_roles_sql(admin.url.database or "", schema):
+            conn.execute(text(statement))
     admin.dispose()
 
 

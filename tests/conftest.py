@@ -15,10 +15,11 @@ from pathlib import Path
 
 import keyring
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
+from reviewdesk.storage import security_sql
 from tests.helpers.memory_keyring import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -132,7 +133,15 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            drop_group_roles(conn, schema)
         admin.dispose()
+
+
+def drop_group_roles(conn: Connection, schema: str) -> None:
+    """Drop the group roles an upgrade of ``schema`` created (roles are cluster-wide)."""
+    database = conn.execute(text("SELECT current_database()")).scalar_one()
+    for statement in security_sql.drop_group_roles_sql(database, schema):
+        conn.execute(text(statement))
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def decided(db_url: str) -> str:
             [
                 Spec("r-1", category="refund"),
                 Spec("r-2", category="refund", verdict="reject", reason="other"),
-                Spec("b-1", category="billing", reviewer="Reviewer-Bo-K2", model="drafter-3"),
+                Spec("b-1", category="billing", reviewer="reviewer-bo-k2", model="drafter-3"),
             ],
             clock,
         )
@@ -128,8 +128,8 @@ def decided(db_url: str) -> str:
         (["recommend", "--model", "gpt"], "known: drafter-2, drafter-3."),
         (
             ["stats", "--reviewer", "Ana"],
-            "--reviewer 'Ana': no decision has this reviewer; known: Reviewer-Ana-Q7, "
-            "Reviewer-Bo-K2.",
+            "--reviewer 'ana': no decision has this reviewer; known: reviewer-ana-q7, "
+            "reviewer-bo-k2.",
         ),
     ],
 )
@@ -175,12 +175,12 @@ def test_show_prints_one_draft_with_its_decision_and_trail(
         desk.submit([{"id": "t-2", "draft": "Second", "input": "Hi"}, {"id": "t-3", "draft": "3"}])
     # Claimed now, so that the lease still holds when the command looks.
     with ReviewDesk.open(db_url, clock=ManualClock(datetime.now(UTC))) as desk:
-        assert desk.claim("Reviewer-Bo-K2") is not None
+        assert desk.claim("reviewer-bo-k2") is not None
     code, out, err = run(capsys, "show", "t-1", "--db", db_url)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "draft t-1 (refund, risk medium, model drafter-2, confidence 0.80)"
-    assert lines[2].startswith("state: decided: edited by Reviewer-Ana-Q7 on 2026-11-02 09:00 UTC")
+    assert lines[2].startswith("state: decided: edited by reviewer-ana-q7 on 2026-11-02 09:00 UTC")
     assert "not delivered yet" in lines[2]
     assert "\nDraft:\n  Your refund is on its way.\n" in out
     assert "\nInput:\n  Where is my refund?\n" in out
@@ -190,7 +190,7 @@ def test_show_prints_one_draft_with_its_decision_and_trail(
     assert [line.split()[2] for line in trail.splitlines()] == ["submitted", "claimed", "decided"]
     # Not decided: its state, and who holds it.
     code, out, _ = run(capsys, "show", "t-2", "--db", db_url)
-    assert "state: in review by Reviewer-Bo-K2" in out and "\nContext:" not in out
+    assert "state: in review by reviewer-bo-k2" in out and "\nContext:" not in out
     document = json.loads(run(capsys, "show", "t-3", "--db", db_url, "--json")[1])
     assert (document["state"], document["result"], document["draft"]) == ("pending", None, "3")
     document = json.loads(run(capsys, "show", "t-1", "--db", db_url, "--json")[1])
@@ -205,14 +205,14 @@ def test_reviewers_lists_recent_activity_from_the_rollup(
     now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     clock = ManualClock(now - timedelta(days=40))
     with ReviewDesk.open(db_url, clock=clock, upgrade=True) as desk:
-        decide_all(desk, [Spec("old-1", reviewer="Reviewer-Old-Z1")], clock)
+        decide_all(desk, [Spec("old-1", reviewer="reviewer-old-z1")], clock)
         clock.advance(38 * 24 * 3600)
         decide_all(
             desk,
             [
                 Spec("a-1", review_seconds=10),
                 Spec("a-2", verdict="reject", reason="other", review_seconds=30),
-                Spec("b-1", reviewer="Reviewer-Bo-K2"),
+                Spec("b-1", reviewer="reviewer-bo-k2"),
             ],
             clock,
         )
@@ -220,18 +220,18 @@ def test_reviewers_lists_recent_activity_from_the_rollup(
     code, out, err = run(capsys, "reviewers", "--db", db_url)
     assert code == 0, err
     rows = {line.split()[0]: line.split() for line in out.splitlines()[3:] if line.strip()}
-    assert set(rows) >= {"Reviewer-Ana-Q7", "Reviewer-Bo-K2"} and "Reviewer-Old-Z1" not in out
-    assert rows["Reviewer-Ana-Q7"][1:3] == ["2", "50.0%"]
-    assert rows["Reviewer-Ana-Q7"][-1] == two_days_ago
+    assert set(rows) >= {"reviewer-ana-q7", "reviewer-bo-k2"} and "reviewer-old-z1" not in out
+    assert rows["reviewer-ana-q7"][1:3] == ["2", "50.0%"]
+    assert rows["reviewer-ana-q7"][-1] == two_days_ago
     document = json.loads(run(capsys, "reviewers", "--days", "60", "--json", "--db", db_url)[1])
     by_name = {r["reviewer"]: r for r in document["reviewers"]}
-    assert set(by_name) == {"Reviewer-Ana-Q7", "Reviewer-Bo-K2", "Reviewer-Old-Z1"}
+    assert set(by_name) == {"reviewer-ana-q7", "reviewer-bo-k2", "reviewer-old-z1"}
     assert (
-        by_name["Reviewer-Old-Z1"]["last_active"] == (now - timedelta(days=40)).date().isoformat()
+        by_name["reviewer-old-z1"]["last_active"] == (now - timedelta(days=40)).date().isoformat()
     )
-    assert by_name["Reviewer-Ana-Q7"]["decided"] == 2
-    assert by_name["Reviewer-Ana-Q7"]["approved"]["rate"] == 0.5
-    assert by_name["Reviewer-Ana-Q7"]["median_review_seconds"] is not None
+    assert by_name["reviewer-ana-q7"]["decided"] == 2
+    assert by_name["reviewer-ana-q7"]["approved"]["rate"] == 0.5
+    assert by_name["reviewer-ana-q7"]["median_review_seconds"] is not None
 
 
 class _Terminal(io.StringIO):

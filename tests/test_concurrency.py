@@ -11,6 +11,7 @@ import pytest
 from reviewdesk import ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
 from tests.helpers.reviewer_process import review_until_empty
+from tests.helpers.team import person, team
 
 PROCESSES = 8
 DRAFTS = 2000
@@ -18,7 +19,25 @@ DRAFTS = 2000
 
 @pytest.mark.slow
 def test_eight_processes_decide_each_draft_exactly_once(db_url: str) -> None:
-    with ReviewDesk.open(db_url, upgrade=True) as desk:
+    with ReviewDesk.open(db_url, upgrade=True):
+        pass
+    drain(db_url, [(db_url, f"rev{i}") for i in range(PROCESSES)])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_eight_logins_decide_each_draft_exactly_once(postgres_url: str) -> None:
+    """The same with security on: each process logs in as its own reviewer or lead."""
+    with ReviewDesk.open(postgres_url, upgrade=True):
+        pass
+    roles = {f"rev{i}": ("reviewer" if i % 2 else "lead") for i in range(PROCESSES)}
+    with team(postgres_url, roles) as urls:
+        drain(postgres_url, [(urls[name], person(urls, name)) for name in roles])
+
+
+def drain(db_url: str, workers: list[tuple[str, str]]) -> None:
+    """Fill the queue at ``db_url`` and let one process per (URL, reviewer) drain it."""
+    with ReviewDesk.open(db_url) as desk:
         # 250 reviews each: far past a person's session limits, which this test is not about.
         desk.set_session_limits(SessionLimits.off())
         desk.submit(
@@ -30,8 +49,8 @@ def test_eight_processes_decide_each_draft_exactly_once(db_url: str) -> None:
         start = manager.Event()
         with ctx.Pool(PROCESSES) as pool:
             pending = [
-                pool.apply_async(review_until_empty, (db_url, f"rev{i}", start))
-                for i in range(PROCESSES)
+                pool.apply_async(review_until_empty, (url, reviewer, start))
+                for url, reviewer in workers
             ]
             start.set()
             reports = [p.get(timeout=300) for p in pending]

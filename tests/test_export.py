@@ -393,7 +393,7 @@ def test_gold_undone_and_low_attention_are_filtered(
     specs = [Spec("keep"), Spec("gold"), Spec("sloppy"), Spec("redo")]
     decide_all(desk, specs, clock)
     # Undo the last decision, then decide again: only the second, live decision is exported.
-    lease = desk.undo("Reviewer-Ana-Q7")
+    lease = desk.undo("reviewer-ana-q7")
     assert lease.draft.id == "redo"
     desk.decide(lease, "edit", text="Second thoughts.", review_seconds=3.0)
     engines = create_engines(desk.target)

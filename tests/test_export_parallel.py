@@ -51,7 +51,7 @@ from tests.helpers.tripwire_keyring import TRIPWIRE_ENV
 pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-REVIEWERS = ("Reviewer-Ana-Q7", "Reviewer-Bo-Z3", "Reviewer-Cy-K1")
+REVIEWERS = ("reviewer-ana-q7", "reviewer-bo-z3", "reviewer-cy-k1")
 CATEGORIES = ("refund", "billing", "legal", "shipping")
 COUNT = 90
 PAGE = 7  # several pages per part, so that progress and prefetching take turns

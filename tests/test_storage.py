@@ -23,7 +23,7 @@ from reviewdesk.storage.engine import (
     keyring_account,
     resolve_target,
 )
-from tests.conftest import postgres_base_url
+from tests.conftest import drop_group_roles, postgres_base_url
 from tests.helpers.memory_keyring import MemoryKeyring
 
 
@@ -261,6 +261,7 @@ def fresh_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            drop_group_roles(conn, schema)
         admin.dispose()
 
 

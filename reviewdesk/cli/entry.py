@@ -3,7 +3,7 @@
 Every command takes ``--db URL`` before or after its name, else ``REVIEWDESK_DATABASE_URL``, else
 the embedded database. Errors go to stderr as one clear message each; the exit code is 1. The
 commands live one group a module beside this one: producing, reviewing, leading, export, admin,
-demo, policy, alerts (and live: results --follow).
+demo, policy, alerts (and live: results --follow), team.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO
 
-from reviewdesk.cli import admin, alerts, demo, export, leading, policy, producing, reviewing
+from reviewdesk.cli import admin, alerts, demo, export, leading, policy, producing, reviewing, team
 from reviewdesk.cli.args import add_gui_command, base_parser, configure_logging
 from reviewdesk.core.errors import ReviewDeskError
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     leading.add_lead_commands(sub, common)
     policy.add_policy_command(sub, common)
     alerts.add_alert_commands(sub, common)
+    team.add_team_command(sub, common)
     return parser
 
 
@@ -43,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     **leading.LEAD_COMMANDS,
     "policy": policy.cmd_policy,
     **alerts.ALERT_COMMANDS,
+    **team.TEAM_COMMANDS,
 }
 
 

@@ -17,6 +17,7 @@ from typing import IO
 from reviewdesk.cli.text import DEFAULT_WIDTH, output_width, wrapped
 from reviewdesk.core.domain import Severity
 from reviewdesk.core.errors import ConfigurationError, UnknownDraft
+from reviewdesk.core.identity import canonical_name
 from reviewdesk.core.period import SINCE_HELP, UNTIL_HELP, period_days
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.services.escalations import Escalation, EscalationInbox, Resolution
@@ -551,7 +552,7 @@ def cmd_stats(args: argparse.Namespace, out: IO[str]) -> int:
             until=until,
             categories=tuple(args.category),
             models=tuple(args.model),
-            reviewers=tuple(args.reviewer),
+            reviewers=tuple(canonical_name(r) for r in args.reviewer),  # one spelling
             bands=tuple(args.band),
             include_low_attention=args.include_low_attention,
         )

@@ -139,6 +139,24 @@ class DatabaseNotFound(DatabaseUnavailable):
     """A SQLite file named by URL does not exist; only ``reviewdesk db upgrade`` creates one."""
 
 
+class NotPermitted(ReviewDeskError):
+    """The database refused the action to this login: its role does not allow it, or it acted
+    under another person's name (docs/security.md). Nothing was written; on PostgreSQL the
+    refusal is in the ``refusal`` log under the login. ``needs`` names the role the action
+    needs, when it is known."""
+
+    def __init__(self, message: str, *, needs: str | None = None) -> None:
+        self.needs = needs
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_not_permitted, (str(self), self.needs))
+
+
+def _not_permitted(message: str, needs: str | None) -> NotPermitted:
+    return NotPermitted(message, needs=needs)
+
+
 class ConfigurationError(ReviewDeskError):
     """A setting or URL is malformed."""
 

@@ -182,6 +182,7 @@ class AlertService:
     def evaluate(self, now: datetime | None = None) -> Evaluation:
         """Raise an alert for each condition that holds and is not open yet; clear the open
         ones whose condition has ended."""
+        self.desk.access.require("lead", "Evaluating the alert rules")
         now = now or self.desk.database_now()
         found = self.findings(now)
         raised, cleared = self.store.sync(
@@ -217,6 +218,8 @@ class AlertService:
         acknowledged before (saying by whom)."""
         if not by or not by.strip() or len(by) > 200:
             raise InvalidArgument("Who acknowledges is required (1 to 200 characters).")
+        self.desk.access.require("lead", "Acknowledging an alert")
+        by = self.desk.access.person(by, what="lead")
         if not self.store.acknowledge(alert_id, by=by, now=self.desk.database_now()):
             row = self.store.alert(alert_id)
             if row is None:

@@ -10,14 +10,15 @@ for result in desk.results(): ...
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from rapidfuzz.distance import Levenshtein
 
@@ -61,6 +62,7 @@ from reviewdesk.core.errors import (
     UndoRefused,
     UnknownDraft,
 )
+from reviewdesk.core.identity import reviewer_name
 from reviewdesk.core.intake import DraftSubmission, parse_jsonl, validate_records
 from reviewdesk.core.sessions import (
     LEASE_TTL_BOUNDS,
@@ -74,6 +76,7 @@ from reviewdesk.core.sessions import (
     is_fast_approval,
     seconds_problem,
 )
+from reviewdesk.services.access import Access
 from reviewdesk.services.live import follow_results
 from reviewdesk.services.policies import PolicyService, routing_of
 from reviewdesk.services.sessions import SessionKeeper, SessionSummary
@@ -90,8 +93,23 @@ from reviewdesk.storage.reads import read_now
 from reviewdesk.storage.session_sql import SessionStore
 
 log = logging.getLogger(__name__)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 REJECT_REASONS_KEY = "reject_reasons"
+
+
+def _needs(role: str, action: str) -> Callable[[_F], _F]:
+    """The method needs ``role``: a refusal by the database says so and is logged."""
+
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def guarded(self: ReviewDesk, *args: Any, **kwargs: Any) -> Any:
+            with self._access.needs(role, action):
+                return method(self, *args, **kwargs)
+
+        return cast("_F", guarded)
+
+    return wrap
 
 
 class ReviewDesk:
@@ -116,7 +134,8 @@ class ReviewDesk:
         self._engines = engines
         self._store = QueueStore(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
-        self._policies = PolicyService(engines, clock, rng)
+        self._access = Access(self._store)
+        self._policies = PolicyService(engines, clock, rng, access=self._access)
         self._clock = clock
         self._lease_ttl = None if lease_ttl is None else float(lease_ttl)
         self._undo_window = None if undo_window is None else float(undo_window)
@@ -199,6 +218,11 @@ class ReviewDesk:
         return team if self._undo_window is None else min(self._undo_window, team)
 
     @property
+    def access(self) -> Access:
+        """Who this desk acts as: the login and its role on a shared database."""
+        return self._access
+
+    @property
     def engines(self) -> Engines:
         """The database engines, for services that read in bulk (statistics, export)."""
         return self._engines
@@ -214,6 +238,7 @@ class ReviewDesk:
         return self._clock
 
     # -- producers ------------------------------------------------------------------------------
+    @_needs("producer", "Submitting drafts")
     def submit(
         self, records: Iterable[Mapping[str, Any]], *, source: str = "<records>"
     ) -> SubmitReport:
@@ -225,6 +250,7 @@ class ReviewDesk:
         valid, problems = validate_records(records, source=source)
         return self._submit(valid, problems, source)
 
+    @_needs("producer", "Submitting drafts")
     def submit_jsonl(self, lines: Iterable[bytes], *, source: str) -> SubmitReport:
         """Queue drafts from JSON Lines given as raw byte lines; all or nothing."""
         valid, problems = parse_jsonl(lines, source=source)
@@ -245,6 +271,7 @@ class ReviewDesk:
         )
 
     # -- reviewers ------------------------------------------------------------------------------
+    @_needs("reviewer", "Claiming a draft")
     def claim(self, reviewer: str, *, exclude: Sequence[int] = ()) -> Lease | None:
         """Lease the next draft (priority first, then age) to ``reviewer``; None when none waits.
 
@@ -253,7 +280,7 @@ class ReviewDesk:
         category it prefers another at the same priority; now and then it serves a
         known-answer draft. ``exclude`` holds draft keys to pass over, e.g. ones just skipped.
         """
-        _check_reviewer(reviewer)
+        reviewer = self._access.person(reviewer)
         fence = self._sessions.fence(reviewer)
         ttl = self.lease_ttl
         for attempt in range(2):
@@ -286,6 +313,7 @@ class ReviewDesk:
     def _store_sessions(self) -> SessionStore:
         return self._sessions._store
 
+    @_needs("reviewer", "Renewing a lease")
     def renew(self, lease: Lease) -> Lease:
         """Extend the lease by the TTL from now. Raises LeaseLost if it is no longer held."""
         ttl = self.lease_ttl
@@ -304,6 +332,7 @@ class ReviewDesk:
             raise LeaseLost(lease.draft.id, why or "missing")
         return dataclasses.replace(lease, expires_at=expires, ttl_seconds=ttl)
 
+    @_needs("reviewer", "Releasing a draft")
     def release(self, lease: Lease) -> None:
         """Give the draft back (skip): it is claimable again at once and no longer counts
         against the session. Raises LeaseLost if the lease was no longer held (then there was
@@ -324,6 +353,7 @@ class ReviewDesk:
         if why is not None:
             raise LeaseLost(lease.draft.id, why)
 
+    @_needs("reviewer", "Deciding")
     def decide(
         self,
         lease: Lease,
@@ -548,10 +578,11 @@ class ReviewDesk:
             fast_flag_at=limits.fast_approvals_to_flag,
         )
 
+    @_needs("reviewer", "Undoing a decision")
     def undo(self, reviewer: str) -> Lease:
         """Undo ``reviewer``'s latest decision if it is within the undo window and its result has
         not been delivered; the draft comes back leased to the same reviewer."""
-        _check_reviewer(reviewer)
+        reviewer = self._access.person(reviewer)
         window, ttl = self.undo_window, self.lease_ttl
         row, why = self._store.undo_last(
             reviewer=reviewer,
@@ -572,6 +603,7 @@ class ReviewDesk:
         return _lease(row, reviewer, current.id if current else None, ttl)
 
     # -- consumers ------------------------------------------------------------------------------
+    @_needs("producer", "Reading results")
     def results(
         self,
         *,
@@ -636,6 +668,7 @@ class ReviewDesk:
         cursors = sorted({r.cursor if isinstance(r, Result) else int(r) for r in results})
         return [Retraction(cursor, id_) for cursor, id_ in self._store.undone_of(cursors)]
 
+    @_needs("producer", "Acknowledging results")
     def ack(self, results: Iterable[Result | int]) -> AckReport:
         """Mark results delivered (ending their undo window). Results undone in the meantime
         come back in ``undone`` (cursors) and ``retractions``: do not send those. Escalations a
@@ -732,27 +765,27 @@ class ReviewDesk:
     def session_limits(self) -> SessionLimits:
         return self._sessions.limits()
 
+    @_needs("lead", "Setting the team's limits")
     def set_session_limits(self, limits: SessionLimits) -> None:
         """Store the team's limits (in this database); desks pick them up within 30 s."""
         self._sessions.set_limits(limits)
 
     def session_status(self, reviewer: str) -> SessionStatus:
         """The reviewer's session, limit use and warnings, or why they cannot review now."""
-        _check_reviewer(reviewer)
-        return self._sessions.status(reviewer)
+        return self._sessions.status(self._access.person(reviewer))
 
     def end_session(self, reviewer: str) -> SessionSummary | None:
         """End the reviewer's session early; the break starts now. Release held leases first."""
-        _check_reviewer(reviewer)
-        return self._sessions.end(reviewer)
+        return self._sessions.end(self._access.person(reviewer))
 
     def session_summary(
         self, reviewer: str, session_id: int | None = None
     ) -> SessionSummary | None:
         """Reviews by verdict, catches, gold accuracy, median time and the trend over the
         reviewer's recent sessions; the latest session unless ``session_id`` says otherwise."""
-        return self._sessions.summary(reviewer, session_id)
+        return self._sessions.summary(self._access.person(reviewer), session_id)
 
+    @_needs("lead", "Marking a gold draft")
     def mark_gold(
         self, draft_id: str, expected: str | Label, *, by: str, note: str | None = None
     ) -> None:
@@ -764,26 +797,34 @@ class ReviewDesk:
                 "Expected verdict must be approved, edited, rejected or escalated, "
                 f"not {expected!r}."
             ) from None
+        self._access.require("lead", "Marking a gold draft")
         problem = self._store_sessions.mark_gold(
-            external_id=draft_id, expected_label=label.value, by=by, note=note
+            external_id=draft_id,
+            expected_label=label.value,
+            by=self._access.person(by, what="lead"),
+            note=note,
         )
         if problem is not None:
             raise InvalidDecision(problem[0].upper() + problem[1:] + ".")
 
+    @_needs("lead", "Retiring a gold draft")
     def retire_gold(self, draft_id: str) -> bool:
         """Stop serving a gold draft (it stays out of statistics and exports)."""
+        self._access.require("lead", "Retiring a gold draft")
         return self._store_sessions.set_gold_active(external_id=draft_id, active=False)
 
     def gold_accuracy(self, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Per reviewer: gold answers, correct ones, and stops caught."""
-        return [dict(r) for r in self._store_sessions.gold_accuracy(reviewer)]
+        who = None if reviewer is None else reviewer_name(reviewer)
+        return [dict(r) for r in self._store_sessions.gold_accuracy(who)]
 
     def confirmed_catches(
         self, reviewer: str, since: datetime | None = None
     ) -> list[dict[str, Any]]:
         """The reviewer's rejections and escalations that a lead's gold mark or a peer's gold
         answer has since confirmed."""
-        return [dict(r) for r in self._store_sessions.confirmed_catches(reviewer, since)]
+        who = reviewer_name(reviewer)
+        return [dict(r) for r in self._store_sessions.confirmed_catches(who, since)]
 
     def counts(self) -> QueueCounts:
         return QueueCounts(**self._store.counts())
@@ -796,6 +837,7 @@ class ReviewDesk:
         stored = self._store.get_setting(REJECT_REASONS_KEY)
         return tuple(stored) if stored else DEFAULT_REJECT_REASONS
 
+    @_needs("lead", "Setting the reject reasons")
     def set_reject_reasons(self, reasons: Sequence[str]) -> tuple[str, ...]:
         """Replace the team's reject reasons; returns them as stored.
 
@@ -814,11 +856,6 @@ def _check_overrides(lease_ttl: float | None, undo_window: float | None) -> None
     ):
         if value is not None and (problem := seconds_problem(name, value, bounds)):
             raise ConfigurationError(f"ReviewDesk.open: {problem}.")
-
-
-def _check_reviewer(reviewer: str) -> None:
-    if not reviewer or not reviewer.strip() or len(reviewer) > 200:
-        raise InvalidArgument("A reviewer name is required (1 to 200 characters).")
 
 
 def _draft(row: Mapping[Any, Any]) -> Draft:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.domain import Risk, Severity
-from reviewdesk.core.errors import InvalidArgument, InvalidDecision, ReviewDeskError
+from reviewdesk.core.errors import InvalidDecision, ReviewDeskError
 from reviewdesk.core.escalation_sla import due_at, is_breached, is_overdue
+from reviewdesk.core.identity import reviewer_name
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.escalation_sql import EscalationRow, EscalationStore
 
@@ -158,8 +159,8 @@ class EscalationInbox:
             ) from None
         if not note or not note.strip():
             raise InvalidDecision("Resolving an escalation needs a note saying why.")
-        if not lead or not lead.strip() or len(lead) > 200:
-            raise InvalidArgument("A lead name is required (1 to 200 characters).")
+        # On a shared database the database records the login as the resolver (docs/security.md).
+        lead = reviewer_name(lead, what="lead")
         if resolution is Resolution.SEND_EDITED:
             if text is None or not text.strip():
                 raise InvalidDecision("send_edited needs the text to send.")

@@ -36,6 +36,7 @@ from reviewdesk.core.sampling_plan import (
     plan_for,
     plan_for_review_share,
 )
+from reviewdesk.services.access import Access
 from reviewdesk.services.stats import wilson_interval
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.policy_sql import Counted, PolicyStore
@@ -258,9 +259,24 @@ class PolicyService:
     """Policies of one desk's database."""
 
     def __init__(
-        self, engines: Engines, clock: Clock | None = None, rng: random.Random | None = None
+        self,
+        engines: Engines,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        *,
+        access: Access | None = None,
     ) -> None:
         self._store = PolicyStore(engines, _policy, clock, rng)
+        self._access = access
+
+    def _lead(self, note: str | None, by: str | None) -> tuple[str, str]:
+        """A change's note and lead; on a shared database only a lead changes a policy, and
+        the change is recorded under the login."""
+        note, by = _check_note(note, by)
+        if self._access is not None:
+            self._access.require("lead", "Changing a review policy")
+            by = self._access.person(by, what="lead")
+        return note, by
 
     # -- routing and counting (ReviewDesk calls these) -------------------------------------------
     def router(self) -> SubmitRouter:
@@ -444,7 +460,7 @@ class PolicyService:
         fraction ``fraction`` or the plan whose review share at the cell's measured defect
         rate is at most ``max_review_share``. Every state of the cell starts in screening,
         unless ``start_from_history`` and the cell's last ``i`` decisions are all clear."""
-        note, by = _check_note(note, by)
+        note, by = self._lead(note, by)
         preview = self.preview(
             category,
             aoql=aoql,
@@ -490,7 +506,7 @@ class PolicyService:
         model: str | None = None,
     ) -> PolicyView:
         """Back to full review for good: the policy stays, with its history, in mode full."""
-        note, by = _check_note(note, by)
+        note, by = self._lead(note, by)
         cell = check_cell(category, min_confidence, model)
         with self._store.engines.write.begin() as conn:
             current = self._store.policy_by_cell(conn, cell.key())
@@ -552,7 +568,7 @@ class PolicyService:
     def reset(self, category: str | None = None, *, note: str, by: str) -> list[int]:
         """Back to full review for the next submitted draft: every plan of ``category`` (None:
         of every category) returns to screening, its clear-run count at 0."""
-        note, by = _check_note(note, by)
+        note, by = self._lead(note, by)
         if category is None:
             return self._store.reset(policy_ids=None, by=by, note=note)
         ids = [p.id for p in self._store.policies() if p.cell.category == category]

@@ -109,11 +109,21 @@ def _driver_errors(conn: Connection, sql: str, params: Any) -> Iterator[None]:
 
 
 def bulk_insert(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    copy: bool = True,
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order) in ``conn``'s transaction."""
+    """Insert ``rows`` (values in ``columns`` order) in ``conn``'s transaction.
+
+    PostgreSQL loads them with COPY unless ``copy`` is False: COPY is refused on a table with
+    row-level security to a login it binds (a producer's, docs/security.md).
+    """
     dialect = conn.dialect
-    copy = dialect.name == "postgresql"
+    postgres = dialect.name == "postgresql"
+    copy = copy and postgres
     processors = [
         # COPY takes JSON as text, which the server parses: no psycopg Jsonb wrapper needed.
         dump_json
@@ -130,16 +140,20 @@ def bulk_insert(
         with (
             _driver_errors(conn, sql, None),
             driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(sql) as copy,
+            cursor.copy(sql) as loader,
         ):
             for row in rows:
-                copy.write_row(row)
+                loader.write_row(row)
     else:
         # Names from ReviewDesk's own table definition, never from input.
-        marks = ", ".join("?" for _ in columns)
+        marks = ", ".join(("%s" if postgres else "?") for _ in columns)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
         with _driver_errors(conn, sql, None):
-            driver.executemany(sql, rows)  # type: ignore[union-attr]
+            if postgres:
+                with driver.cursor() as cursor:  # type: ignore[union-attr]
+                    cursor.executemany(sql, rows)
+            else:
+                driver.executemany(sql, rows)  # type: ignore[union-attr]
 
 
 def _converted(

@@ -27,6 +27,7 @@ from reviewdesk.core.errors import (
     ConfigurationError,
     ConnectionLost,
     DatabaseUnavailable,
+    NotPermitted,
     ReviewDeskError,
 )
 from reviewdesk.storage.urls import mask_url
@@ -41,6 +42,8 @@ _SQLITE_UNAVAILABLE = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 15, 22, 23, 26})
 # PostgreSQL: every OperationalError (connecting, shutdown, resources, timeouts), and these
 # two that psycopg files elsewhere: no privilege on a table, and a read-only standby server.
 _POSTGRES_UNAVAILABLE = frozenset({"42501", "25006"})
+# insufficient_privilege: a grant, a row-level security policy or a rule's trigger said no.
+_NOT_PERMITTED = "42501"
 
 
 def install(engine: Engine, display: str) -> None:
@@ -85,6 +88,9 @@ def database_error(
     reason = describe(exc)
     if lost:
         return ConnectionLost(f"Lost the connection to database {name}: {reason}")
+    if not connecting and getattr(exc, "sqlstate", None) == _NOT_PERMITTED:
+        # A rule of docs/security.md refused this login; the rest of the database works.
+        return NotPermitted(f"Not permitted on database {name}: {reason}")
     if _unavailable(dialect, exc):
         return DatabaseUnavailable(f"Database {name} is unavailable: {reason}")
     if connecting:

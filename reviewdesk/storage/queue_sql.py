@@ -10,6 +10,7 @@ lease. Time comes from one clock: PostgreSQL's now() in production, or an inject
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -43,6 +44,8 @@ from reviewdesk.storage.driver_sql import DriverStatement, bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.failures import server_closed
 from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE
+from reviewdesk.storage.security_sql import Identity
+from reviewdesk.storage.security_sql import identity as security_identity
 from reviewdesk.storage.tables import DraftEventRow, DraftRow
 from reviewdesk.storage.types import JsonDocument, UtcDateTime
 
@@ -1123,6 +1126,7 @@ class QueueStore:
                     )
                     for r in fresh
                 ],
+                copy=not self.row_security,
             )
             if self.postgres:
                 conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
@@ -1278,4 +1282,28 @@ class QueueStore:
                     SET value = excluded.value, updated_at = excluded.updated_at"""
                 ),
                 {"key": key, "value": value, "now": now},
+            )
+
+    # -- identity -------------------------------------------------------------------------------
+    @functools.cached_property
+    def row_security(self) -> bool:
+        """Whether the database's rules bind this login (a team member's, on PostgreSQL)."""
+        ident = self.identity()
+        return ident is not None and ident.enforced
+
+    def identity(self) -> Identity | None:
+        """Who this connection is on PostgreSQL (None on SQLite: one person's database)."""
+        if not self.postgres:
+            return None
+        with self._read() as conn:
+            return security_identity(conn)
+
+    def record_refusal(self, action: str, detail: str) -> None:
+        """Log an action the database refused to this login, under the login (PostgreSQL)."""
+        if not self.postgres:
+            return
+        with self.engines.statement.connect() as conn:
+            conn.execute(
+                text("SELECT rd_record_refusal(:action, :detail)"),
+                {"action": action, "detail": detail},
             )

@@ -85,6 +85,9 @@ class DraftRow(SQLModel, table=True):
     is_gold: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # The producer's login that submitted it (PostgreSQL, migration 0009; NULL before, and on
+    # SQLite).
+    submitted_by: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
 class DecisionRow(SQLModel, table=True):
@@ -552,3 +555,25 @@ class AlertRow(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     acknowledged_by: str | None = Field(default=None, sa_column=Column(String(200)))
     cleared_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+
+
+class RefusalRow(SQLModel, table=True):
+    """Append-only (PostgreSQL, migration 0009): actions the database refused a team member,
+    recorded under the login (security_sql.rd_record_refusal)."""
+
+    __tablename__ = "refusal"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    action: str = Field(sa_column=Column(String(100), nullable=False))
+    detail: str | None = Field(default=None, sa_column=Column(String(500)))
+    at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+class SecurityInstallationRow(SQLModel, table=True):
+    """PostgreSQL (migration 0009): this installation's group roles' prefix and its owner."""
+
+    __tablename__ = "security_installation"
+
+    role_prefix: str = Field(sa_column=Column(String(63), primary_key=True))
+    owner_role: str = Field(sa_column=Column(String(63), nullable=False))

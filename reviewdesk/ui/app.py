@@ -205,7 +205,7 @@ class DeskApp(QObject):
             session,
             info,
             self.executor,
-            self.reviewer,
+            info.login or self.reviewer,  # on a shared database the reviewer is the login
             report_error=self.report_error,
             clock=self._clock,
             monotonic=self._monotonic,
@@ -213,6 +213,7 @@ class DeskApp(QObject):
         )
         self.controller = controller
         self.window.attach(controller)
+        self.window.set_identity(info.login, info.role, installation=info.installation)
         if self._on_lead_database():
             self._show_team_demo()
         if info.demo is not None:

@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         self._settings = settings
         self._executor = executor
         self._reviewer = reviewer
+        self._login: str | None = None
         self._default_reviewer = default_reviewer
         # Whether an OS keyring can hold passwords (None: not known yet); set by the app.
         self.keyring_available: Callable[[], bool | None] = lambda: None
@@ -529,6 +530,7 @@ class MainWindow(QMainWindow):
         self._activity.stop()
         self._waiting = False
         self.controller = None
+        self.set_lead_role(False)  # until the next database says who this is (set_identity)
         # Before the session closes on the worker: the lead view submits nothing more to it.
         if self._lead_view is not None:
             self._lead_view.set_session(None)
@@ -1004,7 +1006,7 @@ class MainWindow(QMainWindow):
             keyring_available=bool(available),
             embedded_path=self._embedded_path,
             executor=self._executor,
-            lead_role=self._settings.lead_role,
+            login=self.login,
             parent=self,
         )
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -1015,9 +1017,6 @@ class MainWindow(QMainWindow):
 
     def _settings_done(self, result: SettingsResult) -> None:
         self.apply_keymap(result.keymap)
-        self._settings.lead_role = result.lead_role
-        self._settings.sync()
-        self.set_lead_role(result.lead_role)
         self.settings_accepted.emit(result)
 
     def _settings_closed(self, dialog: QDialog) -> None:
@@ -1066,7 +1065,7 @@ class MainWindow(QMainWindow):
         self.mode_bar.currentChanged.connect(
             lambda index: self.show_desk() if index == 0 else self.show_lead()
         )
-        self.set_lead_role(self._settings.lead_role)
+        self.set_lead_role(False)  # until a database says who this is (set_identity)
 
     @property
     def desk_in_view(self) -> bool:
@@ -1076,6 +1075,27 @@ class MainWindow(QMainWindow):
     @property
     def lead_role(self) -> bool:
         return self._lead_role
+
+    @property
+    def login(self) -> str | None:
+        """The login on a shared database that holds this person to its rules, else None."""
+        return self._login
+
+    def set_identity(self, login: str | None, role: str | None, *, installation: bool) -> None:
+        """Follow the role the database gives: the lead view for leads (and for the one person
+        of an embedded database); a team member's name is their login."""
+        self._login = login
+        if login is not None:
+            self.set_reviewer(login)
+            self.set_lead_role(role == "lead")
+        else:
+            self.set_lead_role(True)
+        if installation:
+            self.notice_bar.show_notice(
+                "warning",
+                "Connected as the database's owner (or a superuser): the team's rules do not "
+                "bind this login. Review with your own login; see docs/security.md.",
+            )
 
     def set_lead_role(self, enabled: bool) -> None:
         """Offer the lead view (or not: then the desk is shown)."""

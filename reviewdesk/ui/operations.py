@@ -53,6 +53,11 @@ class SessionInfo:
     demo: SubmitReport | None
     # Where the desk is (plain, frozen data): the export dialog opens its own connections there.
     target: DatabaseTarget | None = None
+    # On a shared database: the login the rules bind (None: SQLite, or the installation's own
+    # login), its role, and whether this is the installation's login (owner or superuser).
+    login: str | None = None
+    role: str | None = None
+    installation: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,12 @@ class OpenDesk:
             raise
 
     def info(self, *, demo: SubmitReport | None = None) -> SessionInfo:
+        identity = self.desk.access.identity
+        enforced = identity is not None and identity.enforced
         return SessionInfo(
+            login=identity.login if identity is not None and enforced else None,
+            role=identity.role if identity is not None else None,
+            installation=identity is not None and not enforced,
             display=self.desk.target.display,
             embedded=self.desk.target.embedded,
             lease_ttl=self.desk.lease_ttl,

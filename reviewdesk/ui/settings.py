@@ -135,19 +135,6 @@ class UiSettings:
         else:
             self._qs.remove("review/reviewer")
 
-    @property
-    def lead_role(self) -> bool:
-        """Whether this person is a team lead: the window then offers the lead view. A setting
-        for now; roles held by the database would replace it (issue 5)."""
-        return self._str("review/leadRole") in ("true", "1")
-
-    @lead_role.setter
-    def lead_role(self, enabled: bool) -> None:
-        if enabled:
-            self._qs.setValue("review/leadRole", "true")
-        else:
-            self._qs.remove("review/leadRole")
-
     # -- keys ---------------------------------------------------------------------------------
     def keymap(self) -> dict[str, str]:
         """Action id → key sequence (portable text), for the actions the reviewer remapped."""

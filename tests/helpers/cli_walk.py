@@ -82,6 +82,10 @@ def database_commands(folder: Path) -> dict[str, list[str]]:
         "alerts ack": ["alerts", "ack", "1", "--by", "lea"],
         "metrics": ["metrics"],
         "watch": ["watch", "--once"],
+        "team add": ["team", "add", "ana", "--role", "reviewer", "--generate-password"],
+        "team list": ["team", "list"],
+        "team set-role": ["team", "set-role", "ana", "lead"],
+        "team remove": ["team", "remove", "ana"],
     }  # fmt: skip
 
 

@@ -17,7 +17,7 @@ class Spec:
 
     id: str
     verdict: str = "approve"
-    reviewer: str = "Reviewer-Ana-Q7"
+    reviewer: str = "reviewer-ana-q7"
     category: str = "refund"
     risk: str = "medium"
     model: str | None = "drafter-2"
@@ -106,7 +106,7 @@ def mixed_specs(prefix: str = "t") -> list[Spec]:
         Spec(
             f"{prefix}-edited",
             "edit",
-            reviewer="Reviewer-Bo-Z3",
+            reviewer="reviewer-bo-z3",
             category="billing",
             risk="high",
             text="Your refund was issued today; allow 5–7 days. ✓",
@@ -125,7 +125,7 @@ def mixed_specs(prefix: str = "t") -> list[Spec]:
         Spec(
             f"{prefix}-escalated",
             "escalate",
-            reviewer="Reviewer-Bo-Z3",
+            reviewer="reviewer-bo-z3",
             severity="high",
             note="Legal threat in the message.",
             category="legal",

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 from PySide6.QtCharts import QBarSet
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QCheckBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 
@@ -24,7 +25,6 @@ from reviewdesk.ui.lead.format import chart_text
 from reviewdesk.ui.lead.jobs import LeadQuery
 from reviewdesk.ui.lead.models import KEY_ROLE, TEXT_ROLE, TimelineModel
 from reviewdesk.ui.review_controller import ReviewState
-from reviewdesk.ui.settings import UiSettings
 from tests.conftest import DeskFactory
 from tests.ui.conftest import HarnessFactory, drafts
 from tests.ui.lead_helpers import DAY0, DAYS, lead_env, open_view, seed
@@ -345,11 +345,14 @@ def test_the_lead_view_is_a_mode_of_the_window(desk_harness: HarnessFactory) -> 
     h = desk_harness(drafts(3))
     window = h.window
     h.wait_for_draft("d-01")
-    # Not a lead: no mode bar, and the key does nothing.
+    # The embedded database's one person is reviewer and lead at once.
+    assert window.mode_bar.isVisible() and window.lead_role
+    # A reviewer's login on a shared database: no mode bar, and the key does nothing.
+    window.set_identity("ana", "reviewer", installation=False)
     assert not window.mode_bar.isVisible()
     h.press(Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.desk_in_view
-    window.set_lead_role(True)
+    window.set_identity("ana", "lead", installation=False)
     assert window.mode_bar.isVisible()
     with h.qtbot.waitSignal(window.lead_view.computed, timeout=20_000):
         h.press(Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
@@ -372,35 +375,31 @@ def test_the_lead_view_is_a_mode_of_the_window(desk_harness: HarnessFactory) -> 
     assert window.lead_view.inbox.lead == "ana"
     window.set_lead_role(False)
     assert not window.mode_bar.isVisible() and window.desk_in_view
+    # The installation's own login (owner or superuser): everything, and a warning.
+    window.set_identity(None, None, installation=True)
+    assert window.lead_role and "owner" in window.notice_bar.text.text()
 
 
-def test_the_lead_role_is_a_setting(tmp_path: object, qtbot: QtBot) -> None:
-    from pathlib import Path
-
+def test_on_a_shared_database_the_name_is_the_login(tmp_path: object, qtbot: QtBot) -> None:
     from reviewdesk.ui.dialogs.settings_dialog import SettingsDialog
     from reviewdesk.ui.worker import Executor
 
-    path = Path(str(tmp_path)) / "ui.ini"
-    settings = UiSettings(path)
-    assert settings.lead_role is False
-    settings.lead_role = True
-    settings.sync()
-    assert UiSettings(path).lead_role is True
     executor = Executor(on_unhandled=lambda exc: None)
     try:
         dialog = SettingsDialog(
-            database_url=None,
-            reviewer="lea",
+            database_url="postgresql+psycopg://lea@db/reviews",
+            reviewer="somebody else",
             default_reviewer="os-user",
             keymap={},
             keyring_available=False,
             embedded_path="/tmp/embedded.sqlite3",
             executor=executor,
-            lead_role=True,
+            login="lea",
         )
         qtbot.addWidget(dialog)
-        assert dialog.lead_role.isChecked()
-        dialog.lead_role.setChecked(False)
-        assert dialog.result_settings().lead_role is False
+        assert dialog.reviewer.isReadOnly() and dialog.reviewer.text() == "lea"
+        assert "login" in dialog.reviewer_note.text()
+        assert dialog.result_settings().reviewer == "lea"
+        assert dialog.findChild(QCheckBox, "leadRole") is None  # no checkbox: the database says
     finally:
         executor.stop()

@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -49,7 +48,6 @@ class SettingsResult:
     keyring_account: str | None
     reviewer: str | None
     keymap: dict[str, str]
-    lead_role: bool = False  # offer the lead view (statistics, escalations)
 
 
 class SettingsDialog(QDialog):
@@ -63,7 +61,7 @@ class SettingsDialog(QDialog):
         keyring_available: bool,
         embedded_path: str,
         executor: Executor,
-        lead_role: bool = False,
+        login: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -92,7 +90,15 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
-        self.lead_role.setChecked(lead_role)
+        if login is not None:
+            # On a shared database the reviewer is the login: nobody types another name.
+            self.reviewer.setText(login)
+            self.reviewer.setReadOnly(True)
+            self.reviewer.setToolTip("On a shared database your name is your database login.")
+            self.reviewer_note.setText(
+                "Your name on this shared database is your login; your role there "
+                "(reviewer, lead) is the database's."
+            )
         self._sync_enabled()
 
     # -- connection ---------------------------------------------------------------------------
@@ -152,10 +158,10 @@ class SettingsDialog(QDialog):
         self.reviewer.setPlaceholderText(default_reviewer)
         self.reviewer.setText(reviewer or "")
         form.addRow("Name", self.reviewer)
-        self.lead_role = QCheckBox("Team lead: show the lead view", page)
-        self.lead_role.setObjectName("leadRole")
-        self.lead_role.setToolTip("Statistics, recommendations and the escalation inbox")
-        form.addRow("Role", self.lead_role)
+        self.reviewer_note = plain_label(name="muted")
+        self.reviewer_note.setObjectName("reviewerNote")
+        self.reviewer_note.setWordWrap(True)
+        form.addRow("", self.reviewer_note)
 
         self.embedded.setChecked(not url)
         self.postgres.setChecked(bool(url))
@@ -311,7 +317,6 @@ class SettingsDialog(QDialog):
             keyring_account=self.keyring_account() if url else None,
             reviewer=self.reviewer.text().strip() or None,
             keymap=self.keymap(),
-            lead_role=self.lead_role.isChecked(),
         )
 
     def _closed(self, _result: int) -> None:

@@ -1,7 +1,7 @@
 """Review policies: a cell's continuous sampling plan, its shared state, routings and history.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04
 
 ``policy`` holds one plan per cell (category, optional confidence floor, optional model version);
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,655 @@
+"""Who may do what, enforced by PostgreSQL (docs/security.md): every action x every role.
+
+One installation for the module, with a login per role. Each cell runs as that login: plain SQL
+on every table (SELECT, INSERT, UPDATE, DELETE), API calls and CLI commands. A refused cell must
+be refused by the database (SQLSTATE 42501, or a NotPermitted naming the role), write nothing,
+and an API refusal must be in the refusal log under the login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from reviewdesk import ReviewDesk
+from reviewdesk.cli.entry import main
+from reviewdesk.core.domain import DEFAULT_REJECT_REASONS, Lease
+from reviewdesk.core.errors import NotPermitted
+from reviewdesk.services.alerts import AlertService
+from reviewdesk.services.escalations import EscalationInbox
+from reviewdesk.services.stats import StatsService
+from tests.conftest import postgres_schema
+from tests.helpers.team import login_url, person, team
+
+pytestmark = pytest.mark.postgres
+
+ROLES = ("reviewer", "lead", "producer", "admin")
+PEOPLE = {"reviewer": "ana", "lead": "lee", "producer": "pat", "admin": "adam"}
+TABLES = (
+    "draft", "decision", "decision_attempt", "draft_event", "setting", "review_session",
+    "gold_item", "gold_serve", "gold_answer", "decision_rollup", "refusal",
+    "security_installation", "alembic_version",
+    "policy", "policy_state", "policy_routing", "policy_event", "alert",
+)  # fmt: skip
+OTHER = "zoe"  # a person who is not the login of any cell
+
+
+@dataclass
+class Site:
+    url: str
+    root: ReviewDesk
+    owner: Engine
+    urls: dict[str, str]  # role -> URL
+    desks: dict[str, ReviewDesk]
+    engines: dict[str, Engine]
+
+    def login(self, role: str) -> str:
+        return person(self.urls, role)
+
+    def snapshot(self) -> str:
+        """Every table's rows, hashed: what 'nothing written' compares (but the refusal log,
+        which a refusal writes)."""
+        digest = hashlib.sha256()
+        with self.owner.connect() as conn:
+            for table in TABLES:
+                if table == "refusal":
+                    continue
+                rows = conn.execute(text(f"SELECT t::text FROM {table} t ORDER BY 1")).scalars()
+                digest.update("\n".join(rows).encode())
+        return digest.hexdigest()
+
+    def refusals(self, role: str) -> int:
+        with self.owner.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT count(*) FROM refusal WHERE actor = :a"), {"a": self.login(role)}
+                ).scalar_one()
+            )
+
+    def claim(self, who: str) -> Lease:
+        """A claim through the installation's connection that is not a known-answer serve."""
+        lease = self.root.claim(who)
+        while lease is not None and lease.gold_item_id is not None:
+            self.root.release(lease)
+            lease = self.root.claim(who)
+        assert lease is not None
+        return lease
+
+    def decided(self, label: str = "approve") -> tuple[str, int]:
+        """A new draft, decided by OTHER through the installation's own connection: (id,
+        result cursor)."""
+        draft_id = f"m-{uuid.uuid4().hex[:8]}"
+        self.root.submit([{"id": draft_id, "draft": f"Draft {draft_id}", "priority": 100}])
+        who = f"{OTHER}-{uuid.uuid4().hex[:6]}"  # a fresh session, never over a limit
+        lease = self.claim(who)
+        draft_id = lease.draft.id  # the new one, or one a failed cell left waiting
+        options: dict[str, Any] = {}
+        if label == "escalate":
+            options = {"severity": "high", "note": "Check it."}
+        self.root.decide(lease, label, **options)
+        cursor = next(
+            r.cursor
+            for r in self.root.results(unsettled=True, include_delivered=True)
+            if r.id == draft_id
+        )
+        return draft_id, cursor
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    with postgres_schema() as url:
+        root = ReviewDesk.open(url, upgrade=True)
+        root.submit([{"id": f"d{i}", "draft": f"Draft {i}", "thread": "t-1"} for i in range(8)])
+        owner = create_engine(url, isolation_level="AUTOCOMMIT")
+        with team(url, {role: role for role in ROLES}) as urls:
+            site = Site(url, root, owner, urls, {}, {})
+            for role in ROLES:
+                site.desks[role] = ReviewDesk.open(urls[role])
+                site.engines[role] = create_engine(urls[role], isolation_level="AUTOCOMMIT")
+            # Rows of every kind: OTHER's decisions (one escalated, one gold), the reviewer's own.
+            gold_id, _ = site.decided()
+            root.mark_gold(gold_id, "approved", by=OTHER)
+            site.decided("escalate")
+            ana = site.desks["reviewer"]
+            lease = ana.claim(site.login("reviewer"))
+            assert lease is not None
+            ana.decide(lease, "approve")
+            try:
+                yield site
+            finally:
+                for desk in site.desks.values():
+                    desk.close()
+                for engine in site.engines.values():
+                    engine.dispose()
+        owner.dispose()
+        root.close()
+
+
+def _cells(spec: dict[str, tuple[str, str]]) -> list[Any]:
+    """pytest params from {name: (sql, outcomes)}; outcomes: one letter per role in ROLES,
+    o = accepted, n = refused, 0 = accepted but no row affected (row-level security)."""
+    return [
+        pytest.param(sql, role, outcome, id=f"{name}-{role}")
+        for name, (sql, outcomes) in spec.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+    ]
+
+
+_DRAFT_COLUMNS = (
+    "external_id, content_hash, draft, context, category, risk, priority, created_at, "
+    "submitted_at, metadata, state, visible_at, lease_epoch"
+)
+SQL = {
+    "draft-select-figures": ("SELECT id, category, state FROM draft", "oooo"),
+    "draft-select-text": ("SELECT draft FROM draft", "ooon"),
+    "draft-insert": (
+        f"INSERT INTO draft ({_DRAFT_COLUMNS}) VALUES ('sql-' || gen_random_uuid(), 'h', 't', "
+        "'{}', 'c', 'low', 0, now(), now(), '{}', 'pending', now(), 0)",
+        "nnon",
+    ),
+    "draft-update-priority": ("UPDATE draft SET priority = priority + 1", "nnnn"),
+    "draft-lease-to-other": (
+        f"UPDATE draft SET lease_owner = '{OTHER}' WHERE state = 'pending'",
+        "nnnn",
+    ),
+    "draft-decide-without-decision": (
+        "UPDATE draft SET state = 'decided' WHERE state = 'pending'",
+        "nnnn",
+    ),
+    "draft-delete": ("DELETE FROM draft", "nnnn"),
+    "decision-select": ("SELECT count(*) FROM decision", "oooo"),
+    "decision-select-text": ("SELECT final_text FROM decision", "ooon"),
+    "decision-insert-as-other": (
+        "INSERT INTO decision (draft_id, reviewer, label, decided_at, lease_epoch, "
+        f"idempotency_key) SELECT id, '{OTHER}', 'approved', now(), 1, gen_random_uuid()::text "
+        "FROM draft WHERE state = 'pending' LIMIT 1",
+        "nnnn",
+    ),
+    "decision-relabel": ("UPDATE decision SET label = 'approved'", "nnnn"),
+    "decision-rename-reviewer": (f"UPDATE decision SET reviewer = '{OTHER}'", "nnnn"),
+    "decision-undo-others": (
+        f"UPDATE decision SET undone_at = now() WHERE reviewer LIKE '{OTHER}%'",
+        "0nnn",
+    ),
+    "decision-resolve-as-other": (
+        f"UPDATE decision SET resolved_by = '{OTHER}', resolved_at = now(), "
+        "resolution = 'dismiss' WHERE label = 'escalated'",
+        "nnnn",
+    ),
+    "decision-ack": (
+        "UPDATE decision SET delivered_at = now() WHERE delivered_at IS NULL",
+        "nnon",
+    ),
+    "decision-delete": ("DELETE FROM decision", "nnnn"),
+    "attempt-select": ("SELECT count(*) FROM decision_attempt", "oono"),
+    "attempt-insert-as-other": (
+        "INSERT INTO decision_attempt (draft_id, lease_id, reviewer, verdict, "
+        f"idempotency_key, outcome, attempted_at) VALUES (1, 'l', '{OTHER}', 'approve', 'k', "
+        "'accepted', now())",
+        "nnnn",
+    ),
+    "attempt-update": ("UPDATE decision_attempt SET outcome = 'accepted'", "nnnn"),
+    "attempt-delete": ("DELETE FROM decision_attempt", "nnnn"),
+    "event-select": ("SELECT count(*) FROM draft_event", "oooo"),
+    "event-insert-as-other": (
+        "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
+        f"VALUES (1, 'claimed', '{OTHER}', now(), 1)",
+        "nnnn",
+    ),
+    "event-update": (f"UPDATE draft_event SET actor = '{OTHER}'", "nnnn"),
+    "event-delete": ("DELETE FROM draft_event", "nnnn"),
+    "setting-select": ("SELECT count(*) FROM setting", "oooo"),
+    "setting-upsert": (
+        "INSERT INTO setting (key, value, updated_at) VALUES ('matrix_probe', '1', now()) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        "nono",
+    ),
+    "setting-update": ("UPDATE setting SET value = value", "nono"),
+    "setting-delete": ("DELETE FROM setting", "nnnn"),
+    "session-select": ("SELECT count(*) FROM review_session", "oono"),
+    "session-insert-as-other": (
+        "INSERT INTO review_session (reviewer, started_at, last_activity_at, day_start) "
+        f"VALUES ('{OTHER}', now(), now(), now())",
+        "nnnn",
+    ),
+    "session-reset-counts": (
+        "UPDATE review_session SET reviews = reviews - 5, claims = 0",
+        "n0nn",
+    ),
+    "session-delete": ("DELETE FROM review_session", "nnnn"),
+    "gold-item-select": ("SELECT count(*) FROM gold_item", "oono"),
+    "gold-item-insert-as-other": (
+        "INSERT INTO gold_item (draft_id, expected_label, created_by, created_at, active) "
+        f"SELECT id, 'approved', '{OTHER}', now(), true FROM draft WHERE NOT is_gold LIMIT 1",
+        "nnnn",
+    ),
+    "gold-item-update": ("UPDATE gold_item SET active = active", "nonn"),
+    "gold-item-delete": ("DELETE FROM gold_item", "nnnn"),
+    # A producer may count serves for the queue's counts; row-level security shows it none.
+    "gold-serve-select": ("SELECT count(*) FROM gold_serve", "oooo"),
+    "gold-serve-select-reviewer-column": ("SELECT reviewer FROM gold_serve", "oono"),
+    "gold-serve-insert-as-other": (
+        "INSERT INTO gold_serve (gold_item_id, draft_id, session_id, reviewer, lease_id, "
+        f"lease_epoch, state, served_at, visible_at) SELECT 1, 1, 1, '{OTHER}', 'l', 1, "
+        "'leased', now(), now()",
+        "nnnn",
+    ),
+    "gold-serve-update": ("UPDATE gold_serve SET state = state", "00nn"),
+    "gold-serve-delete": ("DELETE FROM gold_serve", "nnnn"),
+    "gold-answer-select": ("SELECT count(*) FROM gold_answer", "oono"),
+    "gold-answer-insert-as-other": (
+        "INSERT INTO gold_answer (gold_item_id, reviewer, label, correct, answered_at) "
+        f"VALUES (1, '{OTHER}', 'approved', true, now())",
+        "nnnn",
+    ),
+    "gold-answer-update": ("UPDATE gold_answer SET correct = true", "nnnn"),
+    "gold-answer-delete": ("DELETE FROM gold_answer", "nnnn"),
+    "rollup-select": ("SELECT count(*) FROM decision_rollup", "nono"),
+    "rollup-insert": (
+        "INSERT INTO decision_rollup (grain, day, category, model, risk, band, reviewer, "
+        "low_attention_approval) VALUES ('a', '2026-01-01', 'c', '', '', 0, '', false)",
+        "nnnn",
+    ),
+    "rollup-update": ("UPDATE decision_rollup SET n = n + 1", "nnnn"),
+    "rollup-delete": ("DELETE FROM decision_rollup", "nnnn"),
+    "refusal-select": ("SELECT count(*) FROM refusal", "nono"),
+    "refusal-insert": (
+        f"INSERT INTO refusal (actor, action, at) VALUES ('{OTHER}', 'x', now())",
+        "nnnn",
+    ),
+    "refusal-update": ("UPDATE refusal SET actor = 'x'", "nnnn"),
+    "refusal-delete": ("DELETE FROM refusal", "nnnn"),
+    "installation-select": ("SELECT count(*) FROM security_installation", "oooo"),
+    "installation-insert": (
+        "INSERT INTO security_installation (role_prefix, owner_role) VALUES ('x', 'x')",
+        "nnnn",
+    ),
+    "installation-update": ("UPDATE security_installation SET owner_role = 'x'", "nnnn"),
+    "installation-delete": ("DELETE FROM security_installation", "nnnn"),
+    "alembic-select": ("SELECT version_num FROM alembic_version", "oooo"),
+    "alembic-insert": ("INSERT INTO alembic_version (version_num) VALUES ('x')", "nnnn"),
+    "alembic-update": ("UPDATE alembic_version SET version_num = '0001'", "nnnn"),
+    "alembic-delete": ("DELETE FROM alembic_version", "nnnn"),
+    "policy-select": ("SELECT count(*) FROM policy", "oooo"),
+    "policy-insert": (
+        "INSERT INTO policy (cell, category, mode, aoql, fraction, clearance, updated_at, "
+        "updated_by) SELECT 'c', 'c', 'sampling', 0.02, 0.1, 10, now(), 'x' WHERE false",
+        "nonn",
+    ),
+    "policy-update": ("UPDATE policy SET aoql = aoql", "nonn"),
+    "policy-delete": ("DELETE FROM policy", "nnnn"),
+    "policy-state-select": ("SELECT count(*) FROM policy_state", "oooo"),
+    "policy-state-insert": (
+        "INSERT INTO policy_state (policy_id, model_key, phase, clear_run, cusum, updated_at) "
+        "SELECT id, 'm', 'sampling', 99, 0, now() FROM policy",
+        "ooon",
+    ),
+    "policy-state-update": ("UPDATE policy_state SET clear_run = clear_run + 1", "oonn"),
+    "policy-state-delete": ("DELETE FROM policy_state", "nnnn"),
+    "policy-routing-select": ("SELECT count(*) FROM policy_routing", "oooo"),
+    "policy-routing-insert": (
+        "INSERT INTO policy_routing (draft_id, policy_id, model_key, route, phase, clear_run, "
+        "probability, routed_at) SELECT 1, id, '', 'released', 'sampling', 0, 1, now() "
+        "FROM policy",
+        "nnon",
+    ),
+    "policy-routing-count": ("UPDATE policy_routing SET outcome = outcome", "oonn"),
+    "policy-routing-ack": ("UPDATE policy_routing SET delivered_at = now()", "nnon"),
+    "policy-routing-delete": ("DELETE FROM policy_routing", "nnnn"),
+    "policy-event-select": ("SELECT count(*) FROM policy_event", "oooo"),
+    "policy-event-insert": (
+        "INSERT INTO policy_event (policy_id, kind, at) SELECT id, 'changed', now() FROM policy",
+        "ooon",
+    ),
+    "policy-event-update": ("UPDATE policy_event SET note = 'x'", "nnnn"),
+    "policy-event-delete": ("DELETE FROM policy_event", "nnnn"),
+    "alert-select": ("SELECT count(*) FROM alert", "oono"),
+    "alert-insert": (
+        "INSERT INTO alert (rule, subject, severity, message, figures, raised_at) "
+        "SELECT 'r', 's', 'low', 'm', '{}', now() WHERE false",
+        "nonn",
+    ),
+    "alert-ack": ("UPDATE alert SET acknowledged_by = acknowledged_by", "nonn"),
+    "alert-rewrite": ("UPDATE alert SET message = 'x'", "nnnn"),
+    "alert-delete": ("DELETE FROM alert", "nnnn"),
+}
+
+
+def test_the_matrix_covers_every_table() -> None:
+    for table in TABLES:
+        ops = {sql.split()[0] for sql, _ in SQL.values() if f" {table} " in f"{sql} "}
+        assert ops == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
+
+
+@pytest.mark.parametrize(("sql", "role", "outcome"), _cells(SQL))
+def test_plain_sql(site: Site, sql: str, role: str, outcome: str) -> None:
+    before = site.snapshot() if outcome == "n" else None
+    with site.engines[role].connect() as conn:
+        if outcome == "n":
+            with pytest.raises(DBAPIError) as refused:
+                conn.execute(text(sql))
+            assert getattr(refused.value.orig, "sqlstate", None) == "42501", refused.value
+        else:
+            result = conn.execute(text(sql))
+            if result.returns_rows:
+                result.all()
+            elif outcome == "0":
+                assert result.rowcount == 0
+    if before is not None:
+        assert site.snapshot() == before
+
+
+# -- the API --------------------------------------------------------------------------------------
+def _claim(site: Site, desk: ReviewDesk, login: str) -> None:
+    lease = desk.claim(login)
+    assert lease is not None and lease.reviewer == login
+    desk.release(lease)
+
+
+def _claim_as_other(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.claim(OTHER)
+
+
+def _decide_and_undo(site: Site, desk: ReviewDesk, login: str) -> None:
+    lease = desk.claim(login)
+    assert lease is not None
+    desk.decide(lease, "approve")
+    again = desk.undo(login)
+    desk.release(again)
+
+
+def _undo_others(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.undo(OTHER)
+
+
+def _submit(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.submit([{"id": f"api-{uuid.uuid4().hex[:8]}", "draft": "Hello"}])
+
+
+def _ack(site: Site, desk: ReviewDesk, login: str) -> None:
+    _, cursor = site.decided()
+    assert desk.ack([cursor]).acknowledged == 1
+
+
+def _set_reasons(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.set_reject_reasons(desk.reject_reasons())
+
+
+def _set_limits(site: Site, desk: ReviewDesk, login: str) -> None:
+    desk.set_session_limits(desk.session_limits())
+
+
+def _mark_gold(site: Site, desk: ReviewDesk, login: str) -> None:
+    draft_id, _ = site.decided()
+    desk.mark_gold(draft_id, "approved", by=login)
+
+
+def _resolve(site: Site, desk: ReviewDesk, login: str) -> None:
+    _, cursor = site.decided("escalate")
+    EscalationInbox.for_desk(desk).resolve(cursor, "dismiss", note="Fine as is.", lead=login)
+
+
+def _statistics(site: Site, desk: ReviewDesk, login: str) -> None:
+    StatsService.for_desk(desk).known()
+
+
+def _set_policy(site: Site, desk: ReviewDesk, login: str) -> None:
+    category = site.root.state("d0").draft.category
+    desk.policies.set(category, aoql=0.02, fraction=0.1, note="Matrix.", by=login)
+
+
+def _alerts(site: Site, desk: ReviewDesk, login: str) -> None:
+    AlertService(desk).evaluate()
+
+
+API: dict[str, tuple[Callable[[Site, ReviewDesk, str], None], str, str | None]] = {
+    # name: (action, outcomes per role as in SQL, the role a refusal names)
+    "claim-release": (_claim, "oonn", "reviewer"),
+    "claim-as-another": (_claim_as_other, "nnnn", None),
+    "decide-undo": (_decide_and_undo, "oonn", "reviewer"),
+    "undo-another's": (_undo_others, "nnnn", None),
+    "submit": (_submit, "nnon", "producer"),
+    "ack": (_ack, "nnon", "producer"),
+    "set-reject-reasons": (_set_reasons, "nono", "lead"),
+    "set-limits": (_set_limits, "nono", "lead"),
+    "mark-gold": (_mark_gold, "nonn", "lead"),
+    "resolve-escalation": (_resolve, "nonn", None),
+    "statistics": (_statistics, "nono", None),
+    "set-policy": (_set_policy, "nonn", None),
+    "evaluate-alerts": (_alerts, "nonn", None),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "outcome"),
+    [
+        pytest.param(name, role, outcome, id=f"{name}-{role}")
+        for name, (_, outcomes, _needs) in API.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+    ],
+)
+def test_api(site: Site, name: str, role: str, outcome: str) -> None:
+    action, _, needs = API[name]
+    desk, login = site.desks[role], site.login(role)
+    if outcome == "o":
+        action(site, desk, login)
+        return
+    refusals = site.refusals(role)
+    with pytest.raises(NotPermitted) as refused:
+        action(site, desk, login)
+    if needs is not None and "another" not in name:
+        assert refused.value.needs == needs
+        assert f"needs {'a' if needs != 'admin' else 'an'} {needs}" in str(refused.value)
+    if name.endswith(("another", "another's")):
+        assert f"Connected as {login!r}" in str(refused.value)
+    elif needs is not None:
+        assert site.refusals(role) == refusals + 1
+
+
+def test_a_reviewer_reads_only_what_they_may(site: Site) -> None:
+    """Held drafts, waiting ones and their threads; not a draft another person holds."""
+    site.root.submit([{"id": "held-1", "draft": "Held by another", "priority": 1000}])
+    held = site.claim(f"{OTHER}-holder")
+    assert held.draft.id == "held-1"
+    with site.engines["reviewer"].connect() as conn:
+        seen = set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+        readable = set(conn.execute(text("SELECT id FROM draft")).scalars())
+        others = set(
+            conn.execute(
+                text("SELECT draft_id FROM decision WHERE reviewer <> session_user")
+            ).scalars()
+        )
+    with site.owner.connect() as conn:
+        everyone = set(conn.execute(text("SELECT draft_id FROM decision")).scalars())
+    assert held.draft.id not in seen
+    assert others <= readable < everyone | readable, "others' decisions on hidden drafts"
+    assert everyone - readable, "the installation has decisions the reviewer cannot read"
+    with site.engines["lead"].connect() as conn:
+        assert held.draft.id in set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+    site.root.release(held)
+
+
+def test_names_are_one_person_whatever_the_spelling(site: Site) -> None:
+    desk, login = site.desks["reviewer"], site.login("reviewer")
+    lease = desk.claim(f"  {login.upper()} ")
+    assert lease is not None and lease.reviewer == login
+    desk.release(lease)
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", ROLES)
+def test_team_commands_are_an_admins(
+    site: Site, role: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newcomer = f"new_{uuid.uuid4().hex[:8]}"
+    db = ["--db", site.urls[role]]
+    before = site.snapshot()
+    try:
+        code = main(
+            ["team", "add", newcomer.upper(), "--role", "reviewer", "--generate-password", *db]
+        )
+        out, err = capsys.readouterr()
+        if role != "admin":
+            assert code == 1 and "needs an admin" in err and "Traceback" not in err
+            assert main(["team", "list", *db]) == 1
+            assert site.snapshot() == before
+            return
+        assert code == 0, err
+        password = out.split("Initial password (shown once): ")[1].split()[0]
+        assert f"Added {newcomer} as reviewer" in out
+        assert main(["team", "list", *db]) == 0
+        assert f"{newcomer}\treviewer" in capsys.readouterr().out
+        assert main(["team", "set-role", newcomer, "lead", *db]) == 0
+        newcomer_url = login_url(site.url, newcomer)
+        with ReviewDesk.open(newcomer_url) as desk:
+            assert desk.access.identity is not None and desk.access.identity.role == "lead"
+        assert main(["team", "remove", newcomer, *db]) == 0
+        capsys.readouterr()
+        assert main(["team", "list", *db]) == 0
+        assert newcomer not in capsys.readouterr().out
+        assert password not in (out + err)[: out.find("Initial password")]
+    finally:
+        with site.owner.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{newcomer}"'))
+
+
+@pytest.mark.one_engine("the embedded database's answer to team commands")
+def test_team_on_sqlite_is_one_persons(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade", "--db", sqlite_url]) == 0
+    assert main(["team", "list", "--db", sqlite_url]) == 1
+    assert "one person's" in capsys.readouterr().err
+
+
+class _AlwaysGold(random.Random):
+    """Every claim serves a known-answer draft while there is one."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def test_a_reviewer_login_is_served_gold_and_answers_it(site: Site) -> None:
+    login = site.login("reviewer")
+    # A session serves each gold item once: two new ones, whatever earlier cells were served.
+    for _ in range(2):
+        gold_id, _ = site.decided()
+        site.root.mark_gold(gold_id, "approved", by=OTHER)
+    with ReviewDesk.open(site.urls["reviewer"], rng=_AlwaysGold()) as desk:
+        lease = desk.claim(login)
+        assert lease is not None and lease.gold_item_id is not None
+        desk.release(lease)
+        lease = desk.claim(login)
+        assert lease is not None and lease.gold_item_id is not None
+        desk.decide(lease, "approve")
+    with site.owner.connect() as conn:
+        answers = conn.execute(
+            text("SELECT count(*) FROM gold_answer WHERE reviewer = :r"), {"r": login}
+        ).scalar_one()
+    assert answers == 1
+
+
+def test_a_reviewer_sees_the_decided_history_of_the_thread_they_hold(site: Site) -> None:
+    thread = f"thread-{uuid.uuid4().hex[:6]}"
+    site.root.submit(
+        [
+            {"id": f"{thread}-1", "draft": "First", "thread": thread, "priority": 3000},
+            {"id": f"{thread}-2", "draft": "Second", "thread": thread, "priority": 2999},
+        ]
+    )
+    first = site.claim(f"{OTHER}-thread")
+    assert first.draft.id == f"{thread}-1"
+    site.root.decide(first, "approve")
+    desk, login = site.desks["reviewer"], site.login("reviewer")
+    lease = desk.claim(login)
+    while lease is not None and lease.gold_item_id is not None:
+        desk.release(lease)
+        lease = desk.claim(login)
+    assert lease is not None and lease.draft.id == f"{thread}-2"
+    history = desk.history(lease)
+    assert [(e.draft.id, e.decision is not None) for e in history.thread] == [(f"{thread}-1", True)]
+    desk.release(lease)
+    # Released, the thread's decided drafts are hidden again.
+    with site.engines["reviewer"].connect() as conn:
+        seen = set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+    assert f"{thread}-1" not in seen
+
+
+CLI: dict[str, tuple[list[str], str]] = {
+    # name: (arguments, outcomes per role as in SQL; o: exit 0, n: exit 1 naming the refusal)
+    "status": (["status"], "oooo"),
+    "limits-set": (["limits", "set", "undo_window_seconds=300"], "nono"),
+    "reasons-set": (["reasons", "set", *DEFAULT_REJECT_REASONS], "nono"),
+    "stats": (["stats"], "nono"),
+    "reviewers": (["reviewers"], "nono"),
+    # Reading the inbox is reading decisions: each sees the escalations they may read.
+    "escalations": (["escalations", "list"], "ooon"),
+    "results-ack": (["results", "--ack", "--unsettled"], "nnon"),
+    "session-status-as-other": (["session", "status", "--reviewer", OTHER], "nnnn"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "outcome"),
+    [
+        pytest.param(name, role, outcome, id=f"{name}-{role}")
+        for name, (_, outcomes) in CLI.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+    ],
+)
+def test_cli(
+    site: Site, name: str, role: str, outcome: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments, _ = CLI[name]
+    if name == "results-ack":  # something to acknowledge, the reviewer's own among it
+        site.decided()
+        desk, login = site.desks["reviewer"], site.login("reviewer")
+        lease = desk.claim(login)
+        assert lease is not None
+        desk.decide(lease, "approve")
+    before = site.snapshot()
+    code = main([*arguments, "--db", site.urls[role]])
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if outcome == "o":
+        assert code == 0, err
+        return
+    assert code == 1 and ("permission denied" in err or "needs" in err or "Connected as" in err)
+    assert site.snapshot() == before
+
+
+def test_a_review_policy_runs_under_each_persons_login(site: Site) -> None:
+    """A lead sets a policy, a producer's drafts are routed by it, a reviewer's decisions are
+    counted toward it, the producer collects and acknowledges what it released: each under
+    their own login, with the grants of migration 0012."""
+    category = f"policy-{uuid.uuid4().hex[:6]}"
+    site.root.submit([{"id": f"seed-{category}", "draft": "Seed", "category": category}])
+    lead = site.desks["lead"]
+    lead.policies.set(category, aoql=0.2, fraction=0.5, note="Matrix.", by=site.login("lead"))
+    drafts = [
+        {"id": f"{category}-{i}", "draft": f"Draft {i}", "category": category, "priority": 200}
+        for i in range(12)
+    ]
+    report = site.desks["producer"].submit(drafts)
+    assert len(report.routings) == 12
+    reviewer, login = site.desks["reviewer"], site.login("reviewer")
+    for _ in range(3):
+        lease = reviewer.claim(login)
+        assert lease is not None
+        assert lease.draft.category == category
+        reviewer.decide(lease, "approve")
+    (view,) = lead.policies.show(category)
+    assert sum(cell.reviewed for cell in view.cells) >= 3
+    assert [e.actor for e in view.history if e.kind == "created"] == [site.login("lead")]
+    released = [
+        r for r in site.desks["producer"].results(include_delivered=True) if r.routing is not None
+    ]
+    assert all(r.label.value == "released" for r in released)
+    if released:
+        assert site.desks["producer"].ack(released).acknowledged == len(released)
