@@ -26,6 +26,7 @@ def test_eight_processes_decide_each_draft_exactly_once(db_url: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.one_engine("logins are PostgreSQL roles: the embedded database is one person's")
 def test_eight_logins_decide_each_draft_exactly_once(postgres_url: str) -> None:
     """The same with security on: each process logs in as its own reviewer or lead."""
     with ReviewDesk.open(postgres_url, upgrade=True):
