@@ -76,6 +76,48 @@ def test_a_renewal_notifies_no_one_but_a_claim_and_a_decision_do(postgres_url: s
 
 
 @pytest.mark.postgres
+@pytest.mark.one_engine("PostgreSQL's notifications; SQLite's feed sees the file")
+def test_a_change_is_announced_after_its_commit_never_inside_it(postgres_url: str) -> None:
+    with _desk(postgres_url) as desk:
+        _submit(desk, "d-1", "d-2", "d-3")
+        feed = desk.changes()
+        try:
+            assert feed.wait(0.2) is None
+            lease = desk.claim("ana")
+            assert lease is not None
+            desk.decide(lease, "approve")  # each one statement, committed on its reply
+            change = feed.wait(1.0)
+            while change is not None and not change.ids("decision"):
+                change = feed.wait(1.0)
+            assert change is not None and change.ids("decision") == (1,)
+            hold = text("UPDATE draft SET lease_id = 'held' WHERE id = 2")
+            with desk.engines.write.begin() as conn:
+                conn.execute(hold)
+                assert feed.wait(0.5) is None  # open: nothing told yet
+            assert feed.wait(1.0) == Change(payloads=("draft:2",))  # committed: told
+            with desk.engines.write.connect() as conn:
+                conn.execute(text("UPDATE draft SET lease_id = 'gone' WHERE id = 3"))
+                conn.rollback()
+                assert feed.wait(0.5) is None
+                conn.execute(text("UPDATE draft SET lease_id = 'kept' WHERE id = 2"))
+                conn.commit()
+            assert feed.wait(1.0) == Change(payloads=("draft:2",))  # what was rolled back: never
+            # The writing transaction itself never notifies, so its commit is not serialized
+            # with every other notifying commit: plain SQL outside ReviewDesk is not told.
+            plain = create_engine(postgres_url)
+            with plain.begin() as conn:
+                schema = (feed.channel or "").removeprefix("reviewdesk.")
+                conn.execute(
+                    text("SELECT set_config('search_path', :s, true)"), {"s": f'"{schema}"'}
+                )
+                conn.execute(text("UPDATE draft SET lease_id = NULL WHERE id = 2"))
+            plain.dispose()
+            assert feed.wait(0.5) is None
+        finally:
+            feed.close()
+
+
+@pytest.mark.postgres
 @pytest.mark.one_engine("a LISTEN connection to drop: SQLite's feed has none")
 def test_a_feed_catches_up_after_its_connection_drops(postgres_url: str) -> None:
     with _desk(postgres_url) as desk:
