@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, event, text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.domain import Result
+from reviewdesk.storage import migrate
 from reviewdesk.storage.change_feed import Change, PostgresFeed
 
 
@@ -115,6 +116,30 @@ def test_a_change_is_announced_after_its_commit_never_inside_it(postgres_url: st
             assert feed.wait(0.5) is None
         finally:
             feed.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.one_engine("PostgreSQL's trigger functions; SQLite has none")
+def test_the_notice_triggers_pin_their_search_path_and_downgrade_to_notify(
+    postgres_url: str,
+) -> None:
+    functions = text(
+        "SELECT proname, proconfig, prosrc LIKE '%pg_notify%' FROM pg_proc "
+        "WHERE pronamespace = current_schema()::regnamespace "
+        "AND proname LIKE 'reviewdesk_notify%' ORDER BY proname"
+    )
+    with _desk(postgres_url) as desk:
+        engine = desk.engines.write
+        with engine.connect() as conn:
+            rows = conn.execute(functions).all()
+        assert [name for name, *_ in rows] == ["reviewdesk_notify", "reviewdesk_notify_setting"]
+        for _, config, notifies in rows:
+            assert config and config[0].startswith("search_path=pg_catalog, ")
+            assert not notifies
+        migrate.downgrade(engine, "0012")  # 0011's functions: NOTIFY in the transaction
+        with engine.connect() as conn:
+            assert [(c, n) for _, c, n in conn.execute(functions)] == [(None, True)] * 2
+        migrate.upgrade(engine)
 
 
 @pytest.mark.postgres
