@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, event, text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.domain import Result
+from reviewdesk.storage import migrate
 from reviewdesk.storage.change_feed import Change, PostgresFeed
 
 
@@ -73,6 +74,72 @@ def test_a_renewal_notifies_no_one_but_a_claim_and_a_decision_do(postgres_url: s
             assert change is not None and change.ids("decision") == (1,)
         finally:
             feed.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.one_engine("PostgreSQL's notifications; SQLite's feed sees the file")
+def test_a_change_is_announced_after_its_commit_never_inside_it(postgres_url: str) -> None:
+    with _desk(postgres_url) as desk:
+        _submit(desk, "d-1", "d-2", "d-3")
+        feed = desk.changes()
+        try:
+            assert feed.wait(0.2) is None
+            lease = desk.claim("ana")
+            assert lease is not None
+            desk.decide(lease, "approve")  # each one statement, committed on its reply
+            change = feed.wait(1.0)
+            while change is not None and not change.ids("decision"):
+                change = feed.wait(1.0)
+            assert change is not None and change.ids("decision") == (1,)
+            hold = text("UPDATE draft SET lease_id = 'held' WHERE id = 2")
+            with desk.engines.write.begin() as conn:
+                conn.execute(hold)
+                assert feed.wait(0.5) is None  # open: nothing told yet
+            assert feed.wait(1.0) == Change(payloads=("draft:2",))  # committed: told
+            with desk.engines.write.connect() as conn:
+                conn.execute(text("UPDATE draft SET lease_id = 'gone' WHERE id = 3"))
+                conn.rollback()
+                assert feed.wait(0.5) is None
+                conn.execute(text("UPDATE draft SET lease_id = 'kept' WHERE id = 2"))
+                conn.commit()
+            assert feed.wait(1.0) == Change(payloads=("draft:2",))  # what was rolled back: never
+            # The writing transaction itself never notifies, so its commit is not serialized
+            # with every other notifying commit: plain SQL outside ReviewDesk is not told.
+            plain = create_engine(postgres_url)
+            with plain.begin() as conn:
+                schema = (feed.channel or "").removeprefix("reviewdesk.")
+                conn.execute(
+                    text("SELECT set_config('search_path', :s, true)"), {"s": f'"{schema}"'}
+                )
+                conn.execute(text("UPDATE draft SET lease_id = NULL WHERE id = 2"))
+            plain.dispose()
+            assert feed.wait(0.5) is None
+        finally:
+            feed.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.one_engine("PostgreSQL's trigger functions; SQLite has none")
+def test_the_notice_triggers_pin_their_search_path_and_downgrade_to_notify(
+    postgres_url: str,
+) -> None:
+    functions = text(
+        "SELECT proname, proconfig, prosrc LIKE '%pg_notify%' FROM pg_proc "
+        "WHERE pronamespace = current_schema()::regnamespace "
+        "AND proname LIKE 'reviewdesk_notify%' ORDER BY proname"
+    )
+    with _desk(postgres_url) as desk:
+        engine = desk.engines.write
+        with engine.connect() as conn:
+            rows = conn.execute(functions).all()
+        assert [name for name, *_ in rows] == ["reviewdesk_notify", "reviewdesk_notify_setting"]
+        for _, config, notifies in rows:
+            assert config and config[0].startswith("search_path=pg_catalog, ")
+            assert not notifies
+        migrate.downgrade(engine, "0012")  # 0011's functions: NOTIFY in the transaction
+        with engine.connect() as conn:
+            assert [(c, n) for _, c, n in conn.execute(functions)] == [(None, True)] * 2
+        migrate.upgrade(engine)
 
 
 @pytest.mark.postgres

@@ -1,7 +1,8 @@
 """Being told that the queue's database changed, without asking it over and over.
 
-PostgreSQL: triggers NOTIFY ``reviewdesk.<schema>`` in the transaction of each change that a desk
-or a consumer shows (migration 0011); a feed LISTENs on a connection of its own. The payload
+PostgreSQL: ``reviewdesk.<schema>`` is notified after each committed change that a desk or a
+consumer shows (migrations 0011, 0013; storage/announce.py); a feed LISTENs on a connection of
+its own. The payload
 names a table and row ids only; the receiver reads what changed itself, under its own rights.
 After the connection drops, the feed connects again (backing off up to 5 s) and then reports a
 change of everything, so that the receiver catches up on what it missed meanwhile.

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from reviewdesk.config import paths, secrets
 from reviewdesk.core.errors import ConfigurationError, DatabaseNotFound, DatabaseUnavailable
-from reviewdesk.storage import failures
+from reviewdesk.storage import announce, failures
 from reviewdesk.storage.urls import mask_url, query_password
 
 URL_ENV = "REVIEWDESK_DATABASE_URL"
@@ -253,4 +253,5 @@ def create_engines(
     )
     for engine in (write, statement):
         failures.install(engine, target.display)
+        announce.install(engine)
     return Engines(target, write, statement)
