@@ -63,27 +63,39 @@ def _on_connect(dbapi_connection: Any, record: Any) -> None:
     dbapi_connection.add_notice_handler(on_notice)
 
 
+def _live_info(conn: Any) -> dict[str, Any] | None:
+    """The connection record's notices, or None once the connection was lost: a lost
+    connection's notices go with it (a new one starts empty), and asking an invalidated
+    Connection for its record would raise in the middle of its rollback."""
+    if conn.invalidated:
+        return None
+    info: dict[str, Any] = conn.connection.info
+    return info
+
+
 def _after_execute(conn: Any, *_args: Any) -> None:
-    info = conn.connection.info
-    if info.get(_PENDING) and conn.connection.driver_connection.autocommit:
+    info = _live_info(conn)
+    if info is not None and info.get(_PENDING) and conn.connection.driver_connection.autocommit:
         _commit_pending(info)
         _send(conn.connection.driver_connection, info)
 
 
 def _on_commit(conn: Any) -> None:
-    _commit_pending(conn.connection.info)
+    info = _live_info(conn)
+    if info is not None:
+        _commit_pending(info)
 
 
 def _on_rollback(conn: Any) -> None:
-    info = conn.connection.info
-    if _PENDING in info:
+    info = _live_info(conn)
+    if info is not None and _PENDING in info:
         info[_PENDING].clear()
         info[_COMMITTED].clear()
 
 
 def _on_begin(conn: Any) -> None:
-    info = conn.connection.info
-    if info.get(_COMMITTED):
+    info = _live_info(conn)
+    if info is not None and info.get(_COMMITTED):
         _send(conn.connection.driver_connection, info)
 
 
