@@ -491,12 +491,13 @@ class MainWindow(QMainWindow):
             self._alert_monitor.acknowledge(alert_id, self._reviewer)
 
     def _alert_raised(self, alert: Alert) -> None:
-        if self.lead_role:
-            if alert.severity in DESKTOP_SEVERITIES:
-                if self.isActiveWindow():
-                    self.notice_bar.show_notice("warning", f"Alert: {alert.message}")
-                else:
-                    self.notify_desktop(f"ReviewDesk: {alert.severity.value} alert", alert.message)
+        # A lead reviews too (on the embedded database the one person is both): below high,
+        # a lead is told on the desk of what concerns reviewers, like any reviewer.
+        if self.lead_role and alert.severity in DESKTOP_SEVERITIES:
+            if self.isActiveWindow():
+                self.notice_bar.show_notice("warning", f"Alert: {alert.message}")
+            else:
+                self.notify_desktop(f"ReviewDesk: {alert.severity.value} alert", alert.message)
         elif concerns_reviewers(alert):
             self.notice_bar.show_notice("info", f"For the team: {alert.message}")
 
