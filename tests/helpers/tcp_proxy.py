@@ -17,6 +17,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# PostgreSQL's ReadyForQuery message: 'Z', length 5, then the transaction status. The server
+# sends it once a statement has finished; a notice raised while it runs comes earlier.
+_READY_FOR_QUERY = b"Z\x00\x00\x00\x05"
 
 @dataclass
 class Cut:
@@ -24,7 +27,7 @@ class Cut:
     client can notice."""
 
     marker: bytes
-    reached_server: bool  # forward the marked bytes, and drop when the server answers them
+    reached_server: bool  # forward the marked bytes, and drop when the server has answered them
     then_down: bool  # the server goes down at the cut
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -136,8 +139,10 @@ class TcpProxy:
         if not data:
             self._drop(sock)
             return
-        if sock in self._replies_to_cut:
-            self._cut(sock, self._replies_to_cut[sock])  # the client never hears the reply
+        if sock in self._replies_to_cut and _READY_FOR_QUERY in data:
+            # The server has finished the statement (a notice sent while it ran is not the
+            # answer); the client never hears the reply.
+            self._cut(sock, self._replies_to_cut[sock])
             return
         cut = None
         if sock in self._clients:
