@@ -44,6 +44,10 @@ _SQLITE_UNAVAILABLE = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 15, 22, 23, 26})
 _POSTGRES_UNAVAILABLE = frozenset({"42501", "25006"})
 # insufficient_privilege: a grant, a row-level security policy or a rule's trigger said no.
 _NOT_PERMITTED = "42501"
+# invalid_password, invalid_authorization_specification. A refusal while connecting often comes
+# with no SQLSTATE (psycopg raises before a session exists), so libpq's words count too.
+_LOGIN_REFUSED = frozenset({"28P01", "28000"})
+_LOGIN_REFUSED_WORDS = ("no password supplied", "password authentication failed")
 
 
 def install(engine: Engine, display: str) -> None:
@@ -92,6 +96,11 @@ def database_error(
         # A rule of docs/security.md refused this login; the rest of the database works.
         return NotPermitted(f"Not permitted on database {name}: {reason}")
     if _unavailable(dialect, exc):
+        if connecting and _login_refused(exc, reason):
+            reason += (
+                f". Store this login's password with: reviewdesk password set --db {name}"
+                " (or give it in the desk's Settings)"
+            )
         return DatabaseUnavailable(f"Database {name} is unavailable: {reason}")
     if connecting:
         # The driver refused the URL before connecting, e.g. an unknown connection option.
@@ -103,6 +112,12 @@ def database_name(engine: Engine) -> str:
     """The database of ``engine`` as messages name it: its URL with the password masked."""
     name = engine.get_execution_options().get(DISPLAY_OPTION)
     return str(name) if name else mask_url(engine.url)
+
+
+def _login_refused(exc: BaseException, reason: str) -> bool:
+    return getattr(exc, "sqlstate", None) in _LOGIN_REFUSED or any(
+        words in reason for words in _LOGIN_REFUSED_WORDS
+    )
 
 
 def _unavailable(dialect: Dialect, exc: BaseException) -> bool:

@@ -40,7 +40,9 @@ def free_port() -> int:
 class PgCluster:
     """One cluster: ``start``, ``stop``, ``restart``; ``url(database)`` names it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, password: str | None = None) -> None:
+        """``password``: connections over TCP must give it (scram-sha-256) for the superuser
+        ``reviewdesk`` and every login; the server's own socket stays trusted, for set-up."""
         bindir = _binaries()
         if bindir is None:
             raise FileNotFoundError("PostgreSQL's initdb and pg_ctl were not found")
@@ -54,11 +56,21 @@ class PgCluster:
         self.root = root
         self.data = root / "data"
         self.port = free_port()
-        self._pg("initdb", "-D", str(self.data), "-U", "reviewdesk", "--auth=trust", "-E", "UTF8")
+        auth = ["--auth=trust"]
+        if password is not None:
+            pwfile = root / "pwfile"
+            pwfile.write_text(password + "\n", encoding="utf-8")
+            os.chown(pwfile, self.user.get("user", -1), self.user.get("group", -1))
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        self._pg("initdb", "-D", str(self.data), "-U", "reviewdesk", *auth, "-E", "UTF8")
         self.start()
+        self.psql("postgres", "CREATE DATABASE reviews")
+
+    def psql(self, database: str, sql: str) -> None:
+        """Runs ``sql`` as the superuser over the server's own socket (trusted)."""
         self._pg(
-            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "reviewdesk", "-d",
-            "postgres", "-q", "-c", "CREATE DATABASE reviews",
+            "psql", "-h", str(self.root), "-p", str(self.port), "-U", "reviewdesk", "-d",
+            database, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql,
         )  # fmt: skip
 
     def url(self, database: str = "reviews", *, port: int | None = None) -> str:
