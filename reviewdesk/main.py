@@ -10,12 +10,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from reviewdesk.cli.args import configure_logging, gui_parser
+from reviewdesk.cli.args import command_word, configure_logging, gui_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] == ["gui"]:
+    if command_word(words) == "gui":
         args = gui_parser().parse_args(words)
         configure_logging(args.verbose)
         from reviewdesk.ui import system_libraries

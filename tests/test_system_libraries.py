@@ -113,10 +113,16 @@ def test_gui_says_what_to_install_instead_of_aborting(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["gui"], ["-v", "gui"], ["--db", "sqlite:///x.db", "gui"], ["--db=sqlite:///x.db", "gui"]],
+)
 def test_gui_without_a_display_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name in ("DISPLAY", "QT_QPA_PLATFORM", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["gui"]) == 1
-    assert "there is no display" in capsys.readouterr().err
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "there is no display" in err
+    assert "Traceback" not in err

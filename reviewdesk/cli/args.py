@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from reviewdesk import __version__
@@ -59,6 +60,21 @@ def add_gui_command(
         type=Path,
         help="wait for the first draft, save a PNG of the window to PATH, and exit",
     )
+
+
+def command_word(words: Sequence[str]) -> str | None:
+    """The command in ``words``, past the options every command takes before it (--db, -v)."""
+    skip_next = False
+    for word in words:
+        if skip_next:
+            skip_next = False
+        elif word == "--db":
+            skip_next = True
+        elif word in ("-v", "--verbose") or word.startswith("--db="):
+            continue
+        else:
+            return word
+    return None
 
 
 def gui_parser() -> argparse.ArgumentParser:

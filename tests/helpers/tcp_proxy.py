@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 # sends it once a statement has finished; a notice raised while it runs comes earlier.
 _READY_FOR_QUERY = b"Z\x00\x00\x00\x05"
 
+
 @dataclass
 class Cut:
     """A cut the test asked for; ``done`` is set as the connection is dropped, before its
