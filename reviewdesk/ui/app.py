@@ -171,6 +171,9 @@ class DeskApp(QObject):
         self._generation += 1
         generation = self._generation
         self.window.show_connecting(self._display())
+        if (login := self._url_login()) is not None:
+            # On a shared database the reviewer is the login: say so while connecting too.
+            self.window.set_reviewer(login)
         url = with_password(self.url, self._password) if self.url else None
         opener, asked = self.opener, self._password is not None
         self.executor.submit(
@@ -179,6 +182,15 @@ class DeskApp(QObject):
             on_failure=lambda exc: self._failed(generation, exc),
             label="open",
         )
+
+    def _url_login(self) -> str | None:
+        if not self.url:
+            return None
+        try:
+            target = resolve_target(self.url)
+        except ReviewDeskError:
+            return None
+        return target.url.username if target.dialect == "postgresql" else None
 
     def _display(self) -> str:
         if not self.url:

@@ -138,18 +138,21 @@ def test_without_a_keyring_the_password_is_asked_at_start(
 
     h = desk_harness(
         drafts(1),
-        url="postgresql+psycopg://ana@127.0.0.1:1/reviews",
+        url="postgresql+psycopg://lee@127.0.0.1:1/reviews",
         seed_url=sqlite_url,
         opener=opener,
         wait=None,
     )
     h.qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), PasswordDialog))
+    # Before the server answers, the reviewer shown is the login (the reviewer to be), not the
+    # name of the settings.
+    assert h.window.status_text["reviewer"] == "Reviewer: lee"
     prompt = QApplication.activeModalWidget()
     assert isinstance(prompt, PasswordDialog)
     prompt.password.setText("s3cret")
     prompt.accept()
     h.qtbot.waitUntil(lambda: bool(opened))
-    assert opened == ["postgresql+psycopg://ana:s3cret@127.0.0.1:1/reviews"]
+    assert opened == ["postgresql+psycopg://lee:s3cret@127.0.0.1:1/reviews"]
     h.qtbot.waitUntil(lambda: h.window.status_page.title.text() == "Cannot open the database")
 
 
