@@ -6,7 +6,7 @@
 
 - ``connection``: one reviewer's claim+decide cycles through ``ReviewDesk``, client CPU per
   cycle, alternating rounds of 2,000 cycles with the kept connection
-  (``QueueStore._hot_connection``) and with a pool checkout per statement.
+  (``PostgresQueueStore._hot_connection``) and with a pool checkout per statement.
 - ``checkpoints``: 2,500 claim+decide cycles on a SQLite file (WAL, synchronous=FULL), the time
   of each decide, with SQLite's auto-checkpoints on and off (``wal_autocheckpoint=0``), two runs
   each, alternating.
@@ -40,7 +40,7 @@ from sqlalchemy.engine import Engine
 from reviewdesk import ReviewDesk
 from reviewdesk.core import intake
 from reviewdesk.services import desk as desk_module
-from reviewdesk.storage.queue_sql import QueueStore
+from reviewdesk.storage.queue_pg import PostgresQueueStore
 
 REVIEW_SECONDS = qt.REVIEW_SECONDS
 
@@ -54,10 +54,10 @@ def _cycles(desk: ReviewDesk, count: int) -> None:
 
 
 def connection(pg_url: str, rounds: int) -> None:
-    kept = QueueStore._hot_connection  # the probe swaps it out for a pooled checkout
+    kept = PostgresQueueStore._hot_connection  # the probe swaps it out for a pooled checkout
 
     @contextmanager
-    def pooled(store: QueueStore) -> Iterator[Connection]:
+    def pooled(store: PostgresQueueStore) -> Iterator[Connection]:
         with store.engines.statement.connect() as conn:
             yield conn
 
@@ -66,7 +66,7 @@ def connection(pg_url: str, rounds: int) -> None:
         qt.load_queue(url, records)
         qt.settle("postgresql", dsn)
         taken: dict[str, list[float]] = {"kept": [], "pooled": []}
-        ways: dict[str, Callable[[QueueStore], AbstractContextManager[Connection]]] = {
+        ways: dict[str, Callable[[PostgresQueueStore], AbstractContextManager[Connection]]] = {
             "pooled": pooled,
             "kept": kept,
         }
@@ -75,12 +75,12 @@ def connection(pg_url: str, rounds: int) -> None:
             try:
                 for _ in range(rounds):
                     for name, way in ways.items():
-                        QueueStore._hot_connection = way  # type: ignore[method-assign]
+                        PostgresQueueStore._hot_connection = way  # type: ignore[method-assign]
                         started = time.process_time()
                         _cycles(desk, 2000)
                         taken[name].append((time.process_time() - started) / 2000 * 1000)
             finally:
-                QueueStore._hot_connection = kept  # type: ignore[method-assign]
+                PostgresQueueStore._hot_connection = kept  # type: ignore[method-assign]
     for name, values in taken.items():
         print(
             f"{name:<7} client CPU per cycle: mean {statistics.mean(values):.3f} ms "

@@ -13,7 +13,7 @@ What it measures, on PostgreSQL and on SQLite, each measurement on a fresh datab
    and the latency of the claims started in it (p50, p99).
 3. Ceiling: the same claim and decide statements, issued directly through the driver by the
    same number of processes on a freshly loaded queue of the same size. PostgreSQL: the SQL
-   text ``QueueStore`` builds for the database clock, through psycopg in autocommit, one
+   text ``PostgresQueueStore`` builds for the database clock, through psycopg in autocommit, one
    statement each. SQLite: the same statements per BEGIN IMMEDIATE transaction through
    sqlite3, with WAL, synchronous=FULL and the same busy timeout. The ratio ReviewDesk/ceiling
    is ReviewDesk's own overhead.
@@ -75,7 +75,7 @@ from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.storage import security_sql
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import SQLITE_BUSY_TIMEOUT_S, create_engines, resolve_target
-from reviewdesk.storage.queue_sql import QueueStore
+from reviewdesk.storage.queues import open_queue_store
 
 # The shared data folder beside the repository (../shared/data), wherever the checkout is.
 DEFAULT_DATA = (
@@ -322,7 +322,8 @@ def queue_counts(url: str) -> tuple[int, int]:
 
 
 # -- the ceiling's statements ----------------------------------------------------------------
-# The QueueStore statements one claim+decide cycle runs (storage/queue_sql.py), by attribute.
+# The queue store's statements one claim+decide cycle runs (storage/queue_pg.py,
+# storage/queue_sqlite.py), by attribute.
 PG_STATEMENTS = {"claim": "_claim", "decide": "_decide_driver"}
 SQLITE_STATEMENTS = {
     # claim, in one BEGIN IMMEDIATE transaction
@@ -354,11 +355,11 @@ def _expanded(stmt: TextClause | DriverStatement, dialect: Dialect) -> tuple[str
 
 
 def ceiling_statements(url: str) -> Statements:
-    """The statements ``QueueStore`` builds for this database (PostgreSQL: the database clock)."""
+    """The statements the queue store builds for this database (PostgreSQL: the database clock)."""
     engines = create_engines(resolve_target(url))
     try:
-        store = QueueStore(engines)
-        names = PG_STATEMENTS if store.postgres else SQLITE_STATEMENTS
+        store = open_queue_store(engines)
+        names = PG_STATEMENTS if engines.target.dialect == "postgresql" else SQLITE_STATEMENTS
         dialect = engines.write.dialect
         return {key: _expanded(getattr(store, attr), dialect) for key, attr in names.items()}
     finally:
@@ -515,7 +516,7 @@ def _sqlite_connect(path: str) -> sqlite3.Connection:
 
 
 def _sqlite_ceiling_cycle(spec: WorkerSpec) -> tuple[Cycle, Callable[[], None], list[str]]:
-    """QueueStore's SQLite claim and decide transactions, statement for statement."""
+    """SqliteQueueStore's claim and decide transactions, statement for statement."""
     probe = _probe_for_ceiling(spec)
     idle = probe.values["now"] - probe.values["idle_after"]  # the session's idle cutoff
     defaults = {

@@ -23,7 +23,7 @@ from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.domain import EventKind, Retraction
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import create_engines, resolve_target
-from reviewdesk.storage.queue_sql import DRAFT
+from reviewdesk.storage.queue_common import DRAFT
 from tests.conftest import DeskFactory
 
 
@@ -706,13 +706,13 @@ def test_concurrent_callers_do_not_share_the_kept_connection(postgres_url: str) 
 def test_an_idle_kept_connection_goes_back_to_the_pool(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reviewdesk.storage import queue_sql
+    from reviewdesk.storage import queue_pg
 
     with ReviewDesk.open(postgres_url, upgrade=True) as desk:
         desk.submit(drafts(3))
         desk.decide(desk.claim("ana"), "approve")  # type: ignore[arg-type]
         kept = desk._store._hot
-        monkeypatch.setattr(queue_sql, "HOT_IDLE_SECONDS", -1.0)
+        monkeypatch.setattr(queue_pg, "HOT_IDLE_SECONDS", -1.0)
         desk.decide(desk.claim("ana"), "approve")  # type: ignore[arg-type]
         assert kept is not None and kept.closed
         assert desk._engines.statement.pool.checkedout() == 1

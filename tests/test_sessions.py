@@ -13,7 +13,7 @@ from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.errors import ClaimRefused, ConfigurationError, LeaseLost, UndoRefused
 from reviewdesk.core.sessions import SessionLimits
-from reviewdesk.storage.queue_sql import ANALYZE_AFTER_SUBMIT, VARIETY_HEAD
+from reviewdesk.storage.queue_common import ANALYZE_AFTER_SUBMIT, VARIETY_HEAD
 from tests.conftest import DeskFactory
 
 UTC_LIMITS = SessionLimits(timezone="UTC", gold_rate=0.0)

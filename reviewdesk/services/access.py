@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from reviewdesk.core.errors import NotPermitted, ReviewDeskError
 from reviewdesk.core.identity import reviewer_name
-from reviewdesk.storage.queue_sql import QueueStore
+from reviewdesk.storage.queue_contract import QueueStore
 from reviewdesk.storage.security_sql import Identity
 
 ROLE_WORDS = {

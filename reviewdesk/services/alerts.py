@@ -27,7 +27,7 @@ from reviewdesk.core.domain import STOPPING_LABELS, Severity
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.storage.alert_sql import AlertStore
-from reviewdesk.storage.queue_sql import QueueStore
+from reviewdesk.storage.queues import open_queue_store
 
 ALERT_RULES_KEY = "alert_rules"
 SEVERITY_ORDER = {s: i for i, s in enumerate(Severity)}  # critical first
@@ -110,7 +110,7 @@ class AlertService:
     def __init__(self, desk: ReviewDesk) -> None:
         self.desk = desk
         self.store = AlertStore(desk.engines)
-        self._settings = QueueStore(desk.engines, desk.clock)
+        self._settings = open_queue_store(desk.engines, desk.clock)
 
     # -- the team's thresholds ------------------------------------------------------------------
     def settings(self) -> AlertSettings:

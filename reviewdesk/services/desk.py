@@ -88,7 +88,8 @@ from reviewdesk.storage.engine import (
     create_engines,
     resolve_target,
 )
-from reviewdesk.storage.queue_sql import DecisionWrite, QueueStore
+from reviewdesk.storage.queue_contract import DecisionWrite, QueueStore
+from reviewdesk.storage.queues import open_queue_store
 from reviewdesk.storage.reads import read_now
 from reviewdesk.storage.session_sql import SessionStore
 
@@ -132,7 +133,7 @@ class ReviewDesk:
         # within the same bounds, and the undo window only ever shorter (see the properties).
         _check_overrides(lease_ttl, undo_window)
         self._engines = engines
-        self._store = QueueStore(engines, clock)
+        self._store: QueueStore = open_queue_store(engines, clock)
         self._sessions = SessionKeeper(self._store, SessionStore(engines, self._store, clock), rng)
         self._access = Access(self._store)
         self._policies = PolicyService(engines, clock, rng, access=self._access)
@@ -263,11 +264,13 @@ class ReviewDesk:
             raise InvalidInput(problems)
         # Drafts of cells under a sampling policy are routed in the same transaction.
         router = self._policies.router()
-        queued, duplicates, conflicts = self._store.submit(valid, router)
-        if conflicts:
-            raise SubmitConflict([Conflict(source, c.line, c.id) for c in conflicts])
+        submitted = self._store.submit(valid, router)
+        if submitted.conflicts:
+            raise SubmitConflict([Conflict(source, c.line, c.id) for c in submitted.conflicts])
         return SubmitReport(
-            submitted=queued, duplicates=duplicates, routings=tuple(router.routings)
+            submitted=submitted.queued,
+            duplicates=submitted.duplicates,
+            routings=tuple(router.routings),
         )
 
     # -- reviewers ------------------------------------------------------------------------------
@@ -295,14 +298,15 @@ class ReviewDesk:
                 )
                 if gold is not None:
                     return _lease(gold, reviewer, fence.session_id, ttl, gold["gold_item_id"])
-            row, session_open = self._store.claim(
+            claimed = self._store.claim(
                 reviewer=reviewer,
                 lease_id=str(uuid.uuid4()),
                 ttl=ttl,
                 session=fence,
                 exclude=exclude,
             )
-            if session_open:
+            if claimed.session_open:
+                row = claimed.draft
                 return _lease(row, reviewer, fence.session_id, ttl) if row is not None else None
             if attempt == 0:
                 # The session ended or is spent: look closer (may open a new one, or refuse).
@@ -322,12 +326,13 @@ class ReviewDesk:
                 lease_id=lease.lease_id, reviewer=lease.reviewer, ttl=ttl
             )
         else:
-            expires, why = self._store.renew(
+            renewal = self._store.renew(
                 draft_key=lease.draft_key,
                 lease_id=lease.lease_id,
                 reviewer=lease.reviewer,
                 ttl=ttl,
             )
+            expires, why = renewal.expires_at, renewal.why
         if expires is None:
             raise LeaseLost(lease.draft.id, why or "missing")
         return dataclasses.replace(lease, expires_at=expires, ttl_seconds=ttl)
@@ -584,12 +589,13 @@ class ReviewDesk:
         not been delivered; the draft comes back leased to the same reviewer."""
         reviewer = self._access.person(reviewer)
         window, ttl = self.undo_window, self.lease_ttl
-        row, why = self._store.undo_last(
+        undone = self._store.undo_last(
             reviewer=reviewer,
             window=window,
             lease_id=str(uuid.uuid4()),
             ttl=ttl,
         )
+        row, why = undone.draft, undone.why
         if row is None:
             messages = {
                 "nothing": f"{reviewer} has no decision to undo.",
@@ -684,13 +690,13 @@ class ReviewDesk:
         # A Result read before a lead resolved it must not swallow the resolution; a bare
         # cursor acknowledges the result as it is now.
         unresolved = [r.cursor for r in items if isinstance(r, Result) and r.resolution is None]
-        acked, already, undone, resolved = self._store.ack(cursors, unresolved)
+        acked = self._store.ack(cursors, unresolved)
         return AckReport(
-            acknowledged=acked + len(released),
-            already_delivered=already + len(released_before),
-            undone=[cursor for cursor, _ in undone],
-            resolved_since_read=resolved,
-            retractions=[Retraction(cursor, id_) for cursor, id_ in undone],
+            acknowledged=acked.acknowledged + len(released),
+            already_delivered=acked.already_delivered + len(released_before),
+            undone=[cursor for cursor, _ in acked.undone],
+            resolved_since_read=acked.resolved_since_read,
+            retractions=[Retraction(cursor, id_) for cursor, id_ in acked.undone],
         )
 
     # -- reading --------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from reviewdesk.services.access import Access
 from reviewdesk.services.stats import wilson_interval
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.policy_sql import Counted, PolicyStore
-from reviewdesk.storage.queue_sql import SubmitTransaction
+from reviewdesk.storage.queue_contract import SubmitTransaction
 
 NOTE_MAX = 2000
 # Decisions read to measure a cell's defect rate and check its history against screening.

@@ -37,7 +37,7 @@ from reviewdesk.core.sessions import (
     start_blocker,
     warnings,
 )
-from reviewdesk.storage.queue_sql import QueueStore, SessionFence
+from reviewdesk.storage.queue_contract import QueueStore, SessionFence
 from reviewdesk.storage.session_sql import SessionStore
 
 LIMITS_KEY = "session_limits"

@@ -8,7 +8,7 @@ throughput (docs/benchmarks.md). A notice comes back with the reply to the state
 the change; this module collects them per connection and sends them as notifications once the
 change is committed:
 
-- a statement in autocommit (claims, decisions: queue_sql) is committed when its reply arrives,
+- a statement in autocommit (claims, decisions: queue_pg) is committed when its reply arrives,
   so its notices are sent right after it, on the same connection;
 - a transaction's notices are sent after its commit (when the connection goes back to the pool
   or begins its next transaction), and dropped by a rollback.

@@ -11,7 +11,7 @@ from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.types import UtcDateTime
 
 # Live, undelivered, unresolved decisions after a cursor, decided at or after :settled: the
-# ones the undo window still holds back (the complement of queue_sql.SETTLED).
+# ones the undo window still holds back (the complement of queue_common.SETTLED).
 _UNSETTLED = (
     text(
         """SELECT min(dec.id) AS first, min(dec.decided_at) AS oldest FROM decision dec

@@ -8,7 +8,7 @@ transaction begins IMMEDIATE and holds the database's write lock, which serializ
 
 A released draft's result cursor comes from the decision ids' sequence, so that results and
 releases share one cursor order (``NEXT_CURSOR_SQLITE`` on SQLite, which has no sequence:
-QueueStore's decision insert uses it too).
+SqliteQueueStore's decision insert uses it too).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ EVENT = PolicyEventRow.__table__  # type: ignore[attr-defined]
 DRAFT = DraftRow.__table__  # type: ignore[attr-defined]
 
 # The next result cursor on SQLite: above every decision id and every released draft's cursor.
-# A decision's id there is the largest rowid plus one, so QueueStore inserts decisions with it.
+# A decision's id there is the largest rowid plus one, so SqliteQueueStore inserts decisions
+# with it.
 NEXT_CURSOR_SQLITE = (
     "(SELECT MAX(c) + 1 FROM (SELECT COALESCE(MAX(id), 0) AS c FROM decision "
     "UNION ALL SELECT COALESCE(MAX(cursor), 0) FROM policy_routing))"

@@ -1,7 +1,8 @@
 """Review sessions, gold items and their answers: the rows the fatigue policy reads and writes.
 
-Not on the hot path (a claim and a decision fence and count in queue_sql); these run when a
-session starts or ends, when a gold draft is served, and for summaries.
+Not on the hot path (a claim and a decision fence and count in the queue stores, queue_pg.py
+and queue_sqlite.py); these run when a session starts or ends, when a gold draft is served, and
+for summaries.
 """
 
 from __future__ import annotations
@@ -18,13 +19,8 @@ from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import STOPPING_LABELS
 from reviewdesk.core.sessions import SessionSnapshot
 from reviewdesk.storage.engine import READ_ONLY, Engines
-from reviewdesk.storage.queue_sql import (
-    _SESSION_OPEN,
-    DecisionWrite,
-    QueueStore,
-    SessionFence,
-    _sql,
-)
+from reviewdesk.storage.queue_common import SESSION_OPEN, typed_sql
+from reviewdesk.storage.queue_contract import DecisionWrite, QueueStore, SessionFence
 from reviewdesk.storage.tables import (
     DecisionAttemptRow,
     DecisionRow,
@@ -54,7 +50,7 @@ GOLD_PICK_WINDOW = 64
 # reviewer did not decide. It walks ix_gold_item_active from :after, at most :window entries,
 # and probes ux_gold_serve_session and ux_decision_live_draft once for each: the probes are
 # scalar subqueries so that the planner cannot turn them into a join that reads whole tables.
-_GOLD_PICK = _sql(
+_GOLD_PICK = typed_sql(
     """SELECT id, draft_id FROM (
             SELECT c.id, c.draft_id,
                 (SELECT 1 FROM gold_serve s
@@ -71,15 +67,15 @@ _GOLD_PICK = _sql(
         ORDER BY id LIMIT 1"""
 )
 # Where the reviewer's turn through the gold items stands: ix_gold_serve_reviewer.
-_LAST_SERVED = _sql(
+_LAST_SERVED = typed_sql(
     "SELECT gold_item_id FROM gold_serve WHERE reviewer = :reviewer ORDER BY id DESC LIMIT 1"
 )
 _LAST_GOLD_ITEM = text("SELECT max(id) FROM gold_item")
 # A served gold draft counts against the session as a claim does, behind the claim's own fence.
-_GOLD_CLAIM_COUNTED = _sql(
+_GOLD_CLAIM_COUNTED = typed_sql(
     "UPDATE review_session SET claims = claims + 1, last_activity_at = :now "  # noqa: S608
     + "WHERE "
-    + _SESSION_OPEN.format(idle_cutoff=":idle_after")
+    + SESSION_OPEN.format(idle_cutoff=":idle_after")
 )
 
 
