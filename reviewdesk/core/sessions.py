@@ -366,6 +366,12 @@ def is_fast_approval(
     )
 
 
+def fast_run_after(fast_run: int, *, fast: bool) -> int:
+    """A session's run of fast approvals after a decision: one longer after a fast approval;
+    any other decision ends it."""
+    return fast_run + 1 if fast else 0
+
+
 def fast_run_flagged(fast_run: int | None, flag_at: int) -> bool:
     """Whether a session's run of fast approvals (None: no session) is long enough to be
     flagged low-attention: ``fast_approvals_to_flag`` in a row."""

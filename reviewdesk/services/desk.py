@@ -20,12 +20,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from rapidfuzz.distance import Levenshtein
-
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import (
     DEFAULT_REJECT_REASONS,
-    LABEL_OF_VERDICT,
     AckReport,
     Decision,
     Draft,
@@ -76,6 +73,7 @@ from reviewdesk.core.sessions import (
     is_fast_approval,
     seconds_problem,
 )
+from reviewdesk.core.verdicts import checked_review_seconds, verdict_content
 from reviewdesk.services.access import Access
 from reviewdesk.services.live import follow_results
 from reviewdesk.services.policies import PolicyService, routing_of
@@ -514,72 +512,36 @@ class ReviewDesk:
         review_seconds: float | None,
         key: str,
     ) -> DecisionWrite:
-        try:
-            verdict = Verdict(verdict)
-        except ValueError:
-            raise InvalidDecision(
-                f"Unknown verdict {verdict!r}: use approve, edit, reject or escalate."
-            ) from None
-        final: str | None = None
-        sev: Severity | None = None
-        if verdict is Verdict.APPROVE:
-            final = lease.draft.draft
-        elif verdict is Verdict.EDIT:
-            if text is None or not text.strip():
-                raise InvalidDecision("An edit needs the corrected text.")
-            if text == lease.draft.draft:
-                raise InvalidDecision(
-                    "The edited text is the same as the draft: approve it instead."
-                )
-            final = text
-        elif verdict is Verdict.REJECT:
-            reasons = self.reject_reasons()
-            if reason not in reasons:
-                raise InvalidDecision(
-                    f"A rejection needs a reason, one of: {', '.join(reasons)} (got {reason!r})."
-                )
-        else:
-            try:
-                sev = Severity(severity) if severity is not None else None
-            except ValueError:
-                sev = None
-            if sev is None:
-                raise InvalidDecision(
-                    "An escalation needs a severity: critical, high, medium or low "
-                    f"(got {severity!r})."
-                )
-            if sev.needs_note and not (note and note.strip()):
-                raise InvalidDecision(
-                    f"A {sev.value} escalation needs a note saying what is wrong."
-                )
-        if verdict is not Verdict.REJECT:
-            reason = None
+        content = verdict_content(
+            verdict,
+            draft=lease.draft.draft,
+            text=text,
+            reason=reason,
+            note=note,
+            severity=severity,
+            reject_reasons=self.reject_reasons() if verdict == Verdict.REJECT else (),
+        )
         if review_seconds is None:
             review_seconds = time.monotonic() - lease.claimed_monotonic
-        if review_seconds < 0:
-            raise InvalidDecision("review_seconds cannot be negative.")
+        recorded = checked_review_seconds(review_seconds)
         limits = self._sessions.limits()
         return DecisionWrite(
             draft_key=lease.draft_key,
             lease_id=lease.lease_id,
             reviewer=lease.reviewer,
-            verdict=verdict.value,
-            label=LABEL_OF_VERDICT[verdict].value,
-            final_text=final,
-            reason=reason,
-            note=note.strip() if note and note.strip() else None,
-            severity=sev.value if sev else None,
-            review_seconds=round(review_seconds, 3),
+            verdict=content.verdict.value,
+            label=content.label.value,
+            final_text=content.final_text,
+            reason=content.reason,
+            note=content.note,
+            severity=content.severity.value if content.severity else None,
+            review_seconds=recorded,
             key=key,
-            edit_distance=(
-                Levenshtein.normalized_distance(lease.draft.draft, final)
-                if verdict is Verdict.EDIT and final is not None
-                else None
-            ),
+            edit_distance=content.edit_distance,
             session_id=lease.session_id,
             counted_seconds=counted_seconds(review_seconds, limits),
             category=lease.draft.category,
-            fast=is_fast_approval(verdict.value, lease.draft.draft, review_seconds, limits),
+            fast=is_fast_approval(content.verdict.value, lease.draft.draft, review_seconds, limits),
             fast_flag_at=limits.fast_approvals_to_flag,
         )
 

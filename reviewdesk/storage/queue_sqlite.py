@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.core.sessions import fast_run_after, fast_run_flagged
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE
 from reviewdesk.storage.queue_common import (
@@ -239,7 +240,8 @@ class SqliteQueueStore(SqlQueueStore):
             epoch = fenced[0]
             session = conn.execute(self._session_fast_run, params).first()
             fast_run_before, was_nudged = (session[0], bool(session[1])) if session else (0, False)
-            low_attention = write.fast and fast_run_before + 1 >= write.fast_flag_at
+            fast_run_after_this = fast_run_after(fast_run_before, fast=write.fast)
+            low_attention = write.fast and fast_run_flagged(fast_run_after_this, write.fast_flag_at)
             conn.execute(
                 self._insert_decision, {**params, "epoch": epoch, "low_attention": low_attention}
             )
@@ -255,7 +257,7 @@ class SqliteQueueStore(SqlQueueStore):
                 },
             )
             conn.execute(self._session_count, params)
-            fast_run = (fast_run_before + 1 if write.fast else 0) if session else None
+            fast_run = fast_run_after_this if session else None
             return DecisionWritten(
                 "accepted",
                 None,
