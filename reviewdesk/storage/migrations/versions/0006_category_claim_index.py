@@ -8,7 +8,7 @@ The variety rule (after a run of one category, claim another category's next dra
 the claim order by category. When one category filled the queue, every varied claim walked all
 of its pending drafts: 26 ms at 60,000 pending drafts on PostgreSQL, 100 ms at 240,000. The
 claim now asks each other category for its first pending draft, one probe per category, through
-this partial index in claim order within a category (storage/queue_sql.py, ``varied_pick``).
+this partial index in claim order within a category (storage/queue_common.py, ``varied_pick``).
 """
 
 from __future__ import annotations
