@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -243,7 +244,7 @@ DECISION_COLUMNS = ("decided_at", "resolved_at")
 LEASE_HELD = "id = :draft_key AND lease_id = :lease_id AND state = 'pending' AND visible_at > {now}"
 
 
-class SqlQueueStore:
+class SqlQueueStore(ABC):
     """The queue's operations that are the same on both engines; an engine's subclass adds the
     lease operations and the submit's engine-specific steps (queue_contract.QueueStore)."""
 
@@ -278,6 +279,7 @@ class SqlQueueStore:
 
     def close(self) -> None:
         """Give back any kept connection (before the engines are disposed)."""
+        return None  # none is kept but on PostgreSQL
 
     def _read(self) -> Connection:
         return self.engines.write.connect().execution_options(**{READ_ONLY: True})
@@ -348,19 +350,19 @@ class SqlQueueStore:
         return self._write_decision(params, write)
 
     # Each engine's statements for the lease operations.
+    @abstractmethod
     def _claim_next(
         self, params: dict[str, Any], session: SessionFence, ttl: float
-    ) -> ClaimOutcome:
-        raise NotImplementedError
+    ) -> ClaimOutcome: ...
 
-    def _renew_lease(self, params: dict[str, Any], ttl: float) -> Renewal:
-        raise NotImplementedError
+    @abstractmethod
+    def _renew_lease(self, params: dict[str, Any], ttl: float) -> Renewal: ...
 
-    def _release_lease(self, params: dict[str, Any]) -> str | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _release_lease(self, params: dict[str, Any]) -> str | None: ...
 
-    def _write_decision(self, params: dict[str, Any], write: DecisionWrite) -> DecisionWritten:
-        raise NotImplementedError
+    @abstractmethod
+    def _write_decision(self, params: dict[str, Any], write: DecisionWrite) -> DecisionWritten: ...
 
     def flag_low_attention(self, *, session_id: int, last: int) -> None:
         """Flag the session's last ``last`` live decisions as low-attention (a fast run)."""
@@ -557,22 +559,25 @@ class SqlQueueStore:
     # The engine's steps of a submit.
     submit_chunk = SUBMIT_CHUNK  # ids classified per statement
 
+    @abstractmethod
     def _known(self, conn: Connection, ids: list[str]) -> dict[str, str]:
         """Content hash by external id, of those of ``ids`` that are queued already."""
-        raise NotImplementedError
+        ...
 
     def _before_insert(self, conn: Connection) -> Any:
         """What ``_mark_submitted`` needs to know of the table before the insert."""
         return None
 
+    @abstractmethod
     def _mark_submitted(
         self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission], before: Any
     ) -> None:
         """Record the 'submitted' event of each new draft."""
-        raise NotImplementedError
+        ...
 
     def _after_submit(self, inserted: int) -> None:
         """After a submit's commit (PostgreSQL: refresh the planner's statistics)."""
+        return None
 
     def _submit_once(
         self, records: Sequence[DraftSubmission], routing: SubmitRouting | None = None
@@ -791,3 +796,4 @@ class SqlQueueStore:
 
     def record_refusal(self, action: str, detail: str) -> None:
         """Log an action the database refused to this login, under the login (PostgreSQL)."""
+        return None  # no logins: nothing to log

@@ -267,8 +267,6 @@ class PostgresQueueStore(SqlQueueStore):
         return claim
 
     # -- lease operations ---------------------------------------------------------------------
-
-    # -- lease operations ---------------------------------------------------------------------
     def _claim_next(
         self, params: dict[str, Any], session: SessionFence, ttl: float
     ) -> ClaimOutcome:
