@@ -36,7 +36,6 @@ from reviewdesk.core.domain import (
     Released,
     Result,
     Retraction,
-    Risk,
     Severity,
     SubmitReport,
     ThreadEntry,
@@ -86,7 +85,12 @@ from reviewdesk.storage.engine import (
     create_engines,
     resolve_target,
 )
-from reviewdesk.storage.queue_contract import DecisionWrite, QueueStore
+from reviewdesk.storage.queue_contract import (
+    DecisionRecord,
+    DecisionWrite,
+    QueuedDraft,
+    QueueStore,
+)
 from reviewdesk.storage.queues import open_queue_store
 from reviewdesk.storage.reads import read_now
 from reviewdesk.storage.session_sql import SessionStore
@@ -295,7 +299,7 @@ class ReviewDesk:
                     exclude=exclude,
                 )
                 if gold is not None:
-                    return _lease(gold, reviewer, fence.session_id, ttl, gold["gold_item_id"])
+                    return _lease(gold.draft, reviewer, fence.session_id, ttl, gold.gold_item_id)
             claimed = self._store.claim(
                 reviewer=reviewer,
                 lease_id=str(uuid.uuid4()),
@@ -304,8 +308,9 @@ class ReviewDesk:
                 exclude=exclude,
             )
             if claimed.session_open:
-                row = claimed.draft
-                return _lease(row, reviewer, fence.session_id, ttl) if row is not None else None
+                if claimed.draft is None:
+                    return None
+                return _lease(claimed.draft, reviewer, fence.session_id, ttl)
             if attempt == 0:
                 # The session ended or is spent: look closer (may open a new one, or refuse).
                 fence = self._sessions.fence(reviewer, fresh=True)
@@ -417,9 +422,9 @@ class ReviewDesk:
             assert written.decision is not None
             if retried:  # this call's own decision, recorded by the attempt that lost its reply
                 self._sessions.decided(lease.reviewer, lease.draft.category)
-            first = written.decision
-            self._count_for_policy(lease, first["label"], first["edit_distance"])
-            return _decision(written.decision, replayed=True)
+            first = written.decision.decision
+            self._count_for_policy(lease, first.label, first.edit_distance)
+            return dataclasses.replace(first, replayed=True)
         assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
         self._count_for_policy(lease, write.label, write.edit_distance)
@@ -557,8 +562,8 @@ class ReviewDesk:
             lease_id=str(uuid.uuid4()),
             ttl=ttl,
         )
-        row, why = undone.draft, undone.why
-        if row is None:
+        queued, why = undone.draft, undone.why
+        if queued is None:
             messages = {
                 "nothing": f"{reviewer} has no decision to undo.",
                 "delivered": "The last decision was already delivered to the consumer; "
@@ -568,7 +573,7 @@ class ReviewDesk:
             }
             raise UndoRefused(messages.get(why or "", why or "cannot undo"))
         current = self._store_sessions.open_session(reviewer)
-        return _lease(row, reviewer, current.id if current else None, ttl)
+        return _lease(queued, reviewer, current.id if current else None, ttl)
 
     # -- consumers ------------------------------------------------------------------------------
     @_needs("producer", "Reading results")
@@ -595,7 +600,7 @@ class ReviewDesk:
             # The team's window, not this desk's: any reviewer may undo within it.
             window = self._sessions.limits().undo_window_seconds
             settled_before = read_now(self._engines, self._store.clock) - timedelta(seconds=window)
-        rows = self._store.results(
+        decisions = self._store.results(
             after=after,
             limit=limit,
             include_delivered=include_delivered,
@@ -605,7 +610,7 @@ class ReviewDesk:
         released = self._policies.released_results(
             after=after, limit=limit, include_delivered=include_delivered
         )
-        merged = [_result(r) for r in rows] + [_released_result(r) for r in released]
+        merged = [_result(d) for d in decisions] + [_released_result(r) for r in released]
         if released:
             merged.sort(key=lambda r: r.cursor)
         return merged[:limit]
@@ -673,25 +678,19 @@ class ReviewDesk:
             if isinstance(draft, Lease)
             else (draft.id if isinstance(draft, Draft) else draft)
         )
-        row = self._store.draft_by_external_id(external_id)
-        if row is None:
+        queued = self._store.draft_by_external_id(external_id)
+        if queued is None:
             raise UnknownDraft(external_id)
-        current = _draft(row)
+        current = queued.draft
         thread: list[ThreadEntry] = []
         if current.thread:
-            earlier = self._store.thread_history(
+            thread = self._store.thread_history(
                 thread=current.thread,
-                draft_key=row["id"],
+                draft_key=queued.key,
                 created_at=current.created_at,
                 limit=limit,
             )
-            for r in earlier:
-                decision = _decision(r) if r["label"] is not None else None
-                thread.append(ThreadEntry(draft=_draft(r), decision=decision))
-        events = [
-            Event(kind=EventKind(e["kind"]), at=e["at"], actor=e["actor"], epoch=e["lease_epoch"])
-            for e in self._store.events(draft_key=row["id"])
-        ]
+        events = self._store.events(draft_key=queued.key)
         if isinstance(draft, Lease) and draft.gold_item_id is not None:
             events = _as_first_lease(events, draft.epoch)
         return History(draft=current, thread=thread, events=events)
@@ -699,32 +698,32 @@ class ReviewDesk:
     def state(self, draft_id: str) -> DraftState:
         """Where the draft ``draft_id`` stands: pending, in review (and by whom), or decided,
         with its live decision as ``results()`` gives it. Raises UnknownDraft."""
-        row = self._store.draft_by_external_id(draft_id)
-        if row is None:
+        queued = self._store.draft_by_external_id(draft_id)
+        if queued is None:
             raise UnknownDraft(draft_id)
-        release = self._policies.release_of(row["id"])
+        release = self._policies.release_of(queued.key)
         if release is not None:
             return DraftState(
-                draft=_draft(row),
+                draft=queued.draft,
                 state="released",
                 holder=None,
                 result=_released_result(release),
                 delivered=release["delivered_at"] is not None,
             )
-        now, decision = self._store.live_decision(draft_key=row["id"])
+        now, decision = self._store.live_decision(draft_key=queued.key)
         if decision is not None:
             return DraftState(
-                draft=_draft(row),
+                draft=queued.draft,
                 state="decided",
                 holder=None,
                 result=_result(decision),
-                delivered=decision["delivered_at"] is not None,
+                delivered=decision.delivered_at is not None,
             )
-        held = row["lease_owner"] is not None and row["visible_at"] > now
+        held = queued.lease_owner is not None and queued.visible_at > now
         return DraftState(
-            draft=_draft(row),
+            draft=queued.draft,
             state="in review" if held else "pending",
-            holder=row["lease_owner"] if held else None,
+            holder=queued.lease_owner if held else None,
             result=None,
             delivered=False,
         )
@@ -799,7 +798,7 @@ class ReviewDesk:
 
     def attempts(self) -> list[dict[str, Any]]:
         """The append-only log of decision attempts, oldest first."""
-        return [dict(r) for r in self._store.attempts()]
+        return [dataclasses.asdict(a) for a in self._store.attempts()]
 
     def reject_reasons(self) -> tuple[str, ...]:
         stored = self._store.get_setting(REJECT_REASONS_KEY)
@@ -826,39 +825,23 @@ def _check_overrides(lease_ttl: float | None, undo_window: float | None) -> None
             raise ConfigurationError(f"ReviewDesk.open: {problem}.")
 
 
-def _draft(row: Mapping[Any, Any]) -> Draft:
-    return Draft(
-        id=row["external_id"],
-        draft=row["draft"],
-        input=row["input"],
-        context=row["context"] or {},
-        category=row["category"],
-        risk=Risk(row["risk"]),
-        model=row["model"],
-        confidence=row["confidence"],
-        thread=row["thread"],
-        priority=row["priority"],
-        created_at=row["created_at"],
-        submitted_at=row["submitted_at"],
-        metadata=row["metadata"] or {},
-    )
-
-
 def _lease(
-    row: Mapping[Any, Any],
+    queued: QueuedDraft,
     reviewer: str,
     session_id: int | None,
     ttl: float,
     gold_item_id: int | None = None,
 ) -> Lease:
+    """The lease a claim, a gold serve or an undo just took on ``queued``."""
+    assert queued.lease_id is not None and queued.leased_at is not None
     return Lease(
-        draft=_draft(row),
-        draft_key=row["id"],
-        lease_id=row["lease_id"],
-        epoch=row["lease_epoch"],
+        draft=queued.draft,
+        draft_key=queued.key,
+        lease_id=queued.lease_id,
+        epoch=queued.lease_epoch,
         reviewer=reviewer,
-        expires_at=row["visible_at"],
-        claimed_at=row["leased_at"],
+        expires_at=queued.visible_at,
+        claimed_at=queued.leased_at,
         claimed_monotonic=time.monotonic(),
         session_id=session_id,
         gold_item_id=gold_item_id,
@@ -902,24 +885,6 @@ def _written_decision(
     )
 
 
-def _decision(row: Mapping[Any, Any], *, replayed: bool = False) -> Decision:
-    return Decision(
-        draft_id=row["external_id"],
-        label=Label(row["label"]),
-        final=row["final_text"],
-        draft=row["draft"],
-        reason=row["reason"],
-        note=row["note"],
-        severity=Severity(row["severity"]) if row["severity"] else None,
-        reviewer=row["reviewer"],
-        decided_at=row["decided_at"],
-        review_seconds=row["review_seconds"],
-        edit_distance=row["edit_distance"],
-        replayed=replayed,
-        low_attention=bool(row.get("low_attention", False)),
-    )
-
-
 def _released_result(row: Mapping[Any, Any]) -> Result:
     """A draft a review policy released: out unreviewed, its text as it was."""
     return Result(
@@ -940,23 +905,24 @@ def _released_result(row: Mapping[Any, Any]) -> Result:
     )
 
 
-def _result(row: Mapping[Any, Any]) -> Result:
+def _result(record: DecisionRecord) -> Result:
+    decision = record.decision
     return Result(
-        cursor=row["id"],
-        id=row["external_id"],
-        label=Label(row["label"]),
-        final=text_to_send(row["final_text"], row["resolution"], row["resolution_text"]),
-        draft=row["draft"],
-        reason=row["reason"],
-        note=row["note"],
-        severity=Severity(row["severity"]) if row["severity"] else None,
-        reviewer=row["reviewer"],
-        decided_at=row["decided_at"],
-        review_seconds=row["review_seconds"],
-        category=row["category"],
-        model=row["model"],
-        resolution=row["resolution"],
-        resolution_note=row["resolution_note"],
-        resolved_by=row["resolved_by"],
-        resolved_at=row["resolved_at"],
+        cursor=record.cursor,
+        id=decision.draft_id,
+        label=decision.label,
+        final=text_to_send(decision.final, record.resolution, record.resolution_text),
+        draft=decision.draft,
+        reason=decision.reason,
+        note=decision.note,
+        severity=decision.severity,
+        reviewer=decision.reviewer,
+        decided_at=decision.decided_at,
+        review_seconds=decision.review_seconds,
+        category=record.category,
+        model=record.model,
+        resolution=record.resolution,
+        resolution_note=record.resolution_note,
+        resolved_by=record.resolved_by,
+        resolved_at=record.resolved_at,
     )

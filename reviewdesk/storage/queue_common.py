@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     Connection,
-    RowMapping,
     TextClause,
     TextualSelect,
     bindparam,
@@ -30,14 +29,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeEngine
 
 from reviewdesk.core.clock import Clock
+from reviewdesk.core.domain import (
+    Decision,
+    Draft,
+    Event,
+    EventKind,
+    Label,
+    Risk,
+    Severity,
+    ThreadEntry,
+)
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage.driver_sql import bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.queue_contract import (
     Acknowledged,
+    Attempt,
     ClaimOutcome,
+    DecisionRecord,
     DecisionWrite,
     DecisionWritten,
+    QueuedDraft,
     Renewal,
     SessionFence,
     SubmitRouting,
@@ -237,6 +249,104 @@ DECISION_RESULT = (
     "dec.resolution_text, dec.resolution_note, dec.resolved_by, dec.resolved_at"
 )
 DECISION_COLUMNS = ("decided_at", "resolved_at")
+
+
+# -- rows to records: the one place each kind of row becomes its typed record (both engines) --
+def draft_of(row: Mapping[Any, Any]) -> Draft:
+    """The draft a row of DRAFT_COLUMNS (or a superset) holds."""
+    return Draft(
+        id=row["external_id"],
+        draft=row["draft"],
+        input=row["input"],
+        context=row["context"] or {},
+        category=row["category"],
+        risk=Risk(row["risk"]),
+        model=row["model"],
+        confidence=row["confidence"],
+        thread=row["thread"],
+        priority=row["priority"],
+        created_at=row["created_at"],
+        submitted_at=row["submitted_at"],
+        metadata=row["metadata"] or {},
+    )
+
+
+def queued_draft(row: Mapping[Any, Any]) -> QueuedDraft:
+    """A row of DRAFT_COLUMNS (a claim's, an undo's, a read's) as the queue's record."""
+    return QueuedDraft(
+        key=row["id"],
+        draft=draft_of(row),
+        lease_id=row["lease_id"],
+        lease_epoch=row["lease_epoch"],
+        lease_owner=row["lease_owner"],
+        leased_at=row["leased_at"],
+        visible_at=row["visible_at"],
+    )
+
+
+def decision_of(row: Mapping[Any, Any]) -> Decision:
+    """The decision a row holds: one of DECISION_RESULT, or a thread entry's (which has no
+    low_attention: a thread's decisions show none)."""
+    return Decision(
+        draft_id=row["external_id"],
+        label=Label(row["label"]),
+        final=row["final_text"],
+        draft=row["draft"],
+        reason=row["reason"],
+        note=row["note"],
+        severity=Severity(row["severity"]) if row["severity"] else None,
+        reviewer=row["reviewer"],
+        decided_at=row["decided_at"],
+        review_seconds=row["review_seconds"],
+        edit_distance=row["edit_distance"],
+        low_attention=bool(row.get("low_attention", False)),
+    )
+
+
+def decision_record(row: Mapping[Any, Any]) -> DecisionRecord:
+    """A row of DECISION_RESULT (with ``delivered_at`` where the read has it)."""
+    return DecisionRecord(
+        cursor=row["id"],
+        decision=decision_of(row),
+        category=row["category"],
+        model=row["model"],
+        session_id=row["session_id"],
+        resolution=row["resolution"],
+        resolution_text=row["resolution_text"],
+        resolution_note=row["resolution_note"],
+        resolved_by=row["resolved_by"],
+        resolved_at=row["resolved_at"],
+        # A replay's read of the first decision leaves delivery out.
+        delivered_at=row.get("delivered_at"),
+    )
+
+
+def thread_entry(row: Mapping[Any, Any]) -> ThreadEntry:
+    """An earlier draft on a thread with its live decision, if any (thread_history's row)."""
+    decision = decision_of(row) if row["label"] is not None else None
+    return ThreadEntry(draft=draft_of(row), decision=decision)
+
+
+def event_record(row: Mapping[Any, Any]) -> Event:
+    """A row of the audit trail (draft_event)."""
+    return Event(
+        kind=EventKind(row["kind"]), at=row["at"], actor=row["actor"], epoch=row["lease_epoch"]
+    )
+
+
+def attempt_record(row: Mapping[Any, Any]) -> Attempt:
+    """A row of the decision attempt log."""
+    return Attempt(
+        id=row["id"],
+        draft_id=row["draft_id"],
+        lease_id=row["lease_id"],
+        reviewer=row["reviewer"],
+        verdict=row["verdict"],
+        idempotency_key=row["idempotency_key"],
+        outcome=row["outcome"],
+        detail=row["detail"],
+        attempted_at=row["attempted_at"],
+    )
 
 
 # The lease fence: the draft is still held under this lease. Every lease-dependent write (renew,
@@ -452,11 +562,11 @@ class SqlQueueStore(ABC):
                     "lease_epoch": row["lease_epoch"],
                 },
             )
-            return Undone(row)
+            return Undone(queued_draft(row))
 
     def results(
         self, *, after: int, limit: int, include_delivered: bool, settled_before: datetime | None
-    ) -> list[RowMapping]:
+    ) -> list[DecisionRecord]:
         """Live decisions after cursor ``after``; with ``settled_before``, only those that can
         no longer be undone (see SETTLED)."""
         conditions = ["dec.undone_at IS NULL", "dec.id > :after"]
@@ -475,7 +585,7 @@ class SqlQueueStore(ABC):
         if settled_before is not None:
             params["settled"] = settled_before
         with self._read() as conn:
-            return list(conn.execute(stmt, params).mappings())
+            return [decision_record(r) for r in conn.execute(stmt, params).mappings()]
 
     def ack(self, cursors: Sequence[int], read_unresolved: Sequence[int] = ()) -> Acknowledged:
         """Mark results delivered. ``read_unresolved``: cursors the consumer read before any
@@ -641,9 +751,9 @@ class SqlQueueStore(ABC):
         return Submitted(len(fresh), duplicates, [])
 
     # -- reads ----------------------------------------------------------------------------------
-    def draft_by_external_id(self, external_id: str) -> RowMapping | None:
+    def draft_by_external_id(self, external_id: str) -> QueuedDraft | None:
         with self._read() as conn:
-            return (
+            row = (
                 conn.execute(
                     typed_sql(
                         f"SELECT {DRAFT_COLUMNS} FROM draft WHERE external_id = :x",
@@ -654,15 +764,17 @@ class SqlQueueStore(ABC):
                 .mappings()
                 .first()
             )
+            return queued_draft(row) if row is not None else None
 
     def thread_history(
         self, *, thread: str, draft_key: int, created_at: datetime, limit: int
-    ) -> list[RowMapping]:
+    ) -> list[ThreadEntry]:
         """Earlier drafts on the thread (the latest ``limit``), oldest first, each with its live
         decision if any."""
         with self._read() as conn:
-            return list(
-                conn.execute(
+            return [
+                thread_entry(r)
+                for r in conn.execute(
                     typed_sql(
                         """SELECT * FROM (
                                 SELECT d.id, d.external_id, d.draft, d.input, d.context, d.category,
@@ -688,9 +800,9 @@ class SqlQueueStore(ABC):
                         "limit": limit,
                     },
                 ).mappings()
-            )
+            ]
 
-    def live_decision(self, *, draft_key: int) -> tuple[datetime, RowMapping | None]:
+    def live_decision(self, *, draft_key: int) -> tuple[datetime, DecisionRecord | None]:
         """The database's now, and the draft's live decision as ``results`` reads it (None when
         it has none)."""
         with self._read() as conn:
@@ -709,12 +821,13 @@ class SqlQueueStore(ABC):
                 .mappings()
                 .first()
             )
-            return now, row
+            return now, decision_record(row) if row is not None else None
 
-    def events(self, *, draft_key: int) -> list[RowMapping]:
+    def events(self, *, draft_key: int) -> list[Event]:
         with self._read() as conn:
-            return list(
-                conn.execute(
+            return [
+                event_record(r)
+                for r in conn.execute(
                     typed_sql(
                         "SELECT kind, at, actor, lease_epoch FROM draft_event "
                         "WHERE draft_id = :draft_key ORDER BY id",
@@ -722,7 +835,7 @@ class SqlQueueStore(ABC):
                     ),
                     {"draft_key": draft_key},
                 ).mappings()
-            )
+            ]
 
     def counts(self) -> dict[str, int]:
         with self._read() as conn:
@@ -749,18 +862,19 @@ class SqlQueueStore(ABC):
             )
             return {k: int(v) for k, v in row.items()}
 
-    def attempts(self) -> list[RowMapping]:
+    def attempts(self) -> list[Attempt]:
         """The whole attempt log (for audits and tests)."""
         with self._read() as conn:
-            return list(
-                conn.execute(
+            return [
+                attempt_record(r)
+                for r in conn.execute(
                     typed_sql(
                         "SELECT id, draft_id, lease_id, reviewer, verdict, idempotency_key, "
                         "outcome, detail, attempted_at FROM decision_attempt ORDER BY id",
                         columns=("attempted_at",),
                     )
                 ).mappings()
-            )
+            ]
 
     def get_setting(self, key: str) -> Any:
         with self._read() as conn:

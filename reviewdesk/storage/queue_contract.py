@@ -12,14 +12,15 @@ or an injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from reviewdesk.core.clock import Clock
+from reviewdesk.core.domain import Decision, Draft, Event, ThreadEntry
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.security_sql import Identity
@@ -73,13 +74,63 @@ class SessionFence:
     avoid_category: str | None = None
 
 
+# -- records: what the reads and outcomes hold, built from rows in one place each
+# (queue_common.queued_draft, decision_record, attempt_record, thread_entry, event_record) ------
+@dataclass(frozen=True)
+class QueuedDraft:
+    """A draft as the queue holds it: its key, the draft itself, and where its lease stands
+    (the lease fields are None when no one holds or held it since its last release)."""
+
+    key: int
+    draft: Draft
+    lease_id: str | None
+    lease_epoch: int
+    lease_owner: str | None
+    leased_at: datetime | None
+    visible_at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A live decision as results are read from it: the decision, its draft's category and
+    model, a lead's resolution of an escalation, and its delivery."""
+
+    cursor: int
+    decision: Decision
+    category: str
+    model: str | None
+    session_id: int | None
+    resolution: str | None
+    resolution_text: str | None
+    resolution_note: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    # None while undelivered, and on a replayed decision (its read leaves delivery out).
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One entry of the append-only log of decision attempts."""
+
+    id: int
+    draft_id: int
+    lease_id: str
+    reviewer: str
+    verdict: str
+    idempotency_key: str
+    outcome: str  # accepted | refused | replayed
+    detail: str | None
+    attempted_at: datetime
+
+
 # -- outputs --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ClaimOutcome:
-    """A claim: the leased draft's row (None when nothing was claimable), and whether the
-    session fence held. A claim that finds the session closed or spent changes nothing."""
+    """A claim: the leased draft (None when nothing was claimable), and whether the session
+    fence held. A claim that finds the session closed or spent changes nothing."""
 
-    draft: Mapping[Any, Any] | None
+    draft: QueuedDraft | None
     session_open: bool
 
 
@@ -97,7 +148,7 @@ class DecisionWritten:
     why: str | None
     # A replay: the first decision, read back. An accepted decision is what the write asked
     # for, plus ``decided_at`` and ``low_attention``, which the database decided.
-    decision: RowMapping | None = None
+    decision: DecisionRecord | None = None
     fast_run: int | None = None  # the session's run of fast approvals after this decision
     was_nudged: bool = False
     decided_at: datetime | None = None
@@ -106,10 +157,10 @@ class DecisionWritten:
 
 @dataclass(frozen=True)
 class Undone:
-    """An undo: the draft's row, leased again to its reviewer, or None and why not (nothing,
+    """An undo: the draft, leased again to its reviewer, or None and why not (nothing,
     delivered, resolved, window)."""
 
-    draft: RowMapping | None
+    draft: QueuedDraft | None
     why: str | None = None
 
 
@@ -176,7 +227,7 @@ class QueueStore(Protocol):
     # -- results and delivery
     def results(
         self, *, after: int, limit: int, include_delivered: bool, settled_before: datetime | None
-    ) -> list[RowMapping]: ...
+    ) -> list[DecisionRecord]: ...
 
     def ack(self, cursors: Sequence[int], read_unresolved: Sequence[int] = ()) -> Acknowledged: ...
 
@@ -188,19 +239,19 @@ class QueueStore(Protocol):
     ) -> Submitted: ...
 
     # -- reads
-    def draft_by_external_id(self, external_id: str) -> RowMapping | None: ...
+    def draft_by_external_id(self, external_id: str) -> QueuedDraft | None: ...
 
     def thread_history(
         self, *, thread: str, draft_key: int, created_at: datetime, limit: int
-    ) -> list[RowMapping]: ...
+    ) -> list[ThreadEntry]: ...
 
-    def live_decision(self, *, draft_key: int) -> tuple[datetime, RowMapping | None]: ...
+    def live_decision(self, *, draft_key: int) -> tuple[datetime, DecisionRecord | None]: ...
 
-    def events(self, *, draft_key: int) -> list[RowMapping]: ...
+    def events(self, *, draft_key: int) -> list[Event]: ...
 
     def counts(self) -> dict[str, int]: ...
 
-    def attempts(self) -> list[RowMapping]: ...
+    def attempts(self) -> list[Attempt]: ...
 
     # -- settings
     def get_setting(self, key: str) -> Any: ...

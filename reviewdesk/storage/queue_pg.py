@@ -33,6 +33,8 @@ from reviewdesk.storage.queue_common import (
     SUBMITTED,
     WHY,
     SqlQueueStore,
+    decision_record,
+    queued_draft,
     typed_sql,
     varied_pick,
 )
@@ -280,7 +282,9 @@ class PostgresQueueStore(SqlQueueStore):
             if row is None or row["id"] is None:
                 row = self._claim.first(conn, params)
                 assert row is not None
-            return ClaimOutcome(row if row["id"] is not None else None, bool(row["session_open"]))
+            return ClaimOutcome(
+                queued_draft(row) if row["id"] is not None else None, bool(row["session_open"])
+            )
 
     def _renew_lease(self, params: dict[str, Any], ttl: float) -> Renewal:
         with self.engines.statement.connect() as conn:
@@ -318,7 +322,7 @@ class PostgresQueueStore(SqlQueueStore):
             decision = (
                 conn.execute(self._decision_by_id, {"decision_id": decision_id}).mappings().one()
             )
-            return DecisionWritten("replayed", None, decision)
+            return DecisionWritten("replayed", None, decision_record(decision))
 
     # -- the submit's steps ---------------------------------------------------------------------
     def _known(self, conn: Connection, ids: list[str]) -> dict[str, str]:

@@ -28,6 +28,8 @@ from reviewdesk.storage.queue_common import (
     SUBMITTED,
     WHY,
     SqlQueueStore,
+    decision_record,
+    queued_draft,
     typed_sql,
     varied_pick,
 )
@@ -175,7 +177,7 @@ class SqliteQueueStore(SqlQueueStore):
                 },
             )
             conn.execute(self._session_claimed, params)
-            return ClaimOutcome(row, True)
+            return ClaimOutcome(queued_draft(row), True)
 
     def _renew_lease(self, params: dict[str, Any], ttl: float) -> Renewal:
         with self.engines.write.begin() as conn:
@@ -231,7 +233,7 @@ class SqliteQueueStore(SqlQueueStore):
                 decision = (
                     conn.execute(self._decision_by_id, {"decision_id": prior}).mappings().one()
                 )
-                return DecisionWritten("replayed", None, decision)
+                return DecisionWritten("replayed", None, decision_record(decision))
             fenced = conn.execute(self._fence_decide, params).first()
             if fenced is None:
                 why = self._why_lost(conn, params)

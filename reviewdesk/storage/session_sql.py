@@ -19,8 +19,8 @@ from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import STOPPING_LABELS
 from reviewdesk.core.sessions import SessionSnapshot
 from reviewdesk.storage.engine import READ_ONLY, Engines
-from reviewdesk.storage.queue_common import SESSION_OPEN, typed_sql
-from reviewdesk.storage.queue_contract import DecisionWrite, QueueStore, SessionFence
+from reviewdesk.storage.queue_common import SESSION_OPEN, queued_draft, typed_sql
+from reviewdesk.storage.queue_contract import DecisionWrite, QueuedDraft, QueueStore, SessionFence
 from reviewdesk.storage.tables import (
     DecisionAttemptRow,
     DecisionRow,
@@ -77,6 +77,14 @@ _GOLD_CLAIM_COUNTED = typed_sql(
     + "WHERE "
     + SESSION_OPEN.format(idle_cutoff=":idle_after")
 )
+
+
+@dataclass(frozen=True)
+class ServedGold:
+    """A gold draft served under a new lease, as a claim's draft is, and its gold item."""
+
+    draft: QueuedDraft
+    gold_item_id: int
 
 
 @dataclass(frozen=True)
@@ -302,7 +310,7 @@ class SessionStore:
         ttl: float,
         start: float,
         exclude: Sequence[int] = (),
-    ) -> dict[str, Any] | None:
+    ) -> ServedGold | None:
         """Serve the reviewer a gold draft under a new lease, counted against the session like
         a claim and fenced on it the same way. None when no gold item fits, or the session is
         closed or spent (then the ordinary claim looks closer).
@@ -355,14 +363,14 @@ class SessionStore:
                 _audit(conn, pick["draft_id"], "claimed", reviewer, now, draft["lease_epoch"])
         except IntegrityError:
             return None  # this session was served the same item concurrently: not twice
-        return {
+        leased = {
             **draft,
             "lease_id": lease_id,
             "lease_owner": reviewer,
             "leased_at": now,
             "visible_at": expires,
-            "gold_item_id": pick["id"],
         }
+        return ServedGold(queued_draft(leased), pick["id"])
 
     def _pick_gold(
         self, conn: Connection, reviewer: str, session_id: int, start: float
