@@ -3,8 +3,9 @@ results and acknowledgement, history. Time is a manual clock unless a test says 
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, TextualSelect, column, event, text, update
@@ -20,10 +21,12 @@ from reviewdesk import (
     UndoRefused,
 )
 from reviewdesk.core.clock import ManualClock
-from reviewdesk.core.domain import EventKind, Retraction
+from reviewdesk.core.domain import Draft, Event, EventKind, Retraction, Risk, ThreadEntry
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import create_engines, resolve_target
 from reviewdesk.storage.queue_common import DRAFT
+from reviewdesk.storage.queue_contract import Attempt, QueuedDraft, Undone
+from reviewdesk.storage.queues import open_queue_store
 from tests.conftest import DeskFactory
 
 
@@ -716,3 +719,140 @@ def test_an_idle_kept_connection_goes_back_to_the_pool(
         desk.decide(desk.claim("ana"), "approve")  # type: ignore[arg-type]
         assert kept is not None and kept.closed
         assert desk._engines.statement.pool.checkedout() == 1
+
+
+def test_the_stores_records_hold_each_column_in_its_field(
+    desk: ReviewDesk, clock: ManualClock
+) -> None:
+    """The queue contract's typed records, read straight from a store: each value comes back in
+    its own field (queue_common's row->record functions), on every engine."""
+    desk.submit(
+        [
+            {
+                "id": "early",
+                "draft": "Earlier answer.",
+                "thread": "cust-9",
+                "priority": 3,
+                "category": "billing",
+                "model": "drafter-1",
+                "created_at": "2026-01-01T00:00:00Z",
+            },
+            {
+                "id": "edit-me",
+                "draft": "Refund soon.",
+                "input": "Where is my refund?",
+                "context": {"retrieved": [{"title": "Refund policy", "text": "14 days"}]},
+                "category": "refund",
+                "risk": "high",
+                "model": "drafter-2",
+                "confidence": 0.87,
+                "thread": "cust-9",
+                "priority": 3,
+                "metadata": {"ticket": 17},
+                "created_at": "2026-01-02T00:00:00Z",
+            },
+            {"id": "held", "draft": "Held draft.", "priority": 2},
+            {"id": "escalate-me", "draft": "We will sue.", "priority": 1},
+        ]
+    )
+    submitted_at = clock.now()
+    early, edit, held, esc = (desk.claim("ana") for _ in range(4))
+    assert early and edit and held and esc
+    assert [x.draft.id for x in (early, edit, held, esc)] == [
+        "early",
+        "edit-me",
+        "held",
+        "escalate-me",
+    ]
+    rejected = desk.decide(
+        early, "reject", reason="hallucination", note="invented a policy", review_seconds=7.5
+    )
+    edited = desk.decide(
+        edit, "edit", text="Refund within 14 days.", review_seconds=12.0, idempotency_key="k-e"
+    )
+    escalated = desk.decide(esc, "escalate", severity="high", note="legal", review_seconds=3.0)
+    now = clock.now()
+    store = open_queue_store(desk.engines, desk.clock)
+    try:
+        queued = store.draft_by_external_id("edit-me")
+        assert queued is not None and queued.key == edit.draft_key
+        assert queued.draft == Draft(
+            id="edit-me",
+            draft="Refund soon.",
+            input="Where is my refund?",
+            context={"retrieved": [{"title": "Refund policy", "text": "14 days"}]},
+            category="refund",
+            risk=Risk.HIGH,
+            model="drafter-2",
+            confidence=0.87,
+            thread="cust-9",
+            priority=3,
+            created_at=datetime(2026, 1, 2, tzinfo=UTC),
+            submitted_at=submitted_at,
+            metadata={"ticket": 17},
+        )
+        assert store.draft_by_external_id("held") == QueuedDraft(
+            key=held.draft_key,
+            draft=held.draft,
+            lease_id=held.lease_id,
+            lease_epoch=1,
+            lease_owner="ana",
+            leased_at=now,
+            visible_at=now + timedelta(seconds=desk.lease_ttl),
+        )
+        assert store.draft_by_external_id("nobody") is None
+
+        records = store.results(after=0, limit=10, include_delivered=False, settled_before=None)
+        # What was written, read back field by field (the desk built these from the write).
+        assert [r.decision for r in records] == [rejected, edited, escalated]
+        assert [(r.draft, r.reason, r.note, r.severity) for r in (rejected, escalated)] == [
+            ("Earlier answer.", "hallucination", "invented a policy", None),
+            ("We will sue.", None, "legal", Severity.HIGH),
+        ]
+        first = records[0]
+        assert (first.category, first.model, first.session_id) == (
+            "billing",
+            "drafter-1",
+            early.session_id,
+        )
+        assert first.session_id is not None
+        assert (first.resolution, first.resolution_text, first.resolution_note) == (None,) * 3
+        assert (first.resolved_by, first.resolved_at, first.delivered_at) == (None,) * 3
+        assert store.live_decision(draft_key=edit.draft_key) == (now, records[1])
+        assert store.live_decision(draft_key=held.draft_key) == (now, None)
+
+        assert store.thread_history(
+            thread="cust-9",
+            draft_key=edit.draft_key,
+            created_at=queued.draft.created_at,
+            limit=10,
+        ) == [ThreadEntry(draft=early.draft, decision=rejected)]
+        assert store.events(draft_key=edit.draft_key) == [
+            Event(EventKind.SUBMITTED, submitted_at, None, 0),
+            Event(EventKind.CLAIMED, now, "ana", 1),
+            Event(EventKind.DECIDED, now, "ana", 1),
+        ]
+
+        replayed = desk.decide(edit, "edit", text="Refund within 14 days.", idempotency_key="k-e")
+        assert replayed == dataclasses.replace(edited, replayed=True)
+        assert [
+            dataclasses.replace(a, id=0) for a in store.attempts() if a.draft_id == edit.draft_key
+        ] == [
+            Attempt(0, edit.draft_key, edit.lease_id, "ana", "edit", "k-e", outcome, None, now)
+            for outcome in ("accepted", "replayed")
+        ]
+
+        undone = store.undo_last(reviewer="ana", window=60, lease_id="lease-undo", ttl=30)
+        assert undone == Undone(
+            QueuedDraft(
+                key=esc.draft_key,
+                draft=esc.draft,
+                lease_id="lease-undo",
+                lease_epoch=2,
+                lease_owner="ana",
+                leased_at=now,
+                visible_at=now + timedelta(seconds=30),
+            )
+        )
+    finally:
+        store.close()

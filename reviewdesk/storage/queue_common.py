@@ -86,6 +86,7 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "value": JsonDocument,
     "idle_after": UtcDateTime,
     "resolved_at": UtcDateTime,
+    "attempted_at": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
 
