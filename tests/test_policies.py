@@ -175,8 +175,10 @@ def test_released_drafts_are_results_at_once_and_never_decisions(
         "clear_run": 0,
         "probability_of_review": 0.5,
     }
+    assert (one.draft, one.category) == (f"r text {one.id[1:]}", "billing")
     assert json.loads(json.dumps(one.to_json()))["label"] == "released"
-    assert desk.state(one.id).state == "released"
+    state = desk.state(one.id)
+    assert (state.state, state.result, state.delivered) == ("released", one, False)
     # Never claimed, never counted, never exported.
     decided = decide_all(desk)
     assert decided == 40 - len(released)

@@ -85,6 +85,7 @@ from reviewdesk.storage.engine import (
     create_engines,
     resolve_target,
 )
+from reviewdesk.storage.policy_sql import ReleasedDraft
 from reviewdesk.storage.queue_contract import (
     DecisionRecord,
     DecisionWrite,
@@ -708,7 +709,7 @@ class ReviewDesk:
                 state="released",
                 holder=None,
                 result=_released_result(release),
-                delivered=release["delivered_at"] is not None,
+                delivered=release.delivered_at is not None,
             )
         now, decision = self._store.live_decision(draft_key=queued.key)
         if decision is not None:
@@ -885,23 +886,23 @@ def _written_decision(
     )
 
 
-def _released_result(row: Mapping[Any, Any]) -> Result:
+def _released_result(released: ReleasedDraft) -> Result:
     """A draft a review policy released: out unreviewed, its text as it was."""
     return Result(
-        cursor=row["cursor"],
-        id=row["external_id"],
+        cursor=released.cursor,
+        id=released.draft_id,
         label=Released.RELEASED,
-        final=row["draft"],
-        draft=row["draft"],
+        final=released.draft,
+        draft=released.draft,
         reason=None,
         note=None,
         severity=None,
         reviewer="",
-        decided_at=row["routed_at"],
+        decided_at=released.routed_at,
         review_seconds=None,
-        category=row["category"],
-        model=row["model"],
-        routing=routing_of(row),
+        category=released.category,
+        model=released.model,
+        routing=routing_of(released),
     )
 
 

@@ -39,7 +39,7 @@ from reviewdesk.core.sampling_plan import (
 from reviewdesk.services.access import Access
 from reviewdesk.services.stats import wilson_interval
 from reviewdesk.storage.engine import Engines
-from reviewdesk.storage.policy_sql import Counted, PolicyStore
+from reviewdesk.storage.policy_sql import Counted, PolicyStore, ReleasedDraft
 from reviewdesk.storage.queue_contract import SubmitTransaction
 
 NOTE_MAX = 2000
@@ -579,23 +579,23 @@ class PolicyService:
     # -- released drafts as results -------------------------------------------------------------
     def released_results(
         self, *, after: int, limit: int, include_delivered: bool
-    ) -> Sequence[Mapping[Any, Any]]:
+    ) -> Sequence[ReleasedDraft]:
         return self._store.released_results(
             after=after, limit=limit, include_delivered=include_delivered
         )
 
-    def release_of(self, draft_key: int) -> Mapping[Any, Any] | None:
+    def release_of(self, draft_key: int) -> ReleasedDraft | None:
         return self._store.release_of(draft_key)
 
     def ack_released(self, cursors: Sequence[int]) -> tuple[list[int], list[int]]:
         return self._store.ack_released(cursors)
 
 
-def routing_of(row: Mapping[Any, Any]) -> dict[str, Any]:
+def routing_of(released: ReleasedDraft) -> dict[str, Any]:
     """A released result's routing record, as ``Result.routing`` carries it."""
     return {
-        "policy": row["policy_id"],
-        "phase": row["phase"],
-        "clear_run": row["clear_run"],
-        "probability_of_review": row["probability"],
+        "policy": released.policy_id,
+        "phase": released.phase,
+        "clear_run": released.clear_run,
+        "probability_of_review": released.probability,
     }

@@ -97,6 +97,41 @@ class Counted:
     events: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ReleasedDraft:
+    """A draft a review policy released unreviewed, as its result is read: the routing that
+    released it, the draft's text, category and model, and its delivery."""
+
+    cursor: int
+    policy_id: int
+    phase: str
+    clear_run: int
+    probability: float
+    routed_at: datetime
+    delivered_at: datetime | None
+    draft_id: str  # the draft's external id
+    draft: str
+    category: str
+    model: str | None
+
+
+def released_record(row: Mapping[Any, Any]) -> ReleasedDraft:
+    """A released draft's row (``released_results``, ``release_of``) as its record."""
+    return ReleasedDraft(
+        cursor=row["cursor"],
+        policy_id=row["policy_id"],
+        phase=row["phase"],
+        clear_run=row["clear_run"],
+        probability=row["probability"],
+        routed_at=row["routed_at"],
+        delivered_at=row["delivered_at"],
+        draft_id=row["external_id"],
+        draft=row["draft"],
+        category=row["category"],
+        model=row["model"],
+    )
+
+
 class PolicyStore:
     def __init__(
         self,
@@ -486,7 +521,7 @@ class PolicyStore:
     # -- results --------------------------------------------------------------------------------
     def released_results(
         self, *, after: int, limit: int, include_delivered: bool
-    ) -> list[RowMapping]:
+    ) -> list[ReleasedDraft]:
         conditions = "r.cursor IS NOT NULL AND r.cursor > :after"
         if not include_delivered:
             conditions += " AND r.delivered_at IS NULL"
@@ -497,9 +532,10 @@ class PolicyStore:
                 WHERE {conditions} ORDER BY r.cursor LIMIT :limit"""
         ).columns(routed_at=ROUTING.c.routed_at.type, delivered_at=ROUTING.c.delivered_at.type)
         with self._read() as conn:
-            return list(conn.execute(stmt, {"after": after, "limit": limit}).mappings())
+            rows = conn.execute(stmt, {"after": after, "limit": limit}).mappings()
+            return [released_record(r) for r in rows]
 
-    def release_of(self, draft_key: int) -> RowMapping | None:
+    def release_of(self, draft_key: int) -> ReleasedDraft | None:
         stmt = text(
             """SELECT r.cursor, r.policy_id, r.phase, r.clear_run, r.probability, r.routed_at,
                     r.delivered_at, d.external_id, d.draft, d.category, d.model
@@ -507,7 +543,8 @@ class PolicyStore:
                 WHERE r.draft_id = :k AND r.cursor IS NOT NULL"""
         ).columns(routed_at=ROUTING.c.routed_at.type, delivered_at=ROUTING.c.delivered_at.type)
         with self._read() as conn:
-            return conn.execute(stmt, {"k": draft_key}).mappings().first()
+            row = conn.execute(stmt, {"k": draft_key}).mappings().first()
+            return released_record(row) if row is not None else None
 
     def ack_released(self, cursors: Sequence[int]) -> tuple[list[int], list[int]]:
         """Mark released drafts delivered: (cursors acknowledged now, already delivered)."""
