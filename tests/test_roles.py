@@ -177,7 +177,7 @@ SQL = {
     "decision-rename-reviewer": (f"UPDATE decision SET reviewer = '{OTHER}'", "nnnn"),
     "decision-undo-others": (
         f"UPDATE decision SET undone_at = now() WHERE reviewer LIKE '{OTHER}%'",
-        "0nnn",
+        "nnnn",
     ),
     "decision-resolve-as-other": (
         f"UPDATE decision SET resolved_by = '{OTHER}', resolved_at = now(), "
@@ -222,7 +222,7 @@ SQL = {
     ),
     "session-reset-counts": (
         "UPDATE review_session SET reviews = reviews - 5, claims = 0",
-        "n0nn",
+        "nnnn",
     ),
     "session-delete": ("DELETE FROM review_session", "nnnn"),
     "gold-item-select": ("SELECT count(*) FROM gold_item", "oono"),
@@ -242,7 +242,7 @@ SQL = {
         "'leased', now(), now()",
         "nnnn",
     ),
-    "gold-serve-update": ("UPDATE gold_serve SET state = state", "00nn"),
+    "gold-serve-update": ("UPDATE gold_serve SET state = state", "nnnn"),
     "gold-serve-delete": ("DELETE FROM gold_serve", "nnnn"),
     "gold-answer-select": ("SELECT count(*) FROM gold_answer", "oono"),
     "gold-answer-insert-as-other": (
