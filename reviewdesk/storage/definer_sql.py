@@ -273,6 +273,9 @@ def definers(conn: Connection | None) -> list[Definer]:
                 ("was_nudged", _type(conn, "review_session", "nudged")),
                 *_types(conn, "decision", ("decided_at", "low_attention")),
             ),
+            # A retry with the key of a decision still being written waits for it, and then
+            # (its statement reading afresh) replays it rather than finding the draft decided.
+            "PERFORM pg_advisory_xact_lock(hashtext('rd_decide'), hashtext(p_key));\n    "
             f"RETURN QUERY {_with_refused(render(stmts['decide']))};",
         ),
         Definer(
