@@ -421,7 +421,8 @@ class ReviewDesk:
             return _decision(written.decision, replayed=True)
         assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
-        self._count_for_policy(lease, write.label, write.edit_distance)
+        if written.routed is not False:  # a draft no policy routed has nothing to count
+            self._count_for_policy(lease, write.label, write.edit_distance)
         nudge = self._attention(write, written.fast_run, written.was_nudged)
         # Built from what was written rather than read back: one round trip less per decision.
         return _written_decision(

@@ -125,13 +125,14 @@ def parameters(sql: str) -> list[str]:
     return list(dict.fromkeys(_PARAM.findall(sql)))
 
 
-def _with_refused(sql: str) -> str:
-    """``sql`` with a first result column ``refused`` (NULL): its last SELECT at the
-    indentation of its WITH gets it."""
+def _with_refused(sql: str, *first: str) -> str:
+    """``sql`` with a first result column ``refused`` (NULL), then the columns ``first``: its
+    last SELECT at the indentation of its WITH gets them."""
     start = sql.index("WITH")
     indent = sql[sql.rindex("\n", 0, start) + 1 : start]
     at = sql.rindex(f"\n{indent}SELECT ") + len(indent) + len("\nSELECT ")
-    return f"{sql[:at]}NULL::text AS refused, {sql[at:]}"
+    columns = "".join(f"{c}, " for c in ("NULL::text AS refused", *first))
+    return f"{sql[:at]}{columns}{sql[at:]}"
 
 
 @cache
@@ -218,6 +219,7 @@ def definers(conn: Connection | None) -> list[Definer]:
     from reviewdesk.storage.queue_common import SESSION_OPEN  # one fence for claims and gold
     from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED
 
+    routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
     session_open = render(
         SESSION_OPEN.format(idle_cutoff="now() - make_interval(secs => :idle_seconds)")
     )
@@ -267,6 +269,7 @@ def definers(conn: Connection | None) -> list[Definer]:
             (*parameters(stmts["decide"]), "now"),
             (
                 ("refused", "text"),
+                ("routed", "boolean"),
                 *_types(conn, "decision_attempt", ("outcome", "detail")),
                 ("decision_id", _type(conn, "decision", "id")),
                 ("fast_run", _type(conn, "review_session", "fast_run")),
@@ -276,7 +279,9 @@ def definers(conn: Connection | None) -> list[Definer]:
             # A retry with the key of a decision still being written waits for it, and then
             # (its statement reading afresh) replays it rather than finding the draft decided.
             "PERFORM pg_advisory_xact_lock(hashtext('rd_decide'), hashtext(p_key));\n    "
-            f"RETURN QUERY {_with_refused(render(stmts['decide']))};",
+            # ``routed``: whether a review policy routed the draft, so that a decision on a
+            # draft no policy routed costs no second round trip (services/policies).
+            f"RETURN QUERY {_with_refused(render(stmts['decide']), routed)};",
         ),
         Definer(
             "rd_flag_low_attention",

@@ -351,6 +351,7 @@ class PostgresQueueStore(SqlQueueStore):
                 was_nudged=bool(row["was_nudged"]),
                 decided_at=row["decided_at"],
                 low_attention=bool(row["low_attention"]),
+                routed=bool(row["routed"]),
             )
         with self.engines.statement.connect() as conn:
             if outcome == "refused":
