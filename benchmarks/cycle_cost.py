@@ -28,12 +28,9 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -46,37 +43,12 @@ from queue_throughput import (
     make_records,
     read_rows,
 )
+from statement_count import psycopg_statements
 
 from reviewdesk import ReviewDesk
 from reviewdesk.storage import security_sql
 
 REVIEW_SECONDS = 20.0
-
-
-@contextmanager
-def counting_statements(count: Callable[[str], None]) -> Iterator[None]:
-    """Call ``count`` with the SQL of every statement psycopg sends meanwhile."""
-    originals = {
-        (cls, name): getattr(cls, name)
-        for cls in (psycopg.Cursor, psycopg.Connection)
-        for name in ("execute", "executemany")
-        if hasattr(cls, name)
-    }
-
-    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            count(str(query))
-            return original(self, query, *args, **kwargs)
-
-        return counted
-
-    for (cls, name), original in originals.items():
-        setattr(cls, name, wrap(original))
-    try:
-        yield
-    finally:
-        for (cls, name), original in originals.items():
-            setattr(cls, name, original)
 
 
 def table_counts(owner: Any) -> dict[str, tuple[int, int]]:
@@ -140,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             lease = desk.claim(login)  # connections made and first plans outside the window
             assert lease is not None
             desk.decide(lease, "approve", review_seconds=REVIEW_SECONDS)
-            with counting_statements(lambda sql: sent.update([" ".join(sql.split())[:70]])):
+            with psycopg_statements(lambda q: sent.update([" ".join(str(q).split())[:70]])):
                 start = time.perf_counter()
                 for _ in range(args.cycles):
                     lease = desk.claim(login)

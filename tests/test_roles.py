@@ -456,6 +456,17 @@ def test_a_refused_call_is_logged_under_the_login(site: Site) -> None:
     assert (actor, action) == (site.login("producer"), "Renewing a lease")
 
 
+def test_a_call_for_no_one_is_refused(site: Site) -> None:
+    """A person's name given as NULL is nobody's, so not the login's."""
+    refusals = site.refusals("reviewer")
+    with site.engines["reviewer"].connect() as conn:
+        refused = conn.execute(
+            text(FUNCTIONS["release"][0].format(who="NULL", lease=_LEASE, now=_NOW))
+        ).scalar_one()
+    assert refused.startswith("actor:")
+    assert site.refusals("reviewer") == refusals + 1
+
+
 def _functions(conn: Any) -> dict[str, tuple[bool, list[str] | None, str]]:
     rows = conn.execute(
         text(

@@ -572,7 +572,14 @@ def definition(inst: Installation, fn: Definer) -> tuple[str, str]:
     args = ", ".join(f"p_{p} {PARAM_TYPES[p]}" for p in fn.params)
     returns = ", ".join(f"{quote(c)} {t}" for c, t in fn.returns)
     nulls = "".join(f", NULL::{t}" for _, t in fn.returns[1:])
-    actor = fn.actor or "NULL"
+    # A person's name given as NULL is no one's: refused as another's.
+    actor = f"COALESCE({fn.actor}, '')" if fn.actor else "NULL"
+    # The login's checks inline, as security_sql's triggers do theirs: a call of rd_enforced or
+    # rd_is from here is a function call with a catalog lookup each, on every claim and
+    # decision. rd_refusal, called only when one fails, looks again and logs the refusal.
+    bound = f"(session_user <> {literal(inst.owner)} AND current_setting('is_superuser') = 'off')"
+    may = f"pg_has_role(session_user, {literal(inst.group(fn.role))}, 'MEMBER')"
+    acts = f" AND {fn.actor} IS NOT DISTINCT FROM session_user" if fn.actor else ""
     body = f"""
 #variable_conflict use_column
 DECLARE
@@ -580,12 +587,15 @@ DECLARE
     v_refused text;
     {fn.declare}
 BEGIN
-    v_refused := rd_refusal({literal(fn.role)}, {actor}, {literal(fn.action)});
-    IF v_refused IS NOT NULL THEN
-        RETURN QUERY SELECT v_refused{nulls};
-        RETURN;
-    END IF;
-    IF NOT rd_enforced() THEN
+    IF {bound} THEN
+        IF NOT ({may}{acts}) THEN
+            v_refused := rd_refusal({literal(fn.role)}, {actor}, {literal(fn.action)});
+            IF v_refused IS NOT NULL THEN
+                RETURN QUERY SELECT v_refused{nulls};
+                RETURN;
+            END IF;
+        END IF;
+    ELSE
         v_now := COALESCE(p_now, v_now);
     END IF;
     {fn.body.replace("{action}", literal(fn.action)).replace("{nulls}", nulls)}
