@@ -2,18 +2,19 @@
 
 A team member changes the queue only by calling these functions: they run as the schema's
 owner, with ``search_path`` pinned to ``pg_catalog``, the schema and ``pg_temp``, so that the
-groups need no INSERT, UPDATE or DELETE on the tables they write (security_sql.ACCESS). Each
-function first checks the login: its group (``rd_is``) and, where it acts for a person, that
-the person is the login (``session_user``). A refused call writes a row of the refusal log and
-returns the refusal in its first column, ``refused`` (``role:`` or ``actor:`` and the message);
+groups need no INSERT, UPDATE or DELETE on the tables they write (security_sql.
+DEFINER_REVOKED). Each function first checks the login: its group and, where it acts for a
+person, that the person is the login (``session_user``). A refused call writes a row of the
+refusal log (``rd_refusal``) and returns the refusal in its first column, ``refused``
+(``role:``, ``actor:`` or ``bound:`` and the message);
 it never raises after logging, which would roll the log back. The installation's own login
 (the owner, a superuser) is not bound, as everywhere (security_sql.rd_enforced), and may pass
 its own clock (``p_now``); a team member's calls always use the server's ``now()``.
 
 One definition: the claim, renewal, release and decision are the queue's own one-statement
-CTEs (queue_pg.PostgresQueueStore), rendered here as function bodies: each
-``:name`` parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``. The other
-functions are written here once; the storage layer calls them (``call``). tests/test_roles.py
+CTEs (queue_pg.PostgresQueueStore), rendered here as function bodies: each ``:name``
+parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``. The other functions
+are written here once; the storage layer calls them (queue_pg.DefinerCalls). tests/test_roles.py
 checks that the installed bodies are what this module renders now, so a changed statement
 without a new migration fails a test.
 """
