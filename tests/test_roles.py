@@ -239,7 +239,7 @@ SQL = {
         f"SELECT id, 'approved', '{OTHER}', now(), true FROM draft WHERE NOT is_gold LIMIT 1",
         "nnnn",
     ),
-    "gold-item-update": ("UPDATE gold_item SET active = active", "nonn"),
+    "gold-item-update": ("UPDATE gold_item SET active = active", "nnnn"),
     "gold-item-delete": ("DELETE FROM gold_item", "nnnn"),
     # A producer may count serves for the queue's counts; row-level security shows it none.
     "gold-serve-select": ("SELECT count(*) FROM gold_serve", "oooo"),
@@ -402,6 +402,16 @@ FUNCTIONS = {
         "SELECT refused FROM rd_release_gold(p_lease_id => {lease}, p_reviewer => {who}, "
         "p_now => {now})",
         "oonn",
+    ),
+    "mark-gold-missing": (
+        "SELECT refused FROM rd_mark_gold(p_external_id => 'no-such-draft', "
+        "p_expected_label => 'approved', p_note => NULL, p_by => {who}, p_now => {now})",
+        "nonn",
+    ),
+    "retire-gold-missing": (
+        "SELECT refused FROM rd_set_gold_active(p_external_id => 'no-such-draft', "
+        "p_active => false, p_now => {now})",
+        "nonn",
     ),
     "resolve": (
         "SELECT refused FROM rd_resolve(p_id => -1, p_resolution => 'dismiss', "

@@ -73,6 +73,10 @@ PARAM_TYPES = {
     "as_is": "boolean",
     "text": "text",
     "lead": "text",
+    "external_id": "text",
+    "expected_label": "text",
+    "by": "text",
+    "active": "boolean",
     "now": "timestamptz",
 }
 DRAFT_COLUMNS = (
@@ -535,6 +539,42 @@ def definers(conn: Connection | None) -> list[Definer]:
                 "v_prior record; v_why text; v_expected text; v_correct boolean; "
                 "v_fast_run integer; v_nudged boolean;"
             ),
+        ),
+        Definer(
+            "rd_mark_gold",
+            "lead",
+            "Marking a gold draft",
+            ("external_id", "expected_label", "note", "by", "now"),
+            (("refused", "text"), ("problem", "text")),
+            """SELECT id, state, is_gold INTO v_draft FROM draft
+     WHERE external_id = p_external_id;
+    IF v_draft.id IS NULL OR v_draft.state <> 'decided' THEN
+        RETURN QUERY SELECT NULL::text,
+            CASE WHEN v_draft.id IS NULL THEN 'missing' ELSE 'undecided' END;
+        RETURN;
+    END IF;
+    IF v_draft.is_gold THEN
+        UPDATE gold_item SET expected_label = p_expected_label, note = p_note, active = TRUE
+         WHERE draft_id = v_draft.id;
+    ELSE
+        UPDATE draft SET is_gold = TRUE WHERE id = v_draft.id;
+        INSERT INTO gold_item (draft_id, expected_label, note, created_by, created_at)
+        VALUES (v_draft.id, p_expected_label, p_note, p_by, v_now);
+    END IF;
+    RETURN QUERY SELECT NULL::text, NULL::text;""",
+            actor="p_by",
+            declare="v_draft record;",
+        ),
+        Definer(
+            "rd_set_gold_active",
+            "lead",
+            "Retiring a gold draft",
+            ("external_id", "active", "now"),
+            (("refused", "text"), ("changed", "boolean")),
+            """UPDATE gold_item SET active = p_active
+     WHERE draft_id = (SELECT id FROM draft WHERE external_id = p_external_id);
+    RETURN QUERY SELECT NULL::text, FOUND;""",
+            actor=None,
         ),
         Definer(
             "rd_resolve",

@@ -852,7 +852,7 @@ DEFINER_POLICIES: tuple[tuple[str, str, str, str, str | None, str | None], ...] 
     ("gold_serve", "serve_own", "SELECT", "reviewer", f"reviewer = {_ME}", None),
     ("gold_answer", "answer_own", "SELECT", "reviewer", f"reviewer = {_ME}", None),
     # Gold items: a lead's; a reviewer reads those they have answered (their summary's score).
-    ("gold_item", "gold_lead", "ALL", "lead", "true", "true"),
+    ("gold_item", "gold_lead_read", "SELECT", "lead", "true", None),
     ("gold_item", "gold_admin_read", "SELECT", "admin", "true", None),
     (
         "gold_item", "gold_reviewer_answered", "SELECT", "reviewer",
@@ -876,9 +876,12 @@ def close_direct_writes(conn: Connection, inst: Installation) -> None:
         ).scalar()
         if sequence and "INSERT" in verbs:
             run(f"REVOKE USAGE ON SEQUENCE {sequence} FROM {reviewer}")
-    # A lead resolves through rd_resolve.
+    # A lead resolves through rd_resolve and marks gold drafts through rd_mark_gold.
+    lead = quote(inst.group("lead"))
     resolution = ", ".join(quote(c) for c in _RESOLUTION)
-    run(f"REVOKE UPDATE ({resolution}) ON decision FROM {quote(inst.group('lead'))}")
+    run(f"REVOKE UPDATE ({resolution}) ON decision FROM {lead}")
+    run(f"REVOKE UPDATE (is_gold) ON draft FROM {lead}")
+    run(f"REVOKE INSERT, UPDATE ON gold_item FROM {lead}")
     for table, name, *_ in POLICIES:
         if name in _REPLACED_POLICIES:
             run(f"DROP POLICY {name} ON {quote(table)}")
@@ -914,7 +917,7 @@ def reopen_direct_writes(conn: Connection, inst: Installation) -> None:
     run("ALTER TABLE gold_item NO FORCE ROW LEVEL SECURITY")
     run("ALTER TABLE gold_item DISABLE ROW LEVEL SECURITY")
     run("DROP FUNCTION IF EXISTS rd_reviewed_by_me(bigint)")
-    for table in DEFINER_REVOKED:
+    for table in (*DEFINER_REVOKED, "decision", "gold_item"):
         grant_table(conn, inst, table, dataclasses.replace(ACCESS[table], rls=False))
     for policy in POLICIES:
         if policy[1] in _REPLACED_POLICIES:

@@ -263,6 +263,17 @@ class SessionStore:
         self, *, external_id: str, expected_label: str, by: str, note: str | None
     ) -> str | None:
         """Make a decided draft a gold item. Returns None, or why it cannot be."""
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                problem = self._definers.call(
+                    conn, "rd_mark_gold", "lead",
+                    external_id=external_id, expected_label=expected_label, note=note, by=by,
+                )["problem"]  # fmt: skip
+            if problem == "missing":
+                return f"no draft with id {external_id!r}"
+            if problem == "undecided":
+                return f"draft {external_id!r} is not decided yet; only decided drafts can be gold"
+            return None
         with self.engines.write.begin() as conn:
             now = self.queue.tx_now(conn)
             row = (
@@ -298,6 +309,12 @@ class SessionStore:
             return None
 
     def set_gold_active(self, *, external_id: str, active: bool) -> bool:
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_set_gold_active", "lead", external_id=external_id, active=active
+                )
+            return bool(row["changed"])
         with self.engines.write.begin() as conn:
             draft_key = conn.execute(
                 select(DRAFT.c.id).where(DRAFT.c.external_id == external_id)
