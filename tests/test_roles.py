@@ -188,7 +188,7 @@ SQL = {
     ),
     "decision-ack": (
         "UPDATE decision SET delivered_at = now() WHERE delivered_at IS NULL",
-        "nnon",
+        "nnnn",
     ),
     "decision-delete": ("DELETE FROM decision", "nnnn"),
     "attempt-select": ("SELECT count(*) FROM decision_attempt", "oono"),
@@ -413,6 +413,11 @@ FUNCTIONS = {
         "p_active => false, p_now => {now})",
         "nonn",
     ),
+    "ack-nothing": (
+        "SELECT refused FROM rd_ack(p_ids => ARRAY[-1]::bigint[], "
+        "p_unresolved => ARRAY[-1]::bigint[], p_now => {now})",
+        "nnon",
+    ),
     "resolve": (
         "SELECT refused FROM rd_resolve(p_id => -1, p_resolution => 'dismiss', "
         "p_as_is => false, p_text => NULL, p_note => NULL, p_lead => {who}, p_now => {now})",
@@ -531,6 +536,9 @@ def _claim_as_other(site: Site, desk: ReviewDesk, login: str) -> None:
 
 def _decide_and_undo(site: Site, desk: ReviewDesk, login: str) -> None:
     lease = desk.claim(login)
+    while lease is not None and lease.gold_item_id is not None:  # a draft, not a gold serve
+        desk.release(lease)
+        lease = desk.claim(login)
     assert lease is not None
     desk.decide(lease, "approve")
     again = desk.undo(login)

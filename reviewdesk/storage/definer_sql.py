@@ -73,6 +73,8 @@ PARAM_TYPES = {
     "as_is": "boolean",
     "text": "text",
     "lead": "text",
+    "ids": "bigint[]",
+    "unresolved": "bigint[]",
     "external_id": "text",
     "expected_label": "text",
     "by": "text",
@@ -574,6 +576,40 @@ def definers(conn: Connection | None) -> list[Definer]:
             """UPDATE gold_item SET active = p_active
      WHERE draft_id = (SELECT id FROM draft WHERE external_id = p_external_id);
     RETURN QUERY SELECT NULL::text, FOUND;""",
+            actor=None,
+        ),
+        Definer(
+            "rd_ack",
+            "producer",
+            "Acknowledging results",
+            ("ids", "unresolved", "now"),
+            (
+                ("refused", "text"),
+                ("id", _type(conn, "decision", "id")),
+                ("acked", "boolean"),
+                ("undone", "boolean"),
+                ("delivered", "boolean"),
+                ("external_id", _type(conn, "draft", "external_id")),
+            ),
+            # Only the results of drafts the producer submitted (its row-level security).
+            """RETURN QUERY WITH mine AS (
+        SELECT dec.id, dec.draft_id, dec.lease_epoch, dec.undone_at, dec.delivered_at,
+               dec.resolved_at, d.external_id
+          FROM decision dec JOIN draft d ON d.id = dec.draft_id
+         WHERE dec.id = ANY(p_ids)
+           AND (d.submitted_by = session_user OR d.submitted_by IS NULL OR NOT rd_enforced())
+    ), acked AS (
+        UPDATE decision SET delivered_at = v_now
+         WHERE id IN (SELECT id FROM mine) AND undone_at IS NULL AND delivered_at IS NULL
+           AND (resolved_at IS NULL OR NOT id = ANY(p_unresolved))
+        RETURNING id, draft_id, lease_epoch
+    ), events AS (
+        INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
+        SELECT draft_id, 'delivered', NULL, v_now, lease_epoch FROM acked ORDER BY id
+    )
+    SELECT NULL::text, mine.id, EXISTS (SELECT 1 FROM acked WHERE acked.id = mine.id),
+           mine.undone_at IS NOT NULL, mine.delivered_at IS NOT NULL, mine.external_id
+      FROM mine;""",
             actor=None,
         ),
         Definer(

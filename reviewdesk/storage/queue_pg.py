@@ -44,6 +44,7 @@ from reviewdesk.storage.queue_common import (
     varied_pick,
 )
 from reviewdesk.storage.queue_contract import (
+    Acknowledged,
     ClaimOutcome,
     DecisionWrite,
     DecisionWritten,
@@ -75,11 +76,25 @@ class DefinerCalls:
     def __init__(self, dialect: Dialect, clock: Clock | None) -> None:
         self.clock = clock
         self._statements: dict[str, DriverStatement] = {}
+        self._clauses: dict[str, TextualSelect] = {}
         for name, fn in definer_sql.calls().items():
-            arrays = ("exclude",) if "exclude" in fn.params else ()
+            arrays = tuple(p for p in fn.params if definer_sql.PARAM_TYPES[p].endswith("[]"))
             clause = typed_sql(fn.call(), arrays=arrays, result=fn.columns)
             assert isinstance(clause, TextualSelect)
+            self._clauses[name] = clause
             self._statements[name] = DriverStatement(clause, dialect)
+
+    def call_all(
+        self, conn: Connection, name: str, role: str, **params: Any
+    ) -> list[dict[str, Any]]:
+        """As ``call``, for a function that returns a row per item (then its refusal is the
+        only row); through SQLAlchemy, being off the hot path."""
+        if "now" not in params:
+            params["now"] = self.clock.now() if self.clock is not None else None
+        rows = [dict(r) for r in conn.execute(self._clauses[name], params).mappings()]
+        if rows:
+            definer_sql.refused(rows[0]["refused"], role)
+        return rows
 
     def call(self, conn: Connection, name: str, role: str, **params: Any) -> dict[str, Any]:
         """Call function ``name`` on ``conn``: its one row, or its refusal raised."""
@@ -368,6 +383,18 @@ class PostgresQueueStore(SqlQueueStore):
     def flag_low_attention(self, *, session_id: int, last: int) -> None:
         with self.engines.statement.connect() as conn:
             self._call(conn, "rd_flag_low_attention", session_id=session_id, last=last)
+
+    def ack(self, cursors: Sequence[int], read_unresolved: Sequence[int] = ()) -> Acknowledged:
+        if not cursors:
+            return Acknowledged(0, 0, [], [])
+        params = {"ids": list(cursors), "unresolved": list(read_unresolved) or [-1]}
+        with self.engines.statement.connect() as conn:
+            rows = self.definers.call_all(conn, "rd_ack", "producer", **params)
+        done = [r for r in rows if r["acked"]]
+        rest = [r for r in rows if not r["acked"]]
+        undone = sorted((r["id"], r["external_id"]) for r in rest if r["undone"])
+        resolved = sorted(r["id"] for r in rest if not r["undone"] and not r["delivered"])
+        return Acknowledged(len(done), len(rest) - len(undone) - len(resolved), undone, resolved)
 
     def undo_last(self, *, reviewer: str, window: float, lease_id: str, ttl: float) -> Undone:
         with self.engines.statement.connect() as conn:

@@ -879,9 +879,11 @@ def close_direct_writes(conn: Connection, inst: Installation) -> None:
     # A lead resolves through rd_resolve and marks gold drafts through rd_mark_gold.
     lead = quote(inst.group("lead"))
     resolution = ", ".join(quote(c) for c in _RESOLUTION)
-    run(f"REVOKE UPDATE ({resolution}) ON decision FROM {lead}")
+    run(f"REVOKE UPDATE ({resolution}, delivered_at) ON decision FROM {lead}")
     run(f"REVOKE UPDATE (is_gold) ON draft FROM {lead}")
     run(f"REVOKE INSERT, UPDATE ON gold_item FROM {lead}")
+    # A producer acknowledges through rd_ack.
+    run(f"REVOKE UPDATE (delivered_at) ON decision FROM {quote(inst.group('producer'))}")
     for table, name, *_ in POLICIES:
         if name in _REPLACED_POLICIES:
             run(f"DROP POLICY {name} ON {quote(table)}")
