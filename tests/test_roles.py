@@ -482,6 +482,23 @@ def test_a_call_for_no_one_is_refused(site: Site) -> None:
     assert site.refusals("reviewer") == refusals + 1
 
 
+def test_a_producer_acknowledges_only_what_it_submitted(site: Site) -> None:
+    draft_id, cursor = site.decided()
+    with site.owner.connect() as conn:
+        conn.execute(
+            text("UPDATE draft SET submitted_by = :o WHERE external_id = :d"),
+            {"o": OTHER, "d": draft_id},
+        )
+    before = site.snapshot()
+    ack = text(
+        "SELECT count(*) FROM rd_ack(p_ids => ARRAY[:c]::bigint[], "
+        "p_unresolved => ARRAY[-1]::bigint[], p_now => NULL)"
+    )
+    with site.engines["producer"].connect() as conn:
+        assert conn.execute(ack, {"c": cursor}).scalar_one() == 0
+    assert site.snapshot() == before
+
+
 def _functions(conn: Any) -> dict[str, tuple[bool, list[str] | None, str]]:
     rows = conn.execute(
         text(
