@@ -41,10 +41,10 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-bench-live-"))
 
-import psycopg
 from PySide6.QtTest import QTest
 from sqlalchemy import event
-from ui_latency import drop_schema, postgres_schema_url  # the script's folder is on sys.path
+from statement_count import psycopg_statements  # the script's folder is on sys.path
+from ui_latency import drop_schema, postgres_schema_url
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
@@ -81,27 +81,8 @@ def counting(engines: Engines, count: Callable[..., None]) -> Iterator[None]:
         finally:
             event.remove(engines.write, "before_cursor_execute", count)
         return
-    originals = {
-        (cls, name): getattr(cls, name)
-        for cls in (psycopg.Cursor, psycopg.Connection)
-        for name in ("execute", "executemany")
-        if hasattr(cls, name)
-    }
-
-    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            count(None, None, query)
-            return original(self, query, *args, **kwargs)
-
-        return counted
-
-    for (cls, name), original in originals.items():
-        setattr(cls, name, wrap(original))
-    try:
+    with psycopg_statements(lambda query: count(None, None, query)):
         yield
-    finally:
-        for (cls, name), original in originals.items():
-            setattr(cls, name, original)
 
 
 def submit_one(url: str) -> float:

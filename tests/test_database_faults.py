@@ -96,7 +96,8 @@ def test_a_decision_that_committed_is_reported_when_the_flag_update_loses_its_co
     assert lease is not None
     # The second fast approval in a row completes the run: flagging it is a write of its own,
     # after the decision committed. Its connection drops before the server hears it.
-    cut = proxy.cut_when_sent(b"SET low_attention = TRUE", reached_server=False)
+    # On PostgreSQL the flag is a call of its function (storage/definer_sql.py).
+    cut = proxy.cut_when_sent(b"rd_flag_low_attention", reached_server=False)
     with caplog.at_level(logging.WARNING):
         decision = desk.decide(lease, "approve", review_seconds=0.1)
     assert cut.done.is_set()

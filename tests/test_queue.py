@@ -581,9 +581,13 @@ def test_positional_result_columns_match_what_the_database_returns(
             desk.close()
     finally:
         event.remove(Engine, "after_cursor_execute", check)
-    # The claim and the decision (their statements on this engine) were among those checked.
-    assert any("lease_epoch + 1" in sql for sql in checked)
-    assert any("INSERT INTO decision " in sql or "FROM decision WHERE" in sql for sql in checked)
+    # The claim and the decision (their statements on this engine: on PostgreSQL, calls of
+    # their functions) were among those checked.
+    assert any("lease_epoch + 1" in sql or "rd_claim(" in sql for sql in checked)
+    assert any(
+        "INSERT INTO decision " in sql or "FROM decision WHERE" in sql or "rd_decide(" in sql
+        for sql in checked
+    )
 
 
 @pytest.mark.one_engine("driver statements are PostgreSQL's hot path")

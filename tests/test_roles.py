@@ -26,6 +26,8 @@ from reviewdesk.core.errors import NotPermitted
 from reviewdesk.services.alerts import AlertService
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.stats import StatsService
+from reviewdesk.storage import definer_sql, security_sql
+from reviewdesk.storage.session_sql import GOLD_PICK_WINDOW
 from tests.conftest import postgres_schema
 from tests.helpers.team import login_url, person, team
 
@@ -177,7 +179,7 @@ SQL = {
     "decision-rename-reviewer": (f"UPDATE decision SET reviewer = '{OTHER}'", "nnnn"),
     "decision-undo-others": (
         f"UPDATE decision SET undone_at = now() WHERE reviewer LIKE '{OTHER}%'",
-        "0nnn",
+        "nnnn",
     ),
     "decision-resolve-as-other": (
         f"UPDATE decision SET resolved_by = '{OTHER}', resolved_at = now(), "
@@ -186,7 +188,7 @@ SQL = {
     ),
     "decision-ack": (
         "UPDATE decision SET delivered_at = now() WHERE delivered_at IS NULL",
-        "nnon",
+        "nnnn",
     ),
     "decision-delete": ("DELETE FROM decision", "nnnn"),
     "attempt-select": ("SELECT count(*) FROM decision_attempt", "oono"),
@@ -202,6 +204,12 @@ SQL = {
     "event-insert-as-other": (
         "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
         f"VALUES (1, 'claimed', '{OTHER}', now(), 1)",
+        "nnnn",
+    ),
+    # An expired lease names its previous holder: only a claim (inside rd_claim) records one.
+    "event-insert-expired": (
+        "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
+        f"VALUES (1, 'expired', '{OTHER}', now(), 1)",
         "nnnn",
     ),
     "event-update": (f"UPDATE draft_event SET actor = '{OTHER}'", "nnnn"),
@@ -222,7 +230,7 @@ SQL = {
     ),
     "session-reset-counts": (
         "UPDATE review_session SET reviews = reviews - 5, claims = 0",
-        "n0nn",
+        "nnnn",
     ),
     "session-delete": ("DELETE FROM review_session", "nnnn"),
     "gold-item-select": ("SELECT count(*) FROM gold_item", "oono"),
@@ -231,7 +239,7 @@ SQL = {
         f"SELECT id, 'approved', '{OTHER}', now(), true FROM draft WHERE NOT is_gold LIMIT 1",
         "nnnn",
     ),
-    "gold-item-update": ("UPDATE gold_item SET active = active", "nonn"),
+    "gold-item-update": ("UPDATE gold_item SET active = active", "nnnn"),
     "gold-item-delete": ("DELETE FROM gold_item", "nnnn"),
     # A producer may count serves for the queue's counts; row-level security shows it none.
     "gold-serve-select": ("SELECT count(*) FROM gold_serve", "oooo"),
@@ -242,7 +250,7 @@ SQL = {
         "'leased', now(), now()",
         "nnnn",
     ),
-    "gold-serve-update": ("UPDATE gold_serve SET state = state", "00nn"),
+    "gold-serve-update": ("UPDATE gold_serve SET state = state", "nnnn"),
     "gold-serve-delete": ("DELETE FROM gold_serve", "nnnn"),
     "gold-answer-select": ("SELECT count(*) FROM gold_answer", "oono"),
     "gold-answer-insert-as-other": (
@@ -347,6 +355,191 @@ def test_plain_sql(site: Site, sql: str, role: str, outcome: str) -> None:
         assert site.snapshot() == before
 
 
+# -- the functions: plain SQL calls ---------------------------------------------------------------
+_LEASE = "'00000000-0000-0000-0000-000000000000'"
+_NOW = "NULL::timestamptz"
+# name: (call with {who} for the person acted for, outcomes per role as in SQL). A refused call
+# returns its refusal (``refused``), logs it under the login and writes nothing else; an
+# accepted one here changes nothing either (no such lease, session or decision).
+FUNCTIONS = {
+    "claim-spent-session": (
+        "SELECT refused FROM rd_claim(p_reviewer => {who}, p_lease_id => {lease}, p_ttl => 60, "
+        "p_exclude => ARRAY[-1]::bigint[], p_session_id => -1, p_max_claims => 0, "
+        "p_max_seconds => 0, p_idle_seconds => 0, p_avoid => NULL, p_now => {now})",
+        "oonn",
+    ),
+    "renew": (
+        "SELECT refused FROM rd_renew(p_draft_key => -1, p_lease_id => {lease}, "
+        "p_reviewer => {who}, p_ttl => 60, p_now => {now})",
+        "oonn",
+    ),
+    "renew-past-the-bound": (
+        "SELECT refused FROM rd_renew(p_draft_key => -1, p_lease_id => {lease}, "
+        "p_reviewer => {who}, p_ttl => 9999, p_now => {now})",
+        "nnnn",
+    ),
+    "release": (
+        "SELECT refused FROM rd_release(p_draft_key => -1, p_lease_id => {lease}, "
+        "p_reviewer => {who}, p_session_id => -1, p_now => {now})",
+        "oonn",
+    ),
+    "undo": (
+        "SELECT refused FROM rd_undo_last(p_reviewer => {who}, p_window => 0, "
+        "p_lease_id => {lease}, p_ttl => 60, p_now => {now})",
+        "oonn",
+    ),
+    "flag": (
+        "SELECT refused FROM rd_flag_low_attention(p_session_id => -1, p_last => 1, "
+        "p_now => {now})",
+        "oonn",
+    ),
+    "end-session": (
+        "SELECT refused FROM rd_end_session(p_session_id => -1, p_at => now(), "
+        "p_end_reason => 'done', p_now => {now})",
+        "oonn",
+    ),
+    "release-gold": (
+        "SELECT refused FROM rd_release_gold(p_lease_id => {lease}, p_reviewer => {who}, "
+        "p_now => {now})",
+        "oonn",
+    ),
+    "mark-gold-missing": (
+        "SELECT refused FROM rd_mark_gold(p_external_id => 'no-such-draft', "
+        "p_expected_label => 'approved', p_note => NULL, p_by => {who}, p_now => {now})",
+        "nonn",
+    ),
+    "retire-gold-missing": (
+        "SELECT refused FROM rd_set_gold_active(p_external_id => 'no-such-draft', "
+        "p_active => false, p_now => {now})",
+        "nonn",
+    ),
+    "ack-nothing": (
+        "SELECT refused FROM rd_ack(p_ids => ARRAY[-1]::bigint[], "
+        "p_unresolved => ARRAY[-1]::bigint[], p_now => {now})",
+        "nnon",
+    ),
+    "resolve": (
+        "SELECT refused FROM rd_resolve(p_id => -1, p_resolution => 'dismiss', "
+        "p_as_is => false, p_text => NULL, p_note => NULL, p_lead => {who}, p_now => {now})",
+        "nonn",
+    ),
+}
+
+
+def _function_cells() -> list[Any]:
+    return [
+        pytest.param(name, role, outcome, as_other, id=f"{name}-{role}{'-as-other' * as_other}")
+        for name, (_, outcomes) in FUNCTIONS.items()
+        for role, outcome in zip(ROLES, outcomes, strict=True)
+        for as_other in (False, True)
+    ]
+
+
+@pytest.mark.parametrize(("name", "role", "outcome", "as_other"), _function_cells())
+def test_function_calls(site: Site, name: str, role: str, outcome: str, as_other: bool) -> None:
+    """Each function checks the login: its group, and the person it acts for (OTHER is never
+    the login). A refusal is returned, logged under the login, and nothing else is written."""
+    sql = FUNCTIONS[name][0].format(
+        who=f"'{OTHER}'" if as_other else "session_user", lease=_LEASE, now=_NOW
+    )
+    before, refusals = site.snapshot(), site.refusals(role)
+    with site.engines[role].connect() as conn:
+        refused = conn.execute(text(sql)).scalar()
+    acts_for_someone = "{who}" in FUNCTIONS[name][0]
+    expect_refused = outcome == "n" or (as_other and acts_for_someone)
+    if expect_refused:
+        assert refused is not None and refused.split(":")[0] in ("role", "actor", "bound")
+        assert f"Connected as '{site.login(role)}'" in refused or "bound" in refused
+        assert site.refusals(role) == refusals + 1
+    else:
+        assert refused is None
+        assert site.refusals(role) == refusals
+    assert site.snapshot() == before
+
+
+def test_a_refused_call_is_logged_under_the_login(site: Site) -> None:
+    """Whatever name the call passes, the refusal log names the login."""
+    with site.engines["producer"].connect() as conn:
+        refused = conn.execute(
+            text(FUNCTIONS["renew"][0].format(who=f"'{OTHER}'", lease=_LEASE, now=_NOW))
+        ).scalar_one()
+    assert refused.startswith("role:") and "needs a reviewer" in refused
+    with site.owner.connect() as conn:
+        actor, action = conn.execute(
+            text("SELECT actor, action FROM refusal ORDER BY id DESC LIMIT 1")
+        ).one()
+    assert (actor, action) == (site.login("producer"), "Renewing a lease")
+
+
+def test_a_call_for_no_one_is_refused(site: Site) -> None:
+    """A person's name given as NULL is nobody's, so not the login's."""
+    refusals = site.refusals("reviewer")
+    with site.engines["reviewer"].connect() as conn:
+        refused = conn.execute(
+            text(FUNCTIONS["release"][0].format(who="NULL", lease=_LEASE, now=_NOW))
+        ).scalar_one()
+    assert refused.startswith("actor:")
+    assert site.refusals("reviewer") == refusals + 1
+
+
+def test_a_producer_acknowledges_only_what_it_submitted(site: Site) -> None:
+    draft_id, cursor = site.decided()
+    with site.owner.connect() as conn:
+        conn.execute(
+            text("UPDATE draft SET submitted_by = :o WHERE external_id = :d"),
+            {"o": OTHER, "d": draft_id},
+        )
+    before = site.snapshot()
+    ack = text(
+        "SELECT count(*) FROM rd_ack(p_ids => ARRAY[:c]::bigint[], "
+        "p_unresolved => ARRAY[-1]::bigint[], p_now => NULL)"
+    )
+    with site.engines["producer"].connect() as conn:
+        assert conn.execute(ack, {"c": cursor}).scalar_one() == 0
+    assert site.snapshot() == before
+
+
+def _functions(conn: Any) -> dict[str, tuple[bool, list[str] | None, str]]:
+    rows = conn.execute(
+        text(
+            "SELECT proname, prosecdef, proconfig, prosrc FROM pg_proc "
+            "WHERE pronamespace = current_schema()::regnamespace AND proname LIKE 'rd\\_%'"
+        )
+    )
+    return {str(r[0]): (bool(r[1]), r[2], str(r[3])) for r in rows}
+
+
+def test_each_function_is_security_definer_with_a_pinned_search_path(site: Site) -> None:
+    with site.owner.connect() as conn:
+        installed = _functions(conn)
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        names = [fn.name for fn in definer_sql.definers(conn)]
+    assert len(names) >= 12
+    for name in [*names, "rd_refuse", "rd_refusal", "rd_reviewed_by_me"]:
+        definer, config, _ = installed[name]
+        assert definer, f"{name} is not SECURITY DEFINER"
+        assert config == [f"search_path=pg_catalog, {schema}, pg_temp"], name
+
+
+def test_installed_functions_are_what_the_code_renders(site: Site) -> None:
+    """A changed statement or rule without a new migration fails here."""
+    with site.owner.connect() as conn:
+        installed = _functions(conn)
+        inst = security_sql.installation(conn)
+        for fn in definer_sql.definers(conn):
+            _, body = definer_sql.definition(inst, fn)
+            assert installed[fn.name][2] == body, f"{fn.name} differs from what the code renders"
+
+
+def test_the_functions_hold_the_queue_statements(site: Site) -> None:
+    """The claim and decision functions run the queue's own statements."""
+    with site.owner.connect() as conn:
+        installed = _functions(conn)
+    assert "FOR UPDATE SKIP LOCKED" in installed["rd_claim"][2]
+    assert "INSERT INTO decision_attempt" in installed["rd_decide"][2]
+    assert definer_sql.GOLD_PICK_WINDOW == GOLD_PICK_WINDOW
+
+
 # -- the API --------------------------------------------------------------------------------------
 def _claim(site: Site, desk: ReviewDesk, login: str) -> None:
     lease = desk.claim(login)
@@ -360,6 +553,9 @@ def _claim_as_other(site: Site, desk: ReviewDesk, login: str) -> None:
 
 def _decide_and_undo(site: Site, desk: ReviewDesk, login: str) -> None:
     lease = desk.claim(login)
+    while lease is not None and lease.gold_item_id is not None:  # a draft, not a gold serve
+        desk.release(lease)
+        lease = desk.claim(login)
     assert lease is not None
     desk.decide(lease, "approve")
     again = desk.undo(login)
@@ -455,12 +651,41 @@ def test_api(site: Site, name: str, role: str, outcome: str) -> None:
 
 
 def test_a_reviewer_reads_only_what_they_may(site: Site) -> None:
-    """Held drafts, waiting ones and their threads; not a draft another person holds."""
+    """Held and decided drafts and their threads; not a draft another person holds, not the
+    drafts waiting in the queue, not gold drafts nor gold items they have not answered."""
     site.root.submit([{"id": "held-1", "draft": "Held by another", "priority": 1000}])
     held = site.claim(f"{OTHER}-holder")
     assert held.draft.id == "held-1"
+    site.root.submit([{"id": "waiting-1", "draft": "Waiting", "priority": -1000}])
+    desk, login = site.desks["reviewer"], site.login("reviewer")
+    lease = desk.claim(login)
+    while lease is not None and lease.gold_item_id is not None:  # a draft of their own
+        desk.release(lease)
+        lease = desk.claim(login)
+    assert lease is not None
+    desk.decide(lease, "approve")
+    with site.owner.connect() as conn:
+        gold = set(conn.execute(text("SELECT external_id FROM draft WHERE is_gold")).scalars())
+        own = set(
+            conn.execute(
+                text(
+                    "SELECT d.external_id FROM draft d JOIN decision dec ON dec.draft_id = d.id "
+                    "WHERE dec.reviewer = :r AND NOT d.is_gold"
+                ),
+                {"r": site.login("reviewer")},
+            ).scalars()
+        )
     with site.engines["reviewer"].connect() as conn:
         seen = set(conn.execute(text("SELECT external_id FROM draft")).scalars())
+        gold_items = conn.execute(text("SELECT count(*) FROM gold_item")).scalar_one()
+        answered = conn.execute(
+            text("SELECT count(DISTINCT gold_item_id) FROM gold_answer")
+        ).scalar_one()
+    assert gold and not (gold & seen), "gold drafts"
+    assert "waiting-1" not in seen, "a waiting draft"
+    assert own and own <= seen, "the reviewer's own decided drafts"
+    assert gold_items == answered, "gold items not answered"
+    with site.engines["reviewer"].connect() as conn:
         readable = set(conn.execute(text("SELECT id FROM draft")).scalars())
         others = set(
             conn.execute(
@@ -537,6 +762,9 @@ class _AlwaysGold(random.Random):
 
 def test_a_reviewer_login_is_served_gold_and_answers_it(site: Site) -> None:
     login = site.login("reviewer")
+    count = text("SELECT count(*) FROM gold_answer WHERE reviewer = :r")
+    with site.owner.connect() as conn:
+        before = conn.execute(count, {"r": login}).scalar_one()
     # A session serves each gold item once: two new ones, whatever earlier cells were served.
     for _ in range(2):
         gold_id, _ = site.decided()
@@ -549,10 +777,7 @@ def test_a_reviewer_login_is_served_gold_and_answers_it(site: Site) -> None:
         assert lease is not None and lease.gold_item_id is not None
         desk.decide(lease, "approve")
     with site.owner.connect() as conn:
-        answers = conn.execute(
-            text("SELECT count(*) FROM gold_answer WHERE reviewer = :r"), {"r": login}
-        ).scalar_one()
-    assert answers == 1
+        assert conn.execute(count, {"r": login}).scalar_one() == before + 1
 
 
 def test_a_reviewer_sees_the_decided_history_of_the_thread_they_hold(site: Site) -> None:

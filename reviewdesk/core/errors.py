@@ -143,18 +143,20 @@ class NotPermitted(ReviewDeskError):
     """The database refused the action to this login: its role does not allow it, or it acted
     under another person's name (docs/security.md). Nothing was written; on PostgreSQL the
     refusal is in the ``refusal`` log under the login. ``needs`` names the role the action
-    needs, when it is known."""
+    needs, when it is known. ``logged``: the database logged the refusal itself (a function
+    that refused the call), so the client does not log it again."""
 
-    def __init__(self, message: str, *, needs: str | None = None) -> None:
+    def __init__(self, message: str, *, needs: str | None = None, logged: bool = False) -> None:
         self.needs = needs
+        self.logged = logged
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_not_permitted, (str(self), self.needs))
+        return (_not_permitted, (str(self), self.needs, self.logged))
 
 
-def _not_permitted(message: str, needs: str | None) -> NotPermitted:
-    return NotPermitted(message, needs=needs)
+def _not_permitted(message: str, needs: str | None, logged: bool = False) -> NotPermitted:
+    return NotPermitted(message, needs=needs, logged=logged)
 
 
 class ConfigurationError(ReviewDeskError):

@@ -90,8 +90,8 @@ class Access:
             yield
         except NotPermitted as exc:
             ident = self.identity
-            if exc.needs is not None:
-                raise  # refused by ``require``, which named the role and logged it
+            if exc.needs is not None or exc.logged:
+                raise  # refused by ``require`` or a function, which logged it
             self._record(action, str(exc))
             if ident is not None and ident.role in _SATISFIES[role]:
                 raise  # the role allows it: refused for another reason, which it names

@@ -68,7 +68,6 @@ from reviewdesk.core.sessions import (
     counted_seconds,
     fast_run_flagged,
     gold_answer_caught,
-    gold_answer_correct,
     is_fast_approval,
     seconds_problem,
 )
@@ -428,7 +427,8 @@ class ReviewDesk:
             return dataclasses.replace(first, replayed=True)
         assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
-        self._count_for_policy(lease, write.label, write.edit_distance)
+        if written.routed is not False:  # a draft no policy routed has nothing to count
+            self._count_for_policy(lease, write.label, write.edit_distance)
         nudge = self._attention(write, written.fast_run, written.was_nudged)
         # Built from what was written rather than read back: one round trip less per decision.
         return _written_decision(
@@ -473,15 +473,12 @@ class ReviewDesk:
 
     def _answer_gold(self, lease: Lease, write: DecisionWrite) -> Decision:
         assert lease.gold_item_id is not None
-        expected = self._store_sessions.gold_expected(lease.gold_item_id)
-        answered = self._store_sessions.answer_gold(
-            write=write,
-            gold_item_id=lease.gold_item_id,
-            correct=gold_answer_correct(expected, write.label),
-        )
+        answered = self._store_sessions.answer_gold(write=write, gold_item_id=lease.gold_item_id)
         if answered.outcome == "refused":
             raise LeaseLost(lease.draft.id, answered.why or "missing")
         assert answered.answered_at is not None and answered.label is not None
+        assert answered.expected is not None
+        expected = answered.expected
         correct = bool(answered.correct)
         caught = gold_answer_caught(expected, correct)
         if answered.outcome == "replayed":

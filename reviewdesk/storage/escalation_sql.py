@@ -6,6 +6,7 @@ engine from the same response times (``rules_sql.response_seconds``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import EventKind, Label
 from reviewdesk.core.errors import UnknownDraft
 from reviewdesk.storage.engine import Engines
+from reviewdesk.storage.queue_pg import DefinerCalls
 from reviewdesk.storage.reads import database_now, read_connection
 from reviewdesk.storage.rules_sql import response_seconds
 from reviewdesk.storage.tables import DraftEventRow
@@ -96,6 +98,10 @@ class EscalationStore:
         self.engines = engines
         self.clock = clock
         self._due = _DUE[engines.target.dialect]
+
+    @functools.cached_property
+    def _definers(self) -> DefinerCalls:
+        return DefinerCalls(self.engines.statement.dialect, self.clock)
 
     def list(
         self, *, severities: Sequence[str], limit: int, include_resolved: bool
@@ -190,7 +196,16 @@ class EscalationStore:
     ) -> Refusal | None:
         """Record a resolution of escalation ``cursor``, with its audit event, in one
         transaction; None when recorded, else why nothing changed. ``send_as_is`` sends the
-        draft's own text; otherwise ``text_to_send`` (None: nothing to send)."""
+        draft's own text; otherwise ``text_to_send`` (None: nothing to send). PostgreSQL: the
+        same change, by function rd_resolve (definer_sql)."""
+        if self.engines.target.dialect == "postgresql":
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_resolve", "lead",
+                    id=cursor, resolution=resolution, as_is=send_as_is, text=text_to_send,
+                    note=note, lead=lead,
+                )  # fmt: skip
+            return row["why"]  # type: ignore[no-any-return]
         with self.engines.write.begin() as conn:
             now = database_now(conn, self.clock)
             # Fenced like every queue write: only a live, open escalation changes, and the

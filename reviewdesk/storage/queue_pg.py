@@ -3,10 +3,15 @@
 Each lease operation is one statement (data-modifying CTEs) run in autocommit, so a claim or a
 decision costs one round trip and one durable commit, and no transaction stays open while a
 person reads. Claims and decisions run on one connection kept between calls.
+
+The statements here are the bodies of SECURITY DEFINER functions (migration 0014,
+definer_sql.py): the store calls the functions, one statement each, and a team member's login
+has no right to write the tables itself.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,9 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection, String, TextualSelect, bindparam, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.storage import definer_sql
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.failures import server_closed
@@ -39,11 +46,13 @@ from reviewdesk.storage.queue_common import (
     varied_pick,
 )
 from reviewdesk.storage.queue_contract import (
+    Acknowledged,
     ClaimOutcome,
     DecisionWrite,
     DecisionWritten,
     Renewal,
     SessionFence,
+    Undone,
 )
 from reviewdesk.storage.security_sql import Identity
 from reviewdesk.storage.security_sql import identity as security_identity
@@ -61,6 +70,50 @@ _PG_DECIDE_RESULT = (
     "decided_at",
     "low_attention",
 )
+
+
+class DefinerCalls:
+    """Calls of the state-changing functions (definer_sql), sent straight to the driver."""
+
+    def __init__(self, dialect: Dialect, clock: Clock | None) -> None:
+        self.clock = clock
+        self._statements: dict[str, DriverStatement] = {}
+        self._clauses: dict[str, TextualSelect] = {}
+        for name, fn in definer_sql.calls().items():
+            arrays = tuple(p for p in fn.params if definer_sql.PARAM_TYPES[p].endswith("[]"))
+            clause = typed_sql(fn.call(), arrays=arrays, result=fn.columns)
+            assert isinstance(clause, TextualSelect)
+            self._clauses[name] = clause
+            self._statements[name] = DriverStatement(clause, dialect)
+
+    def call_all(
+        self, conn: Connection, name: str, role: str, **params: Any
+    ) -> list[dict[str, Any]]:
+        """As ``call``, for a function that returns a row per item (then its refusal is the
+        only row); through SQLAlchemy, being off the hot path."""
+        if "now" not in params:
+            params["now"] = self.clock.now() if self.clock is not None else None
+        rows = [dict(r) for r in conn.execute(self._clauses[name], params).mappings()]
+        if rows:
+            definer_sql.refused(rows[0]["refused"], role)
+        return rows
+
+    def call(self, conn: Connection, name: str, role: str, **params: Any) -> dict[str, Any]:
+        """Call function ``name`` on ``conn``: its one row, or its refusal raised."""
+        row = self.call_optional(conn, name, role, **params)
+        assert row is not None, name
+        return row
+
+    def call_optional(
+        self, conn: Connection, name: str, role: str, **params: Any
+    ) -> dict[str, Any] | None:
+        """As ``call``, for a function that may return no row (then None)."""
+        if "now" not in params:
+            params["now"] = self.clock.now() if self.clock is not None else None
+        row = self._statements[name].first(conn, params)
+        if row is not None:
+            definer_sql.refused(row["refused"], role)
+        return row
 
 
 class PostgresQueueStore(SqlQueueStore):
@@ -117,6 +170,15 @@ class PostgresQueueStore(SqlQueueStore):
             if self._hot is not None:
                 self._hot.close()
                 self._hot = None
+
+    @functools.cached_property
+    def definers(self) -> DefinerCalls:
+        """The state changes, as calls of definer_sql's functions; made on first use, since
+        definer_sql renders those functions from this class's statements."""
+        return DefinerCalls(self.engines.statement.dialect, self.clock)
+
+    def _call(self, conn: Connection, name: str, **params: Any) -> dict[str, Any]:
+        return self.definers.call(conn, name, "reviewer", **params)
 
     # -- statements ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -275,33 +337,30 @@ class PostgresQueueStore(SqlQueueStore):
         row: dict[str, Any] | None = None
         with self._hot_connection() as conn:
             if session.avoid_category is not None:
-                row = self._claim_varied.first(conn, params)
-                assert row is not None  # the statement always returns one row
+                row = self._call(conn, "rd_claim", **params)
                 if not row["session_open"]:
                     return ClaimOutcome(None, False)
             if row is None or row["id"] is None:
-                row = self._claim.first(conn, params)
-                assert row is not None
+                row = self._call(conn, "rd_claim", **{**params, "avoid": None})
             return ClaimOutcome(
                 queued_draft(row) if row["id"] is not None else None, bool(row["session_open"])
             )
 
     def _renew_lease(self, params: dict[str, Any], ttl: float) -> Renewal:
         with self.engines.statement.connect() as conn:
-            row = conn.execute(self._renew, params).mappings().one()
+            row = self._call(conn, "rd_renew", **params)
             return Renewal(
                 row["expires_at"], None if row["expires_at"] else row["why"] or "missing"
             )
 
     def _release_lease(self, params: dict[str, Any]) -> str | None:
         with self.engines.statement.connect() as conn:
-            row = conn.execute(self._release, params).mappings().one()
+            row = self._call(conn, "rd_release", **params)
             return None if row["released"] else (row["why"] or "missing")
 
     def _write_decision(self, params: dict[str, Any], write: DecisionWrite) -> DecisionWritten:
         with self._hot_connection() as hot:
-            row = self._decide_driver.first(hot, params)
-        assert row is not None  # one attempt row, whatever the outcome
+            row = self._call(hot, "rd_decide", **params)
         outcome, why, decision_id = row["outcome"], row["detail"], row["decision_id"]
         if outcome == "accepted":
             return DecisionWritten(
@@ -311,6 +370,7 @@ class PostgresQueueStore(SqlQueueStore):
                 was_nudged=bool(row["was_nudged"]),
                 decided_at=row["decided_at"],
                 low_attention=bool(row["low_attention"]),
+                routed=bool(row["routed"]),
             )
         with self.engines.statement.connect() as conn:
             if outcome == "refused":
@@ -323,6 +383,31 @@ class PostgresQueueStore(SqlQueueStore):
                 conn.execute(self._decision_by_id, {"decision_id": decision_id}).mappings().one()
             )
             return DecisionWritten("replayed", None, decision_record(decision))
+
+    def flag_low_attention(self, *, session_id: int, last: int) -> None:
+        with self.engines.statement.connect() as conn:
+            self._call(conn, "rd_flag_low_attention", session_id=session_id, last=last)
+
+    def ack(self, cursors: Sequence[int], read_unresolved: Sequence[int] = ()) -> Acknowledged:
+        if not cursors:
+            return Acknowledged(0, 0, [], [])
+        params = {"ids": list(cursors), "unresolved": list(read_unresolved) or [-1]}
+        with self.engines.statement.connect() as conn:
+            rows = self.definers.call_all(conn, "rd_ack", "producer", **params)
+        done = [r for r in rows if r["acked"]]
+        rest = [r for r in rows if not r["acked"]]
+        undone = sorted((r["id"], r["external_id"]) for r in rest if r["undone"])
+        resolved = sorted(r["id"] for r in rest if not r["undone"] and not r["delivered"])
+        return Acknowledged(len(done), len(rest) - len(undone) - len(resolved), undone, resolved)
+
+    def undo_last(self, *, reviewer: str, window: float, lease_id: str, ttl: float) -> Undone:
+        with self.engines.statement.connect() as conn:
+            row = self._call(
+                conn, "rd_undo_last", reviewer=reviewer, window=window, lease_id=lease_id, ttl=ttl
+            )
+        if row["why"] is not None:
+            return Undone(None, str(row["why"]))
+        return Undone(queued_draft(row))
 
     # -- the submit's steps ---------------------------------------------------------------------
     def _known(self, conn: Connection, ids: list[str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ A table added later needs ``grant_table`` in its migration (see docs/security.md
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -109,6 +110,8 @@ _DECISION_FIGURES = (
     "resolution", "resolved_by", "resolved_at",
 )  # fmt: skip
 
+_RESOLUTION = ("resolution", "resolution_text", "resolution_note", "resolved_by", "resolved_at")
+
 ACCESS: dict[str, TableAccess] = {
     "draft": TableAccess(
         select={"reviewer": ALL, "producer": ALL, "admin": _DRAFT_FIGURES},
@@ -120,14 +123,7 @@ ACCESS: dict[str, TableAccess] = {
         insert=("reviewer",),
         update={
             "reviewer": ("undone_at", "low_attention"),
-            "lead": (
-                "resolution",
-                "resolution_text",
-                "resolution_note",
-                "resolved_by",
-                "resolved_at",
-                "delivered_at",
-            ),
+            "lead": (*_RESOLUTION, "delivered_at"),
             "producer": ("delivered_at",),
         },
     ),
@@ -527,6 +523,11 @@ ROLLUP_FUNCTIONS = (
 )
 
 
+def trigger_functions(inst: Installation) -> list[str]:
+    """The helper and trigger functions as migration 0009 creates them."""
+    return _functions(inst)
+
+
 def _runner(conn: Connection) -> Callable[[str], object]:
     """Runs DDL text as it is (``text()`` escapes the driver's placeholders)."""
 
@@ -817,3 +818,109 @@ class TeamStore:
             if isinstance(exc.orig, Exception) and getattr(exc.orig, "sqlstate", None) == "42501":
                 raise
             raise TeamChangeFailed(type(exc.orig).__name__) from None
+
+
+# -- migration 0014: state changes only through SECURITY DEFINER functions --------------------
+# The direct writes the functions (definer_sql) replace: a reviewer no longer writes any of these
+# tables itself. Leads (resolutions, gold marks) and producers (submit, acknowledge) keep theirs.
+DEFINER_REVOKED = {
+    "draft": ("UPDATE",),
+    "decision": ("INSERT", "UPDATE"),
+    "decision_attempt": ("INSERT",),
+    "draft_event": ("INSERT",),
+    "review_session": ("INSERT", "UPDATE"),
+    "gold_serve": ("INSERT", "UPDATE"),
+    "gold_answer": ("INSERT",),
+}
+# The reviewer policies of 0009 that 0014 drops (writes, and the wide read of drafts).
+_REPLACED_POLICIES = (
+    "draft_reviewer_read", "draft_reviewer_lease", "decision_reviewer_write",
+    "decision_reviewer_update", "attempt_reviewer", "event_write", "session_own", "serve_own",
+    "answer_own",
+)  # fmt: skip
+DEFINER_POLICIES: tuple[tuple[str, str, str, str, str | None, str | None], ...] = (
+    # A reviewer reads the drafts they hold, decided or are served, and the decided history of
+    # the threads they hold: not the drafts waiting in the queue, not gold drafts as such.
+    (
+        "draft", "draft_reviewer_read", "SELECT", "reviewer",
+        f"(lease_owner = {_ME} AND state = 'pending') OR rd_reviewed_by_me(id)"
+        " OR (state = 'decided' AND rd_holds_thread(thread))",
+        None,
+    ),
+    ("decision_attempt", "attempt_reviewer", "SELECT", "reviewer", f"reviewer = {_ME}", None),
+    ("review_session", "session_own", "SELECT", "reviewer", f"reviewer = {_ME}", None),
+    ("gold_serve", "serve_own", "SELECT", "reviewer", f"reviewer = {_ME}", None),
+    ("gold_answer", "answer_own", "SELECT", "reviewer", f"reviewer = {_ME}", None),
+    # Gold items: a lead's; a reviewer reads those they have answered (their summary's score).
+    ("gold_item", "gold_lead_read", "SELECT", "lead", "true", None),
+    ("gold_item", "gold_admin_read", "SELECT", "admin", "true", None),
+    (
+        "gold_item", "gold_reviewer_answered", "SELECT", "reviewer",
+        f"EXISTS (SELECT 1 FROM gold_answer a WHERE a.gold_item_id = gold_item.id"
+        f" AND a.reviewer = {_ME})",
+        None,
+    ),
+)  # fmt: skip
+
+
+def close_direct_writes(conn: Connection, inst: Installation) -> None:
+    """Revoke the reviewer group's direct writes (DEFINER_REVOKED) and narrow what it reads
+    (DEFINER_POLICIES): migration 0014, once the functions are there."""
+    run = _runner(conn)
+    path = f"SET search_path = pg_catalog, {quote(inst.schema)}, pg_temp"
+    reviewer = quote(inst.group("reviewer"))
+    for table, verbs in DEFINER_REVOKED.items():
+        run(f"REVOKE {', '.join(verbs)} ON {quote(table)} FROM {reviewer}")
+        sequence = conn.execute(
+            text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": quote(table)}
+        ).scalar()
+        if sequence and "INSERT" in verbs:
+            run(f"REVOKE USAGE ON SEQUENCE {sequence} FROM {reviewer}")
+    # A lead resolves through rd_resolve and marks gold drafts through rd_mark_gold.
+    lead = quote(inst.group("lead"))
+    resolution = ", ".join(quote(c) for c in _RESOLUTION)
+    run(f"REVOKE UPDATE ({resolution}, delivered_at) ON decision FROM {lead}")
+    run(f"REVOKE UPDATE (is_gold) ON draft FROM {lead}")
+    run(f"REVOKE INSERT, UPDATE ON gold_item FROM {lead}")
+    # A producer acknowledges through rd_ack.
+    run(f"REVOKE UPDATE (delivered_at) ON decision FROM {quote(inst.group('producer'))}")
+    for table, name, *_ in POLICIES:
+        if name in _REPLACED_POLICIES:
+            run(f"DROP POLICY {name} ON {quote(table)}")
+    # Whether the session's person decided this draft, or holds it as a gold serve (runs as
+    # the owner: the decisions' and serves' own policies read drafts).
+    run(
+        f"""CREATE FUNCTION rd_reviewed_by_me(draft bigint) RETURNS boolean
+        LANGUAGE sql STABLE STRICT SECURITY DEFINER COST 1000 {path} AS $$
+            SELECT EXISTS (SELECT 1 FROM decision WHERE draft_id = draft
+                           AND reviewer = session_user)
+                OR EXISTS (SELECT 1 FROM gold_serve WHERE draft_id = draft
+                           AND reviewer = session_user AND state = 'leased')
+        $$"""
+    )
+    run("REVOKE EXECUTE ON FUNCTION rd_reviewed_by_me(bigint) FROM PUBLIC")
+    everyone = ", ".join(quote(r) for r in inst.groups.values())
+    run(f"GRANT EXECUTE ON FUNCTION rd_reviewed_by_me(bigint) TO {everyone}")
+    run("ALTER TABLE gold_item ENABLE ROW LEVEL SECURITY")
+    run("ALTER TABLE gold_item FORCE ROW LEVEL SECURITY")
+    run(
+        f"CREATE POLICY rd_owner ON gold_item TO {quote(inst.owner)} USING (true) WITH CHECK (true)"
+    )
+    for policy in DEFINER_POLICIES:
+        create_policy(conn, inst, *policy)
+
+
+def reopen_direct_writes(conn: Connection, inst: Installation) -> None:
+    """Undo ``close_direct_writes`` (migration 0014's downgrade): 0009's grants and policies."""
+    run = _runner(conn)
+    for table, name, *_ in DEFINER_POLICIES:
+        run(f"DROP POLICY IF EXISTS {name} ON {quote(table)}")
+    run("DROP POLICY IF EXISTS rd_owner ON gold_item")
+    run("ALTER TABLE gold_item NO FORCE ROW LEVEL SECURITY")
+    run("ALTER TABLE gold_item DISABLE ROW LEVEL SECURITY")
+    run("DROP FUNCTION IF EXISTS rd_reviewed_by_me(bigint)")
+    for table in (*DEFINER_REVOKED, "decision", "gold_item"):
+        grant_table(conn, inst, table, dataclasses.replace(ACCESS[table], rls=False))
+    for policy in POLICIES:
+        if policy[1] in _REPLACED_POLICIES:
+            create_policy(conn, inst, *policy)

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import STOPPING_LABELS
-from reviewdesk.core.sessions import SessionSnapshot
+from reviewdesk.core.sessions import SessionSnapshot, gold_answer_correct
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.queue_common import SESSION_OPEN, queued_draft, typed_sql
 from reviewdesk.storage.queue_contract import DecisionWrite, QueuedDraft, QueueStore, SessionFence
+from reviewdesk.storage.queue_pg import DefinerCalls
 from reviewdesk.storage.tables import (
     DecisionAttemptRow,
     DecisionRow,
@@ -93,6 +94,7 @@ class GoldAnswered:
     why: str | None
     label: str | None = None
     correct: bool | None = None
+    expected: str | None = None  # the gold item's expected label, once answered
     answered_at: datetime | None = None
     fast_run: int | None = None  # the session's run of fast approvals after this answer
     was_nudged: bool = False
@@ -123,6 +125,12 @@ class SessionStore:
         self.engines = engines
         self.queue = queue
         self.clock = clock
+        # PostgreSQL: sessions and gold serves change through definer_sql's functions.
+        self._definers = (
+            DefinerCalls(engines.statement.dialect, clock)
+            if engines.target.dialect == "postgresql"
+            else None
+        )
 
     def _read(self) -> Connection:
         return self.engines.write.connect().execution_options(**{READ_ONLY: True})
@@ -172,6 +180,16 @@ class SessionStore:
         self, *, reviewer: str, now: datetime, day_start: datetime, day_reviews_before: int
     ) -> SessionSnapshot:
         """Open a session; if another client opened one for this reviewer first, that one."""
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                self._definers.call(
+                    conn, "rd_start_session", "reviewer",
+                    reviewer=reviewer, day_start=day_start,
+                    day_reviews_before=day_reviews_before, now=now if self.clock else None,
+                )  # fmt: skip
+            opened = self.open_session(reviewer)
+            assert opened is not None
+            return opened
         try:
             with self.engines.write.begin() as conn:
                 conn.execute(
@@ -190,6 +208,13 @@ class SessionStore:
         return opened
 
     def end(self, session_id: int, *, at: datetime, reason: str) -> bool:
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_end_session", "reviewer",
+                    session_id=session_id, at=at, end_reason=reason,
+                )  # fmt: skip
+            return bool(row["ended"])
         with self.engines.write.begin() as conn:
             done = conn.execute(
                 update(SESSION)
@@ -246,6 +271,17 @@ class SessionStore:
         self, *, external_id: str, expected_label: str, by: str, note: str | None
     ) -> str | None:
         """Make a decided draft a gold item. Returns None, or why it cannot be."""
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                problem = self._definers.call(
+                    conn, "rd_mark_gold", "lead",
+                    external_id=external_id, expected_label=expected_label, note=note, by=by,
+                )["problem"]  # fmt: skip
+            if problem == "missing":
+                return f"no draft with id {external_id!r}"
+            if problem == "undecided":
+                return f"draft {external_id!r} is not decided yet; only decided drafts can be gold"
+            return None
         with self.engines.write.begin() as conn:
             now = self.queue.tx_now(conn)
             row = (
@@ -280,14 +316,13 @@ class SessionStore:
             )
             return None
 
-    def gold_expected(self, gold_item_id: int) -> str:
-        with self._read() as conn:
-            value = conn.execute(
-                select(GOLD.c.expected_label).where(GOLD.c.id == gold_item_id)
-            ).scalar_one()
-        return str(value)
-
     def set_gold_active(self, *, external_id: str, active: bool) -> bool:
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_set_gold_active", "lead", external_id=external_id, active=active
+                )
+            return bool(row["changed"])
         with self.engines.write.begin() as conn:
             draft_key = conn.execute(
                 select(DRAFT.c.id).where(DRAFT.c.external_id == external_id)
@@ -318,6 +353,19 @@ class SessionStore:
         ``start`` (0..1) places the walk at random when the reviewer's turn through the gold
         items finds nothing near where it stands.
         """
+        if self._definers is not None:
+            try:
+                with self.engines.statement.connect() as conn:
+                    row = self._definers.call_optional(
+                        conn, "rd_serve_gold", "reviewer",
+                        reviewer=reviewer, session_id=session.session_id,
+                        max_claims=session.max_claims, max_seconds=session.max_seconds,
+                        idle_seconds=session.idle_seconds, lease_id=lease_id, ttl=ttl,
+                        start=start, exclude=list(exclude) or [-1],
+                    )  # fmt: skip
+            except IntegrityError:
+                return None  # this session was served the same item concurrently: not twice
+            return ServedGold(queued_draft(row), row["gold_item_id"]) if row is not None else None
         try:
             with self.engines.write.begin() as conn:
                 now = self.queue.tx_now(conn)
@@ -403,6 +451,12 @@ class SessionStore:
         self, *, lease_id: str, reviewer: str, ttl: float
     ) -> tuple[datetime | None, str | None]:
         """Extend a gold serve's lease; (new expiry, None) or (None, why it is lost)."""
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_renew_gold", "reviewer", lease_id=lease_id, reviewer=reviewer, ttl=ttl
+                )
+            return row["expires_at"], row["why"]
         with self.engines.write.begin() as conn:
             now = self.queue.tx_now(conn)
             renewed = (
@@ -423,6 +477,12 @@ class SessionStore:
     def release_gold(self, *, lease_id: str, reviewer: str) -> str | None:
         """Give a gold serve back (a skip): its claim no longer counts. None when released, or
         why the lease was lost already (then nothing is given back)."""
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_release_gold", "reviewer", lease_id=lease_id, reviewer=reviewer
+                )
+            return row["why"]  # type: ignore[no-any-return]
         with self.engines.write.begin() as conn:
             now = self.queue.tx_now(conn)
             released = (
@@ -445,13 +505,38 @@ class SessionStore:
             )
             return None
 
-    def answer_gold(
-        self, *, write: DecisionWrite, gold_item_id: int, correct: bool
-    ) -> GoldAnswered:
+    def answer_gold(self, *, write: DecisionWrite, gold_item_id: int) -> GoldAnswered:
         """Record the answer to a gold serve, fenced on its lease as a decision is: one answer
-        per serve. A retry with the same idempotency key reports the first answer. Every
-        attempt is logged, as a decision's is."""
+        per serve, judged against the gold item's expected label (core.sessions,
+        gold_answer_correct), which the answer brings back. A retry with the same idempotency
+        key reports the first answer. Every attempt is logged, as a decision's is."""
+        if self._definers is not None:
+            with self.engines.statement.connect() as conn:
+                row = self._definers.call(
+                    conn, "rd_answer_gold", "reviewer",
+                    draft_key=write.draft_key, lease_id=write.lease_id, reviewer=write.reviewer,
+                    verdict=write.verdict, key=write.key, label=write.label,
+                    review_seconds=write.review_seconds, session_id=write.session_id,
+                    counted_seconds=write.counted_seconds, category=write.category,
+                    fast=write.fast, fast_flag_at=write.fast_flag_at,
+                )  # fmt: skip
+            if row["outcome"] == "refused":
+                return GoldAnswered("refused", row["why"])
+            return GoldAnswered(
+                row["outcome"],
+                None,
+                label=row["label"],
+                correct=bool(row["correct"]),
+                expected=row["expected"],
+                answered_at=row["answered_at"],
+                fast_run=row["fast_run"],
+                was_nudged=bool(row["was_nudged"]),
+            )
         with self.engines.write.begin() as conn:
+            expected = conn.execute(
+                select(GOLD.c.expected_label).where(GOLD.c.id == gold_item_id)
+            ).scalar_one()
+            correct = gold_answer_correct(str(expected), write.label)
             now = self.queue.tx_now(conn)
             attempt = {
                 "draft_id": write.draft_key,
@@ -489,6 +574,7 @@ class SessionStore:
                         None,
                         label=prior["label"],
                         correct=bool(prior["correct"]),
+                        expected=str(expected),
                         answered_at=prior["answered_at"],
                     )
                 why = _serve_lost(conn, write.lease_id, now)
@@ -514,6 +600,7 @@ class SessionStore:
                 None,
                 label=write.label,
                 correct=correct,
+                expected=str(expected),
                 answered_at=now,
                 fast_run=fast_run,
                 was_nudged=was_nudged,
