@@ -550,6 +550,8 @@ class StartPolicyDialog(QDialog):
             return
         self.preview = None
         self.plan.setText(str(exc))
+        self.from_history.setChecked(False)
+        self.from_history.setEnabled(False)
         self._enable()
 
     def start(self, lead: str, on_done: Callable[[PolicyView], None]) -> None:
