@@ -17,12 +17,17 @@ what routing costs a submit.
    and outgoing quality as the database counted them). Then enqueue throughput, 10,000 drafts a
    call, routing off (a category without a policy) and on (a cell sampling), alternating on one
    database, on an empty queue and with ``--queue`` pending drafts; with ``--pg-url`` on
-   PostgreSQL too (in a schema of its own, dropped at the end).
+   PostgreSQL too (in a schema of its own, dropped at the end). ``--dominant``: the pending
+   drafts are of the sampled category, routed while its cell screened (the worst realistic
+   shape: its claim index and the routing table that large too); ``--producer``: PostgreSQL's
+   calls are made by a producer's login, which row-level security binds (dropped at the end).
 
     .venv/bin/python benchmarks/policy_sim.py                # all of it
     .venv/bin/python benchmarks/policy_sim.py --skip-db      # the simulation only
     .venv/bin/python benchmarks/policy_sim.py --skip-sim --pg-url \
         postgresql+psycopg://root@127.0.0.1:5432/test        # the database parts, both engines
+    .venv/bin/python benchmarks/policy_sim.py --skip-sim --skip-sqlite --enqueue-only \
+        --queue 1000000 --dominant --producer --pg-url ...   # enqueue on PostgreSQL only
 
 The plan is AOQL 2%, f = 1/10 (i = 54), as in ``reviewdesk policy set CATEGORY --aoql 0.02
 --fraction 0.1``. Seeds are fixed; the routing draws in the end-to-end part come from the
