@@ -57,8 +57,8 @@ NEXT_CURSOR_SQLITE = (
     "(SELECT MAX(c) + 1 FROM (SELECT COALESCE(MAX(id), 0) AS c FROM decision "
     "UNION ALL SELECT COALESCE(MAX(cursor), 0) FROM policy_routing))"
 )
-# PostgreSQL: every routing of a submit in one statement, each column an array; a released
-# draft's cursor drawn from the decisions' sequence in routing order.
+# PostgreSQL: every routing of a submit in one statement, the rows as one JSON document; a
+# released draft's cursor drawn from the decisions' sequence, in routing order.
 _RECORD_ROUTINGS_PG = """INSERT INTO policy_routing (draft_id, policy_id, model_key, route, phase,
         clear_run, probability, routed_at, cursor)
     SELECT r.draft_id, r.policy_id, r.model_key, r.route, r.phase, r.clear_run, r.probability,
