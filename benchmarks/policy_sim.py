@@ -17,12 +17,17 @@ what routing costs a submit.
    and outgoing quality as the database counted them). Then enqueue throughput, 10,000 drafts a
    call, routing off (a category without a policy) and on (a cell sampling), alternating on one
    database, on an empty queue and with ``--queue`` pending drafts; with ``--pg-url`` on
-   PostgreSQL too (in a schema of its own, dropped at the end).
+   PostgreSQL too (in a schema of its own, dropped at the end). ``--dominant``: the pending
+   drafts are of the sampled category, routed while its cell screened (the worst realistic
+   shape: its claim index and the routing table that large too); ``--producer``: PostgreSQL's
+   calls are made by a producer's login, which row-level security binds (dropped at the end).
 
     .venv/bin/python benchmarks/policy_sim.py                # all of it
     .venv/bin/python benchmarks/policy_sim.py --skip-db      # the simulation only
     .venv/bin/python benchmarks/policy_sim.py --skip-sim --pg-url \
         postgresql+psycopg://root@127.0.0.1:5432/test        # the database parts, both engines
+    .venv/bin/python benchmarks/policy_sim.py --skip-sim --skip-sqlite --enqueue-only \
+        --queue 1000000 --dominant --producer --pg-url ...   # enqueue on PostgreSQL only
 
 The plan is AOQL 2%, f = 1/10 (i = 54), as in ``reviewdesk policy set CATEGORY --aoql 0.02
 --fraction 0.1``. Seeds are fixed; the routing draws in the end-to-end part come from the
@@ -200,10 +205,22 @@ def end_to_end(tmp: Path, drafts: int, queue_size: int) -> None:
     enqueue(f"sqlite:///{tmp / 'submit.sqlite3'}", "SQLite", queue_size)
 
 
-def enqueue(url: str, engine: str, queue_size: int, runs: int = 7) -> None:
+def enqueue(
+    url: str,
+    engine: str,
+    queue_size: int,
+    runs: int = 7,
+    *,
+    producer_url: str | None = None,
+    dominant: bool = False,
+) -> None:
     """Enqueue throughput with routing off and on, alternating on one database (so that load
     on the machine hits both alike): 10,000 drafts per call of a category without a policy,
-    then of one whose cell is sampling; on an empty queue, then with ``queue_size`` pending."""
+    then of one whose cell is sampling; on an empty queue, then with ``queue_size`` pending.
+    ``dominant``: the pending drafts are of the sampled category itself, routed (for review)
+    while its cell was screening, so that its claim index and the routing table are that large
+    too. ``producer_url``: the calls are made by a producer's login (row-level security binds
+    it), the queue filled by the installation's."""
     from sqlalchemy import text
 
     from reviewdesk import ReviewDesk
@@ -212,52 +229,97 @@ def enqueue(url: str, engine: str, queue_size: int, runs: int = 7) -> None:
         desk.submit([{"id": "h0", "draft": "x", "category": "on"}])
         desk.policies.set("on", aoql=AOQL, fraction=FRACTION, note="sim", by="sim")
         desk.submit([{"id": "h1", "draft": "x", "category": "on"}])
-        with desk.engines.write.begin() as conn:
-            conn.execute(text("UPDATE policy_state SET phase = 'sampling'"))
         filled = 0
         for size in (0, queue_size):
             while filled < size:
                 step = min(20_000, size - filled)
+                # Screening: a dominant category's pending drafts are all routed for review.
                 desk.submit(
-                    {"id": f"q{i}", "draft": f"queued {i}", "category": "other"}
+                    {
+                        "id": f"q{i}",
+                        "draft": f"queued {i}",
+                        "category": "on" if dominant else "other",
+                    }
                     for i in range(filled, filled + step)
                 )
                 filled += step
-            times: dict[str, list[float]] = {"off": [], "on": []}
-            for run in range(runs):
-                for category in ("off", "on"):
-                    records = [
-                        {"id": f"{size}-{category}{run}-{i}", "draft": f"new draft {i}",
-                         "category": category}
-                        for i in range(10_000)
-                    ]  # fmt: skip
-                    t0 = time.perf_counter()
-                    report = desk.submit(records)
-                    times[category].append(time.perf_counter() - t0)
-                    assert len(report.routings) == (10_000 if category == "on" else 0)
+            with desk.engines.write.begin() as conn:
+                conn.execute(text("UPDATE policy_state SET phase = 'sampling'"))
+            with ReviewDesk.open(producer_url or url) as caller:
+                times: dict[str, list[float]] = {"off": [], "on": []}
+                for run in range(runs):
+                    for category in ("off", "on"):
+                        records = [
+                            {"id": f"{size}-{category}{run}-{i}", "draft": f"new draft {i}",
+                             "category": category}
+                            for i in range(10_000)
+                        ]  # fmt: skip
+                        t0 = time.perf_counter()
+                        report = caller.submit(records)
+                        times[category].append(time.perf_counter() - t0)
+                        assert len(report.routings) == (10_000 if category == "on" else 0)
+            with desk.engines.write.begin() as conn:
+                conn.execute(text("UPDATE policy_state SET phase = 'screening', clear_run = 0"))
             off, on = (10_000 / statistics.median(times[k]) for k in ("off", "on"))
+            who = ", a producer's login" if producer_url else ""
+            queue = f"{size:,} pending" + (" of the sampled category" if dominant and size else "")
             print(
-                f"  {engine}, {size:,} pending: enqueue 10,000 drafts/call, routing off "
+                f"  {engine}{who}, {queue}: enqueue 10,000 drafts/call, routing off "
                 f"{off:,.0f} drafts/s, on {on:,.0f} drafts/s ({on / off:.0%}; medians of {runs})"
             )
 
 
-def postgres(url: str, queue_size: int) -> None:
+def postgres(url: str, queue_size: int, *, producer: bool, dominant: bool) -> None:
     import uuid
 
     import psycopg
+    from sqlalchemy import create_engine, make_url
+
+    from reviewdesk.storage import security_sql
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+    login = None
     try:
         sep = "&" if "?" in url else "?"
         print(f"\n4. PostgreSQL ({url}, schema {schema})")
-        enqueue(f"{url}{sep}options=-csearch_path%3D{schema}", "PostgreSQL", queue_size)
+        schema_url = f"{url}{sep}options=-csearch_path%3D{schema}"
+        producer_url = None
+        if producer:
+            from reviewdesk import ReviewDesk
+
+            ReviewDesk.open(schema_url, upgrade=True).close()
+            engine = create_engine(schema_url, isolation_level="AUTOCOMMIT")
+            password = uuid.uuid4().hex
+            with engine.connect() as conn:
+                inst = security_sql.installation(conn)
+                login = security_sql.add_member(
+                    conn, inst, f"bench_{uuid.uuid4().hex[:8]}", "producer", password
+                )
+            engine.dispose()
+            producer_url = (
+                make_url(schema_url)
+                .set(username=login, password=password)
+                .render_as_string(hide_password=False)
+            )
+        enqueue(
+            schema_url,
+            "PostgreSQL",
+            queue_size,
+            producer_url=producer_url,
+            dominant=dominant,
+        )
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            database = conn.execute("SELECT current_database()").fetchone()
+            assert database is not None
+            for statement in security_sql.drop_group_roles_sql(str(database[0]), schema):
+                conn.execute(statement)
+            if login is not None:
+                conn.execute(f"DROP ROLE IF EXISTS {security_sql.quote(login)}")
 
 
 def main() -> None:
@@ -273,6 +335,10 @@ def main() -> None:
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--enqueue-only", action="store_true", help="of the database parts")
     parser.add_argument("--pg-url", help="also measure enqueue on this PostgreSQL database")
+    # PostgreSQL: submit as a producer's login; the queue's drafts of the sampled category.
+    parser.add_argument("--producer", action="store_true", help="as a producer's login")
+    parser.add_argument("--dominant", action="store_true", help="pending: the sampled category")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL's parts only")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}")
     t0 = time.perf_counter()
@@ -280,15 +346,20 @@ def main() -> None:
         constant_rates(args.drafts, args.lag, args.reset_after)
         step(args.repeats, args.warmup, args.lag, args.reset_after)
         print(f"  (simulation: {time.perf_counter() - t0:.0f} s)")
-    if not args.skip_db:
+    if not args.skip_db and not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             if args.enqueue_only:
                 print(f"\n3. Enqueue on SQLite ({tmp})")
-                enqueue(f"sqlite:///{Path(tmp) / 'submit.sqlite3'}", "SQLite", args.queue)
+                enqueue(
+                    f"sqlite:///{Path(tmp) / 'submit.sqlite3'}",
+                    "SQLite",
+                    args.queue,
+                    dominant=args.dominant,
+                )
             else:
                 end_to_end(Path(tmp), args.e2e_drafts, args.queue)
-        if args.pg_url:
-            postgres(args.pg_url, args.queue)
+    if not args.skip_db and args.pg_url:
+        postgres(args.pg_url, args.queue, producer=args.producer, dominant=args.dominant)
 
 
 if __name__ == "__main__":

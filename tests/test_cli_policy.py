@@ -116,3 +116,43 @@ def test_show_says_a_draft_was_released(db: str, capsys: pytest.CaptureFixture[s
     assert code == 0
     assert "state: released unreviewed by review policy #1" in out
     assert "probability of review 0.5" in out.replace("\n  ", " ")
+
+
+def test_recommend_shows_the_drafts_released_per_cell(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ReviewDesk.open(db, rng=random.Random(3)) as desk:
+        desk.set_session_limits(SessionLimits.off())
+        desk.submit(
+            [
+                {"id": f"h{i}", "draft": "hi", "category": "billing", "confidence": 0.97}
+                for i in range(5)
+            ]
+        )
+        while (lease := desk.claim("ana")) is not None:
+            desk.decide(lease, "approve", review_seconds=10)
+        desk.policies.set(
+            "billing", aoql=0.05, fraction=0.5, note="n", by="lea", start_from_history=True
+        )
+        report = desk.submit(
+            [
+                {"id": f"r{i}", "draft": "x", "category": "billing", "confidence": 0.97}
+                for i in range(30)
+            ]
+        )
+    released = report.routings and sum(r.route.value == "released" for r in report.routings)
+    assert released
+    code, out, _ = run(capsys, "recommend", "--json", "--db", db)
+    assert code == 0
+    found = json.loads(out)
+    assert found["released"] == released
+    billing = next(c for c in found["categories"] if c["category"] == "billing")
+    # Released drafts are not decisions: the evidence counts only the six decided.
+    assert (billing["released"], billing["n"]) == (released, 6)
+    band = next(b for b in found["bands"] if b["category"] == "billing")
+    assert band["released"] == released
+    code, out, _ = run(capsys, "recommend", "--db", db)
+    assert code == 0
+    assert f"{released} drafts released unreviewed by review policies" in out.replace("\n", " ")
+    row = next(line for line in out.splitlines() if line.startswith("billing"))
+    assert f" {released} " in row

@@ -196,7 +196,7 @@ def test_released_drafts_are_results_at_once_and_never_decisions(
     assert desk.ack([out[min(released)]]).already_delivered == 1
 
 
-@pytest.mark.parametrize("failing", ["_next_cursors", "record_routings"])
+@pytest.mark.parametrize("failing", ["_start_states", "record_routings"])
 def test_routing_is_atomic_with_the_insert(
     seeded: ReviewDesk, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:

@@ -411,11 +411,21 @@ def _verdict_details(v: Verdict, *, always: bool) -> str:
 _VERDICT_HEADERS = ["recommendation", "n", "approval [95% CI]", "bound", "more needed"]
 
 
+def _released_text(released: int) -> str:
+    if not released:
+        return ""
+    return (
+        f" {released} draft{'' if released == 1 else 's'} released unreviewed by review "
+        "policies while sampling (column released): not decisions, in no other figure."
+    )
+
+
 def print_recommendations(
     report: RecommendationReport, out: IO[str], width: int = DEFAULT_WIDTH
 ) -> None:
     s = report.settings
     since = report.since.isoformat() if report.since else "the start"
+    released = sum(r.verdict.released for r in report.categories)
     print(
         wrapped(
             f"Decisions from {since} to {report.until.isoformat()}"
@@ -424,12 +434,19 @@ def print_recommendations(
             f"(alpha {s.alpha:g})"
             + (", trivial edits counted as approvals" if s.edit_adjusted else "")
             + ". "
-            + low_attention_text(report.include_low_attention, report.low_attention_left_out),
+            + low_attention_text(report.include_low_attention, report.low_attention_left_out)
+            + _released_text(released),
             width,
         )
         + "\n",
         file=out,
     )
+
+    def cells(v: Verdict) -> list[str]:
+        found = _verdict_cells(v)
+        return [*found[:2], str(v.released), *found[2:]] if released else found
+
+    headers = _VERDICT_HEADERS[:2] + ["released"] * bool(released) + _VERDICT_HEADERS[2:]
     print("By category:", file=out)
     notes = []
     for r in report.categories:
@@ -439,16 +456,16 @@ def print_recommendations(
         )
         notes.append(f"{_verdict_details(r.verdict, always=True)}. {r.verdict.explanation}{note}")
     _table(
-        ["category", "risk", *_VERDICT_HEADERS],
-        [[r.category, r.verdict.risk.value, *_verdict_cells(r.verdict)] for r in report.categories],
+        ["category", "risk", *headers],
+        [[r.category, r.verdict.risk.value, *cells(r.verdict)] for r in report.categories],
         out,
         width=width,
         notes=notes,
     )
     print("\nBy category and confidence band:", file=out)
     _table(
-        ["category", "band", *_VERDICT_HEADERS],
-        [[r.category, r.band or "", *_verdict_cells(r.verdict)] for r in report.bands],
+        ["category", "band", *headers],
+        [[r.category, r.band or "", *cells(r.verdict)] for r in report.bands],
         out,
         width=width,
         keys=2,

@@ -144,7 +144,6 @@ class Routing:
     phase: Phase
     clear_run: int
     probability: float
-    cursor: int | None = None
     # The model version whose plan state routed it ('' for none).
     model_key: str = NO_MODEL
 

@@ -171,8 +171,9 @@ def plan_for_review_share(target_aoql: float, max_share: float, defect_rate: flo
         if plan.afi(defect_rate) <= max_share:
             return plan
     raise InvalidArgument(
-        f"No plan with AOQL {target_aoql:g} reviews at most {max_share:.0%} of the drafts at the "
-        f"cell's defect rate of {defect_rate:.2%}: the drafts are too often bad for sampling."
+        f"No plan with AOQL {target_aoql:.3g} ({target_aoql:.1%}) reviews at most "
+        f"{max_share:.0%} of the drafts at the cell's defect rate of {defect_rate:.2%}: the "
+        "drafts are too often bad for sampling."
     )
 
 

@@ -251,8 +251,8 @@ class SubmitRouter:
         self.routings = self._store.route_submitted(conn, now, fresh)
         return frozenset(r.id for r in self.routings if r.route is Route.RELEASED)
 
-    def record(self, conn: SubmitTransaction, now: datetime, inserted: int) -> None:
-        self._store.record_routings(conn, now, self.routings, inserted)
+    def record(self, conn: SubmitTransaction, now: datetime, keys: Mapping[str, int]) -> None:
+        self._store.record_routings(conn, now, self.routings, keys)
 
 
 class PolicyService:

@@ -170,6 +170,8 @@ class Evidence:
     risk: Risk = Risk.LOW
     # Low-attention approvals left out of every count above (0 when they are included).
     low_attention_left_out: int = 0
+    # Drafts a review policy released unreviewed: not decisions, in no count above.
+    released: int = 0
 
     def __add__(self, other: Evidence) -> Evidence:
         escalations = dict(self.escalations)
@@ -188,6 +190,7 @@ class Evidence:
             previous_trivial=self.previous_trivial + other.previous_trivial,
             risk=max(self.risk, other.risk, key=_RISK_ORDER.__getitem__),
             low_attention_left_out=self.low_attention_left_out + other.low_attention_left_out,
+            released=self.released + other.released,
         )
 
 
@@ -232,6 +235,8 @@ class Verdict:
     spot_check_rate: float | None
     more_reviews_needed: int | None  # for removal; None when out of reach at the current rate
     low_attention_left_out: int = 0  # low-attention approvals not counted in n
+    # Drafts a review policy released unreviewed while sampling: not decisions, not in n.
+    released: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -250,6 +255,7 @@ class Verdict:
             "spot_check_rate": self.spot_check_rate,
             "more_reviews_needed": self.more_reviews_needed,
             "low_attention_left_out": self.low_attention_left_out,
+            "released": self.released,
         }
 
 
@@ -331,6 +337,7 @@ def evaluate(e: Evidence, s: RecommendSettings) -> Verdict:
         spot_check_rate=None,
         more_reviews_needed=more,
         low_attention_left_out=e.low_attention_left_out,
+        released=e.released,
     )
     if blocking:
         which = ", ".join(f"{v} {k}" for k, v in sorted(blocking.items()))
@@ -477,6 +484,8 @@ class RecommendationReport:
                 "included": self.include_low_attention,
                 "left_out": self.low_attention_left_out,
             },
+            # Drafts released unreviewed by review policies in the period: in no other count.
+            "released": sum(r.verdict.released for r in self.categories),
             "settings": {
                 "target": s.target,
                 "alpha": s.alpha,
@@ -581,7 +590,12 @@ class RecommendationEngine:
         by_category: dict[str, dict[int, Evidence]] = {}
         for (category, bucket), evidence in cells.items():
             # Rollup rows stay behind at zero when their decisions are undone.
-            if evidence.n or any(evidence.escalations.values()) or evidence.low_attention_left_out:
+            if (
+                evidence.n
+                or any(evidence.escalations.values())
+                or evidence.low_attention_left_out
+                or evidence.released
+            ):
                 by_category.setdefault(category, {})[bucket] = evidence
         cats: list[Recommendation] = []
         bands: list[Recommendation] = []
@@ -657,6 +671,9 @@ def _evidence(
             )
     for e in reader.escalation_evidence(q):
         add((e.category, e.bucket), Evidence(escalations={e.severity: e.n}, risk=e.risk))
+    for released in reader.released_evidence(q):
+        # Counted apart: released drafts change no verdict, not even its group's risk.
+        add((released.category, released.bucket), Evidence(released=released.n))
     return cells
 
 

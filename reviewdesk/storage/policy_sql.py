@@ -22,8 +22,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     RowMapping,
-    String,
-    bindparam,
     func,
     insert,
     select,
@@ -36,8 +34,8 @@ from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.policy_cells import Policy, Routing, model_key, policy_for
 from reviewdesk.core.sampling_plan import Phase, PlanState, Route, review_probability, route
-from reviewdesk.storage.driver_sql import bulk_insert
-from reviewdesk.storage.engine import READ_ONLY, Engines
+from reviewdesk.storage.driver_sql import bulk_insert, execute_batch
+from reviewdesk.storage.engine import READ_ONLY, Engines, dump_json
 from reviewdesk.storage.tables import (
     DraftRow,
     PolicyEventRow,
@@ -59,14 +57,18 @@ NEXT_CURSOR_SQLITE = (
     "(SELECT MAX(c) + 1 FROM (SELECT COALESCE(MAX(id), 0) AS c FROM decision "
     "UNION ALL SELECT COALESCE(MAX(cursor), 0) FROM policy_routing))"
 )
-_NEXT_CURSORS_PG = text(
-    "SELECT nextval(pg_get_serial_sequence('decision', 'id')) FROM generate_series(1, :n)"
-)
+# PostgreSQL: every routing of a submit in one statement, the rows as one JSON document; a
+# released draft's cursor drawn from the decisions' sequence, in routing order.
+_RECORD_ROUTINGS_PG = """INSERT INTO policy_routing (draft_id, policy_id, model_key, route, phase,
+        clear_run, probability, routed_at, cursor)
+    SELECT r.draft_id, r.policy_id, r.model_key, r.route, r.phase, r.clear_run, r.probability,
+        %(now)s, CASE WHEN r.route = 'released' THEN nextval(s.seq) END
+    FROM (SELECT pg_get_serial_sequence('decision', 'id')::regclass AS seq) s,
+        (SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (draft_id int8,
+                policy_id int4, model_key text, route text, phase text, clear_run int4,
+                probability float8)) WITH ORDINALITY AS x
+         ORDER BY x.ordinality) r"""
 _CHUNK = 1000
-_DRAFT_IDS_PG = text("SELECT id, external_id FROM draft WHERE external_id = ANY(:ids)").bindparams(
-    bindparam("ids", type_=postgresql.ARRAY(String))
-)
-_LAST_DRAFTS_SQLITE = text("SELECT id, external_id FROM draft ORDER BY id DESC LIMIT :n")
 _ROUTING_COLUMNS = (
     "draft_id",
     "policy_id",
@@ -307,25 +309,33 @@ class PolicyStore:
     ) -> list[Routing]:
         """Route the drafts about to be inserted that fall in a cell under a sampling policy:
         each is queued for review or released, at random, from the plan state read (and held)
-        in this transaction. Released ones get their result cursors here; QueueStore.submit
-        inserts them as released, then ``record_routings`` keeps every routing."""
+        in this transaction. QueueStore.submit inserts the released ones as released, then
+        ``record_routings`` keeps every routing, with the released drafts' result cursors."""
         policies = self.policies(conn, sampling_only=True)
         if not policies:
             return []
-        matched: list[tuple[DraftSubmission, Policy]] = []
+        # Only a category with a policy can match: most drafts skip the rule at once.
+        by_category: dict[str, list[Policy]] = {}
+        for p in policies:
+            by_category.setdefault(p.cell.category, []).append(p)
+        matched: list[tuple[DraftSubmission, Policy, str]] = []
         for rec in fresh:
-            policy = policy_for(policies, rec.category, rec.confidence, rec.model)
+            candidates = by_category.get(rec.category)
+            if candidates is None:
+                continue
+            policy = policy_for(candidates, rec.category, rec.confidence, rec.model)
             if policy is not None:
-                matched.append((rec, policy))
+                matched.append((rec, policy, model_key(rec.model, rec.metadata)))
         if not matched:
             return []
-        keys = sorted({(p.id, model_key(rec.model, rec.metadata)) for rec, p in matched})
+        fractions = {p.id: p.plan.fraction for _, p, _ in matched}
+        keys = sorted({(p.id, version) for _, p, version in matched})
         self._start_states(conn, keys, now)
         states = self.lock_states(conn, [k[0] for k in keys], share=True)
         plans: dict[tuple[int, str], tuple[Phase, int, float, float]] = {}
         for key in keys:
             phase = Phase(states[key]["phase"])
-            fraction = next(p for _, p in matched if p.id == key[0]).plan.fraction
+            fraction = fractions[key[0]]
             plans[key] = (
                 phase,
                 states[key]["clear_run"],
@@ -333,42 +343,53 @@ class PolicyStore:
                 review_probability(phase, fraction),
             )
         draw = self.rng.random
-        routed: list[tuple[DraftSubmission, int, str, Route, Phase, int, float]] = []
-        for rec, policy in matched:
-            key = (policy.id, model_key(rec.model, rec.metadata))
-            phase, run, fraction, probability = plans[key]
-            where = route(phase, fraction, draw() if phase is Phase.SAMPLING else 0.0)
-            routed.append((rec, key[0], key[1], where, phase, run, probability))
-        released = sum(r[3] is Route.RELEASED for r in routed)
-        cursors = iter(self._next_cursors(conn, released) if released else ())
-        return [
-            Routing(
-                rec.id,
-                where,
-                pid,
-                phase,
-                run,
-                probability,
-                next(cursors) if where is Route.RELEASED else None,
-                model_key=model,
+        sampling = Phase.SAMPLING
+        out = []
+        for rec, policy, version in matched:
+            phase, run, fraction, probability = plans[(policy.id, version)]
+            where = route(phase, fraction, draw() if phase is sampling else 0.0)
+            out.append(
+                Routing(rec.id, where, policy.id, phase, run, probability, model_key=version)
             )
-            for rec, pid, model, where, phase, run, probability in routed
-        ]
+        return out
 
     def record_routings(
-        self, conn: Connection, now: datetime, routings: Sequence[Routing], inserted: int
+        self,
+        conn: Connection,
+        now: datetime,
+        routings: Sequence[Routing],
+        keys: Mapping[str, int],
     ) -> None:
-        """Keep the routings of the drafts just inserted (``inserted`` of them in all)."""
+        """Keep the routings of the drafts just inserted (``keys``: their keys by id), the
+        released ones with their result cursors, in routing order."""
         if not routings:
             return
-        ids = self._draft_ids(conn, [r.id for r in routings], inserted)
+        # An enum member's ``value`` is a descriptor call: a dict holds them for the rows.
+        text_of: dict[Route | Phase, str] = {m: m.value for m in (*Route, *Phase)}
+        if self.postgres:
+            rows = [
+                {
+                    "draft_id": keys[r.id],
+                    "policy_id": r.policy_id,
+                    "model_key": r.model_key,
+                    "route": text_of[r.route],
+                    "phase": text_of[r.phase],
+                    "clear_run": r.clear_run,
+                    "probability": r.probability,
+                }
+                for r in routings
+            ]
+            execute_batch(conn, _RECORD_ROUTINGS_PG, {"rows": dump_json(rows), "now": now})
+            return
+        out = Route.RELEASED
+        cursors = iter(self._next_cursors(conn, sum(r.route is out for r in routings)))
         bulk_insert(
             conn,
             ROUTING,
             _ROUTING_COLUMNS,
             [
-                (ids[r.id], r.policy_id, r.model_key, r.route.value, r.phase.value,
-                 r.clear_run, r.probability, now, r.cursor)
+                (keys[r.id], r.policy_id, r.model_key, text_of[r.route], text_of[r.phase],
+                 r.clear_run, r.probability, now, next(cursors) if r.route is out else None)
                 for r in routings
             ],
         )  # fmt: skip
@@ -413,20 +434,11 @@ class PolicyStore:
                     new={"phase": "screening", "clear_run": 0},
                 )
 
-    def _draft_ids(
-        self, conn: Connection, external_ids: Sequence[str], inserted: int
-    ) -> dict[str, int]:
-        """The keys of just-inserted drafts. SQLite: this transaction holds the write lock, so
-        the ``inserted`` largest ids are its own drafts (as QueueStore.submit relies on too)."""
-        if self.postgres:
-            rows = conn.execute(_DRAFT_IDS_PG, {"ids": list(external_ids)})
-        else:
-            rows = conn.execute(_LAST_DRAFTS_SQLITE, {"n": inserted})
-        return {str(x): int(k) for k, x in rows}
-
     def _next_cursors(self, conn: Connection, n: int) -> list[int]:
-        if self.postgres:
-            return [int(c) for (c,) in conn.execute(_NEXT_CURSORS_PG, {"n": n})]
+        """SQLite: ``n`` result cursors after every decision's and release's (the write lock
+        is held). PostgreSQL draws them from the decisions' sequence as it records."""
+        if not n:
+            return []
         first = int(conn.execute(text(f"SELECT {NEXT_CURSOR_SQLITE}")).scalar_one())
         return list(range(first, first + n))
 

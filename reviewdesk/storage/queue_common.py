@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,6 @@ from reviewdesk.core.domain import (
     ThreadEntry,
 )
 from reviewdesk.core.intake import DraftSubmission
-from reviewdesk.storage.driver_sql import bulk_insert
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.queue_contract import (
     Acknowledged,
@@ -675,15 +674,16 @@ class SqlQueueStore(ABC):
         """Content hash by external id, of those of ``ids`` that are queued already."""
         ...
 
-    def _before_insert(self, conn: Connection) -> Any:
-        """What ``_mark_submitted`` needs to know of the table before the insert."""
-        return None
-
     @abstractmethod
-    def _mark_submitted(
-        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission], before: Any
-    ) -> None:
-        """Record the 'submitted' event of each new draft."""
+    def _insert_new(
+        self,
+        conn: Connection,
+        now: datetime,
+        fresh: Sequence[DraftSubmission],
+        released: Set[str],
+    ) -> dict[str, int]:
+        """Insert ``fresh`` (none queued yet) as pending, or released when their id is in
+        ``released``, each with its 'submitted' event; their keys by id, for the routings."""
         ...
 
     def _after_submit(self, inserted: int) -> None:
@@ -715,39 +715,10 @@ class SqlQueueStore(ABC):
                 return Submitted(0, duplicates, conflicts)
             if not fresh:
                 return Submitted(0, duplicates, [])
-            before = self._before_insert(conn)
-            released = routing.released(conn, now, fresh) if routing is not None else ()
-            bulk_insert(
-                conn,
-                DRAFT,
-                SUBMIT_COLUMNS,
-                [
-                    (
-                        r.id,
-                        r.content_hash,
-                        r.draft,
-                        r.input,
-                        r.context,
-                        r.category,
-                        r.risk.value,
-                        r.model,
-                        r.confidence,
-                        r.thread,
-                        r.priority,
-                        r.created_at or now,
-                        now,
-                        r.metadata,
-                        "released" if r.id in released else "pending",
-                        now,
-                        0,
-                    )
-                    for r in fresh
-                ],
-                copy=not self.row_security,
-            )
-            self._mark_submitted(conn, now, fresh, before)
+            released = routing.released(conn, now, fresh) if routing is not None else frozenset()
+            keys = self._insert_new(conn, now, fresh, released)
             if routing is not None:
-                routing.record(conn, now, len(fresh))
+                routing.record(conn, now, keys)
         self._after_submit(len(fresh))
         return Submitted(len(fresh), duplicates, [])
 

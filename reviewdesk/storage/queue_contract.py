@@ -12,7 +12,7 @@ or an injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,7 +37,7 @@ class SubmitRouting(Protocol):
         self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
     ) -> Set[str]: ...
 
-    def record(self, conn: Connection, now: datetime, inserted: int) -> None: ...
+    def record(self, conn: Connection, now: datetime, keys: Mapping[str, int]) -> None: ...
 
 
 # -- inputs ---------------------------------------------------------------------------------------

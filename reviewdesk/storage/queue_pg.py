@@ -14,13 +14,12 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, TextualSelect, bindparam, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, TextualSelect, text
 from sqlalchemy.engine import Dialect
 
 from reviewdesk.core.clock import Clock
@@ -37,7 +36,6 @@ from reviewdesk.storage.queue_common import (
     SESSION_COUNT,
     SESSION_OPEN,
     SESSION_UNCLAIM,
-    SUBMITTED,
     WHY,
     SqlQueueStore,
     decision_record,
@@ -56,6 +54,7 @@ from reviewdesk.storage.queue_contract import (
 )
 from reviewdesk.storage.security_sql import Identity
 from reviewdesk.storage.security_sql import identity as security_identity
+from reviewdesk.storage.submit_sql import insert_drafts_pg, known_pg
 
 # A kept connection idle longer than this goes back to the pool (_hot_connection).
 HOT_IDLE_SECONDS = 60.0
@@ -116,11 +115,19 @@ class DefinerCalls:
         return row
 
 
+# One round trip: ANALYZE unless the planner already knows of ten times the rows just loaded.
+_ANALYZE_IF_GROWN = """DO $$ BEGIN
+    IF (SELECT reltuples FROM pg_class WHERE oid = 'draft'::regclass) < {n} * 10.0 THEN
+        ANALYZE draft;
+    END IF;
+END $$"""
+
+
 class PostgresQueueStore(SqlQueueStore):
     """The queue's statements on PostgreSQL."""
 
     undo_lock = " FOR UPDATE OF dec"
-    submit_chunk = 0  # every id in one array parameter
+    submit_chunk = 0  # every id in one JSON parameter
 
     def __init__(self, engines: Engines, clock: Clock | None = None) -> None:
         # No clock: the database's now().
@@ -269,12 +276,6 @@ class PostgresQueueStore(SqlQueueStore):
         assert isinstance(self._decide, TextualSelect)
         self._decide_driver = DriverStatement(self._decide, dialect)
         self._prior_pg = text("SELECT id FROM decision WHERE idempotency_key = :key")
-        self._submitted_pg = typed_sql(
-            SUBMITTED.format(drafts="external_id = ANY(:ids)")
-        ).bindparams(bindparam("ids", type_=postgresql.ARRAY(String)))
-        self._known_pg = text(
-            "SELECT external_id, content_hash FROM draft WHERE external_id = ANY(:ids)"
-        ).bindparams(bindparam("ids", type_=postgresql.ARRAY(String)))
 
     def _pg_claim(self, *, varied: bool) -> TextualSelect:
         n = self._now_sql
@@ -411,20 +412,25 @@ class PostgresQueueStore(SqlQueueStore):
 
     # -- the submit's steps ---------------------------------------------------------------------
     def _known(self, conn: Connection, ids: list[str]) -> dict[str, str]:
-        return dict(conn.execute(self._known_pg, {"ids": ids}).all())
+        return known_pg(conn, ids)
 
-    def _mark_submitted(
-        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission], before: Any
-    ) -> None:
-        conn.execute(self._submitted_pg, {"now": now, "ids": [r.id for r in fresh]})
+    def _insert_new(
+        self,
+        conn: Connection,
+        now: datetime,
+        fresh: Sequence[DraftSubmission],
+        released: Set[str],
+    ) -> dict[str, int]:
+        return insert_drafts_pg(conn, fresh, now, released)
 
     def _after_submit(self, inserted: int) -> None:
         if inserted >= ANALYZE_AFTER_SUBMIT:
             # Until autovacuum gets to it (a minute or more), the planner would believe the
             # pending drafts are as few as before the load and sort them all for a varied
-            # claim instead of walking the claim order: refresh the statistics now.
+            # claim instead of walking the claim order: refresh the statistics now, when the
+            # load is a tenth or more of the rows the planner knows of (less moves no plan).
             with self.engines.write.begin() as conn:
-                conn.execute(text("ANALYZE draft"))
+                conn.execute(text(_ANALYZE_IF_GROWN.format(n=inserted)))
 
     # -- identity -------------------------------------------------------------------------------
     def identity(self) -> Identity | None:

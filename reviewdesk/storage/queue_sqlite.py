@@ -6,7 +6,7 @@ database's write lock: the statements need no row locks. One local clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from reviewdesk.core.clock import Clock, SystemClock
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.sessions import fast_run_after, fast_run_flagged
+from reviewdesk.storage.driver_sql import bulk_insert
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE
 from reviewdesk.storage.queue_common import (
@@ -25,6 +26,7 @@ from reviewdesk.storage.queue_common import (
     SESSION_COUNT,
     SESSION_OPEN,
     SESSION_UNCLAIM,
+    SUBMIT_COLUMNS,
     SUBMITTED,
     WHY,
     SqlQueueStore,
@@ -40,6 +42,7 @@ from reviewdesk.storage.queue_contract import (
     Renewal,
     SessionFence,
 )
+from reviewdesk.storage.submit_sql import RISK_TEXT
 
 
 class SqliteQueueStore(SqlQueueStore):
@@ -279,12 +282,42 @@ class SqliteQueueStore(SqlQueueStore):
             ).all()
         )
 
-    def _before_insert(self, conn: Connection) -> Any:
-        # This transaction holds the write lock, so every id above the largest one now is a
-        # draft it inserts.
-        return conn.execute(MAX_DRAFT_ID).scalar_one()
-
-    def _mark_submitted(
-        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission], before: Any
-    ) -> None:
+    def _insert_new(
+        self,
+        conn: Connection,
+        now: datetime,
+        fresh: Sequence[DraftSubmission],
+        released: Set[str],
+    ) -> dict[str, int]:
+        # This transaction holds the write lock, so the drafts get the ids after the largest
+        # one now, in the order inserted.
+        before = int(conn.execute(MAX_DRAFT_ID).scalar_one())
+        bulk_insert(
+            conn,
+            DRAFT,
+            SUBMIT_COLUMNS,
+            [
+                (
+                    r.id,
+                    r.content_hash,
+                    r.draft,
+                    r.input,
+                    r.context,
+                    r.category,
+                    RISK_TEXT[r.risk],
+                    r.model,
+                    r.confidence,
+                    r.thread,
+                    r.priority,
+                    r.created_at or now,
+                    now,
+                    r.metadata,
+                    "released" if r.id in released else "pending",
+                    now,
+                    0,
+                )
+                for r in fresh
+            ],
+        )
         conn.execute(self._submitted_sqlite, {"now": now, "before": before})
+        return {r.id: before + 1 + i for i, r in enumerate(fresh)}

@@ -209,6 +209,15 @@ class EscalationEvidence(NamedTuple):
     n: int
 
 
+class ReleasedEvidence(NamedTuple):
+    """Drafts a review policy released unreviewed, per category and 5% bucket: not decisions,
+    so in no other count."""
+
+    category: str
+    bucket: int
+    n: int
+
+
 # -- SQL ------------------------------------------------------------------------------------------
 def _band_case(bucket: str) -> str:
     parts = " ".join(
@@ -483,6 +492,23 @@ class StatsReader:
         return [
             EscalationEvidence(category, Risk(risk), int(bucket_), severity, int(count))
             for category, risk, bucket_, severity, count in self._conn.execute(
+                _typed(stmt), self._evidence_params(q)
+            )
+        ]
+
+    def released_evidence(self, q: EvidenceQuery) -> list[ReleasedEvidence]:
+        """Drafts released unreviewed in the period (the day they were routed), per category
+        and 5% bucket. Released drafts are exactly the routings with a result cursor."""
+        day = self._sql.day("r.routed_at")
+        bucket = self._sql.bucket("d.confidence")
+        stmt = f"""SELECT d.category, {bucket}, count(*)
+            FROM policy_routing r JOIN draft d ON d.id = r.draft_id
+            WHERE r.cursor IS NOT NULL AND r.route = 'released'
+            {_evidence_where(q, day, "coalesce(d.model, '')", "d.category")}
+            GROUP BY d.category, {bucket}"""  # noqa: S608
+        return [
+            ReleasedEvidence(category, int(bucket_), int(count))
+            for category, bucket_, count in self._conn.execute(
                 _typed(stmt), self._evidence_params(q)
             )
         ]

@@ -11,15 +11,15 @@ from sqlalchemy import text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.clock import ManualClock
-from reviewdesk.core.sampling_plan import Phase
+from reviewdesk.core.sampling_plan import Phase, plan_for_review_share
 from reviewdesk.services.recommend import Outcome
 from reviewdesk.ui.lead.jobs import LeadQuery, PolicyRequest
 from reviewdesk.ui.lead.models import KEY_ROLE
-from reviewdesk.ui.lead.policies import StartPolicyDialog
+from reviewdesk.ui.lead.policies import ANY_MODEL, StartPolicyDialog
 from reviewdesk.ui.lead.view import POLICIES, RECOMMENDATIONS
 from reviewdesk.ui.operations import OpenDesk
 from tests.conftest import DeskFactory
-from tests.ui.lead_helpers import NO_LIMITS, lead_env, open_view, seed
+from tests.ui.lead_helpers import NO_LIMITS, LeadEnv, lead_env, open_view, seed
 
 
 @pytest.fixture
@@ -56,6 +56,17 @@ def test_policies_tab_shows_each_cell_and_goes_back_to_full_review(
         # The recommendations say how many drafts were released (not in their figures).
         assert env.view.data is not None
         assert env.view.data.released == {"gift": report.released}
+        view = env.view
+        view.tabs.setCurrentIndex(RECOMMENDATIONS)
+        rows = view.recommendation_rows
+        gift = next(
+            r for r in range(rows.rowCount()) if rows.index(r, 0).data(KEY_ROLE)[0] == "gift"
+        )
+        view.recommendation_table.selectRow(gift)
+        assert (
+            f"{report.released} drafts of this category were released in the period"
+            in view.why.text()
+        )
         tab = env.view.policies
         with qtbot.waitSignal(tab.status_changed, timeout=20_000):
             env.view.tabs.setCurrentWidget(tab)
@@ -79,16 +90,30 @@ def test_policies_tab_shows_each_cell_and_goes_back_to_full_review(
     assert state.history[0].note == "the AI was updated"
 
 
+def _start_dialog(
+    qtbot: QtBot,
+    env: LeadEnv,
+    desk: ReviewDesk,
+    category: str,
+    evidence: str,
+    models: tuple[str, ...] = (),
+) -> StartPolicyDialog:
+    """The view open, and Start a policy for ``category`` (AOQL 5%, f = 1/2) once previewed."""
+    open_view(env)
+    request = PolicyRequest(category=category, aoql=0.05, fraction=0.5)
+    dialog = StartPolicyDialog(
+        env.executor, OpenDesk(desk), request, evidence, env.view, models=models
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.preview is not None, timeout=20_000)
+    return dialog
+
+
 def test_start_a_policy_previews_the_plan_then_starts_it(
     qtbot: QtBot, seeded: ReviewDesk, reference: ReviewDesk
 ) -> None:
     with lead_env(qtbot, seeded) as env:
-        open_view(env)
-        session = OpenDesk(seeded)
-        request = PolicyRequest(category="gift", aoql=0.05, fraction=0.5)
-        dialog = StartPolicyDialog(env.executor, session, request, "evidence text", env.view)
-        qtbot.addWidget(dialog)
-        qtbot.waitUntil(lambda: dialog.preview is not None, timeout=20_000)
+        dialog = _start_dialog(qtbot, env, seeded, "gift", "evidence text")
         assert "Clearance number i = 5" in dialog.plan.text()
         assert "evidence text" in dialog.evidence.text()
         assert not dialog.start_button.isEnabled()  # no note yet
@@ -158,3 +183,45 @@ def test_a_recommendation_to_sample_or_remove_offers_to_start_a_policy(
     policy = reference.policies.show("notes")[0]
     assert policy.cells[0].phase is Phase.SAMPLING
     assert policy.history[0].note == "approval 100% over 80 drafts"
+
+
+def test_start_a_policy_by_review_share_for_one_model_version(
+    qtbot: QtBot, seeded: ReviewDesk, reference: ReviewDesk
+) -> None:
+    with lead_env(qtbot, seeded) as env:
+        dialog = _start_dialog(qtbot, env, seeded, "shipping", "evidence", ("", "m1", "m2"))
+        assert dialog.model.currentText() == ANY_MODEL and dialog.chosen_model() is None
+        assert [dialog.model.itemText(i) for i in range(dialog.model.count())] == [
+            ANY_MODEL,
+            "m1",
+            "m2",
+        ]
+        assert not dialog.max_share.isEnabled()
+        dialog.model.setCurrentIndex(dialog.model.findText("m2"))
+        dialog.by_share.setChecked(True)
+        assert dialog.max_share.isEnabled() and not dialog.fraction.isEnabled()
+        # Far too little review for a cell with a defect in five: no plan, and no start.
+        dialog.max_share.setValue(1.0)
+        qtbot.waitUntil(lambda: dialog.preview is None, timeout=20_000)
+        qtbot.waitUntil(lambda: "No plan with AOQL" in dialog.plan.text(), timeout=20_000)
+        dialog.note.setText("shipping on m2")
+        assert not dialog.start_button.isEnabled()
+        dialog.max_share.setValue(90.0)
+        qtbot.waitUntil(lambda: dialog.preview is not None, timeout=20_000)
+        preview = dialog.preview
+        assert preview is not None and preview.cell.model == "m2"
+        assert preview.defect_rate is not None and preview.decisions == 21
+        expected = plan_for_review_share(0.05, 0.9, preview.defect_rate)
+        assert preview.plan == expected
+        text = dialog.plan.text()
+        assert f"Sampling fraction f = {expected.fraction:.3g}" in text
+        assert f"expected review share {expected.afi(preview.defect_rate):.0%}" in text
+        assert f"outgoing quality {expected.aoq(preview.defect_rate):.2%}" in text
+        request = dialog.request()
+        assert (request.fraction, request.max_review_share, request.model) == (None, 0.9, "m2")
+        assert dialog.start_button.isEnabled()
+        started: list[object] = []
+        dialog.start("lea", started.append)
+        qtbot.waitUntil(lambda: bool(started), timeout=20_000)
+    view = reference.policies.show("shipping")[0]
+    assert view.policy.cell.model == "m2" and view.policy.plan == expected

@@ -201,11 +201,15 @@ class PolicyRequest:
 
     category: str
     aoql: float
-    fraction: float
+    # Either the sampling fraction f, or the most review the plan may cost at the cell's
+    # defect rate (then ReviewDesk chooses f), as ``policy set`` takes them.
+    fraction: float | None
     min_confidence: float | None = None
     model: str | None = None
     start_from_history: bool = False
     note: str = ""
+    max_review_share: float | None = None
+    trivial_edits_count: bool = False
 
 
 def load_policies(session: OpenDesk) -> PoliciesData:
@@ -219,8 +223,10 @@ def preview_policy(session: OpenDesk, request: PolicyRequest) -> PlanPreview:
         request.category,
         aoql=request.aoql,
         fraction=request.fraction,
+        max_review_share=request.max_review_share,
         min_confidence=request.min_confidence,
         model=request.model,
+        trivial_edits_count=request.trivial_edits_count,
     )
 
 
@@ -229,8 +235,10 @@ def start_policy(session: OpenDesk, request: PolicyRequest, lead: str) -> Policy
         request.category,
         aoql=request.aoql,
         fraction=request.fraction,
+        max_review_share=request.max_review_share,
         min_confidence=request.min_confidence,
         model=request.model,
+        trivial_edits_count=request.trivial_edits_count,
         start_from_history=request.start_from_history,
         note=request.note,
         by=lead,

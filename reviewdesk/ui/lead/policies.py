@@ -10,12 +10,14 @@ screening for the next draft submitted. All database work runs on the executor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPlainTextEdit,
     QPushButton,
+    QRadioButton,
     QSplitter,
     QStackedWidget,
     QTableWidget,
@@ -52,6 +55,9 @@ from reviewdesk.ui.widgets.details import plain_label
 from reviewdesk.ui.worker import Executor
 
 log = logging.getLogger(__name__)
+
+# The model choice of a policy for every model version (its plan is kept per version).
+ANY_MODEL = "any model version"
 
 COLUMNS = (
     "Cell",
@@ -323,7 +329,10 @@ class PoliciesView(QWidget):
 
 class StartPolicyDialog(QDialog):
     """A plan pre-filled from a recommendation, the evidence beside it, and what the plan would
-    do in the cell (computed on the executor as the lead changes it)."""
+    do in the cell (computed on the executor as the lead changes it). The lead chooses what
+    ``reviewdesk policy set`` takes: the promise (AOQL), either the sampling fraction f or the
+    most review the plan may cost at the cell's defect rate, the confidence floor, the model
+    version, and whether trivial edits count as defects."""
 
     def __init__(
         self,
@@ -332,6 +341,8 @@ class StartPolicyDialog(QDialog):
         request: PolicyRequest,
         evidence: str,
         parent: QWidget | None = None,
+        *,
+        models: Sequence[str] = (),
     ) -> None:
         super().__init__(parent)
         self.setObjectName("startPolicy")
@@ -343,18 +354,28 @@ class StartPolicyDialog(QDialog):
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         form = QFormLayout()
-        self.aoql = QDoubleSpinBox(self)
-        self.aoql.setObjectName("policyAoql")
-        self.aoql.setRange(0.1, 50.0)
-        self.aoql.setDecimals(1)
-        self.aoql.setSuffix(" %")
-        self.aoql.setValue(request.aoql * 100)
-        self.fraction = QDoubleSpinBox(self)
-        self.fraction.setObjectName("policyFraction")
-        self.fraction.setRange(0.1, 100.0)
-        self.fraction.setDecimals(1)
-        self.fraction.setSuffix(" %")
-        self.fraction.setValue(request.fraction * 100)
+        self.aoql = self._percent("policyAoql", request.aoql, top=50.0)
+        form.addRow("Promised limit (AOQL)", self.aoql)
+        # Either f, or the most review the lead wants to pay for (ReviewDesk chooses f).
+        self.by_fraction = QRadioButton("Sampled when sampling (f)", self)
+        self.by_fraction.setObjectName("policyByFraction")
+        self.by_share = QRadioButton("At most this share reviewed", self)
+        self.by_share.setObjectName("policyByShare")
+        self.by_share.setToolTip(
+            "ReviewDesk chooses the f whose expected review share at the cell's measured defect "
+            "rate stays at most this."
+        )
+        self._how = QButtonGroup(self)
+        self._how.addButton(self.by_fraction)
+        self._how.addButton(self.by_share)
+        self.fraction = self._percent("policyFraction", request.fraction or 0.1)
+        self.max_share = self._percent("policyMaxShare", request.max_review_share or 0.25)
+        self.max_share.setSingleStep(5.0)
+        form.addRow(self.by_fraction, self.fraction)
+        form.addRow(self.by_share, self.max_share)
+        (self.by_share if request.max_review_share is not None else self.by_fraction).setChecked(
+            True
+        )
         self.floor = QDoubleSpinBox(self)
         self.floor.setObjectName("policyFloor")
         self.floor.setRange(0.0, 1.0)
@@ -362,10 +383,31 @@ class StartPolicyDialog(QDialog):
         self.floor.setSingleStep(0.05)
         self.floor.setSpecialValueText("any confidence")
         self.floor.setValue(request.min_confidence or 0.0)
-        form.addRow("Promised limit (AOQL)", self.aoql)
-        form.addRow("Sampled when sampling (f)", self.fraction)
         form.addRow("Confidence at least", self.floor)
+        self.model = QComboBox(self)
+        self.model.setObjectName("policyModel")
+        self.model.setEditable(True)
+        self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model.addItem(ANY_MODEL, None)
+        for version in models:
+            if version:
+                self.model.addItem(version, version)
+        self.model.setToolTip(
+            "Only drafts of this model version. For any model version the plan is kept per "
+            "version: a new version starts in screening."
+        )
+        if request.model:
+            found = self.model.findData(request.model)
+            if found < 0:
+                self.model.addItem(request.model, request.model)
+                found = self.model.count() - 1
+            self.model.setCurrentIndex(found)
+        form.addRow("Model version", self.model)
         left.addLayout(form)
+        self.trivial = QCheckBox("Count trivial edits as defects too", self)
+        self.trivial.setObjectName("policyTrivialEdits")
+        self.trivial.setChecked(request.trivial_edits_count)
+        left.addWidget(self.trivial)
         self.plan = plain_label(name="policyPlan")
         self.plan.setWordWrap(True)
         left.addWidget(self.plan)
@@ -392,23 +434,57 @@ class StartPolicyDialog(QDialog):
         layout.addWidget(self.evidence, 1)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        for box in (self.aoql, self.fraction, self.floor):
+        for box in (self.aoql, self.fraction, self.max_share, self.floor):
             box.valueChanged.connect(self.update_preview)
+        self.by_fraction.toggled.connect(self._choose)
+        self.trivial.toggled.connect(self.update_preview)
+        self.model.currentIndexChanged.connect(self.update_preview)
+        typed = self.model.lineEdit()
+        assert typed is not None  # editable
+        typed.editingFinished.connect(self.update_preview)
         self.note.textChanged.connect(self._enable)
         self.preview: PlanPreview | None = None
         metrics = self.fontMetrics()
-        self.resize(metrics.averageCharWidth() * 130, metrics.height() * 26)
+        self.resize(metrics.averageCharWidth() * 130, metrics.height() * 30)
+        self._choose()
         self._enable()
+
+    def _percent(self, name: str, share: float, *, top: float = 100.0) -> QDoubleSpinBox:
+        """A share edited in percent, from 0.1% to ``top``."""
+        box = QDoubleSpinBox(self)
+        box.setObjectName(name)
+        box.setRange(0.1, top)
+        box.setDecimals(1)
+        box.setSuffix(" %")
+        box.setValue(share * 100)
+        return box
+
+    def _choose(self, _checked: bool = True) -> None:
+        """f or the maximum review share: only the chosen one is editable."""
+        self.fraction.setEnabled(self.by_fraction.isChecked())
+        self.max_share.setEnabled(self.by_share.isChecked())
         self.update_preview()
+
+    def chosen_model(self) -> str | None:
+        """The model version typed or picked; None for any."""
+        typed = self.model.currentText().strip()
+        if not typed or typed == ANY_MODEL:
+            return None
+        found = self.model.findText(typed)
+        data = self.model.itemData(found) if found >= 0 else typed
+        return None if data is None else str(data)
 
     def request(self) -> PolicyRequest:
         floor = self.floor.value()
+        by_share = self.by_share.isChecked()
         return PolicyRequest(
             category=self._request.category,
             aoql=self.aoql.value() / 100,
-            fraction=self.fraction.value() / 100,
+            fraction=None if by_share else self.fraction.value() / 100,
+            max_review_share=self.max_share.value() / 100 if by_share else None,
             min_confidence=floor if floor > 0 else None,
-            model=self._request.model,
+            model=self.chosen_model(),
+            trivial_edits_count=self.trivial.isChecked(),
             start_from_history=self.from_history.isChecked(),
             note=self.note.text().strip(),
         )
@@ -433,19 +509,29 @@ class StartPolicyDialog(QDialog):
             return
         self.preview = preview
         plan, p = preview.plan, preview.defect_rate
-        lines = [
+        lines = []
+        if self.by_share.isChecked():
+            lines.append(
+                f"Sampling fraction f = {plan.fraction:.3g} (1 in {round(1 / plan.fraction)}): "
+                f"the most review that costs at most {self.max_share.value():g}% at the cell's "
+                "defect rate."
+            )
+        lines += [
             f"Clearance number i = {plan.clearance}: every draft is reviewed until "
             f"{plan.clearance} in a row are clear, then {plan.fraction:.1%} of them at random.",
             f"Whatever the AI does, at most {preview.aoql:.1%} of the cell's drafts go out bad "
             "in the long run.",
         ]
         if p is None:
-            lines.append("No decision in this cell yet: no defect rate to plan with.")
+            lines.append(
+                "No decision in this cell yet: no defect rate to plan with"
+                + (" (the share is planned at a rate of 0)." if self.by_share.isChecked() else ".")
+            )
         else:
             lines.append(
                 f"At the cell's defect rate of {p:.2%} ({preview.defects} of the last "
-                f"{preview.decisions} decisions): about {plan.afi(p):.0%} reviewed, "
-                f"{plan.aoq(p):.2%} out bad."
+                f"{preview.decisions} decisions{_of_model(preview.cell.model)}): expected "
+                f"review share {plan.afi(p):.0%}, outgoing quality {plan.aoq(p):.2%} out bad."
             )
         lines.append(
             f"Recent history clears screening (the last {plan.clearance} decisions all clear)."
@@ -464,6 +550,8 @@ class StartPolicyDialog(QDialog):
             return
         self.preview = None
         self.plan.setText(str(exc))
+        self.from_history.setChecked(False)
+        self.from_history.setEnabled(False)
         self._enable()
 
     def start(self, lead: str, on_done: Callable[[PolicyView], None]) -> None:
@@ -477,16 +565,27 @@ class StartPolicyDialog(QDialog):
         )
 
 
+def _of_model(model: str | None) -> str:
+    return f" of model {model}" if model else ""
+
+
 def request_from(
-    category: str, *, target: float, rate: float | None, floor: float | None
+    category: str,
+    *,
+    target: float,
+    rate: float | None,
+    floor: float | None,
+    model: str | None = None,
 ) -> PolicyRequest:
     """The plan a recommendation suggests: its sampling or spot-check rate as f, the share it
-    lets be other than approved (1 - target) as the promised limit."""
+    lets be other than approved (1 - target) as the promised limit, the model version the
+    recommendation was filtered to."""
     return PolicyRequest(
         category=category,
         aoql=round(max(0.001, 1 - target), 3),
         fraction=rate if rate is not None and 0 < rate <= 1 else 0.1,
         min_confidence=floor,
+        model=model or None,
     )
 
 

@@ -494,10 +494,11 @@ class LeadView(QWidget):
             return
         thresholds = {t.category: t for t in self.data.recommendations.thresholds}
         text = _why_text(row, thresholds.get(row.category))
-        released = self.data.released.get(row.category, 0)
+        released = row.verdict.released
         if released:
             text += (
-                f"\n{fmt.count_text(released)} drafts of this category were released "
+                f"\n{fmt.count_text(released)} drafts of this "
+                f"{'category' if row.band is None else 'band'} were released in the period "
                 "unreviewed by a review policy: they are not decisions and not in these figures "
                 "(the Policies tab has them)."
             )
@@ -522,9 +523,15 @@ class LeadView(QWidget):
             target=self.data.recommendations.settings.target,
             rate=v.sampling_rate if v.outcome is Outcome.SAMPLE else v.spot_check_rate,
             floor=threshold.threshold if threshold is not None else None,
+            model=self.data.query.model,
         )
         dialog = StartPolicyDialog(
-            self._executor, self._session, request, _why_text(row, threshold), self
+            self._executor,
+            self._session,
+            request,
+            _why_text(row, threshold),
+            self,
+            models=self.data.model_options,
         )
 
         def finished(result: int) -> None:
