@@ -242,8 +242,8 @@ def _defect_rate(r: CategoryRates, settings: AlertSettings, window: str) -> Find
         Severity.HIGH,
         f"{r.category}: {r.defects} of {r.decisions} drafts rejected or escalated in {window} "
         f"({_share(rate)}); the drift alarm's statistic reached {highest:.2f}, its limit "
-        f"{alarm.limit:.2f} (usual: {_share(baseline)} of {r.baseline_decisions}, watched "
-        f"for {_share(alarm.p1)} against {_share(alarm.p0)}).",
+        f"{alarm.limit:.2f} (usual: {_share(baseline)} of {r.baseline_decisions} decisions; "
+        f"watched for {_share(alarm.p1)} against {_share(alarm.p0)}).",
         {
             "statistic": round(highest, 3),
             "statistic_now": round(last, 3),
