@@ -21,13 +21,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bench_window import drop_schema, postgres_base, postgres_schema_url
 from sqlalchemy import text
 
 from reviewdesk import ReviewDesk
-from reviewdesk.services.alerts import AlertService
+from reviewdesk.core.domain import STOPPING_LABELS
+from reviewdesk.services.alerts import AlertService, baseline_days
 
 CATEGORIES = 11
 BATCH = 20_000
@@ -90,6 +92,37 @@ def build(desk: ReviewDesk, decisions: int, days: float, waiting: int, dominant:
             conn.execute(decision_sql, rows)
 
 
+def timed(call: Callable[[], object], runs: int) -> str:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return f"p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms"
+
+
+def baselines(service: AlertService, runs: int) -> None:
+    """The rate rules' figures alone: their baseline from the rollup (as evaluated), the same
+    days counted from the decisions, and the window's decisions one by one."""
+    settings = service.settings()
+    now = service.desk.database_now()
+    window = now - timedelta(minutes=settings.rate_window_minutes)
+    first, last = baseline_days(settings, window)
+    store = service.store
+    labels = [label.value for label in STOPPING_LABELS]
+    rollup = timed(lambda: store.baseline(first_day=first, last_day=last), runs)
+    raw = timed(
+        lambda: store.baseline_from_decisions(first_day=first, last_day=last, defect_labels=labels),
+        runs,
+    )
+    window_read = timed(lambda: store.window(now=now, window=window), runs)
+    print(
+        f"           baseline ({first} to {last}) from the rollup: {rollup}; from the "
+        f"decisions: {raw}; the window's decisions: {window_read}",
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="sqlite,postgresql")
@@ -129,6 +162,7 @@ def main() -> int:
                     f"{args.runs} runs; {len(evaluation.open)} alerts open",
                     flush=True,
                 )
+                baselines(service, args.runs)
         finally:
             if schema is not None:
                 drop_schema(base, schema)

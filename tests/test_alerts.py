@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.alerts import (
@@ -28,7 +27,7 @@ from reviewdesk.core.errors import ConfigurationError, InvalidArgument
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services.alerts import ROLLUP_NOT_DEFECTS, AlertService, baseline_days
 from reviewdesk.services.escalations import EscalationInbox
-from reviewdesk.storage.types import UtcDateTime
+from reviewdesk.storage.alert_sql import AlertStore
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -218,17 +217,6 @@ def decide_mix(desk: ReviewDesk, category: str, verdicts: str) -> None:
         )
 
 
-_RAW_BASELINE = text(
-    """SELECT d.category, count(*) AS decisions,
-         sum(CASE WHEN dec.label = 'approved' THEN 1 ELSE 0 END) AS approved,
-         sum(CASE WHEN dec.label IN ('rejected', 'escalated') THEN 1 ELSE 0 END) AS defects
-       FROM decision dec JOIN draft d ON d.id = dec.draft_id
-       WHERE dec.decided_at >= :start AND dec.decided_at < :end
-         AND dec.undone_at IS NULL AND NOT d.is_gold
-       GROUP BY d.category"""
-).bindparams(bindparam("start", type_=UtcDateTime), bindparam("end", type_=UtcDateTime))
-
-
 def test_the_baseline_from_the_rollup_equals_the_decisions_counted_one_by_one(
     desk: ReviewDesk, clock: ManualClock
 ) -> None:
@@ -262,11 +250,10 @@ def test_the_baseline_from_the_rollup_equals_the_decisions_counted_one_by_one(
         for r in rates
         if r.baseline_decisions
     }
-    with desk.engines.write.connect() as conn:
-        raw = {
-            row.category: (row.decisions, row.approved, row.defects)
-            for row in conn.execute(_RAW_BASELINE, {"start": day - timedelta(days=7), "end": day})
-        }
+    counted = AlertStore(desk.engines).baseline_from_decisions(
+        first_day=first, last_day=last, defect_labels=[label.value for label in STOPPING_LABELS]
+    )  # the same days' decisions, one by one
+    raw = {row["category"]: (row["decisions"], row["approved"], row["defects"]) for row in counted}
     assert (
         from_rollup
         == raw

@@ -8,7 +8,7 @@ checks, not work: they count in no figure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, column, text
@@ -41,6 +41,18 @@ _BASELINE = _sql(
        FROM decision_rollup
        WHERE grain = 'a' AND day >= :first_day AND day <= :last_day
        GROUP BY category ORDER BY category"""
+)
+# The same counts from the decisions themselves: what the rollup is checked against
+# (tests/test_alerts.py) and measured against (benchmarks/alerts_scale.py); no rule reads it.
+_BASELINE_FROM_DECISIONS = _sql(
+    """SELECT d.category, count(*) AS decisions,
+         sum(CASE WHEN dec.label = 'approved' THEN 1 ELSE 0 END) AS approved,
+         sum(CASE WHEN dec.label IN :defect_labels THEN 1 ELSE 0 END) AS defects
+       FROM decision dec JOIN draft d ON d.id = dec.draft_id
+       WHERE dec.decided_at >= :since AND dec.decided_at < :now
+         AND dec.undone_at IS NULL AND NOT d.is_gold
+       GROUP BY d.category ORDER BY d.category""",
+    expanding=("defect_labels",),
 )
 # The window's decisions one by one, in the order they were made (the drift alarm's input).
 _WINDOW = _sql(
@@ -143,6 +155,19 @@ class AlertStore:
         params = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
         with self._read() as conn:
             return list(conn.execute(_BASELINE, params).mappings())
+
+    def baseline_from_decisions(
+        self, *, first_day: date, last_day: date, defect_labels: Sequence[str]
+    ) -> list[RowMapping]:
+        """Per category: decisions, approvals and defects (``defect_labels``) of the days
+        ``baseline`` reads, counted from the decisions one by one."""
+        params = {
+            "since": datetime.combine(first_day, time(), UTC),
+            "now": datetime.combine(last_day + timedelta(days=1), time(), UTC),
+            "defect_labels": list(defect_labels),
+        }
+        with self._read() as conn:
+            return list(conn.execute(_BASELINE_FROM_DECISIONS, params).mappings())
 
     def window(self, *, now: datetime, window: datetime) -> list[tuple[str, str]]:
         """(category, label) of each decision since ``window``, per category in the order they
