@@ -1,7 +1,8 @@
 """Alert rules at scale: how long one evaluation takes on a large decided history.
 
 Builds a queue of ``--decisions`` decided drafts spread evenly over the last ``--days`` days
-(11 categories, 1 in 20 rejected, 1 in 200 escalated, some still open), plus ``--waiting``
+(11 categories, or with ``--dominant SHARE`` one category taking that share of them and the
+other ten the rest; 1 in 20 rejected, 1 in 200 escalated, some still open), plus ``--waiting``
 drafts waiting, through the queue's own tables (bulk SQL, the rollup triggers firing as for any
 decision), then times ``AlertService.evaluate()`` ``--runs`` times and prints p50 and max. A lead's
 desk evaluates every minute on its worker, and ``reviewdesk watch`` at its interval.
@@ -20,20 +21,30 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bench_window import drop_schema, postgres_base, postgres_schema_url
 from sqlalchemy import text
-from ui_latency import drop_schema, postgres_schema_url  # the script's folder is on sys.path
 
 from reviewdesk import ReviewDesk
-from reviewdesk.services.alerts import AlertService
+from reviewdesk.core.domain import STOPPING_LABELS
+from reviewdesk.services.alerts import AlertService, baseline_days
 
-DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 CATEGORIES = 11
 BATCH = 20_000
 
 
-def build(desk: ReviewDesk, decisions: int, days: float, waiting: int) -> None:
+def category(n: int, dominant: float) -> str:
+    """The category of decision ``n``: even over CATEGORIES, or ``dominant`` of them c0."""
+    if not dominant:
+        return f"c{n % CATEGORIES}"
+    if (n * 7919) % 1000 < dominant * 1000:  # spread over the history, not in a block
+        return "c0"
+    return f"c{1 + n % (CATEGORIES - 1)}"
+
+
+def build(desk: ReviewDesk, decisions: int, days: float, waiting: int, dominant: float) -> None:
     now = datetime.now(UTC)
     span = timedelta(days=days).total_seconds()
     desk.submit(
@@ -66,7 +77,7 @@ def build(desk: ReviewDesk, decisions: int, days: float, waiting: int) -> None:
             rows.append(
                 {
                     "external_id": f"d-{n}",
-                    "category": f"c{n % CATEGORIES}",
+                    "category": category(n, dominant),
                     "confidence": 0.6 + (n % 40) / 100,
                     "at": at,
                     "reviewer": f"r{n % 8}",
@@ -81,6 +92,37 @@ def build(desk: ReviewDesk, decisions: int, days: float, waiting: int) -> None:
             conn.execute(decision_sql, rows)
 
 
+def timed(call: Callable[[], object], runs: int) -> str:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return f"p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms"
+
+
+def baselines(service: AlertService, runs: int) -> None:
+    """The rate rules' figures alone: their baseline from the rollup (as evaluated), the same
+    days counted from the decisions, and the window's decisions one by one."""
+    settings = service.settings()
+    now = service.desk.database_now()
+    window = now - timedelta(minutes=settings.rate_window_minutes)
+    first, last = baseline_days(settings, window)
+    store = service.store
+    labels = [label.value for label in STOPPING_LABELS]
+    rollup = timed(lambda: store.baseline(first_day=first, last_day=last), runs)
+    raw = timed(
+        lambda: store.baseline_from_decisions(first_day=first, last_day=last, defect_labels=labels),
+        runs,
+    )
+    window_read = timed(lambda: store.window(now=now, window=window), runs)
+    print(
+        f"           baseline ({first} to {last}) from the rollup: {rollup}; from the "
+        f"decisions: {raw}; the window's decisions: {window_read}",
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="sqlite,postgresql")
@@ -88,12 +130,11 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--waiting", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
-    base = (
-        os.environ.get("REVIEWDESK_BENCH_POSTGRES_URL")
-        or os.environ.get("REVIEWDESK_TEST_POSTGRES_URL")
-        or DEFAULT_PG
+    parser.add_argument(
+        "--dominant", type=float, default=0.0, help="share of the decisions in one category"
     )
+    args = parser.parse_args()
+    base = postgres_base()
     print(f"Alert rules at scale, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"  command: {' '.join([os.path.relpath(sys.executable), *sys.argv])}")
     for engine in args.engines.split(","):
@@ -105,7 +146,7 @@ def main() -> int:
         try:
             with ReviewDesk.open(url, upgrade=True) as desk:
                 started = time.perf_counter()
-                build(desk, args.decisions, args.days, args.waiting)
+                build(desk, args.decisions, args.days, args.waiting, args.dominant)
                 built = time.perf_counter() - started
                 service = AlertService(desk)
                 times = []
@@ -115,11 +156,13 @@ def main() -> int:
                     times.append((time.perf_counter() - start) * 1000)
                 print(
                     f"{engine:<10} {args.decisions:,} decisions over {args.days:g} days, "
-                    f"{args.waiting:,} waiting (built in {built:.0f} s): evaluate p50 "
+                    f"{args.waiting:,} waiting, dominant {args.dominant:g} (built in "
+                    f"{built:.0f} s): evaluate p50 "
                     f"{statistics.median(times):.0f} ms, max {max(times):.0f} ms over "
                     f"{args.runs} runs; {len(evaluation.open)} alerts open",
                     flush=True,
                 )
+                baselines(service, args.runs)
         finally:
             if schema is not None:
                 drop_schema(base, schema)

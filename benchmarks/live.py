@@ -32,30 +32,23 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-bench-live-"))
 
+from bench_window import drop_schema, open_window, postgres_base, postgres_schema_url
 from PySide6.QtTest import QTest
 from sqlalchemy import event
 from statement_count import psycopg_statements  # the script's folder is on sys.path
-from ui_latency import drop_schema, postgres_schema_url
 
 from reviewdesk import ReviewDesk
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.storage.engine import Engines
-from reviewdesk.ui.app import DeskApp, create_application
-from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.review_controller import ReviewState
-from reviewdesk.ui.settings import UiSettings
-from reviewdesk.ui.worker import Executor
 
-DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 SHOW = False  # --show: print each statement the idle desk sends
 _serial = iter(range(10**9))
 
@@ -95,28 +88,8 @@ def submit_one(url: str) -> float:
 
 
 def desk_run(url: str, mode: str, idle_seconds: float, samples: int) -> dict[str, Any]:
-    create_application(sys.argv[:1])
-    home = Path(os.environ["REVIEWDESK_HOME"])
-    settings = UiSettings(home / f"bench-{uuid.uuid4().hex[:6]}.ini")
-    errors: list[Exception] = []
-    executor = Executor(on_unhandled=errors.append)
-    window = MainWindow(
-        settings=settings,
-        executor=executor,
-        reviewer="bench",
-        default_reviewer="bench",
-        embedded_path="",
-        remember_layout=False,
-    )
-    desk_app = DeskApp(
-        settings=settings,
-        executor=executor,
-        window=window,
-        report_error=errors.append,
-        url=url,
-        reviewer="bench",
-        password="",
-    )
+    shell = open_window(url)
+    window, desk_app, executor, errors = shell.window, shell.desk_app, shell.executor, shell.errors
     window.show()
     desk_app.open_desk()
     try:
@@ -165,10 +138,7 @@ def desk_run(url: str, mode: str, idle_seconds: float, samples: int) -> dict[str
             raise SystemExit(f"errors during the run: {errors}")
         return {"idle_qps": idle / idle_seconds, "idle_statements": idle, "latency": latencies}
     finally:
-        desk_app.shutdown()
-        executor.stop()
-        window.close()
-        window.deleteLater()
+        shell.close()
 
 
 def follow_run(url: str, samples: int) -> list[float]:
@@ -241,11 +211,7 @@ def main() -> int:
     args = parser.parse_args()
     global SHOW
     SHOW = args.show
-    base = (
-        os.environ.get("REVIEWDESK_BENCH_POSTGRES_URL")
-        or os.environ.get("REVIEWDESK_TEST_POSTGRES_URL")
-        or DEFAULT_PG
-    )
+    base = postgres_base()
     print(f"Live desk benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"  command: {' '.join([os.path.relpath(sys.executable), *sys.argv])}")
     for engine in args.engines.split(","):

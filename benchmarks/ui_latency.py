@@ -43,23 +43,19 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-bench-ui-"))
 
+from bench_window import drop_schema, open_window, postgres_base, postgres_schema_url
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
-from sqlalchemy import create_engine, text
 
 from reviewdesk import ReviewDesk
 from reviewdesk.services.demo import demo_records
-from reviewdesk.storage.security_sql import drop_group_roles_sql
-from reviewdesk.ui.app import DeskApp, create_application
 from reviewdesk.ui.dialogs.decision import EscalateDialog, RejectDialog
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.review_controller import ReviewController, ReviewState
-from reviewdesk.ui.settings import UiSettings
 from reviewdesk.ui.worker import Executor
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/test"
 MIX = ("approve",) * 7 + ("reject", "escalate", "edit")
 THINK_MS = 30
 IDLE_WAIT_LIMIT_S = 20.0  # a desk not idle for this long is stuck: report it, do not hang
@@ -289,45 +285,21 @@ def run_window(url: str, decisions: int, stalls_ms: float | None = None) -> list
     with ReviewDesk.open(url, upgrade=True) as desk:
         unlimited(desk)
         desk.submit(seed_records(decisions + 20))
-    app = create_application(sys.argv[:1])
-    home = Path(os.environ["REVIEWDESK_HOME"])
-    settings = UiSettings(home / f"bench-{uuid.uuid4().hex[:6]}.ini")
-    errors: list[Exception] = []
-    executor = Executor(on_unhandled=errors.append)
-    window = MainWindow(
-        settings=settings,
-        executor=executor,
-        reviewer="bench",
-        default_reviewer="bench",
-        embedded_path="",
-        remember_layout=False,
-    )
-    window.resize(1280, 800)
-    desk_app = DeskApp(
-        settings=settings,
-        executor=executor,
-        window=window,
-        report_error=errors.append,
-        url=url,
-        reviewer="bench",
-        password="",  # the benchmark server needs none: do not ask for one
-    )
+    shell = open_window(url)
+    shell.window.resize(1280, 800)
     sampler = StackSampler() if stalls_ms is not None else None
-    driver = Driver(window, executor, decisions, sampler)
-    desk_app.attached.connect(driver.start)
-    window.show()
-    window.activateWindow()
-    desk_app.open_desk()
-    app.exec()
+    driver = Driver(shell.window, shell.executor, decisions, sampler)
+    shell.desk_app.attached.connect(driver.start)
+    shell.window.show()
+    shell.window.activateWindow()
+    shell.desk_app.open_desk()
+    shell.app.exec()
     if sampler is not None:
         sampler.stop()
         print_stalls(driver.samples, stalls_ms or 0.0)
-    desk_app.shutdown()
-    executor.stop()
-    window.close()
-    window.deleteLater()
-    if errors:
-        raise SystemExit(f"errors during the run: {errors}")
+    shell.close()
+    if shell.errors:
+        raise SystemExit(f"errors during the run: {shell.errors}")
     if driver.stuck:
         raise SystemExit(f"the desk got stuck: {driver.stuck}")
     with ReviewDesk.open(url) as desk:
@@ -383,25 +355,6 @@ def report(name: str, samples: list[Sample]) -> None:
                 f"  {verb:<9} {len(mine):>5}  p50 {percentile(mine, 0.5):6.1f} ms  "
                 f"p95 {percentile(mine, 0.95):6.1f} ms  max {max(mine):6.1f} ms"
             )
-
-
-def postgres_schema_url(base: str) -> tuple[str, str]:
-    schema = f"bench_ui_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
-
-
-def drop_schema(base: str, schema: str) -> None:
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        for statement in drop_group_roles_sql(admin.url.database or "", schema):
-            conn.execute(text(statement))
-    admin.dispose()
 
 
 def startup(runs: int) -> None:
@@ -467,9 +420,7 @@ def main() -> int:
         path = Path(os.environ["REVIEWDESK_HOME"]) / f"bench-{uuid.uuid4().hex[:6]}.sqlite3"
         report("SQLite", run_window(f"sqlite:///{path}", args.decisions, args.stalls))
     if args.backend in ("postgresql", "both"):
-        base = os.environ.get("REVIEWDESK_BENCH_POSTGRES_URL") or os.environ.get(
-            "REVIEWDESK_TEST_POSTGRES_URL", DEFAULT_PG
-        )
+        base = postgres_base()
         url, schema = postgres_schema_url(base)
         try:
             report("PostgreSQL", run_window(url, args.decisions, args.stalls))

@@ -4,10 +4,11 @@ Plain functions of figures read elsewhere (services/alerts.py reads them, storag
 holds the SQL). Each rule yields ``Finding``s keyed by (rule, subject): an alert is raised when
 a finding appears, stays open (once) while it is found, and is cleared when it is no longer.
 
-Defaults are the source guide's: an error rate above 5% over 15 minutes, an average confidence
-below 0.7, a spike in escalations; critical escalations answered within 15 minutes, high within
-an hour, medium within 4 hours, low within 24 (``Severity.response_time``). A team changes the
-thresholds (``AlertSettings``), within bounds, in the database.
+Defaults are the source guide's: an error rate above 5% over 15 minutes (watched by the review
+policies' drift alarm, core/drift.py), an average confidence below 0.7, a spike in escalations;
+critical escalations answered within 15 minutes, high within an hour, medium within 4 hours, low
+within 24 (``Severity.response_time``). A team changes the thresholds (``AlertSettings``),
+within bounds, in the database.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from reviewdesk.core.control_limits import control_check
 from reviewdesk.core.domain import Severity
+from reviewdesk.core.drift import LIMITS, Cusum
 from reviewdesk.core.errors import ConfigurationError
 
 
@@ -40,6 +42,7 @@ ALERT_BOUNDS: dict[str, tuple[float, float]] = {
     "rate_window_minutes": (5, 24 * 60),
     "baseline_days": (1, 90),
     "min_window_decisions": (5, 10_000),
+    "min_baseline_decisions": (1, 1_000_000),
     "defect_rate_floor": (0.0, 1.0),
     "confidence_floor": (0.0, 1.0),
     "confidence_window_minutes": (5, 24 * 60),
@@ -57,11 +60,16 @@ class AlertSettings:
     """A team's thresholds (stored as the setting ``alert_rules``)."""
 
     # Approval and defect (rejected or escalated) rates per category: the last window against
-    # the days before it, beyond the p-chart's 3-sigma limits (core/control_limits.py).
+    # the whole UTC days before it. Approvals: the window's rate beyond the p-chart's 3-sigma
+    # limits (core/control_limits.py), with at least ``min_window_decisions`` in the window.
+    # Defects: the drift alarm's CUSUM (core/drift.py) over the window's decisions signals, the
+    # baseline having at least ``min_baseline_decisions``.
     rate_window_minutes: float = 15.0
     baseline_days: float = 7.0
     min_window_decisions: int = 20
-    # A defect rate is only alarming above this much too (the guide: an error rate above 5%).
+    min_baseline_decisions: int = 100
+    # The in-control defect rate is never taken below this (the guide: an error rate above 5%
+    # is alarming; below it, a category better than usual is no concern).
     defect_rate_floor: float = 0.05
     # The average model confidence of drafts submitted in the window.
     confidence_floor: float = 0.7
@@ -105,7 +113,8 @@ class AlertSettings:
 
 @dataclass(frozen=True)
 class CategoryRates:
-    """Decisions of one category in the window and in the baseline before it."""
+    """Decisions of one category in the window and in the baseline before it; ``outcomes`` are
+    the window's decisions in the order they were made (True: a defect)."""
 
     category: str
     decisions: int
@@ -114,6 +123,24 @@ class CategoryRates:
     baseline_decisions: int
     baseline_approved: int
     baseline_defects: int
+    outcomes: tuple[bool, ...] = ()
+
+
+# The in-control defect rates the drift alarm has limits for (core/drift.py LIMITS): below the
+# lowest, the lowest is used; a category usually worse than the highest is not watched.
+LOWEST_WATCHED_RATE = LIMITS[0][0]
+HIGHEST_WATCHED_RATE = LIMITS[-1][0]
+
+
+def defect_alarm(r: CategoryRates, settings: AlertSettings) -> Cusum | None:
+    """The drift alarm watching ``r``'s category: in control at its baseline defect rate (at
+    least the team's floor); None without enough baseline, or above the highest watched rate."""
+    if r.baseline_decisions < max(settings.min_baseline_decisions, 1):
+        return None
+    p0 = max(r.baseline_defects / r.baseline_decisions, settings.defect_rate_floor)
+    if p0 > HIGHEST_WATCHED_RATE:
+        return None
+    return Cusum.for_rate(max(p0, LOWEST_WATCHED_RATE))
 
 
 @dataclass(frozen=True)
@@ -176,21 +203,11 @@ def _rates(figures: Figures, settings: AlertSettings) -> list[Finding]:
     found = []
     window = f"the last {settings.rate_window_minutes:g} minutes"
     for r in figures.rates:
+        defect = _defect_rate(r, settings, window)
+        if defect is not None:
+            found.append(defect)
         if r.decisions < settings.min_window_decisions:
             continue
-        defects = control_check(r.defects, r.decisions, r.baseline_defects, r.baseline_decisions)
-        if defects and defects.above and defects.rate > settings.defect_rate_floor:
-            found.append(
-                Finding(
-                    Rule.DEFECT_RATE,
-                    r.category,
-                    Severity.HIGH,
-                    f"{r.category}: {_share(defects.rate)} of {r.decisions} drafts rejected or "
-                    f"escalated in {window}, above the control limit {_share(defects.upper)} "
-                    f"(usual: {_share(defects.baseline)}).",
-                    _check_figures(defects, r.decisions, r.defects, r.baseline_decisions),
-                )
-            )
         approval = control_check(r.approved, r.decisions, r.baseline_approved, r.baseline_decisions)
         if approval and (approval.above or approval.below):
             side = "above" if approval.above else "below"
@@ -207,6 +224,39 @@ def _rates(figures: Figures, settings: AlertSettings) -> list[Finding]:
                 )
             )
     return found
+
+
+def _defect_rate(r: CategoryRates, settings: AlertSettings, window: str) -> Finding | None:
+    """The drift alarm, run from 0 over the window's decisions, signals among them."""
+    alarm = defect_alarm(r, settings)
+    if alarm is None or not r.outcomes:
+        return None
+    highest, last = alarm.peak(r.outcomes)
+    if highest < alarm.limit:
+        return None
+    baseline = r.baseline_defects / r.baseline_decisions
+    rate = r.defects / r.decisions if r.decisions else 0.0
+    return Finding(
+        Rule.DEFECT_RATE,
+        r.category,
+        Severity.HIGH,
+        f"{r.category}: {r.defects} of {r.decisions} drafts rejected or escalated in {window} "
+        f"({_share(rate)}); the drift alarm's statistic reached {highest:.2f}, its limit "
+        f"{alarm.limit:.2f} (usual: {_share(baseline)} of {r.baseline_decisions} decisions; "
+        f"watched for {_share(alarm.p1)} against {_share(alarm.p0)}).",
+        {
+            "statistic": round(highest, 3),
+            "statistic_now": round(last, 3),
+            "limit": round(alarm.limit, 3),
+            "rate": round(rate, 4),
+            "count": r.defects,
+            "decisions": r.decisions,
+            "baseline_rate": round(baseline, 4),
+            "baseline_decisions": r.baseline_decisions,
+            "in_control_rate": round(alarm.p0, 4),
+            "out_of_control_rate": round(alarm.p1, 4),
+        },
+    )
 
 
 def _check_figures(check: Any, n: int, count: int, baseline_n: int) -> dict[str, Any]:

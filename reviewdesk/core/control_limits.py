@@ -6,8 +6,10 @@ window's rate would fall, ``z`` standard errors either side, if nothing had chan
 p0 ± z·sqrt(p0 (1 - p0) / n), they stay inside [0, 1] and keep their coverage near 0 and 1,
 where approval and defect rates live, and on the small windows a category has in 15 minutes.
 
-Kept small and apart from any drift detector over a sequence of decisions (a CUSUM adds up
-evidence across windows; this judges one window): the two answer different questions.
+The approval-rate alert judges its window with it: an approval rate may move either way, and is
+judged on the window's share. The defect-rate alert runs the drift alarm instead (core/drift.py:
+a CUSUM adds up evidence decision by decision); the two answer different questions. The Wilson
+interval is also the statistics' and the recommendations'.
 """
 
 from __future__ import annotations

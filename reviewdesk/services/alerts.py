@@ -9,9 +9,10 @@ database keeps one open alert per condition, however many evaluate at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reviewdesk.core.alerts import (
@@ -23,13 +24,26 @@ from reviewdesk.core.alerts import (
     Rule,
     evaluate,
 )
-from reviewdesk.core.domain import STOPPING_LABELS, Severity
+from reviewdesk.core.domain import STOPPING_LABELS, Label, Severity
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.services.desk import ReviewDesk
 from reviewdesk.storage.alert_sql import AlertStore
 from reviewdesk.storage.queues import open_queue_store
 
 ALERT_RULES_KEY = "alert_rules"
+_DEFECT_LABELS = frozenset(label.value for label in STOPPING_LABELS)
+# The labels the rollup counts apart from its total; a baseline's defects are the rest, which is
+# right while these are exactly the labels that do not stop a draft (tests/test_alerts.py).
+ROLLUP_NOT_DEFECTS = (Label.APPROVED, Label.EDITED)
+
+
+def baseline_days(settings: AlertSettings, window: datetime) -> tuple[date, date]:
+    """The first and last UTC day of the rate rules' baseline: the ``baseline_days`` (rounded
+    up) whole days before the day the window starts on."""
+    day = window.astimezone(UTC).date()
+    return day - timedelta(days=math.ceil(settings.baseline_days)), day - timedelta(days=1)
+
+
 SEVERITY_ORDER = {s: i for i, s in enumerate(Severity)}  # critical first
 
 
@@ -125,12 +139,7 @@ class AlertService:
         now = now or self.desk.database_now()
         baseline = now - timedelta(days=settings.baseline_days)
         window = now - timedelta(minutes=settings.rate_window_minutes)
-        rates = self.store.rates(
-            now=now,
-            window=window,
-            baseline=baseline,
-            defect_labels=[label.value for label in STOPPING_LABELS],
-        )
+        rates = self.category_rates(settings, now=now, window=window)
         drafts, mean = self.store.confidence(
             now=now, since=now - timedelta(minutes=settings.confidence_window_minutes)
         )
@@ -142,18 +151,7 @@ class AlertService:
         )
         return Figures(
             now=now,
-            rates=tuple(
-                CategoryRates(
-                    category=r["category"],
-                    decisions=int(r["decisions"] or 0),
-                    approved=int(r["approved"] or 0),
-                    defects=int(r["defects"] or 0),
-                    baseline_decisions=int(r["baseline_decisions"] or 0),
-                    baseline_approved=int(r["baseline_approved"] or 0),
-                    baseline_defects=int(r["baseline_defects"] or 0),
-                )
-                for r in rates
-            ),
+            rates=rates,
             confidence_drafts=drafts,
             confidence_mean=mean,
             escalations_last_hour=last_hour,
@@ -173,6 +171,39 @@ class AlertService:
             oldest_waiting_since=oldest,
             active_reviewers=active,
         )
+
+    def category_rates(
+        self, settings: AlertSettings, *, now: datetime, window: datetime
+    ) -> tuple[CategoryRates, ...]:
+        """Per category, the window's decisions one by one and the baseline's counts: the
+        ``baseline_days`` whole UTC days before the window's day, from the statistics' rollup."""
+        first, last = baseline_days(settings, window)
+        counted = {r["category"]: r for r in self.store.baseline(first_day=first, last_day=last)}
+        outcomes: dict[str, list[str]] = {}
+        for category, label in self.store.window(now=now, window=window):
+            outcomes.setdefault(category, []).append(label)
+        rates = []
+        for category in sorted(set(counted) | set(outcomes)):
+            labels = outcomes.get(category, [])
+            row = counted.get(category)
+            n = int(row["decisions"] or 0) if row else 0
+            approved = int(row["approved"] or 0) if row else 0
+            edited = int(row["edited"] or 0) if row else 0
+            defects = tuple(label in _DEFECT_LABELS for label in labels)
+            rates.append(
+                CategoryRates(
+                    category=category,
+                    decisions=len(labels),
+                    approved=labels.count(Label.APPROVED.value),
+                    defects=sum(defects),
+                    baseline_decisions=n,
+                    baseline_approved=approved,
+                    # The rollup counts approvals and edits; every other label stops a draft.
+                    baseline_defects=n - approved - edited,
+                    outcomes=defects,
+                )
+            )
+        return tuple(rates)
 
     def findings(self, now: datetime | None = None) -> list[Finding]:
         """The conditions that hold now (nothing is written)."""

@@ -735,8 +735,12 @@ class ReviewDesk:
         """Store the team's limits (in this database); desks pick them up within 30 s."""
         self._sessions.set_limits(limits)
 
-    def session_status(self, reviewer: str) -> SessionStatus:
-        """The reviewer's session, limit use and warnings, or why they cannot review now."""
+    def session_status(self, reviewer: str, *, fresh: bool = False) -> SessionStatus:
+        """The reviewer's session, limit use and warnings, or why they cannot review now.
+        ``fresh``: read the team's limits (with the lease TTL and the undo window) again first,
+        instead of within 30 s of their last read: a desk told that a setting changed asks so."""
+        if fresh:
+            self._sessions.forget_limits()
         return self._sessions.status(self._access.person(reviewer))
 
     def end_session(self, reviewer: str) -> SessionSummary | None:

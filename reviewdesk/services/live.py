@@ -95,3 +95,10 @@ def next_lease_expiry(desk: ReviewDesk) -> datetime | None:
     """When the first lease held now runs out: its draft waits again then, with no write to
     tell of it, so a live desk reads the counts again at that moment."""
     return LiveStore(desk.engines).next_lease_expiry(desk.database_now())
+
+
+def settings_stamp(desk: ReviewDesk) -> tuple[int, datetime | None]:
+    """A value that changes whenever a team setting is written (session limits, lease TTL, undo
+    window, reject reasons, alert rules): a desk told only that something changed (SQLite)
+    compares it with the last one to know whether to read its settings again."""
+    return LiveStore(desk.engines).settings_stamp()

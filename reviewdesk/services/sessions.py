@@ -123,6 +123,11 @@ class SessionKeeper:
             self._limits = (time.monotonic(), limits)
         return limits
 
+    def forget_limits(self) -> None:
+        """Read the limits again at their next use (told that a lead changed them)."""
+        with self._lock:
+            self._limits = None
+
     def set_limits(self, limits: SessionLimits) -> None:
         self._queue.put_setting(LIMITS_KEY, limits.to_json())
         with self._lock:

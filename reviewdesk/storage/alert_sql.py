@@ -1,14 +1,14 @@
 """The SQL of alerts: the figures their rules read, and the ``alert`` rows (migration 0011).
 
-The rules themselves are in reviewdesk/core/alerts.py; what counts as a defect is handed in
-(``defect_labels``), so that it is said once. Gold drafts are known-answer checks, not work:
-they count in no figure.
+The rules themselves are in reviewdesk/core/alerts.py; what counts as a defect is said in core
+too (services/alerts.py applies it to the labels read here). Gold drafts are known-answer
+checks, not work: they count in no figure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, column, text
@@ -33,23 +33,33 @@ def _sql(sql: str, *, expanding: Iterable[str] = (), result: dict[str, Any] | No
     return clause
 
 
-_RATES = _sql(
-    """SELECT d.category,
-         sum(CASE WHEN dec.decided_at >= :window THEN 1 ELSE 0 END) AS decisions,
-         sum(CASE WHEN dec.decided_at >= :window AND dec.label = 'approved'
-             THEN 1 ELSE 0 END) AS approved,
-         sum(CASE WHEN dec.decided_at >= :window AND dec.label IN :defect_labels
-             THEN 1 ELSE 0 END) AS defects,
-         sum(CASE WHEN dec.decided_at < :window THEN 1 ELSE 0 END) AS baseline_decisions,
-         sum(CASE WHEN dec.decided_at < :window AND dec.label = 'approved'
-             THEN 1 ELSE 0 END) AS baseline_approved,
-         sum(CASE WHEN dec.decided_at < :window AND dec.label IN :defect_labels
-             THEN 1 ELSE 0 END) AS baseline_defects
+# The rate rules' baseline: whole UTC days of the statistics' rollup (grain ``a``: day x
+# category x model x risk x confidence bucket, live non-gold decisions; migrations 0003-0007),
+# one range of its primary key, however many decisions those days hold.
+_BASELINE = _sql(
+    """SELECT category, sum(n) AS decisions, sum(approved) AS approved, sum(edited) AS edited
+       FROM decision_rollup
+       WHERE grain = 'a' AND day >= :first_day AND day <= :last_day
+       GROUP BY category ORDER BY category"""
+)
+# The same counts from the decisions themselves: what the rollup is checked against
+# (tests/test_alerts.py) and measured against (benchmarks/alerts_scale.py); no rule reads it.
+_BASELINE_FROM_DECISIONS = _sql(
+    """SELECT d.category, count(*) AS decisions,
+         sum(CASE WHEN dec.label = 'approved' THEN 1 ELSE 0 END) AS approved,
+         sum(CASE WHEN dec.label IN :defect_labels THEN 1 ELSE 0 END) AS defects
        FROM decision dec JOIN draft d ON d.id = dec.draft_id
-       WHERE dec.decided_at >= :baseline AND dec.decided_at <= :now
+       WHERE dec.decided_at >= :since AND dec.decided_at < :now
          AND dec.undone_at IS NULL AND NOT d.is_gold
        GROUP BY d.category ORDER BY d.category""",
     expanding=("defect_labels",),
+)
+# The window's decisions one by one, in the order they were made (the drift alarm's input).
+_WINDOW = _sql(
+    """SELECT d.category, dec.label FROM decision dec JOIN draft d ON d.id = dec.draft_id
+       WHERE dec.decided_at >= :window AND dec.decided_at <= :now
+         AND dec.undone_at IS NULL AND NOT d.is_gold
+       ORDER BY d.category, dec.decided_at, dec.id"""
 )
 _CONFIDENCE = _sql(
     """SELECT count(confidence) AS drafts, avg(confidence) AS mean FROM draft
@@ -139,19 +149,31 @@ class AlertStore:
         return self.engines.write.connect().execution_options(**{READ_ONLY: True})
 
     # -- figures --------------------------------------------------------------------------------
-    def rates(
-        self, *, now: datetime, window: datetime, baseline: datetime, defect_labels: Sequence[str]
+    def baseline(self, *, first_day: date, last_day: date) -> list[RowMapping]:
+        """Per category: decisions, approvals and edits of the UTC days ``first_day`` to
+        ``last_day``, from the rollup."""
+        params = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
+        with self._read() as conn:
+            return list(conn.execute(_BASELINE, params).mappings())
+
+    def baseline_from_decisions(
+        self, *, first_day: date, last_day: date, defect_labels: Sequence[str]
     ) -> list[RowMapping]:
-        """Per category: decisions, approvals and defects since ``window``, and the same from
-        ``baseline`` to ``window``."""
+        """Per category: decisions, approvals and defects (``defect_labels``) of the days
+        ``baseline`` reads, counted from the decisions one by one."""
         params = {
-            "now": now,
-            "window": window,
-            "baseline": baseline,
+            "since": datetime.combine(first_day, time(), UTC),
+            "now": datetime.combine(last_day + timedelta(days=1), time(), UTC),
             "defect_labels": list(defect_labels),
         }
         with self._read() as conn:
-            return list(conn.execute(_RATES, params).mappings())
+            return list(conn.execute(_BASELINE_FROM_DECISIONS, params).mappings())
+
+    def window(self, *, now: datetime, window: datetime) -> list[tuple[str, str]]:
+        """(category, label) of each decision since ``window``, per category in the order they
+        were made."""
+        with self._read() as conn:
+            return [(r[0], r[1]) for r in conn.execute(_WINDOW, {"now": now, "window": window})]
 
     def confidence(self, *, now: datetime, since: datetime) -> tuple[int, float | None]:
         """(drafts with a confidence, their mean) submitted since ``since``."""

@@ -1,5 +1,6 @@
 """What a follower of the queue reads besides the results: when the next held-back result
-settles, and when the next lease runs out (the queue changes then without any write)."""
+settles, when the next lease runs out (the queue changes then without any write), and whether
+the team's settings changed (for a feed that cannot say what changed: SQLite's)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ _NEXT_EXPIRY = (
     .columns(column("expiry", UtcDateTime))
 )
 
+# Every write of a setting stamps its row (``QueueStore.put_setting``): the number of rows and
+# the latest stamp change with any write.
+_SETTINGS_STAMP = text("SELECT count(*), max(updated_at) FROM setting").columns(
+    column("rows"), column("latest", UtcDateTime)
+)
+
 
 class LiveStore:
     def __init__(self, engines: Engines) -> None:
@@ -46,6 +53,12 @@ class LiveStore:
         with self._read() as conn:
             value = conn.execute(_NEXT_EXPIRY, {"now": now}).scalar()
         return value if isinstance(value, datetime) else None
+
+    def settings_stamp(self) -> tuple[int, datetime | None]:
+        """What changes whenever a team setting is written: (settings, latest write)."""
+        with self._read() as conn:
+            row = conn.execute(_SETTINGS_STAMP).one()
+        return int(row[0]), row[1]
 
     def _read(self) -> Connection:
         return self.engines.write.connect().execution_options(**{READ_ONLY: True})

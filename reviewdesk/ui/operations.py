@@ -21,7 +21,7 @@ from reviewdesk.core.errors import LeaseLost, ReviewDeskError
 from reviewdesk.core.sessions import SessionStatus
 from reviewdesk.services.demo import load_demo_if_empty
 from reviewdesk.services.desk import ReviewDesk
-from reviewdesk.services.live import next_lease_expiry
+from reviewdesk.services.live import next_lease_expiry, settings_stamp
 from reviewdesk.services.sessions import SessionSummary
 from reviewdesk.storage.engine import DatabaseTarget, resolve_target
 from reviewdesk.storage.urls import query_password
@@ -38,6 +38,13 @@ class Prepared:
     counts: QueueCounts | None
     # Read with each draft, so that reasons a lead changes reach an open desk with its next draft.
     reject_reasons: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class LiveCounts:
+    counts: QueueCounts
+    expiry: datetime | None  # when the first lease held runs out
+    settings: object | None = None  # the settings' stamp, when asked for (services/live.py)
 
 
 @dataclass(frozen=True)
@@ -178,9 +185,11 @@ class OpenDesk:
     def counts(self) -> QueueCounts:
         return self.desk.counts()
 
-    def live_counts(self) -> tuple[QueueCounts, datetime | None]:
-        """The counts, and when the first lease held now runs out (the counts change then)."""
-        return self.desk.counts(), next_lease_expiry(self.desk)
+    def live_counts(self, *, settings: bool = False) -> LiveCounts:
+        """The counts, when the first lease held now runs out (the counts change then), and
+        with ``settings`` the settings' stamp."""
+        stamp = settings_stamp(self.desk) if settings else None
+        return LiveCounts(self.desk.counts(), next_lease_expiry(self.desk), stamp)
 
     def decide(self, lease: Lease, request: DecisionRequest, *, idempotency_key: str) -> Decision:
         try:
@@ -216,8 +225,8 @@ class OpenDesk:
         return renewed
 
     # -- sessions (limits, breaks, summaries) ---------------------------------------------------
-    def session_status(self, reviewer: str) -> SessionStatus:
-        return self.desk.session_status(reviewer)
+    def session_status(self, reviewer: str, *, fresh: bool = False) -> SessionStatus:
+        return self.desk.session_status(reviewer, fresh=fresh)
 
     def session_summary(self, reviewer: str) -> SessionSummary | None:
         return self.desk.session_summary(reviewer)

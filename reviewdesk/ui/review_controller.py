@@ -51,7 +51,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from reviewdesk.core.clock import Clock, SystemClock
-from reviewdesk.core.domain import LABEL_OF_VERDICT, Decision, Label, Lease, QueueCounts, Verdict
+from reviewdesk.core.domain import LABEL_OF_VERDICT, Decision, Label, Lease, Verdict
 from reviewdesk.core.errors import (
     ClaimRefused,
     ConnectionLost,
@@ -68,6 +68,7 @@ from reviewdesk.storage.change_feed import Change
 from reviewdesk.ui.operations import (
     DecisionRequest,
     EndedSession,
+    LiveCounts,
     OpenDesk,
     Prepared,
     SessionInfo,
@@ -337,6 +338,10 @@ class ReviewController(QObject):
         self._slow_timer = self._timer(slow_database_ms, self._database_slow, single=True)
         self._live = False  # the database tells of changes: no polling
         self._settings_changed = False  # a team setting changed since the counts were read
+        # The settings' stamp when last read, and whether the next counts read takes it: a
+        # change the feed cannot name (SQLite's, or after a reconnect) may be a setting's.
+        self._settings_stamp: object | None = None
+        self._stamp_wanted = True
         self._change_timer = self._timer(CHANGE_COALESCE_MS, self._read_changes, single=True)
         self._expiry_timer = self._timer(0, self._read_changes, single=True)
 
@@ -984,9 +989,11 @@ class ReviewController(QObject):
         decision, as without changes told."""
         if self.closed:
             return
-        if change is not None and not change.everything and change.touches("setting"):
-            # (SQLite cannot tell what changed: there the limits follow the next decision, and
-            # the queue enforces them at each claim whatever the desk last read.)
+        if change is None or change.everything:
+            # SQLite cannot tell what changed: the counts' read takes the settings' stamp too,
+            # and the limits are read again if it moved (no read at all while nothing changes).
+            self._stamp_wanted = True
+        elif change.touches("setting"):
             self._settings_changed = True
         if not self._change_timer.isActive():
             self._change_timer.start()
@@ -996,27 +1003,39 @@ class ReviewController(QObject):
             return
         if self._state in (ReviewState.EMPTY, ReviewState.ERROR):
             self._claim()
-        limits, self._settings_changed = self._settings_changed, False
-        self._refresh_counts(limits=limits or not self._live)
+        changed, self._settings_changed = self._settings_changed, False
+        self._refresh_counts(limits=changed or not self._live, fresh=changed)
 
-    def _refresh_counts(self, *, limits: bool = True) -> None:
+    def _refresh_counts(self, *, limits: bool = True, fresh: bool = False) -> None:
         if self.closed:
             return
         self._check_catches()
 
-        def done(answer: tuple[QueueCounts, datetime | None]) -> None:
-            if not self.closed:
-                counts, expiry = answer
-                self._set_online(True)
-                self.counts_changed.emit(counts)
-                if self._live and expiry is not None:
-                    # No write tells of a lease running out: the desk looks again then.
-                    wait_ms = (expiry - self._clock.now()).total_seconds() * 1000 + 50
-                    self._expiry_timer.start(int(min(max(wait_ms, 50), 2**31 - 1)))
+        session, stamp = self._session, self._stamp_wanted
+        self._stamp_wanted = False
 
-        self._submit(self._session.live_counts, done, self._log_failure, "counts")
+        def done(answer: LiveCounts) -> None:
+            if self.closed:
+                return
+            self._set_online(True)
+            self.counts_changed.emit(answer.counts)
+            if self._live and answer.expiry is not None:
+                # No write tells of a lease running out: the desk looks again then.
+                wait_ms = (answer.expiry - self._clock.now()).total_seconds() * 1000 + 50
+                self._expiry_timer.start(int(min(max(wait_ms, 50), 2**31 - 1)))
+            if answer.settings is not None:
+                moved = self._settings_stamp not in (None, answer.settings)
+                self._settings_stamp = answer.settings
+                if moved and self._state is not ReviewState.BREAK:
+                    self._check_limits(fresh=True)  # a team setting was written meanwhile
+
+        def failed(exc: Exception) -> None:
+            self._stamp_wanted = self._stamp_wanted or stamp  # take it with the next read
+            self._log_failure(exc)
+
+        self._submit(lambda: session.live_counts(settings=stamp), done, failed, "counts")
         if limits and self._state is not ReviewState.BREAK:
-            self._check_limits()  # a lead may have changed the limits meanwhile
+            self._check_limits(fresh=fresh)  # a lead may have changed the limits meanwhile
 
     # -- review time --------------------------------------------------------------------------
     def activity(self) -> None:
@@ -1143,10 +1162,11 @@ class ReviewController(QObject):
         self._set_state(ReviewState.LOADING)
         self._claim()
 
-    def _check_limits(self) -> None:
+    def _check_limits(self, *, fresh: bool = False) -> None:
         """At the start and after each decision, undo or session end: the session's progress
         for the status bar, and a gentle warning, once a session, of each limit passing
-        ``warn_at``. Both come from this one read, so that they never disagree."""
+        ``warn_at``. Both come from this one read, so that they never disagree. ``fresh``: a
+        team setting changed, so the limits are read again, not taken from the last 30 s."""
         session, reviewer = self._session, self.reviewer
 
         def done(status: SessionStatus) -> None:
@@ -1163,7 +1183,9 @@ class ReviewController(QObject):
                     self._warned.add(key)
                     self._say("info", warning_text(use, progress))
 
-        self._submit(lambda: session.session_status(reviewer), done, self._log_failure, "status")
+        self._submit(
+            lambda: session.session_status(reviewer, fresh=fresh), done, self._log_failure, "status"
+        )
 
     def _check_catches(self) -> None:
         """Stops of this reviewer that a lead has since confirmed: celebrated once each."""

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import event
 
 from reviewdesk.core.clock import ManualClock
+from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.ui.review_controller import ReviewState
 from tests.conftest import DeskFactory
 from tests.ui.conftest import HarnessFactory
@@ -67,3 +68,26 @@ def test_the_inbox_list_ticks_its_due_times_and_counts_a_newly_overdue_escalatio
         assert row.escalation.overdue and "overdue" in row.due
         assert "1 overdue" in inbox.summary.text()
         assert env.spy.elsewhere == statements  # no database read per tick
+
+
+def test_a_team_setting_changed_elsewhere_reaches_an_idle_desk_without_a_decision(
+    desk_harness: HarnessFactory, db_url: str
+) -> None:
+    limits = SessionLimits.off().with_changes(reviews_per_session=40)
+    h = desk_harness([_record(i) for i in range(3)], url=db_url, limits=limits)
+    h.qtbot.waitUntil(lambda: h.controller._progress is not None, timeout=5000)
+    assert h.controller._progress is not None and h.controller._progress.allowed == 40
+    h.wait_idle()
+    h.qtbot.wait(1000)  # SQLite's second look at its files
+    h.wait_idle()
+    with h.verify() as lead:  # another client: a lead's desk, or `reviewdesk team` in a shell
+        lead.set_session_limits(limits.with_changes(reviews_per_session=7))
+    # No decision on this desk: told of the change, it reads its limits again.
+    h.qtbot.waitUntil(lambda: h.controller._progress.allowed == 7, timeout=3000)  # type: ignore[union-attr]
+    h.wait_idle()
+    h.qtbot.wait(1000)
+    h.wait_idle()
+    statements: list[str] = []
+    event.listen(h.desk.engines.write, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    h.qtbot.wait(2000)
+    assert statements == []  # and idle again: not one query

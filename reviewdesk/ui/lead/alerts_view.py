@@ -118,8 +118,8 @@ class AlertsView(QWidget):
         # With no alert, a sentence instead of an empty table and an empty evidence box.
         self.empty = plain_label(
             "Nothing needs attention. An alert is raised here when a rule's condition holds "
-            "(an escalation past its response time, a category's defect rate beyond its control "
-            "limit, drafts waiting too long), and cleared when it ends.",
+            "(an escalation past its response time, a category's defects rising above its usual "
+            "rate, drafts waiting too long), and cleared when it ends.",
             self,
             name="muted",
         )
