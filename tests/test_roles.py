@@ -413,6 +413,7 @@ FUNCTIONS = {
         "p_active => false, p_now => {now})",
         "nonn",
     ),
+    "queue-counts": ("SELECT refused FROM rd_queue_counts(p_now => {now})", "oonn"),
     "ack-nothing": (
         "SELECT refused FROM rd_ack(p_ids => ARRAY[-1]::bigint[], "
         "p_unresolved => ARRAY[-1]::bigint[], p_now => {now})",
@@ -878,3 +879,16 @@ def test_a_review_policy_runs_under_each_persons_login(site: Site) -> None:
     assert all(r.label.value == "released" for r in released)
     if released:
         assert site.desks["producer"].ack(released).acknowledged == len(released)
+
+
+def test_a_reviewer_and_a_lead_count_the_whole_queue_without_reading_it(site: Site) -> None:
+    """Row-level security shows a reviewer no waiting draft; their status bar still says how
+    many wait (rd_queue_counts: counts only)."""
+    whole = site.root.counts()
+    assert whole.pending > 0
+    with site.engines["reviewer"].connect() as conn:
+        assert (
+            conn.execute(text("SELECT count(*) FROM draft WHERE state = 'pending'")).scalar() == 0
+        )
+    for role in ("reviewer", "lead"):
+        assert site.desks[role].counts() == whole

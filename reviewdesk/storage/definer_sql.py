@@ -223,7 +223,7 @@ def definers(conn: Connection | None) -> list[Definer]:
         "lease_id = p_lease_id AND reviewer = p_reviewer AND state = 'leased' "
         "AND visible_at > v_now"
     )
-    from reviewdesk.storage.queue_common import SESSION_OPEN  # one fence for claims and gold
+    from reviewdesk.storage.queue_common import QUEUE_COUNTS, SESSION_OPEN  # one text each
     from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
@@ -576,6 +576,23 @@ def definers(conn: Connection | None) -> list[Definer]:
             """UPDATE gold_item SET active = p_active
      WHERE draft_id = (SELECT id FROM draft WHERE external_id = p_external_id);
     RETURN QUERY SELECT NULL::text, FOUND;""",
+            actor=None,
+        ),
+        Definer(
+            "rd_queue_counts",
+            "reviewer",
+            "Counting the queue",
+            ("now",),
+            (
+                ("refused", "text"),
+                ("pending", "bigint"),
+                ("leased", "bigint"),
+                ("decided", "bigint"),
+                ("undelivered", "bigint"),
+            ),
+            # Counts only: a reviewer's status bar and alerts say how much waits, though row-level
+            # security shows them no waiting draft.
+            f"""RETURN QUERY SELECT NULL::text, {QUEUE_COUNTS.format(now="v_now")};""",
             actor=None,
         ),
         Definer(

@@ -232,6 +232,18 @@ SESSION_COUNT = """UPDATE review_session SET
 SESSION_UNCLAIM = """UPDATE review_session SET claims = claims - 1
     WHERE id = :session_id AND claims > 0 AND {released}"""
 
+# The queue's counts at {now}: pending, in review (a served gold draft is in review as a claimed
+# one is), decided, undelivered. PostgreSQL's rd_queue_counts gives the same to a reviewer, whom
+# row-level security shows only their own drafts (definer_sql).
+QUEUE_COUNTS = """(SELECT count(*) FROM draft
+        WHERE state = 'pending' AND visible_at <= {now}) AS pending,
+    (SELECT count(*) FROM draft WHERE state = 'pending' AND visible_at > {now})
+        + (SELECT count(*) FROM gold_serve
+            WHERE state = 'leased' AND visible_at > {now}) AS leased,
+    (SELECT count(*) FROM decision WHERE undone_at IS NULL) AS decided,
+    (SELECT count(*) FROM decision
+        WHERE undone_at IS NULL AND delivered_at IS NULL) AS undelivered"""
+
 # Low attention: this approval was fast and completes (or extends) a run of fast approvals.
 LOW_ATTENTION = """(:fast AND COALESCE(
     (SELECT fast_run FROM review_session WHERE id = :session_id), 0) + 1 >= :fast_flag_at)"""
@@ -814,19 +826,7 @@ class SqlQueueStore(ABC):
             now = self.tx_now(conn)
             row = (
                 conn.execute(
-                    typed_sql(
-                        """SELECT
-                        (SELECT count(*) FROM draft
-                            WHERE state = 'pending' AND visible_at <= :now) AS pending,
-                        (SELECT count(*) FROM draft
-                            WHERE state = 'pending' AND visible_at > :now)
-                        -- a served gold draft is in review as a claimed one is
-                        + (SELECT count(*) FROM gold_serve
-                            WHERE state = 'leased' AND visible_at > :now) AS leased,
-                        (SELECT count(*) FROM decision WHERE undone_at IS NULL) AS decided,
-                        (SELECT count(*) FROM decision
-                            WHERE undone_at IS NULL AND delivered_at IS NULL) AS undelivered"""
-                    ),
+                    typed_sql(f"SELECT {QUEUE_COUNTS.format(now=':now')}"),
                     {"now": now},
                 )
                 .mappings()

@@ -187,6 +187,21 @@ class PostgresQueueStore(SqlQueueStore):
     def _call(self, conn: Connection, name: str, **params: Any) -> dict[str, Any]:
         return self.definers.call(conn, name, "reviewer", **params)
 
+    @functools.cached_property
+    def _counts_by_function(self) -> bool:
+        """Whether this login counts the queue through rd_queue_counts: a reviewer's or a
+        lead's, whose row-level security hides the waiting drafts (a lead's shows them all, but
+        one answer for both roles keeps the status bar the same on every desk)."""
+        who = self.identity()
+        return who is not None and who.enforced and who.role in ("reviewer", "lead")
+
+    def counts(self) -> dict[str, int]:
+        if not self._counts_by_function:
+            return super().counts()
+        with self._read() as conn:
+            row = self.definers.call(conn, "rd_queue_counts", "reviewer")
+        return {k: int(v) for k, v in row.items() if k != "refused"}
+
     # -- statements ---------------------------------------------------------------------------
     def _build(self) -> None:
         n = self._now_sql
