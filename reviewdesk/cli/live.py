@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from typing import IO
 
 from reviewdesk.core.errors import ConfigurationError
@@ -33,19 +35,32 @@ def cmd_follow(args: argparse.Namespace, out: IO[str]) -> int:
         raise ConfigurationError(
             "results: --follow prints settled results only; leave out --unsettled."
         )
+    # Ctrl+C sets a flag that the wait checks, rather than raising wherever the interpreter
+    # happens to be: inside the connection pool's clean-up, an interrupt is logged with a
+    # traceback by the pool itself.
+    stop = threading.Event()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if main_thread else None
     try:
         with ReviewDesk.open(args.db) as desk:
-            for result in desk.follow(after=args.after, include_delivered=args.include_delivered):
+            for result in desk.follow(
+                after=args.after, include_delivered=args.include_delivered, stop=stop
+            ):
                 out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
                 out.flush()
                 if args.ack:
                     desk.ack([result])
+                if stop.is_set():
+                    break
     except KeyboardInterrupt:
         return INTERRUPTED_EXIT
     except BrokenPipeError:
         _silence(out)
         return 0
-    return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return INTERRUPTED_EXIT if stop.is_set() else 0
 
 
 def _silence(out: IO[str]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, TextualSelect, text
 from sqlalchemy.engine import Dialect
 
 from reviewdesk.core.clock import Clock
+from reviewdesk.core.errors import NotPermitted
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.storage import definer_sql
 from reviewdesk.storage.driver_sql import DriverStatement
@@ -192,7 +193,10 @@ class PostgresQueueStore(SqlQueueStore):
         """Whether this login counts the queue through rd_queue_counts: a reviewer's or a
         lead's, whose row-level security hides the waiting drafts (a lead's shows them all, but
         one answer for both roles keeps the status bar the same on every desk)."""
-        who = self.identity()
+        try:
+            who = self.identity()
+        except NotPermitted:
+            return False  # a login with no rights here: the plain count says which it lacks
         return who is not None and who.enforced and who.role in ("reviewer", "lead")
 
     def counts(self) -> dict[str, int]:
