@@ -865,11 +865,15 @@ def test_a_review_policy_runs_under_each_persons_login(site: Site) -> None:
     report = site.desks["producer"].submit(drafts)
     assert len(report.routings) == 12
     reviewer, login = site.desks["reviewer"], site.login("reviewer")
-    for _ in range(3):
+    counted = 0
+    for _ in range(12):  # the variety rule may serve another category's draft in between
         lease = reviewer.claim(login)
         assert lease is not None
-        assert lease.draft.category == category
         reviewer.decide(lease, "approve")
+        counted += lease.draft.category == category
+        if counted == 3:
+            break
+    assert counted == 3
     (view,) = lead.policies.show(category)
     assert sum(cell.reviewed for cell in view.cells) >= 3
     assert [e.actor for e in view.history if e.kind == "created"] == [site.login("lead")]
