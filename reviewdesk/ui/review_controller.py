@@ -600,7 +600,7 @@ class ReviewController(QObject):
         serial = self._decisions
         self._submit(
             lambda: session.claim_next(reviewer, exclude),
-            partial(self._claimed, serial),
+            partial(self._claimed, serial, exclude),
             self._claim_failed,
             "claim",
         )
@@ -609,13 +609,17 @@ class ReviewController(QObject):
         if not self._buffer:
             self._claim()
 
-    def _claimed(self, serial: int, prepared: Prepared | None) -> None:
+    def _claimed(self, serial: int, exclude: tuple[int, ...], prepared: Prepared | None) -> None:
         self._claiming = False
         if self.closed or self._ending:
             return  # ending the session gave its lease back
         self._set_online(True)
         self._refusal = None
         self.notice_resolved.emit(CLAIM_TOPIC)
+        if prepared is None and not set(exclude) <= set(self._skipped):
+            # Asked before a refresh gave skipped drafts back: its "none" passed them over.
+            self._claim()
+            return
         if prepared is None:
             if self._current is None and not self._buffer and self._writing is None:
                 if self._state is not ReviewState.EMPTY:
@@ -898,7 +902,8 @@ class ReviewController(QObject):
         self._set_state(back_to)
 
     def refresh(self) -> None:
-        """Look for drafts now: after an empty queue, also bring skipped drafts back."""
+        """Look for drafts now: after an empty queue, also bring skipped drafts back (a claim
+        already on its way, which passes them over, is asked again if it finds none)."""
         if self._state is ReviewState.EMPTY and self._skipped:
             self._skipped.clear()
         if self._state in (ReviewState.EMPTY, ReviewState.ERROR):

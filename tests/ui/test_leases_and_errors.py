@@ -488,3 +488,35 @@ def test_a_cannot_get_the_next_draft_banner_goes_when_a_draft_comes(
     h.wait_for_draft("d-01")
     assert not bar.isVisible()
     assert h.window.status_text["connection"] == "● Connected"
+
+
+def test_refresh_while_a_claim_is_on_its_way_brings_the_skipped_draft_back(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F5 on an empty queue gives the skipped drafts back. A claim already on its way then (the
+    database told of a change just before) still passes them over: its empty answer must not
+    leave the desk empty."""
+    h = desk_harness(drafts(2))
+    h.wait_for_draft("d-01")
+    h.press(Key.Key_S)
+    h.wait_for_draft("d-02")
+    h.press(Key.Key_A)
+    h.wait_for_state(ReviewState.EMPTY)
+    h.wait_idle()
+    real_claim = h.desk.claim
+    gate = threading.Event()
+    held: list[tuple[int, ...]] = []
+
+    def slow_claim(*args: Any, **kwargs: Any) -> Any:
+        if not held:
+            held.append(tuple(kwargs.get("exclude", ())))
+            gate.wait(10)
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "claim", slow_claim)
+    h.controller.database_changed()  # a change told: the empty desk looks again
+    h.qtbot.waitUntil(lambda: bool(held))
+    assert held[0] != ()  # this claim still passes the skipped draft over
+    h.press(Key.Key_F5)
+    gate.set()
+    h.wait_for_draft("d-01")
