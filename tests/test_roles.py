@@ -26,7 +26,7 @@ from reviewdesk.core.errors import NotPermitted
 from reviewdesk.services.alerts import AlertService
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.stats import StatsService
-from reviewdesk.storage import definer_sql, security_sql
+from reviewdesk.storage import definer_sql, migrate, security_sql
 from reviewdesk.storage.session_sql import GOLD_PICK_WINDOW
 from tests.conftest import postgres_schema
 from tests.helpers.team import login_url, person, team
@@ -896,3 +896,88 @@ def test_a_reviewer_and_a_lead_count_the_whole_queue_without_reading_it(site: Si
         )
     for role in ("reviewer", "lead"):
         assert site.desks[role].counts() == whole
+
+
+def test_a_reviewer_login_cannot_start_a_session_with_a_day_count_of_its_own(site: Site) -> None:
+    """A new session's count of the day's reviews (which bounds its claims under the daily cap)
+    is the server's, and its day start must lie within the longest review day before now: by
+    plain SQL a reviewer cannot start a session claiming no reviews today."""
+    with team(site.url, {"rev": "reviewer"}) as urls:
+        login = person(urls, "rev")
+        with site.owner.connect() as conn:  # three reviews two hours ago, in an ended session
+            conn.execute(
+                text(
+                    "INSERT INTO review_session (reviewer, started_at, last_activity_at, "
+                    "ended_at, end_reason, day_start, day_reviews_before, reviews, claims) "
+                    "VALUES (:r, now() - interval '2 hours', now() - interval '1 hour', "
+                    "now() - interval '1 hour', 'done', now() - interval '3 hours', 0, 3, 3)"
+                ),
+                {"r": login},
+            )
+        start = (
+            "SELECT refused, started FROM rd_start_session(p_reviewer => session_user, "
+            "p_day_start => {day_start}, p_now => NULL)"
+        )
+        engine = create_engine(urls["rev"], isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                # The count is no longer the caller's to give.
+                with pytest.raises(DBAPIError) as no_such_function:
+                    conn.execute(
+                        text(
+                            "SELECT * FROM rd_start_session(p_reviewer => session_user, "
+                            "p_day_start => now() - interval '3 hours', "
+                            "p_day_reviews_before => 0, p_now => NULL)"
+                        )
+                    )
+                assert getattr(no_such_function.value.orig, "sqlstate", None) == "42883"
+            with engine.connect() as conn:
+                # A day start after now, or before the longest review day, is refused.
+                for day_start in ("now() + interval '1 hour'", "now() - interval '26 hours'"):
+                    refused, started = conn.execute(text(start.format(day_start=day_start))).one()
+                    assert refused.startswith("bound:") and "within the 25 hours" in refused
+                    assert started is None
+                refused, started = conn.execute(
+                    text(start.format(day_start="now() - interval '3 hours'"))
+                ).one()
+                assert (refused, started) == (None, True)
+            with site.owner.connect() as conn:
+                opened = conn.execute(
+                    text(
+                        "SELECT count(*), max(day_reviews_before) FROM review_session "
+                        "WHERE reviewer = :r AND ended_at IS NULL"
+                    ),
+                    {"r": login},
+                ).one()
+                assert tuple(opened) == (1, 3)  # the server's count, not the caller's
+                conn.execute(text("DELETE FROM review_session WHERE reviewer = :r"), {"r": login})
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.one_engine("PostgreSQL's functions; SQLite has none")
+def test_migration_0016_swaps_the_session_start_and_back(postgres_url: str) -> None:
+    """Down to 0015 the function takes the caller's count again; up to 0016 that one is gone."""
+    signatures = text(
+        "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'rd_start_session' "
+        "AND pronamespace = current_schema()::regnamespace"
+    )
+    desk = ReviewDesk.open(postgres_url, upgrade=True)
+    try:
+        engine = desk.engines.write
+        with engine.connect() as conn:
+            assert list(conn.execute(signatures).scalars()) == [
+                "rd_start_session(text,timestamp with time zone,timestamp with time zone)"
+            ]
+        migrate.downgrade(engine, "0015")
+        with engine.connect() as conn:
+            assert list(conn.execute(signatures).scalars()) == [
+                "rd_start_session(text,timestamp with time zone,integer,timestamp with time zone)"
+            ]
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert list(conn.execute(signatures).scalars()) == [
+                "rd_start_session(text,timestamp with time zone,timestamp with time zone)"
+            ]
+    finally:
+        desk.close()

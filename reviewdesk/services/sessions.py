@@ -195,9 +195,9 @@ class SessionKeeper:
             raise ClaimRefused(
                 reviewer, blocker.value, until, _blocker_message(reviewer, blocker, until, limits)
             )
-        return self._store.start(
-            reviewer=reviewer, now=now, day_start=day_start, day_reviews_before=reviews_today
-        )
+        # The store counts the day's reviews into the session itself (on PostgreSQL the
+        # server does): ``reviews_today`` above only decides whether one may start.
+        return self._store.start(reviewer=reviewer, now=now, day_start=day_start)
 
     def forget(self, reviewer: str) -> None:
         with self._lock:

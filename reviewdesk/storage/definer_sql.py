@@ -13,7 +13,8 @@ its own clock (``p_now``); a team member's calls always use the server's ``now()
 
 One definition: the claim, renewal, release and decision are the queue's own one-statement
 CTEs (queue_pg.PostgresQueueStore), rendered here as function bodies: each ``:name``
-parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``. The other functions
+parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``; so is a session's
+start, with its count of the day's reviews (session_sql.SESSION_START). The other functions
 are written here once; the storage layer calls them (queue_pg.DefinerCalls). tests/test_roles.py
 checks that the installed bodies are what this module renders now, so a changed statement
 without a new migration fails a test.
@@ -64,7 +65,7 @@ PARAM_TYPES = {
     "window": "float8",
     "last": "integer",
     "day_start": "timestamptz",
-    "day_reviews_before": "integer",
+    "day_reviews_before": "integer",  # rd_start_session before migration 0016
     "at": "timestamptz",
     "end_reason": "text",
     "start": "float8",
@@ -86,6 +87,9 @@ DRAFT_COLUMNS = (
     "thread", "priority", "created_at", "submitted_at", "metadata", "lease_id", "lease_epoch",
     "lease_owner", "leased_at", "visible_at",
 )  # fmt: skip
+# The longest a review day lasts (a day that turns the clocks back an hour): a session's day
+# start lies within this many hours before now.
+REVIEW_DAY_MAX_HOURS = 25
 # How a gold pick's walk is bounded (session_sql.GOLD_PICK_WINDOW, kept in step by a test).
 GOLD_PICK_WINDOW = 64
 
@@ -224,7 +228,7 @@ def definers(conn: Connection | None) -> list[Definer]:
         "AND visible_at > v_now"
     )
     from reviewdesk.storage.queue_common import QUEUE_COUNTS, SESSION_OPEN  # one text each
-    from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED
+    from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED, SESSION_START
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
     session_open = render(
@@ -345,13 +349,21 @@ def definers(conn: Connection | None) -> list[Definer]:
             "rd_start_session",
             "reviewer",
             "Starting a review session",
-            ("reviewer", "day_start", "day_reviews_before", "now"),
+            ("reviewer", "day_start", "now"),
             (("refused", "text"), ("started", "boolean")),
-            """INSERT INTO review_session (reviewer, started_at, last_activity_at, day_start,
-                                day_reviews_before)
-    VALUES (p_reviewer, v_now, v_now, p_day_start, p_day_reviews_before)
+            # The day's reviews are counted here, by the storage layer's own statement. The
+            # day start is the desk's (its hour and zone are the team's settings, or the desk's
+            # own zone): it must lie within the longest review day before now.
+            f"""IF NOT COALESCE(p_day_start <= v_now
+                    AND p_day_start > v_now - make_interval(hours => {REVIEW_DAY_MAX_HOURS}),
+                    FALSE)
+       AND rd_enforced() THEN
+        RETURN QUERY SELECT rd_refuse('bound', format('A review day starts within the %s hours before now, not at %s.', {REVIEW_DAY_MAX_HOURS}, p_day_start), {{action}}){{nulls}};
+        RETURN;
+    END IF;
+    {render(SESSION_START.format(now="now()"))}
     ON CONFLICT DO NOTHING;
-    RETURN QUERY SELECT NULL::text, FOUND;""",
+    RETURN QUERY SELECT NULL::text, FOUND;""",  # noqa: E501
         ),
         Definer(
             "rd_end_session",
@@ -755,6 +767,10 @@ def _event_rule(inst: Installation, refuse: str) -> str:
 
 
 HELPER_SIGNATURES = ("rd_refuse(text, text, text)", "rd_refusal(text, text, text)")
+# Functions a later migration replaced by one of another signature (so not replaced in place).
+RETIRED_SIGNATURES = (
+    "rd_start_session(text, timestamptz, integer, timestamptz)",  # the count was the client's
+)
 
 
 def install(conn: Connection, inst: Installation) -> list[Definer]:
@@ -762,22 +778,29 @@ def install(conn: Connection, inst: Installation) -> list[Definer]:
     checks the caller itself and logs a refusal (migration 0014)."""
     for sql in helpers(inst):
         conn.execute(text(sql))
-    everyone = ", ".join(quote(r) for r in inst.groups.values())
     for helper in HELPER_SIGNATURES:
         conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {helper} FROM PUBLIC"))
+    for retired in RETIRED_SIGNATURES:
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {retired}"))
     functions = definers(conn)
     for fn in functions:
-        create, _ = definition(inst, fn)
-        conn.execute(text(create))
-        conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM PUBLIC"))
-        conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {everyone}"))
+        install_one(conn, inst, fn)
     return functions
+
+
+def install_one(conn: Connection, inst: Installation, fn: Definer) -> None:
+    """Create (or replace) one function, with EXECUTE for every group."""
+    create, _ = definition(inst, fn)
+    conn.execute(text(create))
+    everyone = ", ".join(quote(r) for r in inst.groups.values())
+    conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM PUBLIC"))
+    conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {everyone}"))
 
 
 def uninstall(conn: Connection, inst: Installation) -> None:
     """Drop the functions; the audit trail's rule as migration 0009 wrote it."""
-    for fn in definers(None):
-        conn.execute(text(f"DROP FUNCTION IF EXISTS {fn.signature}"))
+    for signature in (*(fn.signature for fn in definers(None)), *RETIRED_SIGNATURES):
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {signature}"))
     for helper in HELPER_SIGNATURES:
         conn.execute(text(f"DROP FUNCTION IF EXISTS {helper}"))
     (event_rule,) = (f for f in security_sql.trigger_functions(inst) if "rd_event_insert()" in f)

@@ -8,9 +8,9 @@ and its parameters and results are typed by the same SQLAlchemy types. The SQLAl
 around the driver connection still does the pooling, a lost connection is invalidated, and a
 driver error is reported as one through SQLAlchemy would be (storage/failures.py).
 
-Bulk loads (``bulk_insert``) go the same way: COPY on PostgreSQL, the driver's ``executemany``
-on SQLite, with each value converted by its column's SQLAlchemy type exactly as an ORM insert
-would convert it.
+Bulk loads go the same way: on SQLite the driver's ``executemany`` (``bulk_insert``), with
+each value converted by its column's SQLAlchemy type exactly as an ORM insert would convert it;
+on PostgreSQL one statement that takes the whole batch as one parameter (``execute_batch``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, TextualSelect
+from sqlalchemy import Connection, Table, TextualSelect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
-from reviewdesk.storage.engine import dump_json
 from reviewdesk.storage.failures import database_error
 
 _Processor = Callable[[Any], Any]
@@ -109,51 +108,26 @@ def _driver_errors(conn: Connection, sql: str, params: Any) -> Iterator[None]:
 
 
 def bulk_insert(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    copy: bool = True,
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` (values in ``columns`` order) in ``conn``'s transaction.
+    """Insert ``rows`` (values in ``columns`` order) in ``conn``'s transaction, on SQLite.
 
-    PostgreSQL loads them with COPY unless ``copy`` is False: COPY is refused on a table with
-    row-level security to a login it binds (a producer's, docs/security.md).
+    PostgreSQL's loads are one statement that takes the whole batch as one parameter
+    (``execute_batch``), which row-level security allows.
     """
     dialect = conn.dialect
-    postgres = dialect.name == "postgresql"
-    copy = copy and postgres
+    if dialect.name != "sqlite":
+        raise ValueError(f"bulk_insert loads SQLite only, not {dialect.name}")
     processors = [
-        # COPY takes JSON as text, which the server parses: no psycopg Jsonb wrapper needed.
-        dump_json
-        if copy and isinstance(table.c[name].type, JSON)
-        else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        for name in columns
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
     ]
     if any(processors):
         rows = _converted(rows, processors)
-    names = ", ".join(columns)
-    driver = conn.connection.driver_connection
-    if copy:
-        sql = f"COPY {table.name} ({names}) FROM STDIN"
-        with (
-            _driver_errors(conn, sql, None),
-            driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(sql) as loader,
-        ):
-            for row in rows:
-                loader.write_row(row)
-    else:
-        # Names from ReviewDesk's own table definition, never from input.
-        marks = ", ".join(("%s" if postgres else "?") for _ in columns)
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-        with _driver_errors(conn, sql, None):
-            if postgres:
-                with driver.cursor() as cursor:  # type: ignore[union-attr]
-                    cursor.executemany(sql, rows)
-            else:
-                driver.executemany(sql, rows)  # type: ignore[union-attr]
+    # Names from ReviewDesk's own table definition, never from input.
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    with _driver_errors(conn, sql, None):
+        conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
 
 
 def _converted(

@@ -86,6 +86,7 @@ _TYPED: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "idle_after": UtcDateTime,
     "resolved_at": UtcDateTime,
     "attempted_at": UtcDateTime,
+    "day_start": UtcDateTime,
 }
 SUBMIT_CHUNK = 1000
 

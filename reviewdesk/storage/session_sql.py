@@ -72,6 +72,19 @@ _LAST_SERVED = typed_sql(
     "SELECT gold_item_id FROM gold_serve WHERE reviewer = :reviewer ORDER BY id DESC LIMIT 1"
 )
 _LAST_GOLD_ITEM = text("SELECT max(id) FROM gold_item")
+# Sessions started and reviews done by a reviewer since the start of their review day: what
+# the daily limits count. A new session records the reviews in it (day_reviews_before), which
+# bound its claims; on PostgreSQL rd_start_session runs this same statement (definer_sql), so
+# that the count is the server's, not a number the client passes.
+DAY_COUNTS = """SELECT count(*) AS sessions, COALESCE(sum(reviews), 0) AS reviews
+        FROM review_session WHERE reviewer = :reviewer AND started_at >= :day_start"""
+# A new session with the day's count so far; ``{now}`` is the statement's clock. Built from
+# constants only.
+SESSION_START = f"""INSERT INTO review_session (reviewer, started_at, last_activity_at, day_start,
+                                day_reviews_before)
+    SELECT :reviewer, {{now}}, {{now}}, :day_start, today.reviews FROM ({DAY_COUNTS}) today"""  # noqa: S608
+_DAY_COUNTS = typed_sql(DAY_COUNTS)
+_SESSION_START = typed_sql(SESSION_START.format(now=":now"))
 # A served gold draft counts against the session as a claim does, behind the claim's own fence.
 _GOLD_CLAIM_COUNTED = typed_sql(
     "UPDATE review_session SET claims = claims + 1, last_activity_at = :now "  # noqa: S608
@@ -169,23 +182,17 @@ class SessionStore:
     def day_counts(self, reviewer: str, day_start: datetime) -> tuple[int, int]:
         """Sessions started and reviews done by the reviewer since ``day_start``."""
         with self._read() as conn:
-            row = conn.execute(
-                select(func.count(), func.coalesce(func.sum(SESSION.c.reviews), 0)).where(
-                    SESSION.c.reviewer == reviewer, SESSION.c.started_at >= day_start
-                )
-            ).one()
+            row = conn.execute(_DAY_COUNTS, {"reviewer": reviewer, "day_start": day_start}).one()
         return int(row[0]), int(row[1])
 
-    def start(
-        self, *, reviewer: str, now: datetime, day_start: datetime, day_reviews_before: int
-    ) -> SessionSnapshot:
-        """Open a session; if another client opened one for this reviewer first, that one."""
+    def start(self, *, reviewer: str, now: datetime, day_start: datetime) -> SessionSnapshot:
+        """Open a session, counting the reviewer's reviews since ``day_start`` into it; if
+        another client opened one for this reviewer first, that one."""
         if self._definers is not None:
             with self.engines.statement.connect() as conn:
                 self._definers.call(
                     conn, "rd_start_session", "reviewer",
-                    reviewer=reviewer, day_start=day_start,
-                    day_reviews_before=day_reviews_before, now=now if self.clock else None,
+                    reviewer=reviewer, day_start=day_start, now=now if self.clock else None,
                 )  # fmt: skip
             opened = self.open_session(reviewer)
             assert opened is not None
@@ -193,13 +200,7 @@ class SessionStore:
         try:
             with self.engines.write.begin() as conn:
                 conn.execute(
-                    insert(SESSION).values(
-                        reviewer=reviewer,
-                        started_at=now,
-                        last_activity_at=now,
-                        day_start=day_start,
-                        day_reviews_before=day_reviews_before,
-                    )
+                    _SESSION_START, {"reviewer": reviewer, "now": now, "day_start": day_start}
                 )
         except IntegrityError:
             pass  # the unique open-session index: someone else started it

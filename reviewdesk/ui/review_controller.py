@@ -307,6 +307,7 @@ class ReviewController(QObject):
         self._buffer: deque[Prepared] = deque()  # claimed ahead, shown next
         self._writing: Prepared | None = None  # its decision is being written
         self._claiming = False
+        self._claim_again = False  # claim once more if the claim on its way finds none
         self._renewing: set[str] = set()
         self._skipped: deque[int] = deque(maxlen=SKIP_MEMORY)
         self._keys: dict[str, str] = {}  # lease id -> idempotency key of its decision
@@ -591,8 +592,14 @@ class ReviewController(QObject):
         self._submit(lambda: session.history(lease), loaded, self._log_failure, "history")
 
     # -- claiming -----------------------------------------------------------------------------
-    def _claim(self) -> None:
-        if self._claiming or self.closed or self._ending:
+    def _claim(self, *, again: bool = False) -> None:
+        """Claim the next draft. ``again``: something changed (a draft told of, skipped drafts
+        given back) after a claim already on its way may have looked, so if that one finds
+        none, it is asked once more."""
+        if self._claiming:
+            self._claim_again = self._claim_again or again
+            return
+        if self.closed or self._ending:
             return
         self._claiming = True
         self._retry_timer.stop()
@@ -611,11 +618,15 @@ class ReviewController(QObject):
 
     def _claimed(self, serial: int, prepared: Prepared | None) -> None:
         self._claiming = False
+        again, self._claim_again = self._claim_again, False
         if self.closed or self._ending:
             return  # ending the session gave its lease back
         self._set_online(True)
         self._refusal = None
         self.notice_resolved.emit(CLAIM_TOPIC)
+        if prepared is None and again:
+            self._claim()  # its "none" may predate the change
+            return
         if prepared is None:
             if self._current is None and not self._buffer and self._writing is None:
                 if self._state is not ReviewState.EMPTY:
@@ -637,6 +648,7 @@ class ReviewController(QObject):
 
     def _claim_failed(self, exc: Exception) -> None:
         self._claiming = False
+        self._claim_again = False  # the retry claims afresh
         if self.closed or self._ending:
             return
         if isinstance(exc, ReviewDeskError) and not isinstance(exc, DatabaseUnavailable):
@@ -902,7 +914,7 @@ class ReviewController(QObject):
         if self._state is ReviewState.EMPTY and self._skipped:
             self._skipped.clear()
         if self._state in (ReviewState.EMPTY, ReviewState.ERROR):
-            self._claim()
+            self._claim(again=True)
         self._refresh_counts()
 
     # -- keeping leases -----------------------------------------------------------------------
@@ -1002,7 +1014,7 @@ class ReviewController(QObject):
         if self.closed:
             return
         if self._state in (ReviewState.EMPTY, ReviewState.ERROR):
-            self._claim()
+            self._claim(again=True)
         changed, self._settings_changed = self._settings_changed, False
         self._refresh_counts(limits=changed or not self._live, fresh=changed)
 

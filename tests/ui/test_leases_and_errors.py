@@ -488,3 +488,66 @@ def test_a_cannot_get_the_next_draft_banner_goes_when_a_draft_comes(
     h.wait_for_draft("d-01")
     assert not bar.isVisible()
     assert h.window.status_text["connection"] == "● Connected"
+
+
+def test_refresh_while_a_claim_is_on_its_way_brings_the_skipped_draft_back(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F5 on an empty queue gives the skipped drafts back. A claim already on its way then (the
+    database told of a change just before) still passes them over: its empty answer must not
+    leave the desk empty."""
+    h = desk_harness(drafts(2))
+    h.wait_for_draft("d-01")
+    h.press(Key.Key_S)
+    h.wait_for_draft("d-02")
+    h.press(Key.Key_A)
+    h.wait_for_state(ReviewState.EMPTY)
+    h.wait_idle()
+    real_claim = h.desk.claim
+    gate = threading.Event()
+    held: list[tuple[int, ...]] = []
+
+    def slow_claim(*args: Any, **kwargs: Any) -> Any:
+        if not held:
+            held.append(tuple(kwargs.get("exclude", ())))
+            gate.wait(10)
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(h.desk, "claim", slow_claim)
+    h.controller.database_changed()  # a change told: the empty desk looks again
+    h.qtbot.waitUntil(lambda: bool(held))
+    assert held[0] != ()  # this claim still passes the skipped draft over
+    h.press(Key.Key_F5)
+    gate.set()
+    h.wait_for_draft("d-01")
+
+
+def test_a_draft_submitted_while_a_claim_is_on_its_way_reaches_an_empty_desk(
+    desk_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database tells of a new draft while the empty desk's claim is on its way, having
+    already looked and found none: that claim's empty answer must not leave the desk empty."""
+    h = desk_harness([], wait=ReviewState.EMPTY)
+    h.wait_idle()
+    real_claim = h.desk.claim
+    looked, gate = threading.Event(), threading.Event()
+
+    def slow_answer(*args: Any, **kwargs: Any) -> Any:
+        lease = real_claim(*args, **kwargs)
+        if not looked.is_set():
+            looked.set()
+            gate.wait(10)
+        return lease
+
+    monkeypatch.setattr(h.desk, "claim", slow_answer)
+    h.controller.database_changed()  # the empty desk looks again
+    h.qtbot.waitUntil(looked.is_set)
+    told: list[object] = []
+    assert h.desk_app.listener is not None
+    h.desk_app.listener.changed.connect(told.append)  # after the controller's own slot
+    with h.verify() as producer:
+        producer.submit(drafts(1, prefix="new"))
+    # Told of it, and the change read (after the coalescing wait), while the claim is out.
+    h.qtbot.waitUntil(lambda: bool(told) and not h.controller._change_timer.isActive())
+    gate.set()
+    h.wait_for_draft("new-01")
