@@ -156,6 +156,7 @@ def _queue_statements() -> dict[str, str]:
         "renew": _text(store._renew),
         "release": _text(store._release),
         "decide": _text(store._decide),
+        **{f"count_{i}": sql for i, sql in enumerate(store._count)},
     }
 
 
@@ -184,9 +185,12 @@ def _type(conn: Connection | None, table: str, column: str) -> str:
     return _types(conn, table, (column,))[0][1]
 
 
-def definers(conn: Connection | None) -> list[Definer]:
+def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]:
     """Every function, rendered for the installation ``conn`` is connected to (result types
-    follow the tables' columns; without a connection, the names only)."""
+    follow the tables' columns; without a connection, the names only). ``counting``: rd_decide
+    counts the decision toward its review policy's plan (migration 0016); without it, rd_decide
+    as migration 0014 made it, which says whether a policy routed the draft for the client to
+    count it."""
     stmts = _queue_statements()
     draft = _types(conn, "draft", DRAFT_COLUMNS)
     owner_type = dict(draft)["lease_owner"]
@@ -227,6 +231,24 @@ def definers(conn: Connection | None) -> list[Definer]:
     from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
+    lock, events, state, outcome = (render(stmts[f"count_{i}"]) for i in range(4))
+    # After the decision, in its transaction: its count toward its review policy's plan
+    # (policy_sql); a draft no policy routed costs the lock's one statement, which finds
+    # nothing.
+    count = f"""
+    {lock};
+    IF FOUND THEN
+        {events};
+        {state};
+        {outcome};
+    END IF;"""
+    decide_returns = (
+        *_types(conn, "decision_attempt", ("outcome", "detail")),
+        ("decision_id", _type(conn, "decision", "id")),
+        ("fast_run", _type(conn, "review_session", "fast_run")),
+        ("was_nudged", _type(conn, "review_session", "nudged")),
+        *_types(conn, "decision", ("decided_at", "low_attention")),
+    )
     session_open = render(
         SESSION_OPEN.format(idle_cutoff="now() - make_interval(secs => :idle_seconds)")
     )
@@ -274,21 +296,17 @@ def definers(conn: Connection | None) -> list[Definer]:
             "reviewer",
             "Deciding",
             (*parameters(stmts["decide"]), "now"),
-            (
-                ("refused", "text"),
-                ("routed", "boolean"),
-                *_types(conn, "decision_attempt", ("outcome", "detail")),
-                ("decision_id", _type(conn, "decision", "id")),
-                ("fast_run", _type(conn, "review_session", "fast_run")),
-                ("was_nudged", _type(conn, "review_session", "nudged")),
-                *_types(conn, "decision", ("decided_at", "low_attention")),
-            ),
+            (("refused", "text"), *decide_returns)
+            if counting
+            else (("refused", "text"), ("routed", "boolean"), *decide_returns),
             # A retry with the key of a decision still being written waits for it, and then
             # (its statement reading afresh) replays it rather than finding the draft decided.
             "PERFORM pg_advisory_xact_lock(hashtext('rd_decide'), hashtext(p_key));\n    "
-            # ``routed``: whether a review policy routed the draft, so that a decision on a
-            # draft no policy routed costs no second round trip (services/policies).
-            f"RETURN QUERY {_with_refused(render(stmts['decide']), routed)};",
+            + (
+                f"RETURN QUERY {_with_refused(render(stmts['decide']))};{count}"
+                if counting
+                else f"RETURN QUERY {_with_refused(render(stmts['decide']), routed)};"
+            ),
         ),
         Definer(
             "rd_flag_low_attention",
@@ -757,15 +775,16 @@ def _event_rule(inst: Installation, refuse: str) -> str:
 HELPER_SIGNATURES = ("rd_refuse(text, text, text)", "rd_refusal(text, text, text)")
 
 
-def install(conn: Connection, inst: Installation) -> list[Definer]:
+def install(conn: Connection, inst: Installation, *, counting: bool = True) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
-    checks the caller itself and logs a refusal (migration 0014)."""
+    checks the caller itself and logs a refusal (migration 0014). ``counting``: as
+    ``definers``."""
     for sql in helpers(inst):
         conn.execute(text(sql))
     everyone = ", ".join(quote(r) for r in inst.groups.values())
     for helper in HELPER_SIGNATURES:
         conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {helper} FROM PUBLIC"))
-    functions = definers(conn)
+    functions = definers(conn, counting=counting)
     for fn in functions:
         create, _ = definition(inst, fn)
         conn.execute(text(create))
