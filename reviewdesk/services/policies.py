@@ -1,9 +1,10 @@
 """Review policies: less review with a guarantee on what goes out bad (docs/policies.md).
 
 ``desk.policies`` (a PolicyService) sets, shows and resets policies; ReviewDesk routes each
-submitted draft of a cell under a sampling policy in the submit's own transaction and counts
-each decision on a routed draft toward its cell's plan. The plan math is core/sampling_plan.py,
-the defect rule core/defects.py, the drift alarm core/drift.py, the SQL storage/policy_sql.py.
+submitted draft of a cell under a sampling policy in the submit's own transaction, and storage
+counts each decision on a routed draft toward its cell's plan in the decision's own transaction.
+The plan math is core/sampling_plan.py, the defect rule core/defects.py, the drift alarm
+core/drift.py (the reference model), the SQL storage/policy_sql.py (the count, written again).
 """
 
 from __future__ import annotations

@@ -233,14 +233,16 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
     lock, events, state, outcome = (render(stmts[f"count_{i}"]) for i in range(4))
     # After the decision, in its transaction: its count toward its review policy's plan
-    # (policy_sql); a draft no policy routed costs the lock's one statement, which finds
-    # nothing.
+    # (policy_sql). A draft no policy routed costs one primary-key probe (the lock's statement
+    # would cost it a fifth of the function's own time: docs/benchmarks.md).
     count = f"""
-    {lock};
-    IF FOUND THEN
-        {events};
-        {state};
-        {outcome};
+    IF EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) THEN
+        {lock};
+        IF FOUND THEN
+            {events};
+            {state};
+            {outcome};
+        END IF;
     END IF;"""
     decide_returns = (
         *_types(conn, "decision_attempt", ("outcome", "detail")),
