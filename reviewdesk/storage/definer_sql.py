@@ -12,11 +12,12 @@ it never raises after logging, which would roll the log back. The installation's
 its own clock (``p_now``); a team member's calls always use the server's ``now()``.
 
 One definition: the claim, renewal, release and decision are the queue's own one-statement
-CTEs (queue_pg.PostgresQueueStore), rendered here as function bodies: each ``:name``
-parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``. The other functions
-are written here once; the storage layer calls them (queue_pg.DefinerCalls). tests/test_roles.py
-checks that the installed bodies are what this module renders now, so a changed statement
-without a new migration fails a test.
+CTEs (queue_pg.PostgresQueueStore), and the decision's count toward its review policy's plan is
+policy_sql's statements (which SQLite's decide runs too), rendered here as function bodies:
+each ``:name`` parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``. The
+other functions are written here once; the storage layer calls them (queue_pg.DefinerCalls).
+tests/test_roles.py checks that the installed bodies are what this module renders now, so a
+changed statement without a new migration fails a test.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
     lock, events, state, outcome = (render(stmts[f"count_{i}"]) for i in range(4))
     # After the decision, in its transaction: its count toward its review policy's plan
     # (policy_sql). A draft no policy routed costs one primary-key probe (the lock's statement
-    # would cost it a fifth of the function's own time: docs/benchmarks.md).
+    # alone cost such a decision about 0.2 ms of the server's time: docs/benchmarks.md).
     count = f"""
     IF EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) THEN
         {lock};

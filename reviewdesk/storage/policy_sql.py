@@ -4,8 +4,8 @@ The plan state of a cell is shared by every producer and reviewer. Routing reads
 submit's own transaction (``route_submitted``, called by QueueStore.submit), holding the state
 rows FOR SHARE on PostgreSQL so that a decision cannot change a phase under it; a decision's
 count (the COUNT_ statements, inside the decision's own transaction) and a reset lock them FOR
-UPDATE. On SQLite every write
-transaction begins IMMEDIATE and holds the database's write lock, which serializes them all.
+UPDATE. On SQLite every write transaction begins IMMEDIATE and holds the database's write lock,
+which serializes them all.
 
 A released draft's result cursor comes from the decision ids' sequence, so that results and
 releases share one cursor order (``NEXT_CURSOR_SQLITE`` on SQLite, which has no sequence:
