@@ -540,6 +540,9 @@ def test_the_functions_hold_the_queue_statements(site: Site) -> None:
         installed = _functions(conn)
     assert "FOR UPDATE SKIP LOCKED" in installed["rd_claim"][2]
     assert "INSERT INTO decision_attempt" in installed["rd_decide"][2]
+    # The decision's count toward its review policy's plan, in the same function (policy_sql).
+    for statement in ("UPDATE policy_state", "INSERT INTO policy_event", "UPDATE policy_routing"):
+        assert statement in installed["rd_decide"][2]
     assert definer_sql.GOLD_PICK_WINDOW == GOLD_PICK_WINDOW
 
 
