@@ -19,6 +19,10 @@ Run from the repository root::
 
 PostgreSQL from ``--pg-url`` (default ``postgresql+psycopg://root@127.0.0.1:5432/test``, a
 superuser: it sets ``track_functions`` for the login); a schema of its own, dropped after.
+
+With ``--routed``, every category is under a review policy (AOQL 2%, f = 1/10) before the
+drafts are submitted: each draft is routed for review in screening, and each decision counts
+toward its cell's plan.
 """
 
 from __future__ import annotations
@@ -82,6 +86,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drafts", type=int, default=5000)
     parser.add_argument("--cycles", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument(
+        "--routed",
+        action="store_true",
+        help="put every category under a review policy first, so that each decision counts",
+    )
     return parser.parse_args(argv)
 
 
@@ -90,7 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     records = make_records(read_rows(args.data), args.drafts, seed=7)
     with fresh_database("postgresql", args.pg_url, Path("/tmp")) as (url, _dsn):
         with ReviewDesk.open(url, upgrade=True) as root:
-            root.submit(records, source="benchmark")
+            if args.routed:
+                categories = sorted({r["category"] for r in records})
+                root.submit(
+                    [{"id": f"seed-{c}", "draft": "Seed.", "category": c} for c in categories]
+                )
+                for category in categories:
+                    root.policies.set(
+                        category, aoql=0.02, fraction=0.1, note="Benchmark.", by="lead"
+                    )
+            report = root.submit(records, source="benchmark")
+            assert len(report.routings) == (len(records) if args.routed else 0)
             root.set_session_limits(BENCH_LIMITS)
         owner = create_engine(url, isolation_level="AUTOCOMMIT")
         login = f"cost_{uuid.uuid4().hex[:8]}"

@@ -16,6 +16,7 @@ from reviewdesk.core.sampling_plan import Phase
 from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services.export import ExportOptions, export_dataset
 from reviewdesk.services.stats import StatsService
+from reviewdesk.storage import migrate
 from reviewdesk.storage.policy_sql import PolicyStore
 from tests.conftest import DeskFactory
 
@@ -239,6 +240,26 @@ def test_an_undone_clear_decided_again_as_a_defect_counts(seeded: ReviewDesk) ->
     again = desk.undo("ana")
     desk.decide(again, "reject", reason="other")
     assert cell(desk) == (Phase.SCREENING, 0)
+    # Nothing else counts twice: a defect decided again as clear, nor a clear again as clear.
+    again = desk.undo("ana")
+    desk.decide(again, "approve")
+    assert cell(desk) == (Phase.SCREENING, 0)
+    lease = desk.claim("ana")
+    assert lease is not None
+    desk.decide(lease, "approve")
+    assert cell(desk) == (Phase.SCREENING, 1)
+    again = desk.undo("ana")
+    desk.decide(again, "approve")
+    assert cell(desk) == (Phase.SCREENING, 1)
+    again = desk.undo("ana")
+    desk.decide(again, "edit", text="a text edited well beyond the trivial", review_seconds=30)
+    assert cell(desk) == (Phase.SCREENING, 0)
+    again = desk.undo("ana")
+    desk.decide(again, "approve")
+    assert cell(desk) == (Phase.SCREENING, 0)
+    with desk.policies._store.engines.write.connect() as conn:
+        outcomes = conn.execute(text("SELECT outcome FROM policy_routing ORDER BY draft_id"))
+        assert outcomes.scalars().all() == ["defect", "defect"]
 
 
 @pytest.mark.parametrize(
@@ -284,24 +305,33 @@ def test_every_change_is_kept_with_who_when_and_why(desk: ReviewDesk) -> None:
     assert desk.submit(drafts("a", 10)).routings == ()
 
 
-def test_a_decision_not_counted_is_caught_up(
-    seeded: ReviewDesk, monkeypatch: pytest.MonkeyPatch
+def test_decisions_the_plan_did_not_count_before_the_upgrade_are_counted_by_it(
+    seeded: ReviewDesk,
 ) -> None:
+    """Before migration 0017 the client counted a decision after it committed; one that stopped
+    in between left it uncounted. The upgrade counts those, oldest first."""
     desk = sampling_desk(seeded)
     desk.submit(drafts("s", 20))
-
-    def fail(*args: object, **kwargs: object) -> None:
-        raise DatabaseUnavailable("the server went away")
-
-    monkeypatch.setattr(PolicyStore, "record_outcome", fail)
     lease = desk.claim("ana")
     assert lease is not None
-    # The decision committed: it is reported as recorded, though the plan could not count it.
-    decision = desk.decide(lease, "reject", reason="other")
-    assert decision.label.value == "rejected"
-    monkeypatch.undo()
-    with desk.policies._store.engines.write.connect() as conn:
-        assert conn.execute(text("SELECT phase FROM policy_state")).scalar() == "sampling"
-    # The lead's next look counts it: the defect returns the cell to screening.
+    desk.decide(lease, "reject", reason="other")
     assert cell(desk) == (Phase.SCREENING, 0)
-    assert desk.policies.catch_up() == 0
+    engine = desk.policies._store.engines.write
+    # What a stopped client left: the decision, and the plan as it was before it.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE policy_routing SET outcome = NULL"))
+        conn.execute(text("UPDATE policy_state SET phase = 'sampling', clear_run = 0, cusum = 0"))
+        conn.execute(text("DELETE FROM policy_event WHERE kind = 'defect'"))
+    assert cell(desk) == (Phase.SAMPLING, 0)
+    migrate.downgrade(engine, "0016")
+    migrate.upgrade(engine)
+    assert cell(desk) == (Phase.SCREENING, 0)
+    view = desk.policies.show("billing")[0]
+    assert [(e.kind, e.old, e.new) for e in view.history if e.kind == "defect"] == [
+        ("defect", {"phase": "sampling", "clear_run": 0}, {"phase": "screening", "clear_run": 0})
+    ]
+    # Counted once: the next decisions count as they are made.
+    lease = desk.claim("ana")
+    assert lease is not None
+    desk.decide(lease, "approve")
+    assert cell(desk) == (Phase.SCREENING, 1)

@@ -298,9 +298,11 @@ SQL = {
     "policy-state-insert": (
         "INSERT INTO policy_state (policy_id, model_key, phase, clear_run, cusum, updated_at) "
         "SELECT id, 'm', 'sampling', 99, 0, now() FROM policy",
-        "ooon",
+        "noon",
     ),
-    "policy-state-update": ("UPDATE policy_state SET clear_run = clear_run + 1", "oonn"),
+    # A decision counts toward its plan inside rd_decide: a reviewer writes no plan state, no
+    # routing's outcome, no policy history; a lead's policy changes and resets write them.
+    "policy-state-update": ("UPDATE policy_state SET clear_run = clear_run + 1", "nonn"),
     "policy-state-delete": ("DELETE FROM policy_state", "nnnn"),
     "policy-routing-select": ("SELECT count(*) FROM policy_routing", "oooo"),
     "policy-routing-insert": (
@@ -309,13 +311,13 @@ SQL = {
         "FROM policy",
         "nnon",
     ),
-    "policy-routing-count": ("UPDATE policy_routing SET outcome = outcome", "oonn"),
+    "policy-routing-count": ("UPDATE policy_routing SET outcome = outcome", "nnnn"),
     "policy-routing-ack": ("UPDATE policy_routing SET delivered_at = now()", "nnon"),
     "policy-routing-delete": ("DELETE FROM policy_routing", "nnnn"),
     "policy-event-select": ("SELECT count(*) FROM policy_event", "oooo"),
     "policy-event-insert": (
         "INSERT INTO policy_event (policy_id, kind, at) SELECT id, 'changed', now() FROM policy",
-        "ooon",
+        "noon",
     ),
     "policy-event-update": ("UPDATE policy_event SET note = 'x'", "nnnn"),
     "policy-event-delete": ("DELETE FROM policy_event", "nnnn"),
@@ -538,6 +540,9 @@ def test_the_functions_hold_the_queue_statements(site: Site) -> None:
         installed = _functions(conn)
     assert "FOR UPDATE SKIP LOCKED" in installed["rd_claim"][2]
     assert "INSERT INTO decision_attempt" in installed["rd_decide"][2]
+    # The decision's count toward its review policy's plan, in the same function (policy_sql).
+    for statement in ("UPDATE policy_state", "INSERT INTO policy_event", "UPDATE policy_routing"):
+        assert statement in installed["rd_decide"][2]
     assert definer_sql.GOLD_PICK_WINDOW == GOLD_PICK_WINDOW
 
 
@@ -853,7 +858,7 @@ def test_cli(
 def test_a_review_policy_runs_under_each_persons_login(site: Site) -> None:
     """A lead sets a policy, a producer's drafts are routed by it, a reviewer's decisions are
     counted toward it, the producer collects and acknowledges what it released: each under
-    their own login, with the grants of migration 0012."""
+    their own login, with the grants of migrations 0012 and 0017."""
     category = f"policy-{uuid.uuid4().hex[:6]}"
     site.root.submit([{"id": f"seed-{category}", "draft": "Seed", "category": category}])
     lead = site.desks["lead"]
@@ -864,18 +869,29 @@ def test_a_review_policy_runs_under_each_persons_login(site: Site) -> None:
     ]
     report = site.desks["producer"].submit(drafts)
     assert len(report.routings) == 12
-    reviewer, login = site.desks["reviewer"], site.login("reviewer")
-    counted = 0
-    for _ in range(12):  # the variety rule may serve another category's draft in between
-        lease = reviewer.claim(login)
-        assert lease is not None
-        reviewer.decide(lease, "approve")
-        counted += lease.draft.category == category
-        if counted == 3:
-            break
-    assert counted == 3
+    # A reviewer's decisions, and a lead's, count in rd_decide: neither writes the plan itself.
+    for role, n in (("reviewer", 3), ("lead", 1)):
+        desk, login = site.desks[role], site.login(role)
+        counted = 0
+        for _ in range(12):  # the variety rule may serve another category's draft in between
+            lease = desk.claim(login)
+            assert lease is not None
+            desk.decide(lease, "approve")
+            counted += lease.draft.category == category
+            if counted == n:
+                break
+        assert counted == n
     (view,) = lead.policies.show(category)
-    assert sum(cell.reviewed for cell in view.cells) >= 3
+    assert sum(cell.reviewed for cell in view.cells) >= 4
+    with site.owner.connect() as conn:
+        outcomes = conn.execute(
+            text(
+                "SELECT r.outcome FROM policy_routing r JOIN policy p ON p.id = r.policy_id "
+                "WHERE p.category = :c AND r.outcome IS NOT NULL"
+            ),
+            {"c": category},
+        )
+        assert outcomes.scalars().all() == ["clear"] * 4
     assert [e.actor for e in view.history if e.kind == "created"] == [site.login("lead")]
     released = [
         r for r in site.desks["producer"].results(include_delivered=True) if r.routing is not None

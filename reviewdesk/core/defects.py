@@ -3,6 +3,10 @@
 A defect is a draft that would have gone out bad had nobody reviewed it: rejected, escalated, or
 edited beyond the trivial-edit threshold. A comma is not a defect, unless the policy says trivial
 edits count too. A known-answer (gold) draft never counts: its answer is about the reviewer.
+
+The count of a decision in the database runs this rule again in SQL (storage/policy_sql.py,
+docs/architecture.md "Rules written again in SQL"); tests/test_policy_count_sql.py keeps the two
+the same.
 """
 
 from __future__ import annotations

@@ -152,6 +152,9 @@ def after_decision(
     alarm; its statistic runs on across screening phases, so that defects that each return the
     cell to screening add up, and its signal holds the cell in full review (Phase.HELD) until a
     lead resets it.
+
+    The database counts decisions with this rule written again in SQL (storage/policy_sql.py);
+    this function is its reference model (tests/test_policy_count_sql.py).
     """
     moved = after_outcome(state, defect=defect, clearance=clearance)
     if sampled:

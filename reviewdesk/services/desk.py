@@ -422,13 +422,9 @@ class ReviewDesk:
             assert written.decision is not None
             if retried:  # this call's own decision, recorded by the attempt that lost its reply
                 self._sessions.decided(lease.reviewer, lease.draft.category)
-            first = written.decision.decision
-            self._count_for_policy(lease, first.label, first.edit_distance)
-            return dataclasses.replace(first, replayed=True)
+            return dataclasses.replace(written.decision.decision, replayed=True)
         assert written.decided_at is not None
         self._sessions.decided(lease.reviewer, lease.draft.category)
-        if written.routed is not False:  # a draft no policy routed has nothing to count
-            self._count_for_policy(lease, write.label, write.edit_distance)
         nudge = self._attention(write, written.fast_run, written.was_nudged)
         # Built from what was written rather than read back: one round trip less per decision.
         return _written_decision(
@@ -438,18 +434,6 @@ class ReviewDesk:
             low_attention=written.low_attention or nudge,
             nudge=nudge,
         )
-
-    def _count_for_policy(self, lease: Lease, label: str, edit_distance: float | None) -> None:
-        """Count a decision toward its cell's plan, if a policy routed the draft. The decision
-        has committed already: a failure here is logged, never reported as a lost decision."""
-        try:
-            self._policies.count_decision(lease.draft_key, label, edit_distance)
-        except DatabaseUnavailable as exc:
-            log.error(
-                "the decision on %s is recorded, but its review policy could not count it: %s",
-                lease.draft.id,
-                exc,
-            )
 
     def _attention(self, write: DecisionWrite, fast_run: int | None, was_nudged: bool) -> bool:
         """When a run of fast approvals first reaches the threshold, flag the whole run and

@@ -1,9 +1,10 @@
 """Review policies: less review with a guarantee on what goes out bad (docs/policies.md).
 
 ``desk.policies`` (a PolicyService) sets, shows and resets policies; ReviewDesk routes each
-submitted draft of a cell under a sampling policy in the submit's own transaction and counts
-each decision on a routed draft toward its cell's plan. The plan math is core/sampling_plan.py,
-the defect rule core/defects.py, the drift alarm core/drift.py, the SQL storage/policy_sql.py.
+submitted draft of a cell under a sampling policy in the submit's own transaction, and storage
+counts each decision on a routed draft toward its cell's plan in the decision's own transaction.
+The plan math is core/sampling_plan.py, the defect rule core/defects.py, the drift alarm
+core/drift.py (the reference model), the SQL storage/policy_sql.py (the count, written again).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.defects import is_defect
-from reviewdesk.core.drift import after_decision
 from reviewdesk.core.errors import InvalidArgument
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.policy_cells import (
@@ -39,7 +39,7 @@ from reviewdesk.core.sampling_plan import (
 from reviewdesk.services.access import Access
 from reviewdesk.services.stats import wilson_interval
 from reviewdesk.storage.engine import Engines
-from reviewdesk.storage.policy_sql import Counted, PolicyStore, ReleasedDraft
+from reviewdesk.storage.policy_sql import PolicyStore, ReleasedDraft, alarm_values
 from reviewdesk.storage.queue_contract import SubmitTransaction
 
 NOTE_MAX = 2000
@@ -278,53 +278,21 @@ class PolicyService:
             by = self._access.person(by, what="lead")
         return note, by
 
-    # -- routing and counting (ReviewDesk calls these) -------------------------------------------
+    # -- routing (ReviewDesk calls this; a decision counts toward its plan in its own
+    # transaction, in storage: policy_sql's COUNT_ statements) -----------------------------------
     def router(self) -> SubmitRouter:
         """What QueueStore.submit calls to route one submission's new drafts."""
         return SubmitRouter(self._store)
 
-    def count_decision(
-        self, draft_key: int, label: str, edit_distance: float | None
-    ) -> Counted | None:
-        """Count a decision on a routed draft toward its cell's plan (once)."""
-
-        def judge(policy: Policy) -> bool:
-            return is_defect(label, edit_distance, trivial_edits_count=policy.trivial_edits_count)
-
-        def step(
-            policy: Policy, routing: Mapping[Any, Any], state: Mapping[Any, Any], defect: bool
-        ) -> tuple[PlanState, float, tuple[str, ...]]:
-            counted = after_decision(
-                PlanState(Phase(state["phase"]), state["clear_run"]),
-                float(state["cusum"]),
-                defect=defect,
-                sampled=routing["phase"] == Phase.SAMPLING.value and routing["route"] == "review",
-                clearance=policy.plan.clearance,
-                aoql=policy.aoql,
-            )
-            return counted.state, counted.statistic, counted.events
-
-        return self._store.record_outcome(draft_key, judge, step)
-
-    def catch_up(self, limit: int = 1000) -> int:
-        """Count decisions that committed but were not counted (the process deciding them
-        stopped in between); returns how many. The lead's views run it before they read."""
-        missed = self._store.uncounted(limit)
-        for row in missed:
-            self.count_decision(row["draft_id"], row["label"], row["edit_distance"])
-        return len(missed)
-
     # -- reading --------------------------------------------------------------------------------
     def overview(self) -> list[PolicyView]:
         """Every policy with its states, alarms and the latest history."""
-        self.catch_up()
         return self._views(self._store.policies())
 
     def show(
         self, category: str, *, min_confidence: float | None = None, model: str | None = None
     ) -> list[PolicyView]:
         """The policies of ``category`` (only the one of that floor and model, when given)."""
-        self.catch_up()
         found = [
             p
             for p in self._store.policies()
@@ -485,6 +453,7 @@ class PolicyService:
             "clearance": preview.plan.clearance,
             "trivial_edits_count": trivial_edits_count,
             "updated_by": by,
+            **alarm_values(aoql),
         }
         from_history = start_from_history and preview.clears_screening
         return self._save(

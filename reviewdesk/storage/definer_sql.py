@@ -12,12 +12,13 @@ it never raises after logging, which would roll the log back. The installation's
 its own clock (``p_now``); a team member's calls always use the server's ``now()``.
 
 One definition: the claim, renewal, release and decision are the queue's own one-statement
-CTEs (queue_pg.PostgresQueueStore), rendered here as function bodies: each ``:name``
-parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``; so is a session's
-start, with its count of the day's reviews (session_sql.SESSION_START). The other functions
-are written here once; the storage layer calls them (queue_pg.DefinerCalls). tests/test_roles.py
-checks that the installed bodies are what this module renders now, so a changed statement
-without a new migration fails a test.
+CTEs (queue_pg.PostgresQueueStore), and the decision's count toward its review policy's plan is
+policy_sql's statements (which SQLite's decide runs too), rendered here as function bodies:
+each ``:name`` parameter becomes the function's ``p_name`` and ``now()`` its ``v_now``; so is a
+session's start, with its count of the day's reviews (session_sql.SESSION_START). The other
+functions are written here once; the storage layer calls them (queue_pg.DefinerCalls).
+tests/test_roles.py checks that the installed bodies are what this module renders now, so a
+changed statement without a new migration fails a test.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def _queue_statements() -> dict[str, str]:
         "renew": _text(store._renew),
         "release": _text(store._release),
         "decide": _text(store._decide),
+        **{f"count_{i}": sql for i, sql in enumerate(store._count)},
     }
 
 
@@ -188,9 +190,12 @@ def _type(conn: Connection | None, table: str, column: str) -> str:
     return _types(conn, table, (column,))[0][1]
 
 
-def definers(conn: Connection | None) -> list[Definer]:
+def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]:
     """Every function, rendered for the installation ``conn`` is connected to (result types
-    follow the tables' columns; without a connection, the names only)."""
+    follow the tables' columns; without a connection, the names only). ``counting``: rd_decide
+    counts the decision toward its review policy's plan (migration 0017); without it, rd_decide
+    as migration 0014 made it, which says whether a policy routed the draft for the client to
+    count it."""
     stmts = _queue_statements()
     draft = _types(conn, "draft", DRAFT_COLUMNS)
     owner_type = dict(draft)["lease_owner"]
@@ -231,6 +236,26 @@ def definers(conn: Connection | None) -> list[Definer]:
     from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED, SESSION_START
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
+    lock, events, state, outcome = (render(stmts[f"count_{i}"]) for i in range(4))
+    # After the decision, in its transaction: its count toward its review policy's plan
+    # (policy_sql). A draft no policy routed costs one primary-key probe (the lock's statement
+    # alone cost such a decision about 0.2 ms of the server's time: docs/benchmarks.md).
+    count = f"""
+    IF EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) THEN
+        {lock};
+        IF FOUND THEN
+            {events};
+            {state};
+            {outcome};
+        END IF;
+    END IF;"""
+    decide_returns = (
+        *_types(conn, "decision_attempt", ("outcome", "detail")),
+        ("decision_id", _type(conn, "decision", "id")),
+        ("fast_run", _type(conn, "review_session", "fast_run")),
+        ("was_nudged", _type(conn, "review_session", "nudged")),
+        *_types(conn, "decision", ("decided_at", "low_attention")),
+    )
     session_open = render(
         SESSION_OPEN.format(idle_cutoff="now() - make_interval(secs => :idle_seconds)")
     )
@@ -278,21 +303,17 @@ def definers(conn: Connection | None) -> list[Definer]:
             "reviewer",
             "Deciding",
             (*parameters(stmts["decide"]), "now"),
-            (
-                ("refused", "text"),
-                ("routed", "boolean"),
-                *_types(conn, "decision_attempt", ("outcome", "detail")),
-                ("decision_id", _type(conn, "decision", "id")),
-                ("fast_run", _type(conn, "review_session", "fast_run")),
-                ("was_nudged", _type(conn, "review_session", "nudged")),
-                *_types(conn, "decision", ("decided_at", "low_attention")),
-            ),
+            (("refused", "text"), *decide_returns)
+            if counting
+            else (("refused", "text"), ("routed", "boolean"), *decide_returns),
             # A retry with the key of a decision still being written waits for it, and then
             # (its statement reading afresh) replays it rather than finding the draft decided.
             "PERFORM pg_advisory_xact_lock(hashtext('rd_decide'), hashtext(p_key));\n    "
-            # ``routed``: whether a review policy routed the draft, so that a decision on a
-            # draft no policy routed costs no second round trip (services/policies).
-            f"RETURN QUERY {_with_refused(render(stmts['decide']), routed)};",
+            + (
+                f"RETURN QUERY {_with_refused(render(stmts['decide']))};{count}"
+                if counting
+                else f"RETURN QUERY {_with_refused(render(stmts['decide']), routed)};"
+            ),
         ),
         Definer(
             "rd_flag_low_attention",
@@ -773,16 +794,17 @@ RETIRED_SIGNATURES = (
 )
 
 
-def install(conn: Connection, inst: Installation) -> list[Definer]:
+def install(conn: Connection, inst: Installation, *, counting: bool = True) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
-    checks the caller itself and logs a refusal (migration 0014)."""
+    checks the caller itself and logs a refusal (migration 0014). ``counting``: as
+    ``definers``."""
     for sql in helpers(inst):
         conn.execute(text(sql))
     for helper in HELPER_SIGNATURES:
         conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {helper} FROM PUBLIC"))
     for retired in RETIRED_SIGNATURES:
         conn.execute(text(f"DROP FUNCTION IF EXISTS {retired}"))
-    functions = definers(conn)
+    functions = definers(conn, counting=counting)
     for fn in functions:
         install_one(conn, inst, fn)
     return functions

@@ -2,9 +2,10 @@
 
 The plan state of a cell is shared by every producer and reviewer. Routing reads it inside the
 submit's own transaction (``route_submitted``, called by QueueStore.submit), holding the state
-rows FOR SHARE on PostgreSQL so that a decision cannot change a phase under it; a counted
-decision (``record_outcome``) and a reset lock them FOR UPDATE. On SQLite every write
-transaction begins IMMEDIATE and holds the database's write lock, which serializes them all.
+rows FOR SHARE on PostgreSQL so that a decision cannot change a phase under it; a decision's
+count (the COUNT_ statements, inside the decision's own transaction) and a reset lock them FOR
+UPDATE. On SQLite every write transaction begins IMMEDIATE and holds the database's write lock,
+which serializes them all.
 
 A released draft's result cursor comes from the decision ids' sequence, so that results and
 releases share one cursor order (``NEXT_CURSOR_SQLITE`` on SQLite, which has no sequence:
@@ -16,12 +17,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     RowMapping,
+    bindparam,
     func,
     insert,
     select,
@@ -31,6 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewdesk.core.clock import Clock, SystemClock
+from reviewdesk.core.defects import TRIVIAL_EDIT_DISTANCE
+from reviewdesk.core.domain import Label
+from reviewdesk.core.drift import Cusum
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.policy_cells import Policy, Routing, model_key, policy_for
 from reviewdesk.core.sampling_plan import Phase, PlanState, Route, review_probability, route
@@ -43,6 +48,7 @@ from reviewdesk.storage.tables import (
     PolicyRow,
     PolicyStateRow,
 )
+from reviewdesk.storage.types import UtcDateTime
 
 POLICY = PolicyRow.__table__  # type: ignore[attr-defined]
 STATE = PolicyStateRow.__table__  # type: ignore[attr-defined]
@@ -69,6 +75,150 @@ _RECORD_ROUTINGS_PG = """INSERT INTO policy_routing (draft_id, policy_id, model_
                 probability float8)) WITH ORDINALITY AS x
          ORDER BY x.ordinality) r"""
 _CHUNK = 1000
+
+# -- a decision's count toward its plan -------------------------------------------------------
+# The count runs inside the decision's own transaction: in rd_decide on PostgreSQL (definer_sql
+# renders it from queue_pg's statements), in SqliteQueueStore's decide on SQLite. These are the
+# rules of core/defects.is_defect and core/drift.after_decision (with sampling_plan.
+# after_outcome) written again in SQL, once for both engines; core keeps the Python model for
+# simulations, and tests/test_policy_count_sql.py runs both on random decision sequences. The
+# drift alarm's logs and interpolated limit are the policy row's (cusum_defect, cusum_clear,
+# cusum_limit, set with the policy), so the SQL only adds, compares and takes a maximum.
+#
+# ``{now}`` is the engine's time (PostgreSQL ``now()``, which definer_sql renders as the
+# function's clock; SQLite ``:now``), ``{json}`` the engine's JSON object builder; ``:key`` is
+# the decision's idempotency key. A live decision counts when the draft was routed, its cell's
+# state exists, and the routing was not counted yet, or was counted clear and this decision is
+# a defect (a draft decided again after an undo); nothing else counts twice.
+_DEFECT = (
+    "(dec.label IN ({stopped}) OR (dec.label = {edited} AND (p.trivial_edits_count "
+    "OR dec.edit_distance IS NULL OR dec.edit_distance > {trivial})))"
+).format(
+    stopped=", ".join(f"'{label.value}'" for label in (Label.REJECTED, Label.ESCALATED)),
+    edited=f"'{Label.EDITED.value}'",
+    trivial=repr(TRIVIAL_EDIT_DISTANCE),
+)
+_COUNTED = f"""counted AS (
+        SELECT c.draft_id, c.policy_id, c.model_key, c.defect, c.sampled, c.clearance,
+            c.cusum_defect, c.cusum_clear, c.cusum_limit
+        FROM (SELECT r.draft_id, r.policy_id, r.model_key, r.outcome, {_DEFECT} AS defect,
+                r.phase = 'sampling' AND r.route = 'review' AS sampled, p.clearance,
+                p.cusum_defect, p.cusum_clear, p.cusum_limit
+            FROM decision dec
+            JOIN policy_routing r ON r.draft_id = dec.draft_id
+            JOIN policy p ON p.id = r.policy_id
+            WHERE dec.idempotency_key = :key AND dec.undone_at IS NULL
+              AND EXISTS (SELECT 1 FROM policy_state s
+                          WHERE s.policy_id = r.policy_id AND s.model_key = r.model_key)) c
+        WHERE c.outcome IS NULL OR (c.outcome = 'clear' AND c.defect))"""
+# The cell's next state (core/drift.after_decision): only a sampled outcome moves the
+# statistic, which stays at 0 or above; reaching the limit restarts it and holds the cell
+# (alarm) unless it is held already; otherwise CSP-1 (core/sampling_plan.after_outcome).
+_PLAN_NEXT = f"""WITH {_COUNTED}, raised AS (
+        SELECT c.policy_id, c.model_key, c.defect, c.sampled, c.clearance, c.cusum_limit,
+            s.phase AS old_phase, s.clear_run AS old_run,
+            CASE WHEN NOT c.sampled THEN s.cusum
+                 WHEN s.cusum + CASE WHEN c.defect THEN c.cusum_defect ELSE c.cusum_clear END
+                      > 0.0
+                 THEN s.cusum + CASE WHEN c.defect THEN c.cusum_defect ELSE c.cusum_clear END
+                 ELSE 0.0 END AS statistic
+        FROM counted c JOIN policy_state s
+          ON s.policy_id = c.policy_id AND s.model_key = c.model_key
+    ), judged AS (
+        SELECT raised.*, (sampled AND statistic >= cusum_limit) AS signal FROM raised
+    ), plan_next AS (
+        SELECT policy_id, model_key, old_phase, old_run,
+            CASE WHEN old_phase = 'held' OR signal THEN 'held'
+                 WHEN defect THEN 'screening'
+                 WHEN old_phase = 'sampling' OR old_run + 1 >= clearance THEN 'sampling'
+                 ELSE 'screening' END AS phase,
+            CASE WHEN old_phase = 'held' THEN old_run
+                 WHEN signal OR defect THEN 0
+                 WHEN old_phase = 'sampling' THEN old_run
+                 WHEN old_run + 1 >= clearance THEN 0
+                 ELSE old_run + 1 END AS clear_run,
+            CASE WHEN signal THEN 0.0 ELSE statistic END AS cusum,
+            CASE WHEN old_phase = 'held' THEN NULL
+                 WHEN signal THEN 'alarm'
+                 WHEN defect AND old_phase = 'sampling' THEN 'defect'
+                 WHEN NOT defect AND old_phase <> 'sampling' AND old_run + 1 >= clearance
+                 THEN 'cleared' END AS kind
+        FROM judged
+    )"""
+# In order, in the decision's transaction: the cell's state row locked (PostgreSQL; its row
+# count says whether there is anything to count), the phase change or alarm recorded with the
+# state before and after, the state moved, the routing marked counted.
+COUNT_LOCK = f"""WITH {_COUNTED}
+    UPDATE policy_state SET updated_at = {{now}}
+    FROM counted c
+    WHERE policy_state.policy_id = c.policy_id AND policy_state.model_key = c.model_key"""
+COUNT_EVENTS = f"""{_PLAN_NEXT}
+    INSERT INTO policy_event (policy_id, model_key, kind, actor, at, note, "old", "new")
+    SELECT policy_id, model_key, kind, NULL, {{now}}, NULL,
+        {{json}}('phase', old_phase, 'clear_run', old_run),
+        {{json}}('phase', phase, 'clear_run', clear_run)
+    FROM plan_next WHERE kind IS NOT NULL"""
+COUNT_STATE = f"""{_PLAN_NEXT}
+    UPDATE policy_state SET phase = n.phase, clear_run = n.clear_run, cusum = n.cusum,
+        updated_at = {{now}}
+    FROM plan_next n
+    WHERE policy_state.policy_id = n.policy_id AND policy_state.model_key = n.model_key"""
+COUNT_OUTCOME = f"""WITH {_COUNTED}
+    UPDATE policy_routing SET outcome = CASE WHEN c.defect THEN 'defect' ELSE 'clear' END
+    FROM counted c
+    WHERE policy_routing.draft_id = c.draft_id"""
+JSON_OBJECT = {"postgresql": "jsonb_build_object", "sqlite": "json_object"}
+
+
+def count_missed(conn: Connection) -> int:
+    """Count, oldest first, the live decisions on routed drafts that their plans have not
+    counted: those a client made before migration 0017, which counted them after the decision
+    in a transaction of its own (and did not when it stopped in between). Returns how many."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        lock, *rest = (text(sql) for sql in count_statements(dialect, "now()"))
+        params: dict[str, Any] = {}
+    else:
+        lock, *rest = (
+            text(sql).bindparams(bindparam("now", type_=UtcDateTime))
+            if ":now" in sql
+            else text(sql)
+            for sql in count_statements(dialect, ":now")
+        )
+        params = {"now": datetime.now(UTC)}
+    keys = conn.execute(
+        text(
+            """SELECT dec.idempotency_key FROM policy_routing r JOIN decision dec
+                 ON dec.draft_id = r.draft_id AND dec.undone_at IS NULL
+               WHERE r.route = 'review' AND r.outcome IS NULL ORDER BY dec.id"""
+        )
+    ).scalars()
+    counted = 0
+    for key in list(keys):
+        if conn.execute(lock, {**params, "key": key}).rowcount:
+            counted += 1
+            for statement in rest:
+                conn.execute(statement, {**params, "key": key})
+    return counted
+
+
+def alarm_values(aoql: float) -> dict[str, float]:
+    """The policy row's drift alarm columns for ``aoql`` (core/drift.Cusum.for_rate)."""
+    alarm = Cusum.for_rate(aoql)
+    up, down = alarm.weights
+    return {"cusum_defect": up, "cusum_clear": down, "cusum_limit": alarm.limit}
+
+
+def count_statements(dialect: str, now: str) -> tuple[str, str, str, str]:
+    """The count's statements for ``dialect`` with time ``now``: (lock, events, state,
+    outcome); the last three run only when the lock found a state to count toward."""
+    json = JSON_OBJECT[dialect]
+    return tuple(  # type: ignore[return-value]
+        sql.replace("{now}", now).replace("{json}", json)
+        for sql in (COUNT_LOCK, COUNT_EVENTS, COUNT_STATE, COUNT_OUTCOME)
+    )
+
+
 _ROUTING_COLUMNS = (
     "draft_id",
     "policy_id",
@@ -84,19 +234,6 @@ _ROUTING_COLUMNS = (
 # Policies read by routing: a process-wide cache is not used, so that a lead's change or reset
 # applies to the next draft submitted by any producer.
 PolicyBuilder = Callable[[RowMapping], Policy]
-
-
-@dataclass(frozen=True)
-class Counted:
-    """What one decision did to its cell's plan state."""
-
-    policy_id: int
-    model_key: str
-    defect: bool
-    before: PlanState
-    after: PlanState
-    # Phase changes and alarms recorded: "cleared", "defect", "alarm".
-    events: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -441,94 +578,6 @@ class PolicyStore:
             return []
         first = int(conn.execute(text(f"SELECT {NEXT_CURSOR_SQLITE}")).scalar_one())
         return list(range(first, first + n))
-
-    # -- decisions ------------------------------------------------------------------------------
-    def routing_of(self, draft_key: int) -> RowMapping | None:
-        with self.engines.statement.connect() as conn:
-            return (
-                conn.execute(select(ROUTING).where(ROUTING.c.draft_id == draft_key))
-                .mappings()
-                .first()
-            )
-
-    def record_outcome(
-        self,
-        draft_key: int,
-        judge: Callable[[Policy], bool],
-        step: Callable[
-            [Policy, RowMapping, RowMapping, bool], tuple[PlanState, float, tuple[str, ...]]
-        ],
-    ) -> Counted | None:
-        """Count a decision on a routed draft toward its plan, once: ``judge`` says whether it
-        is a defect under the policy, ``step`` gives the new state, statistic and events from
-        (policy, routing, state, defect). A draft counted clear and decided again as a defect
-        (after an undo) counts again; nothing else does."""
-        if self.routing_of(draft_key) is None:
-            return None
-        with self.engines.write.begin() as conn:
-            now = self.now(conn)
-            lock = " FOR UPDATE" if self.postgres else ""
-            routing = (
-                conn.execute(
-                    text(f"SELECT * FROM policy_routing WHERE draft_id = :k{lock}"),
-                    {"k": draft_key},
-                )
-                .mappings()
-                .one()
-            )
-            state = self.lock_states(conn, [routing["policy_id"]]).get(
-                (routing["policy_id"], routing["model_key"])
-            )
-            policy_row = (
-                conn.execute(select(POLICY).where(POLICY.c.id == routing["policy_id"]))
-                .mappings()
-                .one()
-            )
-            policy = self._build(policy_row)
-            defect = judge(policy)
-            if routing["outcome"] == "defect" or (routing["outcome"] == "clear" and not defect):
-                return None
-            if state is None:
-                return None
-            conn.execute(
-                update(ROUTING)
-                .where(ROUTING.c.draft_id == draft_key)
-                .values(outcome="defect" if defect else "clear")
-            )
-            before = PlanState(Phase(state["phase"]), state["clear_run"])
-            after, cusum, events = step(policy, routing, state, defect)
-            self.put_state(
-                conn,
-                policy_id=policy.id,
-                model_key=routing["model_key"],
-                state=after,
-                cusum=cusum,
-                now=now,
-            )
-            for kind in events:
-                self.add_event(
-                    conn,
-                    policy_id=policy.id,
-                    model_key=routing["model_key"],
-                    kind=kind,
-                    at=now,
-                    old={"phase": before.phase.value, "clear_run": before.clear_run},
-                    new={"phase": after.phase.value, "clear_run": after.clear_run},
-                )
-            return Counted(policy.id, routing["model_key"], defect, before, after, events)
-
-    def uncounted(self, limit: int) -> list[RowMapping]:
-        """Decided drafts whose decision the plan has not counted: a process that stopped
-        between committing a decision and counting it. Oldest decision first."""
-        stmt = text(
-            """SELECT dec.draft_id, dec.label, dec.edit_distance
-               FROM policy_routing r JOIN decision dec
-                 ON dec.draft_id = r.draft_id AND dec.undone_at IS NULL
-               WHERE r.route = 'review' AND r.outcome IS NULL
-               ORDER BY dec.id LIMIT :limit"""
-        )
-        with self._read() as conn:
-            return list(conn.execute(stmt, {"limit": limit}).mappings())
 
     # -- results --------------------------------------------------------------------------------
     def released_results(

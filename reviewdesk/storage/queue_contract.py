@@ -153,8 +153,6 @@ class DecisionWritten:
     was_nudged: bool = False
     decided_at: datetime | None = None
     low_attention: bool = False
-    # Whether a review policy routed the draft; None when not known (then look it up).
-    routed: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from reviewdesk.storage import definer_sql
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.failures import server_closed
+from reviewdesk.storage.policy_sql import count_statements
 from reviewdesk.storage.queue_common import (
     ANALYZE_AFTER_SUBMIT,
     DRAFT_COLUMNS,
@@ -293,6 +294,9 @@ class PostgresQueueStore(SqlQueueStore):
             result=_PG_DECIDE_RESULT,
         )
         assert isinstance(self._decide, TextualSelect)
+        # The decision's count toward its review policy's plan, which rd_decide runs after the
+        # decision in the same transaction (definer_sql).
+        self._count = count_statements("postgresql", n)
         self._decide_driver = DriverStatement(self._decide, dialect)
         self._prior_pg = text("SELECT id FROM decision WHERE idempotency_key = :key")
 
@@ -390,7 +394,6 @@ class PostgresQueueStore(SqlQueueStore):
                 was_nudged=bool(row["was_nudged"]),
                 decided_at=row["decided_at"],
                 low_attention=bool(row["low_attention"]),
-                routed=bool(row["routed"]),
             )
         with self.engines.statement.connect() as conn:
             if outcome == "refused":

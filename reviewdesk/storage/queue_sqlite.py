@@ -17,7 +17,7 @@ from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.sessions import fast_run_after, fast_run_flagged
 from reviewdesk.storage.driver_sql import bulk_insert
 from reviewdesk.storage.engine import Engines
-from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE
+from reviewdesk.storage.policy_sql import NEXT_CURSOR_SQLITE, count_statements
 from reviewdesk.storage.queue_common import (
     DRAFT,
     DRAFT_COLUMNS,
@@ -126,6 +126,9 @@ class SqliteQueueStore(SqlQueueStore):
             f"""INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
                 VALUES (:draft_key, :kind, :actor, {n}, :epoch)"""
         )
+        # The decision's count toward its review policy's plan (policy_sql).
+        lock, *count = (typed_sql(sql) for sql in count_statements("sqlite", n))
+        self._count_lock, self._count = lock, tuple(count)
         self._attempt = typed_sql(
             f"""INSERT INTO decision_attempt (draft_id, lease_id, reviewer, verdict,
                     idempotency_key, outcome, detail, attempted_at)
@@ -262,6 +265,9 @@ class SqliteQueueStore(SqlQueueStore):
                 },
             )
             conn.execute(self._session_count, params)
+            if conn.execute(self._count_lock, params).rowcount:
+                for statement in self._count:
+                    conn.execute(statement, params)
             fast_run = fast_run_after_this if session else None
             return DecisionWritten(
                 "accepted",

@@ -178,8 +178,9 @@ ACCESS: dict[str, TableAccess] = {
 # Tables of later migrations, granted by the migration that adds them (install_later_tables):
 # review policies (0010) and alerts (0011), granted in 0012. They hold team-wide plan state and
 # alerts, not one person's work, so they have grants and no row-level security. Who may change
-# a plan's state is the groups whose desks count decisions (reviewers) and route drafts
-# (producers); docs/security.md says what that leaves open.
+# a plan's state here is the groups whose desks counted decisions (reviewers) and route drafts
+# (producers); since migration 0017 rd_decide counts and reviewers write none of it
+# (close_plan_writes).
 _PLAN_COUNTS = ("phase", "clear_run", "cusum", "updated_at")
 LATER_ACCESS: dict[str, TableAccess] = {
     "policy": TableAccess(
@@ -924,3 +925,42 @@ def reopen_direct_writes(conn: Connection, inst: Installation) -> None:
     for policy in POLICIES:
         if policy[1] in _REPLACED_POLICIES:
             create_policy(conn, inst, *policy)
+
+
+# -- migration 0017: a decision counts toward its review policy's plan inside rd_decide ---------
+# The writes a reviewer's desk made to count decisions after they committed: rd_decide (running
+# as the owner) makes them now, so no reviewer writes a plan's state, a routing's outcome or a
+# policy's history itself. A lead keeps what setting and resetting a policy write (no longer as
+# a reviewer); a producer keeps its routing rights.
+PLAN_COUNT_REVOKED = {
+    "policy_state": ("INSERT", "UPDATE"),
+    "policy_routing": ("UPDATE",),
+    "policy_event": ("INSERT",),
+}
+_LEAD_PLAN_WRITES = {
+    "policy_state": TableAccess(insert=("lead",), update={"lead": _PLAN_COUNTS}, rls=False),
+    "policy_event": TableAccess(insert=("lead",), rls=False),
+}
+
+
+def close_plan_writes(conn: Connection, inst: Installation) -> None:
+    """Revoke the reviewer group's writes of the plans' tables (PLAN_COUNT_REVOKED); grant a
+    lead's policy changes and resets theirs (migration 0017)."""
+    run = _runner(conn)
+    reviewer = quote(inst.group("reviewer"))
+    for table, verbs in PLAN_COUNT_REVOKED.items():
+        run(f"REVOKE {', '.join(verbs)} ON {quote(table)} FROM {reviewer}")
+    events = conn.execute(text("SELECT pg_get_serial_sequence('policy_event', 'id')")).scalar()
+    run(f"REVOKE USAGE ON SEQUENCE {events} FROM {reviewer}")
+    for table, access in _LEAD_PLAN_WRITES.items():
+        grant_table(conn, inst, table, access)
+
+
+def reopen_plan_writes(conn: Connection, inst: Installation) -> None:
+    """Undo ``close_plan_writes`` (migration 0017's downgrade): migration 0012's grants."""
+    run = _runner(conn)
+    lead = quote(inst.group("lead"))
+    for table in _LEAD_PLAN_WRITES:
+        run(f"REVOKE INSERT, UPDATE ON {quote(table)} FROM {lead}")
+    for table in PLAN_COUNT_REVOKED:
+        grant_table(conn, inst, table, LATER_ACCESS[table])

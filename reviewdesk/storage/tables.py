@@ -445,6 +445,12 @@ class PolicyRow(SQLModel, table=True):
     )
     updated_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     updated_by: str = Field(sa_column=Column(String(200), nullable=False))
+    # The drift alarm for ``aoql`` (core/drift.Cusum.for_rate, migration 0017): what a defect
+    # and a clear sampled outcome add to the statistic, and its limit. The count of a decision
+    # in SQL (policy_sql) reads them, so that it only adds and compares.
+    cusum_defect: float = Field(sa_column=Column(Float, nullable=False))
+    cusum_clear: float = Field(sa_column=Column(Float, nullable=False))
+    cusum_limit: float = Field(sa_column=Column(Float, nullable=False))
 
 
 class PolicyStateRow(SQLModel, table=True):

@@ -34,7 +34,8 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
         inst = security_sql.installation(conn)
-        definer_sql.install(conn, inst)
+        # rd_decide as it was before 0017 counted decisions in it.
+        definer_sql.install(conn, inst, counting=False)
         security_sql.close_direct_writes(conn, inst)
 
 

@@ -27,7 +27,8 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        definer_sql.install(conn, security_sql.installation(conn))
+        # rd_decide as it was before 0017 counted decisions in it.
+        definer_sql.install(conn, security_sql.installation(conn), counting=False)
 
 
 def downgrade() -> None:

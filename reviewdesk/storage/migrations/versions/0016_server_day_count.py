@@ -44,7 +44,8 @@ _START_SESSION_0014 = definer_sql.Definer(
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        definer_sql.install(conn, security_sql.installation(conn))  # drops the old one first
+        # Drops the old one first; rd_decide as it was before 0017 counted decisions in it.
+        definer_sql.install(conn, security_sql.installation(conn), counting=False)
 
 
 def downgrade() -> None:
