@@ -13,6 +13,7 @@ import pytest
 from reviewdesk import ReviewDesk
 from reviewdesk.cli.entry import main as cli_main
 from reviewdesk.config import paths
+from reviewdesk.core.clock import ManualClock
 from reviewdesk.core.errors import ConfigurationError
 from reviewdesk.services.demo import demo_records, history_records
 from reviewdesk.services.demo_history import (
@@ -65,7 +66,8 @@ def test_the_history_recommends_every_kind(team_url: str) -> None:
 @pytest.mark.slow
 def test_the_history_went_through_the_queue_and_leaves_escalations_open(team_url: str) -> None:
     history, queue = history_records(), demo_records()
-    with ReviewDesk.open(team_url) as desk:
+    # Read at the moment the history ends: which escalation is overdue depends on the time.
+    with ReviewDesk.open(team_url, clock=ManualClock(NOW)) as desk:
         counts = desk.counts()
         escalations = EscalationInbox.for_desk(desk).list()
         resolved = EscalationInbox.for_desk(desk).list(include_resolved=True)
