@@ -227,6 +227,65 @@ def test_routing_is_atomic_with_the_insert(
         assert conn.execute(text("SELECT count(*) FROM policy_routing")).scalar() == 40
 
 
+# A trigger that fails the count's last statement (marking the routing counted): the decision
+# and every earlier statement of its count must roll back with it.
+_FAIL_COUNT = {
+    "sqlite": [
+        """CREATE TRIGGER fail_count BEFORE UPDATE OF outcome ON policy_routing
+           BEGIN SELECT RAISE(ABORT, 'count refused'); END"""
+    ],
+    "postgresql": [
+        """CREATE FUNCTION fail_count() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'count refused'; END $$""",
+        """CREATE TRIGGER fail_count BEFORE UPDATE OF outcome ON policy_routing
+           FOR EACH ROW EXECUTE FUNCTION fail_count()""",
+    ],
+}
+_UNDO_FAIL_COUNT = {
+    "sqlite": ["DROP TRIGGER fail_count"],
+    "postgresql": ["DROP TRIGGER fail_count ON policy_routing", "DROP FUNCTION fail_count()"],
+}
+
+
+def test_a_decision_whose_count_fails_is_not_recorded(seeded: ReviewDesk) -> None:
+    """The count runs in the decision's transaction: when it fails, the decision, the plan's
+    state and its history are as they were, and the same lease decides again."""
+    desk = seeded
+    desk.submit(drafts("h", 1))
+    decide_all(desk)
+    desk.policies.set("billing", aoql=0.05, fraction=0.5, note="start", by="lead")
+    desk.submit(drafts("a", 1))
+    lease = desk.claim("ana")
+    assert lease is not None
+    engine = desk.policies._store.engines.write
+    dialect = engine.dialect.name
+
+    def snapshot() -> tuple[object, ...]:
+        with engine.connect() as conn:
+            return (
+                conn.execute(text("SELECT count(*) FROM decision")).scalar(),
+                conn.execute(text("SELECT count(*) FROM policy_event")).scalar(),
+                conn.execute(text("SELECT outcome FROM policy_routing")).scalar(),
+                conn.execute(text("SELECT state FROM draft WHERE external_id = 'a0'")).scalar(),
+                cell(desk),
+            )
+
+    before = snapshot()
+    with engine.begin() as conn:
+        for sql in _FAIL_COUNT[dialect]:
+            conn.execute(text(sql))
+    try:
+        with pytest.raises(Exception, match="count refused"):
+            desk.decide(lease, "approve")
+        assert snapshot() == before
+    finally:
+        with engine.begin() as conn:
+            for sql in _UNDO_FAIL_COUNT[dialect]:
+                conn.execute(text(sql))
+    desk.decide(lease, "approve")
+    assert cell(desk) == (Phase.SCREENING, 1)
+
+
 def test_an_undone_clear_decided_again_as_a_defect_counts(seeded: ReviewDesk) -> None:
     desk = seeded
     desk.submit(drafts("h", 1))
