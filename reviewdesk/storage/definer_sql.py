@@ -80,6 +80,7 @@ PARAM_TYPES = {
     "by": "text",
     "active": "boolean",
     "now": "timestamptz",
+    "rows": "json",
 }
 DRAFT_COLUMNS = (
     "id", "external_id", "draft", "input", "context", "category", "risk", "model", "confidence",
@@ -106,6 +107,10 @@ class Definer:
     body: str
     actor: str | None = "p_reviewer"
     declare: str = ""
+    # The groups granted EXECUTE (None: every group, so that a wrong role's call is refused by
+    # the function and logged; another group's call of a function granted to fewer is refused
+    # by PostgreSQL, and the desk logs that refusal).
+    callers: tuple[str, ...] | None = None
 
     @property
     def signature(self) -> str:
@@ -225,6 +230,7 @@ def definers(conn: Connection | None) -> list[Definer]:
     )
     from reviewdesk.storage.queue_common import QUEUE_COUNTS, SESSION_OPEN  # one text each
     from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED
+    from reviewdesk.storage.submit_sql import SUBMIT_ROUTED_PG
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
     session_open = render(
@@ -630,6 +636,28 @@ def definers(conn: Connection | None) -> list[Definer]:
             actor=None,
         ),
         Definer(
+            "rd_submit",
+            "producer",
+            "Submitting drafts",
+            ("rows", "now"),
+            (
+                ("refused", "text"),
+                ("external_id", "text"),
+                ("route", "text"),
+                ("policy_id", _type(conn, "policy", "id")),
+                ("phase", "text"),
+                ("clear_run", _type(conn, "policy_state", "clear_run")),
+                ("probability", _type(conn, "policy_routing", "probability")),
+                ("model_key", "text"),
+            ),
+            # Inserts a submit's drafts (of the producer's login: security_sql's insert rule)
+            # and routes them: a producer writes no routing, plan state or release itself
+            # (migration 0016). Returns the routings.
+            f"RETURN QUERY {render(SUBMIT_ROUTED_PG)};",
+            actor=None,
+            callers=("producer",),
+        ),
+        Definer(
             "rd_resolve",
             "lead",
             "Resolving an escalation",
@@ -759,7 +787,7 @@ HELPER_SIGNATURES = ("rd_refuse(text, text, text)", "rd_refusal(text, text, text
 
 def install(conn: Connection, inst: Installation) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
-    checks the caller itself and logs a refusal (migration 0014)."""
+    checks the caller itself and logs a refusal (migration 0014), or for its ``callers``."""
     for sql in helpers(inst):
         conn.execute(text(sql))
     everyone = ", ".join(quote(r) for r in inst.groups.values())
@@ -770,7 +798,11 @@ def install(conn: Connection, inst: Installation) -> list[Definer]:
         create, _ = definition(inst, fn)
         conn.execute(text(create))
         conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM PUBLIC"))
-        conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {everyone}"))
+        conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM {everyone}"))
+        callers = (
+            everyone if fn.callers is None else ", ".join(quote(inst.group(g)) for g in fn.callers)
+        )
+        conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {callers}"))
     return functions
 
 
