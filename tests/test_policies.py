@@ -84,7 +84,8 @@ def test_screening_reviews_everything_until_i_clear_then_samples(seeded: ReviewD
 
 def test_a_sampled_defect_returns_to_screening(seeded: ReviewDesk) -> None:
     desk = sampling_desk(seeded)
-    desk.submit(drafts("s", 20))
+    # At f = 1/2, all 40 released (no draft to claim) has a chance of 1e-12.
+    desk.submit(drafts("s", 40))
     lease = desk.claim("ana")
     assert lease is not None
     desk.decide(lease, "edit", text="entirely different words here")
