@@ -225,6 +225,12 @@ SQL = {
         f"VALUES (1, 'claimed', '{OTHER}', now(), 1)",
         "nnnn",
     ),
+    # A producer records its drafts' submission (rd_submit does for a desk's submit).
+    "event-insert-submitted": (
+        "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
+        "SELECT id, 'submitted', NULL, now(), 0 FROM draft LIMIT 1",
+        "nnon",
+    ),
     # An expired lease names its previous holder: only a claim (inside rd_claim) records one.
     "event-insert-expired": (
         "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
