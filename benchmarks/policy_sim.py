@@ -28,6 +28,7 @@ what routing costs a submit.
         postgresql+psycopg://root@127.0.0.1:5432/test        # the database parts, both engines
     .venv/bin/python benchmarks/policy_sim.py --skip-sim --skip-sqlite --enqueue-only \
         --queue 1000000 --dominant --producer --pg-url ...   # enqueue on PostgreSQL only
+    ... --data ../shared/data/bitext_customer_support_gpt3.5_6480.csv.gz   # real drafts timed
 
 The plan is AOQL 2%, f = 1/10 (i = 54), as in ``reviewdesk policy set CATEGORY --aoql 0.02
 --fraction 0.1``. Seeds are fixed; the routing draws in the end-to-end part come from the
@@ -44,6 +45,7 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from reviewdesk.core.drift import after_decision
 from reviewdesk.core.sampling_plan import Phase, PlanState, Route, plan_for, route
@@ -205,6 +207,18 @@ def end_to_end(tmp: Path, drafts: int, queue_size: int) -> None:
     enqueue(f"sqlite:///{tmp / 'submit.sqlite3'}", "SQLite", queue_size)
 
 
+# ``--data``: the timed batches' drafts carry a real draft's text, input, context, confidence and
+# thread (benchmarks/queue_throughput.py reads them); no model version, so that the sampling
+# cell's state routes them.
+_TEMPLATES: list[dict[str, Any]] = []
+
+
+def _fields(i: int) -> dict[str, Any]:
+    if not _TEMPLATES:
+        return {"draft": f"new draft {i}"}
+    return dict(_TEMPLATES[i % len(_TEMPLATES)])
+
+
 def enqueue(
     url: str,
     engine: str,
@@ -250,7 +264,7 @@ def enqueue(
                 for run in range(runs):
                     for category in ("off", "on"):
                         records = [
-                            {"id": f"{size}-{category}{run}-{i}", "draft": f"new draft {i}",
+                            {"id": f"{size}-{category}{run}-{i}", **_fields(i),
                              "category": category}
                             for i in range(10_000)
                         ]  # fmt: skip
@@ -339,7 +353,16 @@ def main() -> None:
     parser.add_argument("--producer", action="store_true", help="as a producer's login")
     parser.add_argument("--dominant", action="store_true", help="pending: the sampled category")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL's parts only")
+    parser.add_argument("--data", type=Path, help="enqueue real drafts from this CSV (gzip)")
     args = parser.parse_args()
+    if args.data is not None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from queue_throughput import make_records, read_rows
+
+        for record in make_records(read_rows(args.data), 10_000, seed=1):
+            _TEMPLATES.append(
+                {k: v for k, v in record.items() if k not in ("id", "category", "model")}
+            )
     print(f"Python {sys.version.split()[0]}")
     t0 = time.perf_counter()
     if not args.skip_sim:

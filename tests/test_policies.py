@@ -18,6 +18,7 @@ from reviewdesk.services.export import ExportOptions, export_dataset
 from reviewdesk.services.stats import StatsService
 from reviewdesk.storage import migrate
 from reviewdesk.storage.policy_sql import PolicyStore
+from reviewdesk.storage.queue_pg import PostgresQueueStore
 from tests.conftest import DeskFactory
 
 
@@ -84,7 +85,8 @@ def test_screening_reviews_everything_until_i_clear_then_samples(seeded: ReviewD
 
 def test_a_sampled_defect_returns_to_screening(seeded: ReviewDesk) -> None:
     desk = sampling_desk(seeded)
-    desk.submit(drafts("s", 20))
+    # At f = 1/2, all 40 released (no draft to claim) has a chance of 1e-12.
+    desk.submit(drafts("s", 40))
     lease = desk.claim("ana")
     assert lease is not None
     desk.decide(lease, "edit", text="entirely different words here")
@@ -197,17 +199,31 @@ def test_released_drafts_are_results_at_once_and_never_decisions(
     assert desk.ack([out[min(released)]]).already_delivered == 1
 
 
-@pytest.mark.parametrize("failing", ["_start_states", "record_routings"])
+@pytest.mark.parametrize("failing", ["before", "after"])
 def test_routing_is_atomic_with_the_insert(
     seeded: ReviewDesk, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    """Routing fails before the drafts are inserted, or after: either way nothing is kept."""
+    """Routing fails before the drafts are inserted, or after: either way nothing is kept.
+    (PostgreSQL inserts and routes in one statement: the submit fails before it, or after it
+    in the same transaction.)"""
     desk = sampling_desk(seeded)
 
     def fail(*args: object, **kwargs: object) -> list[int]:
         raise DatabaseUnavailable("the server went away")
 
-    monkeypatch.setattr(PolicyStore, failing, fail)
+    if desk.policies._store.postgres:
+        routed = PostgresQueueStore._insert_routed
+
+        def route_then_fail(*args: object, **kwargs: object) -> list[int]:
+            routed(*args, **kwargs)  # type: ignore[arg-type]
+            return fail()
+
+        monkeypatch.setattr(
+            PostgresQueueStore, "_insert_routed", fail if failing == "before" else route_then_fail
+        )
+    else:
+        step = "_start_states" if failing == "before" else "record_routings"
+        monkeypatch.setattr(PolicyStore, step, fail)
     with pytest.raises(DatabaseUnavailable):
         desk.submit(drafts("x", 40))
     monkeypatch.undo()

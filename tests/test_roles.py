@@ -149,6 +149,17 @@ _DRAFT_COLUMNS = (
     "external_id, content_hash, draft, context, category, risk, priority, created_at, "
     "submitted_at, metadata, state, visible_at, lease_epoch"
 )
+
+
+def _draft_insert(columns: str = "", values: str = "", state: str = "'pending'") -> str:
+    extra = f", {columns}" if columns else ""
+    more = f", {values}" if values else ""
+    return (
+        f"INSERT INTO draft ({_DRAFT_COLUMNS}{extra}) VALUES ('sql-' || gen_random_uuid(), 'h', "
+        f"'t', '{{}}', 'c', 'low', 0, now(), now(), '{{}}', {state}, now(), 0{more})"
+    )
+
+
 SQL = {
     "draft-select-figures": ("SELECT id, category, state FROM draft", "oooo"),
     "draft-select-text": ("SELECT draft FROM draft", "ooon"),
@@ -157,6 +168,14 @@ SQL = {
         "'{}', 'c', 'low', 0, now(), now(), '{}', 'pending', now(), 0)",
         "nnon",
     ),
+    # A producer's own INSERT adds a pending draft only: only rd_submit's routing releases one.
+    "draft-insert-released": (_draft_insert(state="'released'"), "nnnn"),
+    "draft-insert-decided": (_draft_insert(state="'decided'"), "nnnn"),
+    "draft-insert-leased": (
+        _draft_insert("lease_owner, lease_id, leased_at", "session_user, 'l', now()"),
+        "nnnn",
+    ),
+    "draft-insert-gold": (_draft_insert("is_gold", "true"), "nnnn"),
     "draft-update-priority": ("UPDATE draft SET priority = priority + 1", "nnnn"),
     "draft-lease-to-other": (
         f"UPDATE draft SET lease_owner = '{OTHER}' WHERE state = 'pending'",
@@ -205,6 +224,12 @@ SQL = {
         "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
         f"VALUES (1, 'claimed', '{OTHER}', now(), 1)",
         "nnnn",
+    ),
+    # A producer records its drafts' submission (rd_submit does for a desk's submit).
+    "event-insert-submitted": (
+        "INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch) "
+        "SELECT id, 'submitted', NULL, now(), 0 FROM draft LIMIT 1",
+        "nnon",
     ),
     # An expired lease names its previous holder: only a claim (inside rd_claim) records one.
     "event-insert-expired": (
@@ -298,7 +323,7 @@ SQL = {
     "policy-state-insert": (
         "INSERT INTO policy_state (policy_id, model_key, phase, clear_run, cusum, updated_at) "
         "SELECT id, 'm', 'sampling', 99, 0, now() FROM policy",
-        "noon",
+        "nonn",
     ),
     # A decision counts toward its plan inside rd_decide: a reviewer writes no plan state, no
     # routing's outcome, no policy history; a lead's policy changes and resets write them.
@@ -309,7 +334,7 @@ SQL = {
         "INSERT INTO policy_routing (draft_id, policy_id, model_key, route, phase, clear_run, "
         "probability, routed_at) SELECT 1, id, '', 'released', 'sampling', 0, 1, now() "
         "FROM policy",
-        "nnon",
+        "nnnn",
     ),
     "policy-routing-count": ("UPDATE policy_routing SET outcome = outcome", "nnnn"),
     "policy-routing-ack": ("UPDATE policy_routing SET delivered_at = now()", "nnon"),
@@ -317,7 +342,7 @@ SQL = {
     "policy-event-select": ("SELECT count(*) FROM policy_event", "oooo"),
     "policy-event-insert": (
         "INSERT INTO policy_event (policy_id, kind, at) SELECT id, 'changed', now() FROM policy",
-        "noon",
+        "nonn",
     ),
     "policy-event-update": ("UPDATE policy_event SET note = 'x'", "nnnn"),
     "policy-event-delete": ("DELETE FROM policy_event", "nnnn"),
@@ -500,6 +525,68 @@ def test_a_producer_acknowledges_only_what_it_submitted(site: Site) -> None:
     with site.engines["producer"].connect() as conn:
         assert conn.execute(ack, {"c": cursor}).scalar_one() == 0
     assert site.snapshot() == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_a_producer_may_call_rd_submit(site: Site, role: str) -> None:
+    """EXECUTE for producers only: another login's call is refused by PostgreSQL and writes
+    nothing (through the API, the desk logs it: test_api's submit)."""
+    call = text("SELECT refused FROM rd_submit(p_rows => '[]'::json, p_now => NULL)")
+    before = site.snapshot()
+    with site.engines[role].connect() as conn:
+        if role == "producer":
+            assert conn.execute(call).all() == []
+        else:
+            with pytest.raises(DBAPIError) as refused:
+                conn.execute(call)
+            assert getattr(refused.value.orig, "sqlstate", None) == "42501"
+    assert site.snapshot() == before
+
+
+def test_a_producers_submit_is_routed_and_released_by_the_database(site: Site) -> None:
+    """A producer's login writes no routing itself; its submit through the API is routed by
+    rd_submit: a sampling cell's drafts go out released, with their routings, as results."""
+    category = f"released-{uuid.uuid4().hex[:6]}"
+    site.root.submit([{"id": f"seed-{category}", "draft": "Seed", "category": category}])
+    site.desks["lead"].policies.set(
+        category, aoql=0.2, fraction=0.1, note="Matrix.", by=site.login("lead")
+    )
+    site.root.submit([{"id": f"start-{category}", "draft": "Start", "category": category}])
+    with site.owner.connect() as conn:
+        conn.execute(
+            text(
+                "UPDATE policy_state SET phase = 'sampling' WHERE policy_id = "
+                "(SELECT id FROM policy WHERE category = :c)"
+            ),
+            {"c": category},
+        )
+    producer = site.desks["producer"]
+    drafts = [
+        {"id": f"{category}-{i}", "draft": f"Draft {i}", "category": category} for i in range(40)
+    ]
+    report = producer.submit(drafts)
+    assert len(report.routings) == 40
+    assert {r.probability for r in report.routings} == {0.1}
+    # Released with probability 0.9 each: fewer than 20 of 40 has a chance below 1e-9.
+    assert report.released >= 20
+    released = {r.id for r in report.routings if r.route.value == "released"}
+    with site.owner.connect() as conn:
+        rows = conn.execute(
+            text(
+                """SELECT d.external_id, d.state, d.submitted_by, r.route, r.cursor
+                FROM draft d JOIN policy_routing r ON r.draft_id = d.id
+                WHERE d.category = :c AND d.external_id <> :s"""
+            ),
+            {"c": category, "s": f"start-{category}"},
+        ).all()
+    assert len(rows) == 40
+    for external_id, state, submitted_by, route, cursor in rows:
+        assert submitted_by == site.login("producer")
+        assert (state == "released") == (route == "released") == (external_id in released)
+        assert (cursor is not None) == (external_id in released)
+    out = [r for r in producer.results(include_delivered=True) if r.id in released]
+    assert len(out) == len(released)
+    assert producer.ack(out).acknowledged == len(released)
 
 
 def _functions(conn: Any) -> dict[str, tuple[bool, list[str] | None, str]]:
@@ -894,7 +981,9 @@ def test_a_review_policy_runs_under_each_persons_login(site: Site) -> None:
         assert outcomes.scalars().all() == ["clear"] * 4
     assert [e.actor for e in view.history if e.kind == "created"] == [site.login("lead")]
     released = [
-        r for r in site.desks["producer"].results(include_delivered=True) if r.routing is not None
+        r
+        for r in site.desks["producer"].results(include_delivered=True)
+        if r.routing is not None and r.id.startswith(category)
     ]
     assert all(r.label.value == "released" for r in released)
     if released:

@@ -33,10 +33,12 @@ PROMPT_VERSION = "prompt_version"
 
 def model_key(model: str | None, metadata: Mapping[str, Any] | None = None) -> str:
     """The version a plan's state is kept per: the model version, and the prompt version when
-    the producer gives one in ``metadata``."""
+    the producer gives one in ``metadata`` (a string, a number or a boolean, as Python writes
+    it; a list or an object is no version). PostgreSQL routes by the same rule written in SQL
+    (storage/policy_sql.py ``MODEL_KEY_PG``; tests/test_routing_sql.py compares them)."""
     key = model or NO_MODEL
     prompt = (metadata or {}).get(PROMPT_VERSION)
-    if prompt is not None and str(prompt).strip():
+    if isinstance(prompt, (str, int, float)) and str(prompt).strip():
         key = f"{key} prompt {str(prompt).strip()}".strip()[:200]
     return key
 

@@ -254,6 +254,10 @@ class SubmitRouter:
     def record(self, conn: SubmitTransaction, now: datetime, keys: Mapping[str, int]) -> None:
         self._store.record_routings(conn, now, self.routings, keys)
 
+    def routed(self, routings: Sequence[Routing]) -> None:
+        """The database routed the submission (PostgreSQL's rd_submit)."""
+        self.routings = list(routings)
+
 
 class PolicyService:
     """Policies of one desk's database."""

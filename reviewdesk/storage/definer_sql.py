@@ -82,6 +82,7 @@ PARAM_TYPES = {
     "by": "text",
     "active": "boolean",
     "now": "timestamptz",
+    "rows": "json",
 }
 DRAFT_COLUMNS = (
     "id", "external_id", "draft", "input", "context", "category", "risk", "model", "confidence",
@@ -111,6 +112,10 @@ class Definer:
     body: str
     actor: str | None = "p_reviewer"
     declare: str = ""
+    # The groups granted EXECUTE (None: every group, so that a wrong role's call is refused by
+    # the function and logged; another group's call of a function granted to fewer is refused
+    # by PostgreSQL, and the desk logs that refusal).
+    callers: tuple[str, ...] | None = None
 
     @property
     def signature(self) -> str:
@@ -234,6 +239,7 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
     )
     from reviewdesk.storage.queue_common import QUEUE_COUNTS, SESSION_OPEN  # one text each
     from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED, SESSION_START
+    from reviewdesk.storage.submit_sql import SUBMIT_ROUTED_PG
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
     lock, events, state, outcome = (render(stmts[f"count_{i}"]) for i in range(4))
@@ -663,6 +669,28 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
             actor=None,
         ),
         Definer(
+            "rd_submit",
+            "producer",
+            "Submitting drafts",
+            ("rows", "now"),
+            (
+                ("refused", "text"),
+                ("external_id", "text"),
+                ("route", "text"),
+                ("policy_id", _type(conn, "policy", "id")),
+                ("phase", "text"),
+                ("clear_run", _type(conn, "policy_state", "clear_run")),
+                ("probability", _type(conn, "policy_routing", "probability")),
+                ("model_key", "text"),
+            ),
+            # Inserts a submit's drafts (of the producer's login: security_sql's insert rule)
+            # and routes them: a producer writes no routing, plan state or release itself
+            # (migration 0018). Returns the routings.
+            f"RETURN QUERY {render(SUBMIT_ROUTED_PG)};",
+            actor=None,
+            callers=("producer",),
+        ),
+        Definer(
             "rd_resolve",
             "lead",
             "Resolving an escalation",
@@ -773,17 +801,24 @@ def helpers(inst: Installation) -> list[str]:
 
 def _event_rule(inst: Installation, refuse: str) -> str:
     """Migration 0009's rule of the audit trail, and: an ``expired`` event (which names the
-    lease's previous holder) only from inside rd_claim, which runs as the owner."""
+    lease's previous holder) only from inside rd_claim, which runs as the owner. A
+    ``submitted`` or ``delivered`` event written inside a function (rd_submit, rd_ack, which
+    checked the producer's group once per call) is not checked again per row: that lookup was
+    a quarter of a producer's submit (migration 0018)."""
     (rule,) = (f for f in security_sql.trigger_functions(inst) if "rd_event_insert()" in f)
     loophole = "ELSIF NEW.kind <> 'expired' AND"
-    assert loophole in rule
+    producer = "IF NOT rd_is('producer') THEN"
+    assert loophole in rule and producer in rule
     closed = (
         f"ELSIF NEW.kind = 'expired' AND current_user <> {literal(inst.owner)} THEN\n"
         f"                {refuse} 'Only a claim records an expired lease.';\n"
         f"            {loophole}"
     )
-    return rule.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace(
-        loophole, closed
+    checked_once = f"IF current_user <> {literal(inst.owner)} AND NOT rd_is('producer') THEN"
+    return (
+        rule.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+        .replace(loophole, closed)
+        .replace(producer, checked_once)
     )
 
 
@@ -796,8 +831,8 @@ RETIRED_SIGNATURES = (
 
 def install(conn: Connection, inst: Installation, *, counting: bool = True) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
-    checks the caller itself and logs a refusal (migration 0014). ``counting``: as
-    ``definers``."""
+    checks the caller itself and logs a refusal (migration 0014), or for its ``callers``.
+    ``counting``: as ``definers``."""
     for sql in helpers(inst):
         conn.execute(text(sql))
     for helper in HELPER_SIGNATURES:
@@ -811,12 +846,16 @@ def install(conn: Connection, inst: Installation, *, counting: bool = True) -> l
 
 
 def install_one(conn: Connection, inst: Installation, fn: Definer) -> None:
-    """Create (or replace) one function, with EXECUTE for every group."""
+    """Create (or replace) one function, with EXECUTE for every group or for its ``callers``."""
     create, _ = definition(inst, fn)
     conn.execute(text(create))
     everyone = ", ".join(quote(r) for r in inst.groups.values())
     conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM PUBLIC"))
-    conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {everyone}"))
+    conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM {everyone}"))
+    callers = (
+        everyone if fn.callers is None else ", ".join(quote(inst.group(g)) for g in fn.callers)
+    )
+    conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {callers}"))
 
 
 def uninstall(conn: Connection, inst: Installation) -> None:

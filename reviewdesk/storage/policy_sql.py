@@ -1,11 +1,14 @@
 """Review policies' statements: policies, their plans' shared state, routing and history.
 
 The plan state of a cell is shared by every producer and reviewer. Routing reads it inside the
-submit's own transaction (``route_submitted``, called by QueueStore.submit), holding the state
-rows FOR SHARE on PostgreSQL so that a decision cannot change a phase under it; a decision's
-count (the COUNT_ statements, inside the decision's own transaction) and a reset lock them FOR
-UPDATE. On SQLite every write transaction begins IMMEDIATE and holds the database's write lock,
-which serializes them all.
+submit's own transaction. On PostgreSQL the database routes: the SECURITY DEFINER function
+``rd_submit`` (definer_sql, its statement in submit_sql) inserts a submit's drafts and routes
+them in one statement, holding the state rows FOR SHARE so that a decision cannot change a
+phase under it, with the server's random generator (the SQL rules below). On SQLite (one
+person's database) ``route_submitted`` and ``record_routings`` route in Python, under the
+database's write lock (every write transaction begins IMMEDIATE). A decision's count (the
+COUNT_ statements, inside the decision's own transaction) and a reset lock the state rows FOR
+UPDATE.
 
 A released draft's result cursor comes from the decision ids' sequence, so that results and
 releases share one cursor order (``NEXT_CURSOR_SQLITE`` on SQLite, which has no sequence:
@@ -37,10 +40,10 @@ from reviewdesk.core.defects import TRIVIAL_EDIT_DISTANCE
 from reviewdesk.core.domain import Label
 from reviewdesk.core.drift import Cusum
 from reviewdesk.core.intake import DraftSubmission
-from reviewdesk.core.policy_cells import Policy, Routing, model_key, policy_for
+from reviewdesk.core.policy_cells import PROMPT_VERSION, Policy, Routing, model_key, policy_for
 from reviewdesk.core.sampling_plan import Phase, PlanState, Route, review_probability, route
-from reviewdesk.storage.driver_sql import bulk_insert, execute_batch
-from reviewdesk.storage.engine import READ_ONLY, Engines, dump_json
+from reviewdesk.storage.driver_sql import bulk_insert
+from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.tables import (
     DraftRow,
     PolicyEventRow,
@@ -63,17 +66,89 @@ NEXT_CURSOR_SQLITE = (
     "(SELECT MAX(c) + 1 FROM (SELECT COALESCE(MAX(id), 0) AS c FROM decision "
     "UNION ALL SELECT COALESCE(MAX(cursor), 0) FROM policy_routing))"
 )
-# PostgreSQL: every routing of a submit in one statement, the rows as one JSON document; a
-# released draft's cursor drawn from the decisions' sequence, in routing order.
-_RECORD_ROUTINGS_PG = """INSERT INTO policy_routing (draft_id, policy_id, model_key, route, phase,
-        clear_run, probability, routed_at, cursor)
-    SELECT r.draft_id, r.policy_id, r.model_key, r.route, r.phase, r.clear_run, r.probability,
-        %(now)s, CASE WHEN r.route = 'released' THEN nextval(s.seq) END
-    FROM (SELECT pg_get_serial_sequence('decision', 'id')::regclass AS seq) s,
-        (SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (draft_id int8,
-                policy_id int4, model_key text, route text, phase text, clear_run int4,
-                probability float8)) WITH ORDINALITY AS x
-         ORDER BY x.ordinality) r"""
+# -- PostgreSQL's routing, in the database (rd_submit, storage/submit_sql.py) -----------------
+# core/policy_cells.py's matching rule (``policy_for``, ``Cell.holds``) and ``model_key``, and
+# core/sampling_plan.py's ``route`` and ``review_probability``, written again in SQL so that the
+# server routes with its own random generator and a producer's login writes no routing itself.
+# tests/test_routing_sql.py runs random drafts against random policies through both;
+# docs/architecture.md lists the copy.
+
+# The characters Python's str.strip() removes (str.isspace), as PostgreSQL text.
+PROMPT_VERSION_LITERAL = "'" + PROMPT_VERSION + "'"
+PY_WHITESPACE = (
+    9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239,
+    8287, 12288,
+)  # fmt: skip
+_STRIP = "(" + " || ".join(f"chr({c})" for c in PY_WHITESPACE) + ")"
+
+
+def py_str_pg(value: str) -> str:
+    """SQL: Python's ``str()`` of the JSON scalar ``value`` (a ``json`` expression, whose number
+    tokens are as the producer's JSON wrote them); NULL for null, a list or an object. A number
+    with a point or an exponent is a float to Python: PostgreSQL's text of a float8 has the same
+    shortest digits as Python's repr, but writes an exponent from 1e15 on (Python from 1e16)
+    and no '.0' after a whole number."""
+    token = f"({value})::text"
+    f = f"({token}::float8::text)"
+    digits = f"replace(ltrim(split_part({f}, 'e', 1), '-'), '.', '')"
+    return f"""CASE json_typeof({value})
+        WHEN 'string' THEN {value} #>> '{{}}'
+        WHEN 'boolean' THEN CASE WHEN {token} = 'true' THEN 'True' ELSE 'False' END
+        WHEN 'number' THEN CASE
+            WHEN {token} !~ '[.eE]' THEN {token}
+            WHEN {f} LIKE '%e+15' THEN CASE WHEN {f} LIKE '-%' THEN '-' ELSE '' END
+                || rpad(left({digits}, 16), 16, '0') || '.'
+                || COALESCE(NULLIF(substr({digits}, 17), ''), '0')
+            WHEN {f} ~ '^-?[0-9]+$' THEN {f} || '.0'
+            ELSE {f} END
+        END"""
+
+
+def model_key_pg(model: str, metadata: str) -> str:
+    """SQL: core's ``model_key`` of a draft's ``model`` (text) and ``metadata`` (json)."""
+    prompt = f"btrim({py_str_pg(f'{metadata} -> {PROMPT_VERSION_LITERAL}')}, {_STRIP})"
+    return f"""CASE WHEN {prompt} <> ''
+        THEN left(btrim(COALESCE({model}, '') || ' prompt ' || {prompt}, {_STRIP}), 200)
+        ELSE COALESCE({model}, '') END"""
+
+
+def holds_pg(policy: str, category: str, confidence: str, model: str) -> str:
+    """SQL: whether the sampling policy ``policy`` (an alias of a policy row) holds the draft:
+    core's ``Cell.holds``."""
+    return (
+        f"{policy}.mode = 'sampling' AND {policy}.category = {category}"
+        f" AND ({policy}.model IS NULL OR {policy}.model = {model})"
+        f" AND ({policy}.min_confidence IS NULL OR {confidence} >= {policy}.min_confidence)"
+    )
+
+
+def most_specific_pg(policy: str) -> str:
+    """SQL: an ORDER BY putting first the policy core's ``policy_for`` picks among those that
+    hold a draft: one naming its model, then the highest floor (no two cells tie)."""
+    return (
+        f"({policy}.model IS NOT NULL) DESC, COALESCE({policy}.min_confidence, -1) DESC,"
+        f" {policy}.id"
+    )
+
+
+# A uniform draw in [0, 1) from the server's CSPRNG: gen_random_uuid()'s last 48 bits, all
+# random (a version 4 UUID's fixed version and variant bits are in its third and fourth groups).
+DRAW_PG = "(('x' || right(gen_random_uuid()::text, 12))::bit(48)::int8::float8 / 281474976710656)"
+
+
+def route_pg(phase: str, fraction: str) -> str:
+    """SQL: core's ``route``: released when the cell samples and the draw is at or above f."""
+    return (
+        f"CASE WHEN {phase} = 'sampling' AND {DRAW_PG} >= {fraction}"
+        " THEN 'released' ELSE 'review' END"
+    )
+
+
+def review_probability_pg(phase: str, fraction: str) -> str:
+    """SQL: core's ``review_probability``."""
+    return f"CASE WHEN {phase} = 'sampling' THEN {fraction} ELSE 1.0::float8 END"
+
+
 _CHUNK = 1000
 
 # -- a decision's count toward its plan -------------------------------------------------------
@@ -444,9 +519,9 @@ class PolicyStore:
     def route_submitted(
         self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
     ) -> list[Routing]:
-        """Route the drafts about to be inserted that fall in a cell under a sampling policy:
-        each is queued for review or released, at random, from the plan state read (and held)
-        in this transaction. QueueStore.submit inserts the released ones as released, then
+        """SQLite: route the drafts about to be inserted that fall in a cell under a sampling
+        policy: each is queued for review or released, at random, from the plan state read in
+        this transaction. QueueStore.submit inserts the released ones as released, then
         ``record_routings`` keeps every routing, with the released drafts' result cursors."""
         policies = self.policies(conn, sampling_only=True)
         if not policies:
@@ -503,21 +578,6 @@ class PolicyStore:
             return
         # An enum member's ``value`` is a descriptor call: a dict holds them for the rows.
         text_of: dict[Route | Phase, str] = {m: m.value for m in (*Route, *Phase)}
-        if self.postgres:
-            rows = [
-                {
-                    "draft_id": keys[r.id],
-                    "policy_id": r.policy_id,
-                    "model_key": r.model_key,
-                    "route": text_of[r.route],
-                    "phase": text_of[r.phase],
-                    "clear_run": r.clear_run,
-                    "probability": r.probability,
-                }
-                for r in routings
-            ]
-            execute_batch(conn, _RECORD_ROUTINGS_PG, {"rows": dump_json(rows), "now": now})
-            return
         out = Route.RELEASED
         cursors = iter(self._next_cursors(conn, sum(r.route is out for r in routings)))
         bulk_insert(
@@ -573,7 +633,7 @@ class PolicyStore:
 
     def _next_cursors(self, conn: Connection, n: int) -> list[int]:
         """SQLite: ``n`` result cursors after every decision's and release's (the write lock
-        is held). PostgreSQL draws them from the decisions' sequence as it records."""
+        is held). PostgreSQL's rd_submit draws them from the decisions' sequence."""
         if not n:
             return []
         first = int(conn.execute(text(f"SELECT {NEXT_CURSOR_SQLITE}")).scalar_one())

@@ -40,6 +40,7 @@ from reviewdesk.core.domain import (
     ThreadEntry,
 )
 from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.core.policy_cells import Routing
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.queue_contract import (
     Acknowledged,
@@ -699,6 +700,16 @@ class SqlQueueStore(ABC):
         ``released``, each with its 'submitted' event; their keys by id, for the routings."""
         ...
 
+    # Whether the database routes a submit's drafts itself (PostgreSQL: rd_submit).
+    routes_in_database = False
+
+    def _insert_routed(
+        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
+    ) -> list[Routing]:
+        """Where the database routes: insert ``fresh`` (none queued yet) with their
+        'submitted' events, route them there; the routings made."""
+        raise NotImplementedError
+
     def _after_submit(self, inserted: int) -> None:
         """After a submit's commit (PostgreSQL: refresh the planner's statistics)."""
         return None
@@ -728,10 +739,15 @@ class SqlQueueStore(ABC):
                 return Submitted(0, duplicates, conflicts)
             if not fresh:
                 return Submitted(0, duplicates, [])
-            released = routing.released(conn, now, fresh) if routing is not None else frozenset()
-            keys = self._insert_new(conn, now, fresh, released)
-            if routing is not None:
-                routing.record(conn, now, keys)
+            if routing is not None and self.routes_in_database:
+                routing.routed(self._insert_routed(conn, now, fresh))
+            else:
+                released = (
+                    routing.released(conn, now, fresh) if routing is not None else frozenset()
+                )
+                keys = self._insert_new(conn, now, fresh, released)
+                if routing is not None:
+                    routing.record(conn, now, keys)
         self._after_submit(len(fresh))
         return Submitted(len(fresh), duplicates, [])
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import Decision, Draft, Event, ThreadEntry
 from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.core.policy_cells import Routing
 from reviewdesk.storage.engine import Engines
 from reviewdesk.storage.security_sql import Identity
 
@@ -30,14 +31,18 @@ SubmitTransaction = Connection
 
 
 class SubmitRouting(Protocol):
-    """Review policies' part of a submit (storage/policy_sql.py), in its transaction: which of
-    the new drafts go out unreviewed (inserted as released), then the record of every routing."""
+    """Review policies' part of a submit (storage/policy_sql.py), in its transaction. Where the
+    engine routes in the client (SQLite): which of the new drafts go out unreviewed (inserted
+    as released), then the record of every routing. Where the database routes (PostgreSQL's
+    rd_submit): the routings it made."""
 
     def released(
         self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
     ) -> Set[str]: ...
 
     def record(self, conn: Connection, now: datetime, keys: Mapping[str, int]) -> None: ...
+
+    def routed(self, routings: Sequence[Routing]) -> None: ...
 
 
 # -- inputs ---------------------------------------------------------------------------------------

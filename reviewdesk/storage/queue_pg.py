@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.errors import NotPermitted
 from reviewdesk.core.intake import DraftSubmission
+from reviewdesk.core.policy_cells import Routing
 from reviewdesk.storage import definer_sql
 from reviewdesk.storage.driver_sql import DriverStatement
 from reviewdesk.storage.engine import Engines
@@ -56,7 +57,7 @@ from reviewdesk.storage.queue_contract import (
 )
 from reviewdesk.storage.security_sql import Identity
 from reviewdesk.storage.security_sql import identity as security_identity
-from reviewdesk.storage.submit_sql import insert_drafts_pg, known_pg
+from reviewdesk.storage.submit_sql import insert_drafts_pg, known_pg, submit_routed_pg
 
 # A kept connection idle longer than this goes back to the pool (_hot_connection).
 HOT_IDLE_SECONDS = 60.0
@@ -443,7 +444,16 @@ class PostgresQueueStore(SqlQueueStore):
         fresh: Sequence[DraftSubmission],
         released: Set[str],
     ) -> dict[str, int]:
-        return insert_drafts_pg(conn, fresh, now, released)
+        # Only rd_submit's routing releases a draft here (routes_in_database).
+        assert not released
+        return insert_drafts_pg(conn, fresh, now)
+
+    routes_in_database = True
+
+    def _insert_routed(
+        self, conn: Connection, now: datetime, fresh: Sequence[DraftSubmission]
+    ) -> list[Routing]:
+        return submit_routed_pg(conn, fresh, now)
 
     def _after_submit(self, inserted: int) -> None:
         if inserted >= ANALYZE_AFTER_SUBMIT:

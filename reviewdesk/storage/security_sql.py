@@ -964,3 +964,84 @@ def reopen_plan_writes(conn: Connection, inst: Installation) -> None:
         run(f"REVOKE INSERT, UPDATE ON {quote(table)} FROM {lead}")
     for table in PLAN_COUNT_REVOKED:
         grant_table(conn, inst, table, LATER_ACCESS[table])
+
+
+# -- migration 0018: routing in the database ------------------------------------------------------
+# A producer's login submits through rd_submit (definer_sql), which routes in the database: the
+# producer no longer writes plan states, routings or the policies' history itself, nor draws
+# result cursors. It keeps reading them, and acknowledging released drafts (``delivered_at``).
+ROUTING_REVOKED = {
+    "policy_state": ("INSERT", "UPDATE"),
+    "policy_routing": ("INSERT",),
+    "policy_event": ("INSERT",),
+}
+
+
+def draft_insert_rule(inst: Installation) -> str:
+    """Migration 0009's rule of a draft's insert (the login recorded as its submitter), and:
+    a team member's own INSERT adds a pending draft, with no lease, not a gold draft; only
+    rd_submit's routing (running as the owner) inserts a released one."""
+    (rule,) = (f for f in _functions(inst) if "rd_draft_insert()" in f)
+    owner = literal(inst.owner)
+    enforced = f"(session_user <> {owner} AND current_setting('is_superuser') = 'off')"
+    recorded = f"IF {enforced} THEN NEW.submitted_by := session_user; END IF;"
+    assert recorded in rule
+    refuse = "RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = "
+    # Inside rd_submit the current user is the owner (SECURITY DEFINER).
+    checked = f"""IF {enforced} THEN
+                NEW.submitted_by := session_user;
+                IF current_user <> {owner} AND NEW.state IS DISTINCT FROM 'pending' THEN
+                    {refuse} format('Draft %s: a draft is submitted pending (not %s); only a '
+                                    'review policy''s routing releases one.',
+                                    NEW.external_id, NEW.state);
+                END IF;
+                IF current_user <> {owner} AND (NEW.is_gold
+                   OR NEW.lease_id IS NOT NULL OR NEW.lease_owner IS NOT NULL
+                   OR NEW.leased_at IS NOT NULL OR NEW.lease_epoch <> 0) THEN
+                    {refuse} format('Draft %s: a draft is submitted without a lease, and not '
+                                    'as a gold draft.', NEW.external_id);
+                END IF;
+            END IF;"""
+    return rule.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace(
+        recorded, checked
+    )
+
+
+def _decision_sequence(conn: Connection) -> str:
+    return str(conn.execute(text("SELECT pg_get_serial_sequence('decision', 'id')")).scalar_one())
+
+
+def route_in_database(conn: Connection, inst: Installation) -> None:
+    """Migration 0018: a producer's plain INSERT adds only pending drafts, and the producer
+    group loses its writes of the policies' tables (ROUTING_REVOKED) and the decisions' id
+    sequence; rd_submit (installed with the other functions) does them."""
+    run = _runner(conn)
+    producer = quote(inst.group("producer"))
+    run(draft_insert_rule(inst))
+    for table, verbs in ROUTING_REVOKED.items():
+        run(f"REVOKE {', '.join(verbs)} ON {quote(table)} FROM {producer}")
+    events = conn.execute(text("SELECT pg_get_serial_sequence('policy_event', 'id')")).scalar()
+    if events:
+        run(f"REVOKE USAGE ON SEQUENCE {events} FROM {producer}")
+    run(f"REVOKE USAGE ON SEQUENCE {_decision_sequence(conn)} FROM {producer}")
+
+
+def route_in_client(conn: Connection, inst: Installation) -> None:
+    """Undo ``route_in_database`` (migration 0018's downgrade): 0009's insert rule and 0012's
+    grants to producers."""
+    run = _runner(conn)
+    producer = quote(inst.group("producer"))
+    (rule,) = (f for f in _functions(inst) if "rd_draft_insert()" in f)
+    run(rule.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    for table in ROUTING_REVOKED:
+        access = LATER_ACCESS[table]
+        if "producer" in access.insert:
+            run(f"GRANT INSERT ON {quote(table)} TO {producer}")
+        cols = access.update.get("producer")
+        if cols is not None:
+            what = "UPDATE" if cols == ALL else f"UPDATE ({', '.join(map(quote, cols))})"
+            run(f"GRANT {what} ON {quote(table)} TO {producer}")
+    events = conn.execute(text("SELECT pg_get_serial_sequence('policy_event', 'id')")).scalar()
+    if events:
+        run(f"GRANT USAGE ON SEQUENCE {events} TO {producer}")
+    run(f"GRANT USAGE ON SEQUENCE {_decision_sequence(conn)} TO {producer}")

@@ -477,7 +477,6 @@ class PolicyRoutingRow(SQLModel, table=True):
 
     __tablename__ = "policy_routing"
     __table_args__ = (
-        Index("ix_policy_routing_policy", "policy_id", "model_key"),
         # Drafts queued for review whose decision the plan has not counted yet.
         Index(
             "ix_policy_routing_uncounted",
