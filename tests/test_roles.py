@@ -12,7 +12,9 @@ import hashlib
 import random
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +24,8 @@ from sqlalchemy.exc import DBAPIError
 from reviewdesk import ReviewDesk
 from reviewdesk.cli.entry import main
 from reviewdesk.core.domain import DEFAULT_REJECT_REASONS, Lease
-from reviewdesk.core.errors import NotPermitted
+from reviewdesk.core.errors import ClaimRefused, NotPermitted
+from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.services.alerts import AlertService
 from reviewdesk.services.escalations import EscalationInbox
 from reviewdesk.services.stats import StatsService
@@ -391,8 +394,8 @@ _NOW = "NULL::timestamptz"
 FUNCTIONS = {
     "claim-spent-session": (
         "SELECT refused FROM rd_claim(p_reviewer => {who}, p_lease_id => {lease}, p_ttl => 60, "
-        "p_exclude => ARRAY[-1]::bigint[], p_session_id => -1, p_max_claims => 0, "
-        "p_max_seconds => 0, p_idle_seconds => 0, p_avoid => NULL, p_now => {now})",
+        "p_exclude => ARRAY[-1]::bigint[], p_session_id => -1, p_avoid => NULL, "
+        "p_now => {now})",
         "oonn",
     ),
     "renew": (
@@ -1084,5 +1087,250 @@ def test_migration_0016_swaps_the_session_start_and_back(postgres_url: str) -> N
             assert list(conn.execute(signatures).scalars()) == [
                 "rd_start_session(text,timestamp with time zone,timestamp with time zone)"
             ]
+    finally:
+        desk.close()
+
+
+# -- the session limits hold on the server (migration 0019) ----------------------------------------
+_START = (
+    "SELECT refused, started, blocked_until FROM rd_start_session(p_reviewer => session_user, "
+    "p_day_start => now() - interval '3 hours', p_now => NULL)"
+)
+_CLAIM = (
+    "SELECT refused, id, session_open FROM rd_claim(p_reviewer => session_user, "
+    "p_lease_id => gen_random_uuid()::text, p_ttl => 60, p_exclude => ARRAY[-1]::bigint[], "
+    "p_session_id => :session_id, p_avoid => NULL, p_now => NULL)"
+)
+
+
+@contextmanager
+def _team_limits(site: Site, **changes: Any) -> Iterator[None]:
+    """The team's limits changed for the block (by the installation), then as they were."""
+    before = site.root.session_limits()
+    site.root.set_session_limits(SessionLimits(timezone="UTC", gold_rate=0.0, **changes))
+    try:
+        yield
+    finally:
+        site.root.set_session_limits(before)
+
+
+@contextmanager
+def _reviewer(site: Site) -> Iterator[tuple[str, Engine, ReviewDesk]]:
+    """A reviewer login of its own (no history), its engine and its desk."""
+    with team(site.url, {"rev": "reviewer"}) as urls:
+        login = person(urls, "rev")
+        engine = create_engine(urls["rev"], isolation_level="AUTOCOMMIT")
+        desk = ReviewDesk.open(urls["rev"])
+        try:
+            yield login, engine, desk
+        finally:
+            desk.close()
+            engine.dispose()
+            with site.owner.connect() as conn:
+                for table in ("draft_event", "review_session"):
+                    column = "actor" if table == "draft_event" else "reviewer"
+                    conn.execute(text(f"DELETE FROM {table} WHERE {column} = :r"), {"r": login})
+                conn.execute(
+                    text(
+                        "UPDATE draft SET lease_id = NULL, lease_owner = NULL, visible_at = now() "
+                        "WHERE lease_owner = :r"
+                    ),
+                    {"r": login},
+                )
+
+
+def _history(site: Site, login: str, *, ended_ago: str, reviews: int) -> None:
+    """An ended session of ``login`` today, ended ``ended_ago`` (an interval) before now."""
+    with site.owner.connect() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO review_session (reviewer, started_at, last_activity_at, ended_at, "
+                "end_reason, day_start, day_reviews_before, reviews, claims) "
+                "VALUES (:r, now() - CAST(:ago AS interval) - interval '20 minutes', "
+                "now() - CAST(:ago AS interval), now() - CAST(:ago AS interval), 'review_limit', "
+                "now() - interval '3 hours', 0, :n, :n)"
+            ),
+            {"r": login, "ago": ended_ago, "n": reviews},
+        )
+
+
+def _claims_by_plain_sql(engine: Engine, tries: int) -> tuple[int, int]:
+    """Start a session and claim ``tries`` times by plain SQL: (drafts claimed, the session's
+    claims as the server counted them)."""
+    with engine.connect() as conn:
+        refused, started, _ = conn.execute(text(_START)).one()
+        assert (refused, started) == (None, True)
+        session_id = conn.execute(
+            text("SELECT id FROM review_session WHERE reviewer = session_user AND ended_at IS NULL")
+        ).scalar_one()
+        claimed = 0
+        for _ in range(tries):
+            refused, draft_key, session_open = conn.execute(
+                text(_CLAIM), {"session_id": session_id}
+            ).one()
+            assert refused is None
+            if draft_key is not None:
+                claimed += 1
+            else:
+                assert not session_open  # refused by the fence, not for want of drafts
+        counted = conn.execute(
+            text("SELECT claims FROM review_session WHERE id = :s"), {"s": session_id}
+        ).scalar_one()
+        return claimed, counted
+
+
+def test_a_reviewer_login_cannot_claim_past_the_session_cap_by_plain_sql(site: Site) -> None:
+    """The claim's fence is the team's stored limits: a login calling rd_claim itself gets no
+    more drafts than the session allows, and cannot pass bounds of its own any more."""
+    site.root.submit([{"id": f"cap-{uuid.uuid4().hex[:8]}", "draft": "x"} for _ in range(6)])
+    with _team_limits(site, reviews_per_session=3), _reviewer(site) as (_, engine, _desk):
+        with engine.connect() as conn, pytest.raises(DBAPIError) as no_such_function:
+            conn.execute(
+                text(
+                    "SELECT * FROM rd_claim(p_reviewer => session_user, p_lease_id => 'x', "
+                    "p_ttl => 60, p_exclude => ARRAY[-1]::bigint[], p_session_id => -1, "
+                    "p_max_claims => 1000000, p_max_seconds => 1e18, p_idle_seconds => 1e9, "
+                    "p_avoid => NULL, p_now => NULL)"
+                )
+            )
+        assert getattr(no_such_function.value.orig, "sqlstate", None) == "42883"
+        assert _claims_by_plain_sql(engine, 5) == (3, 3)
+
+
+def test_a_reviewer_login_cannot_claim_past_the_days_cap_by_plain_sql(site: Site) -> None:
+    """Reviews earlier in the day count against the daily cap on the server: two reviews done
+    in an ended session and a cap of four leave two claims for the next session."""
+    site.root.submit([{"id": f"day-{uuid.uuid4().hex[:8]}", "draft": "x"} for _ in range(5)])
+    limits = {"reviews_per_session": None, "reviews_per_day": 4, "break_minutes": 10.0}
+    with _team_limits(site, **limits), _reviewer(site) as (login, engine, _desk):
+        _history(site, login, ended_ago="1 hour", reviews=2)
+        assert _claims_by_plain_sql(engine, 4) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("blocker", "limits", "ended_ago", "reviews", "message"),
+    [
+        ("on_break", {"break_minutes": 30.0}, "5 minutes", 1, "is on a break until"),
+        ("daily_sessions", {"sessions_per_day": 1}, "2 hours", 1, "today's 1 sessions"),
+        ("daily_reviews", {"reviews_per_day": 5}, "2 hours", 5, "today's 5 reviews"),
+    ],
+)
+def test_a_reviewer_login_cannot_start_a_session_the_limits_forbid(
+    site: Site, blocker: str, limits: dict[str, Any], ended_ago: str, reviews: int, message: str
+) -> None:
+    """rd_start_session refuses a session during a break or past a daily cap: the refusal names
+    the reason and until when, is logged under the login, and nothing else is written."""
+    with _team_limits(site, **limits), _reviewer(site) as (login, engine, _desk):
+        _history(site, login, ended_ago=ended_ago, reviews=reviews)
+        before, refusals = site.snapshot(), site.refusals("reviewer")
+        with engine.connect() as conn:
+            refused, started, until = conn.execute(text(_START)).one()
+            now = conn.execute(text("SELECT now()")).scalar_one()
+        assert refused.startswith(f"{blocker}:") and message in refused, refused
+        assert started is None and until > now
+        if blocker == "on_break":
+            with site.owner.connect() as conn:
+                ended = conn.execute(
+                    text("SELECT max(ended_at) FROM review_session WHERE reviewer = :r"),
+                    {"r": login},
+                ).scalar_one()
+            assert until == ended + timedelta(minutes=30)
+        assert site.snapshot() == before
+        with site.owner.connect() as conn:
+            actor, action, detail = conn.execute(
+                text("SELECT actor, action, detail FROM refusal ORDER BY id DESC LIMIT 1")
+            ).one()
+        assert site.refusals("reviewer") == refusals  # another login than the cells' reviewer
+        assert (actor, action) == (login, "Starting a review session") and message in detail
+
+
+def test_a_reviewer_login_cannot_end_a_session_in_the_past_to_skip_its_break(site: Site) -> None:
+    """A session ends no earlier than its last activity, so the break runs from then however
+    the login ends it."""
+    site.root.submit([{"id": f"brk-{uuid.uuid4().hex[:8]}", "draft": "x"}])
+    limits = {"reviews_per_session": 1, "break_minutes": 30.0}
+    with _team_limits(site, **limits), _reviewer(site) as (_, engine, _desk):
+        assert _claims_by_plain_sql(engine, 2) == (1, 1)
+        with engine.connect() as conn:
+            session_id, last_activity = conn.execute(
+                text(
+                    "SELECT id, last_activity_at FROM review_session "
+                    "WHERE reviewer = session_user AND ended_at IS NULL"
+                )
+            ).one()
+            ended = conn.execute(
+                text(
+                    "SELECT refused, ended FROM rd_end_session(p_session_id => :s, "
+                    "p_at => now() - interval '1 day', p_end_reason => 'ended', p_now => NULL)"
+                ),
+                {"s": session_id},
+            ).one()
+            assert tuple(ended) == (None, True)
+            ended_at = conn.execute(
+                text("SELECT ended_at FROM review_session WHERE id = :s"), {"s": session_id}
+            ).scalar_one()
+            refused, started, until = conn.execute(text(_START)).one()
+        assert ended_at == last_activity
+        assert refused.startswith("on_break:") and started is None
+        assert until == last_activity + timedelta(minutes=30)
+
+
+def test_the_desk_shows_the_servers_refusal_as_its_own(site: Site) -> None:
+    """A desk whose copy of the limits is older than the lead's change (it reads them every
+    30 s) starts a session the server refuses: the reviewer sees the break, as from the desk's
+    own check."""
+    with _reviewer(site) as (login, _engine, desk):
+        with _team_limits(site, break_minutes=0.0):
+            assert desk.session_limits().break_minutes == 0.0  # the desk's copy, for 30 s
+        _history(site, login, ended_ago="5 minutes", reviews=1)
+        with _team_limits(site, break_minutes=30.0), pytest.raises(ClaimRefused) as refused:
+            desk.claim(login)
+        assert refused.value.reason == "on_break"
+        assert "is on a break until" in str(refused.value)
+        with site.owner.connect() as conn:
+            ended, opened = conn.execute(
+                text(
+                    "SELECT max(ended_at), count(*) FILTER (WHERE ended_at IS NULL) "
+                    "FROM review_session WHERE reviewer = :r"
+                ),
+                {"r": login},
+            ).one()
+        assert refused.value.until == ended + timedelta(minutes=30) and opened == 0
+
+
+@pytest.mark.one_engine("PostgreSQL's functions; SQLite has none")
+def test_migration_0019_moves_the_fence_to_the_server_and_back(postgres_url: str) -> None:
+    """Down to 0018 the claim and the gold serve take the caller's bounds again and the session
+    start says nothing of breaks; up to 0019 those are gone."""
+    signatures = text(
+        "SELECT oid::regprocedure::text FROM pg_proc WHERE proname IN "
+        "('rd_claim', 'rd_serve_gold', 'rd_start_session') "
+        "AND pronamespace = current_schema()::regnamespace ORDER BY 1"
+    )
+    start_result = text(
+        "SELECT pg_get_function_result(oid) FROM pg_proc WHERE proname = 'rd_start_session' "
+        "AND pronamespace = current_schema()::regnamespace"
+    )
+    desk = ReviewDesk.open(postgres_url, upgrade=True)
+    try:
+        engine = desk.engines.write
+        with engine.connect() as conn:
+            now = list(conn.execute(signatures).scalars())
+            assert len(now) == 3 and not any("bigint, double precision, double" in s for s in now)
+            assert "blocked_until" in conn.execute(start_result).scalar_one()
+        migrate.downgrade(engine, "0018")
+        with engine.connect() as conn:
+            old = list(conn.execute(signatures).scalars())
+            assert len(old) == 3 and old != now
+            assert "blocked_until" not in conn.execute(start_result).scalar_one()
+            inst = security_sql.installation(conn)
+            for fn in definer_sql.definers(conn, server_limits=False):
+                if fn.name in ("rd_claim", "rd_serve_gold"):
+                    assert fn.signature in definer_sql.RETIRED_SIGNATURES
+                    _, body = definer_sql.definition(inst, fn)
+                    assert _functions(conn)[fn.name][2] == body
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert list(conn.execute(signatures).scalars()) == now
     finally:
         desk.close()

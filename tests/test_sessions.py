@@ -103,6 +103,22 @@ def test_counted_time_is_capped_and_ends_the_session(desk: ReviewDesk, clock: Ma
     assert summary is not None and summary.session.end_reason == "time_limit"
 
 
+def test_a_leads_lower_cap_holds_at_the_next_claim(
+    make_desk: DeskFactory, clock: ManualClock
+) -> None:
+    """The claim fences on the limits as stored, not on a desk's copy of them (read every
+    30 s): a lead's lower cap holds at the reviewer's next claim, which then says why."""
+    lead = make_desk(clock=clock)
+    lead.set_session_limits(UTC_LIMITS.with_changes(reviews_per_session=5))
+    fill(lead, 10)
+    desk = make_desk(clock=clock)
+    review(desk, "ana", 2)
+    lead.set_session_limits(UTC_LIMITS.with_changes(reviews_per_session=2))
+    with pytest.raises(ClaimRefused, match="on a break until") as refused:
+        desk.claim("ana")
+    assert refused.value.until == clock.now() + timedelta(minutes=10)
+
+
 def test_daily_session_cap_lifts_on_the_next_review_day(
     desk: ReviewDesk, clock: ManualClock
 ) -> None:

@@ -17,8 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from reviewdesk.core.domain import STOPPING_LABELS, Verdict
 from reviewdesk.core.errors import ConfigurationError
 
-UNLIMITED = 2**31 - 1
-
 # The team's lease and undo settings live with the session limits, within these bounds.
 # A lease is renewed every third of its TTL while a draft is open: at 30 s one missed renewal
 # (a dropped connection, a busy laptop) still leaves 10 s to renew. Above an hour a draft whose

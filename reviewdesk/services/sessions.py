@@ -19,7 +19,6 @@ from datetime import datetime
 from reviewdesk.core.domain import Label
 from reviewdesk.core.errors import ClaimRefused
 from reviewdesk.core.sessions import (
-    UNLIMITED,
     Blocker,
     EndReason,
     LimitUse,
@@ -30,17 +29,17 @@ from reviewdesk.core.sessions import (
     gold_answer_caught,
     idle_end,
     limit_uses,
-    max_session_seconds,
     review_day_start,
     serve_gold,
     session_limit_reached,
     start_blocker,
     warnings,
 )
+from reviewdesk.storage.queue_common import LIMITS_SETTING
 from reviewdesk.storage.queue_contract import QueueStore, SessionFence
 from reviewdesk.storage.session_sql import SessionStore
 
-LIMITS_KEY = "session_limits"
+LIMITS_KEY = LIMITS_SETTING
 # A lead's change of limits reaches running desks within this many seconds.
 LIMITS_CACHE_SECONDS = 30.0
 
@@ -136,9 +135,13 @@ class SessionKeeper:
     # -- the claim fence ----------------------------------------------------------------------
     def fence(self, reviewer: str, *, fresh: bool = False) -> SessionFence:
         """The fence for the reviewer's next claim; opens a session if none is open.
+        ``fresh``: the last claim found the session ended or spent, so look again, with the
+        team's limits read afresh (the database fences on the stored ones).
 
         Raises ClaimRefused when the reviewer is on a break or done for the day.
         """
+        if fresh:
+            self.forget_limits()
         limits = self.limits()
         with self._lock:
             run = None if fresh else self._runs.get(reviewer)
@@ -147,25 +150,17 @@ class SessionKeeper:
             run = _Run(session, session.last_category, session.category_run)
             with self._lock:
                 self._runs[reviewer] = run
-        session = run.session
-        max_claims = UNLIMITED
-        if limits.reviews_per_session is not None:
-            max_claims = min(max_claims, limits.reviews_per_session)
-        if limits.reviews_per_day is not None:
-            max_claims = min(max_claims, limits.reviews_per_day - session.day_reviews_before)
+        # How much the session may still hand out is the database's to say (the claim fences
+        # on the team's stored limits); the variety rule is the desk's.
         probe = SessionSnapshot(
             **{
-                **session.__dict__,
+                **run.session.__dict__,
                 "last_category": run.last_category,
                 "category_run": run.category_run,
             }
         )
         return SessionFence(
-            session_id=session.id,
-            max_claims=max(max_claims, 0),
-            max_seconds=max_session_seconds(limits),
-            idle_seconds=limits.idle_end_minutes * 60,
-            avoid_category=category_to_avoid(probe, limits),
+            session_id=run.session.id, avoid_category=category_to_avoid(probe, limits)
         )
 
     def _ensure_session(self, reviewer: str, limits: SessionLimits) -> SessionSnapshot:
@@ -196,8 +191,14 @@ class SessionKeeper:
                 reviewer, blocker.value, until, _blocker_message(reviewer, blocker, until, limits)
             )
         # The store counts the day's reviews into the session itself (on PostgreSQL the
-        # server does): ``reviews_today`` above only decides whether one may start.
-        return self._store.start(reviewer=reviewer, now=now, day_start=day_start)
+        # server does): ``reviews_today`` above only decides whether one may start. On
+        # PostgreSQL the server decides that again, with the limits as stored now.
+        try:
+            return self._store.start(reviewer=reviewer, now=now, day_start=day_start)
+        except ClaimRefused as refused:
+            blocker = Blocker(refused.reason)
+            message = _blocker_message(reviewer, blocker, refused.until, limits)
+            raise ClaimRefused(reviewer, blocker.value, refused.until, message) from None
 
     def forget(self, reviewer: str) -> None:
         with self._lock:

@@ -96,6 +96,11 @@ REVIEW_DAY_MAX_HOURS = 25
 GOLD_PICK_WINDOW = 64
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
+# The session fence of the claim and the gold serve as migrations 0014 to 0017 installed them:
+# the bounds were the caller's parameters. Kept for those migrations' functions only.
+CALLERS_FENCE_0014 = """id = :session_id AND ended_at IS NULL
+    AND claims < :max_claims AND counted_seconds < :max_seconds
+    AND last_activity_at > {now} - make_interval(secs => :idle_seconds)"""
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,8 @@ def _queue_statements() -> dict[str, str]:
     return {
         "claim": _text(store._pg_claim(varied=False)),
         "claim_varied": _text(store._pg_claim(varied=True)),
+        "claim_0014": _text(store._pg_claim(varied=False, fence=CALLERS_FENCE_0014)),
+        "claim_varied_0014": _text(store._pg_claim(varied=True, fence=CALLERS_FENCE_0014)),
         "renew": _text(store._renew),
         "release": _text(store._release),
         "decide": _text(store._decide),
@@ -195,13 +202,20 @@ def _type(conn: Connection | None, table: str, column: str) -> str:
     return _types(conn, table, (column,))[0][1]
 
 
-def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]:
+def definers(
+    conn: Connection | None, *, counting: bool = True, server_limits: bool = True
+) -> list[Definer]:
     """Every function, rendered for the installation ``conn`` is connected to (result types
     follow the tables' columns; without a connection, the names only). ``counting``: rd_decide
     counts the decision toward its review policy's plan (migration 0017); without it, rd_decide
     as migration 0014 made it, which says whether a policy routed the draft for the client to
-    count it."""
+    count it. ``server_limits``: the claim and the gold serve fence on the team's stored limits
+    and a session starts only when no break or daily cap stands in its way (migration 0019);
+    without it, as migrations 0014 to 0017 made them: the fence's bounds are the caller's, and
+    a session starts whenever none is open."""
     stmts = _queue_statements()
+    if not server_limits:
+        stmts = {**stmts, "claim": stmts["claim_0014"], "claim_varied": stmts["claim_varied_0014"]}
     draft = _types(conn, "draft", DRAFT_COLUMNS)
     owner_type = dict(draft)["lease_owner"]
     ttl_max = LEASE_TTL_BOUNDS[1]
@@ -237,8 +251,8 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
         "lease_id = p_lease_id AND reviewer = p_reviewer AND state = 'leased' "
         "AND visible_at > v_now"
     )
-    from reviewdesk.storage.queue_common import QUEUE_COUNTS, SESSION_OPEN  # one text each
-    from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED, SESSION_START
+    from reviewdesk.storage.queue_common import PG_JSON, QUEUE_COUNTS, session_open
+    from reviewdesk.storage.session_sql import _GOLD_PICK, _LAST_SERVED
     from reviewdesk.storage.submit_sql import SUBMIT_ROUTED_PG
 
     routed = "EXISTS (SELECT 1 FROM policy_routing WHERE draft_id = p_draft_key) AS routed"
@@ -262,9 +276,16 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
         ("was_nudged", _type(conn, "review_session", "nudged")),
         *_types(conn, "decision", ("decided_at", "low_attention")),
     )
-    session_open = render(
-        SESSION_OPEN.format(idle_cutoff="now() - make_interval(secs => :idle_seconds)")
+    serve_fence_open = render(
+        session_open(PG_JSON, "now()") if server_limits else CALLERS_FENCE_0014.format(now="now()")
     )
+    start_session = _start_session(server_limits)
+    # A session ends between its last activity and now: the break runs from then (0019; before,
+    # a login could end one long ago and so have had its break).
+    ended_at = (
+        "GREATEST(LEAST(p_at, v_now), last_activity_at)" if server_limits else "LEAST(p_at, v_now)"
+    )
+    fence_params = () if server_limits else ("max_claims", "max_seconds", "idle_seconds")
     out = [
         Definer(
             "rd_claim",
@@ -372,34 +393,15 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
       FROM draft d WHERE d.id = v_last.draft_id;""",
             declare="v_last record; v_why text; v_epoch integer;",
         ),
-        Definer(
-            "rd_start_session",
-            "reviewer",
-            "Starting a review session",
-            ("reviewer", "day_start", "now"),
-            (("refused", "text"), ("started", "boolean")),
-            # The day's reviews are counted here, by the storage layer's own statement. The
-            # day start is the desk's (its hour and zone are the team's settings, or the desk's
-            # own zone): it must lie within the longest review day before now.
-            f"""IF NOT COALESCE(p_day_start <= v_now
-                    AND p_day_start > v_now - make_interval(hours => {REVIEW_DAY_MAX_HOURS}),
-                    FALSE)
-       AND rd_enforced() THEN
-        RETURN QUERY SELECT rd_refuse('bound', format('A review day starts within the %s hours before now, not at %s.', {REVIEW_DAY_MAX_HOURS}, p_day_start), {{action}}){{nulls}};
-        RETURN;
-    END IF;
-    {render(SESSION_START.format(now="now()"))}
-    ON CONFLICT DO NOTHING;
-    RETURN QUERY SELECT NULL::text, FOUND;""",  # noqa: E501
-        ),
+        start_session,
         Definer(
             "rd_end_session",
             "reviewer",
             "Ending a review session",
             ("session_id", "at", "end_reason", "now"),
             (("refused", "text"), ("ended", "boolean")),
-            """UPDATE review_session
-       SET ended_at = CASE WHEN rd_enforced() THEN LEAST(p_at, v_now) ELSE p_at END,
+            f"""UPDATE review_session
+       SET ended_at = CASE WHEN rd_enforced() THEN {ended_at} ELSE p_at END,
            end_reason = p_end_reason
      WHERE id = p_session_id AND ended_at IS NULL
        AND (reviewer = session_user OR NOT rd_enforced());
@@ -413,9 +415,7 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
             (
                 "reviewer",
                 "session_id",
-                "max_claims",
-                "max_seconds",
-                "idle_seconds",
+                *fence_params,
                 "lease_id",
                 "ttl",
                 "start",
@@ -437,7 +437,7 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
         RETURN;
     END IF;
     UPDATE review_session SET claims = claims + 1, last_activity_at = v_now
-     WHERE {session_open};
+     WHERE {serve_fence_open};
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -722,6 +722,71 @@ def definers(conn: Connection | None, *, counting: bool = True) -> list[Definer]
     return out
 
 
+def _start_session(server_limits: bool) -> Definer:
+    """rd_start_session. The day's reviews are counted here, by the storage layer's own
+    statement. The day start is the desk's (its hour and zone are the team's settings, or the
+    desk's own zone): it must lie within the longest review day before now. With
+    ``server_limits`` (migration 0019) a session does not start during a break or past a daily
+    cap (session_sql.START_BLOCKER): the refusal names the blocker as its kind, and says until
+    when in ``blocked_until``."""
+    from reviewdesk.storage.session_sql import SESSION_START, START_BLOCKER
+
+    bound = f"""IF NOT COALESCE(p_day_start <= v_now
+                    AND p_day_start > v_now - make_interval(hours => {REVIEW_DAY_MAX_HOURS}),
+                    FALSE)
+       AND rd_enforced() THEN
+        RETURN QUERY SELECT rd_refuse('bound', format('A review day starts within the %s hours before now, not at %s.', {REVIEW_DAY_MAX_HOURS}, p_day_start), {{action}}){{nulls}};
+        RETURN;
+    END IF;
+    """  # noqa: E501
+    start = f"""{render(SESSION_START.format(now="now()"))}
+    ON CONFLICT DO NOTHING;"""
+    if not server_limits:
+        return Definer(
+            "rd_start_session",
+            "reviewer",
+            "Starting a review session",
+            ("reviewer", "day_start", "now"),
+            (("refused", "text"), ("started", "boolean")),
+            f"""{bound}{start}
+    RETURN QUERY SELECT NULL::text, FOUND;""",
+        )
+    when = (
+        "to_char(v_blocked.lifts_at AT TIME ZONE v_blocked.zone_name, 'HH24:MI \"on\" DD Mon')"
+        " || ' (' || v_blocked.zone_name || ')'"
+    )
+    return Definer(
+        "rd_start_session",
+        "reviewer",
+        "Starting a review session",
+        ("reviewer", "day_start", "now"),
+        (("refused", "text"), ("started", "boolean"), ("blocked_until", "timestamptz")),
+        f"""{bound}IF EXISTS (SELECT 1 FROM review_session
+                WHERE reviewer = p_reviewer AND ended_at IS NULL) THEN
+        RETURN QUERY SELECT NULL::text, FALSE, NULL::timestamptz;  -- one is open already
+        RETURN;
+    END IF;
+    SELECT * INTO v_blocked FROM ({render(START_BLOCKER.format(now="now()"))}) AS start_blocker;
+    IF v_blocked.blocker IS NOT NULL THEN
+        RETURN QUERY SELECT rd_refuse(v_blocked.blocker, CASE v_blocked.blocker
+            WHEN 'on_break' THEN format(
+                '%s is on a break until %s: sessions are at least %s minutes apart.',
+                p_reviewer, {when}, v_blocked.break_minutes)
+            WHEN 'daily_sessions' THEN format(
+                '%s has done today''s %s sessions; the next review day starts at %s.',
+                p_reviewer, v_blocked.sessions_per_day, {when})
+            ELSE format(
+                '%s has done today''s %s reviews; the next review day starts at %s.',
+                p_reviewer, v_blocked.reviews_per_day, {when})
+            END, {{action}}), NULL::boolean, v_blocked.lifts_at;
+        RETURN;
+    END IF;
+    {start}
+    RETURN QUERY SELECT NULL::text, FOUND, NULL::timestamptz;""",
+        declare="v_blocked record;",
+    )
+
+
 def definition(inst: Installation, fn: Definer) -> tuple[str, str]:
     """(CREATE FUNCTION statement, its body as pg_proc.prosrc holds it)."""
     args = ", ".join(f"p_{p} {PARAM_TYPES[p]}" for p in fn.params)
@@ -826,20 +891,35 @@ HELPER_SIGNATURES = ("rd_refuse(text, text, text)", "rd_refusal(text, text, text
 # Functions a later migration replaced by one of another signature (so not replaced in place).
 RETIRED_SIGNATURES = (
     "rd_start_session(text, timestamptz, integer, timestamptz)",  # the count was the client's
+    # The session fence's bounds were the caller's (before migration 0019).
+    "rd_claim(bigint, bigint, float8, float8, bigint[], float8, text, text, text, timestamptz)",
+    "rd_serve_gold(text, bigint, bigint, float8, float8, text, float8, float8, bigint[], "
+    "timestamptz)",
+)
+# Functions whose result columns changed while their signature did not (CREATE OR REPLACE
+# cannot change them): dropped before they are created, whichever way a migration goes.
+RESHAPED_SIGNATURES = (
+    "rd_start_session(text, timestamptz, timestamptz)",  # blocked_until (migration 0019)
 )
 
 
-def install(conn: Connection, inst: Installation, *, counting: bool = True) -> list[Definer]:
+def install(
+    conn: Connection, inst: Installation, *, counting: bool = True, server_limits: bool = True
+) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
     checks the caller itself and logs a refusal (migration 0014), or for its ``callers``.
-    ``counting``: as ``definers``."""
+    ``counting`` and ``server_limits``: as ``definers``. A function of another signature,
+    retired or of the other ``server_limits``, is dropped."""
     for sql in helpers(inst):
         conn.execute(text(sql))
     for helper in HELPER_SIGNATURES:
         conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {helper} FROM PUBLIC"))
-    for retired in RETIRED_SIGNATURES:
-        conn.execute(text(f"DROP FUNCTION IF EXISTS {retired}"))
-    functions = definers(conn, counting=counting)
+    functions = definers(conn, counting=counting, server_limits=server_limits)
+    creating = {fn.signature for fn in functions}
+    other = definers(None, server_limits=not server_limits)
+    stale = [s for s in (*RETIRED_SIGNATURES, *(fn.signature for fn in other)) if s not in creating]
+    for signature in dict.fromkeys([*stale, *RESHAPED_SIGNATURES]):
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {signature}"))
     for fn in functions:
         install_one(conn, inst, fn)
     return functions
@@ -875,6 +955,12 @@ def calls() -> dict[str, Definer]:
 
 
 ROLE_REFUSAL = "role"
+
+
+def refusal_kind(value: str | None) -> str | None:
+    """The kind of a refusal a function returned (``role``, ``actor``, ``bound``, or a
+    session's blocker); None for no refusal."""
+    return None if value is None else value.partition(":")[0]
 
 
 def refused(value: str | None, role: str) -> None:

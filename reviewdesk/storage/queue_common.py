@@ -10,6 +10,7 @@ import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ from reviewdesk.core.domain import (
 )
 from reviewdesk.core.intake import DraftSubmission
 from reviewdesk.core.policy_cells import Routing
+from reviewdesk.core.sessions import SessionLimits
 from reviewdesk.storage.engine import READ_ONLY, Engines
 from reviewdesk.storage.queue_contract import (
     Acknowledged,
@@ -152,10 +154,90 @@ WHY = """CASE WHEN state <> 'pending' THEN 'already_decided'
               WHEN lease_id <> :lease_id THEN 'taken_over'
               WHEN visible_at <= {now} THEN 'expired' END"""
 
-# The open session a claim is fenced on: limits hold wherever drafts are claimed.
-SESSION_OPEN = """id = :session_id AND ended_at IS NULL
-    AND claims < :max_claims AND counted_seconds < :max_seconds
-    AND last_activity_at > {idle_cutoff}"""
+# The key under which the team's session limits are stored (services.sessions writes them).
+LIMITS_SETTING = "session_limits"
+
+
+@dataclass(frozen=True)
+class JsonAccess:
+    """An engine's spelling of what the limits' SQL needs: a number read from a JSON document
+    (``{doc}``, ``{key}``), whether the value there is a number or a JSON null, and a time some
+    seconds before another (``{at}``, ``{seconds}``)."""
+
+    number: str
+    is_number: str
+    is_null: str
+    seconds_before: str
+
+
+PG_JSON = JsonAccess(
+    number="CAST({doc} ->> '{key}' AS float8)",
+    is_number="jsonb_typeof({doc} -> '{key}') = 'number'",
+    is_null="jsonb_typeof({doc} -> '{key}') = 'null'",
+    seconds_before="{at} - make_interval(secs => {seconds})",
+)
+# SQLite's date functions keep milliseconds: the microseconds of ``{at}`` (a timestamp as
+# UtcDateTime stores it, six digits after the point) are carried over as they are.
+SQLITE_JSON = JsonAccess(
+    number="json_extract({doc}, '$.{key}')",
+    is_number="json_type({doc}, '$.{key}') IN ('integer', 'real')",
+    is_null="json_type({doc}, '$.{key}') = 'null'",
+    seconds_before=(
+        "strftime('%Y-%m-%d %H:%M:%f', substr({at}, 1, 23), '-' || ({seconds}) || ' seconds')"
+        " || substr({at}, 24)"
+    ),
+)
+# The limits the database holds sessions to (SessionLimits' fields).
+SERVER_LIMITS = (
+    "reviews_per_session",
+    "minutes_per_session",
+    "reviews_per_day",
+    "sessions_per_day",
+    "break_minutes",
+    "idle_end_minutes",
+)
+
+
+def team_limits(json: JsonAccess) -> str:
+    """SQL for a one-row table of the team's session limits (SERVER_LIMITS) as stored in the
+    setting table: the stored number; NULL where the lead switched the limit off (a JSON
+    null); SessionLimits' default where none is stored (no setting, or no such key)."""
+    defaults = SessionLimits()
+    doc = "limits_setting.value"
+
+    def limit(name: str) -> str:
+        default = getattr(defaults, name)
+        fallback = "NULL" if default is None else repr(float(default))
+        where = {"doc": doc, "key": name}
+        return (
+            f"CASE WHEN {json.is_number.format(**where)} THEN {json.number.format(**where)} "
+            f"WHEN {json.is_null.format(**where)} THEN NULL ELSE {fallback} END AS {name}"
+        )
+
+    columns = ",\n            ".join(limit(name) for name in SERVER_LIMITS)
+    return f"""SELECT {columns}
+        FROM (SELECT 1 AS one) AS one
+        LEFT JOIN setting AS limits_setting ON limits_setting.key = '{LIMITS_SETTING}'"""
+
+
+def session_open(json: JsonAccess, now: str) -> str:
+    """The open session a claim is fenced on (``:session_id``), at ``now``: not ended, not
+    spent, not idle, by the team's limits as the database holds them (team_limits), so that
+    the limits hold wherever drafts are claimed, whatever a caller passes. Python's copy of
+    these rules (core.sessions.session_limit_reached and idle_end) tells the desk why a
+    session ended; tests/test_server_limits.py holds the two to the same answers."""
+    session = "review_session"
+    idle_cutoff = json.seconds_before.format(at=now, seconds="lim.idle_end_minutes * 60")
+    return f"""{session}.id = :session_id AND {session}.ended_at IS NULL AND EXISTS (
+        SELECT 1 FROM ({team_limits(json)}) AS lim
+        WHERE (lim.reviews_per_session IS NULL
+               OR {session}.claims < lim.reviews_per_session)
+          AND (lim.reviews_per_day IS NULL
+               OR {session}.day_reviews_before + {session}.claims < lim.reviews_per_day)
+          AND (lim.minutes_per_session IS NULL
+               OR {session}.counted_seconds < lim.minutes_per_session * 60)
+          AND {session}.last_activity_at > {idle_cutoff})"""
+
 
 # A load of this many drafts refreshes the planner's statistics of the draft table (PostgreSQL).
 ANALYZE_AFTER_SUBMIT = 10_000
@@ -427,9 +509,6 @@ class SqlQueueStore(ABC):
             ttl=ttl,
             exclude=list(exclude) or [-1],
             session_id=session.session_id,
-            max_claims=session.max_claims,
-            max_seconds=session.max_seconds,
-            idle_seconds=session.idle_seconds,
             avoid=session.avoid_category,
         )
         return self._claim_next(params, session, ttl)

@@ -69,13 +69,11 @@ class DecisionWrite:
 
 @dataclass(frozen=True)
 class SessionFence:
-    """The open session a claim counts against, and what it may still hand out."""
+    """The open session a claim counts against, and the category its next claim passes over
+    (the variety rule, the desk's). How much the session may still hand out is the database's
+    to say, from the team's stored limits (queue_common.session_open)."""
 
     session_id: int
-    max_claims: int
-    max_seconds: float
-    # A session idle this long has ended, even if nobody has closed it yet.
-    idle_seconds: float = 1800.0
     avoid_category: str | None = None
 
 

@@ -36,13 +36,14 @@ from reviewdesk.storage.queue_common import (
     DRAFT_COLUMNS,
     LEASE_HELD,
     LOW_ATTENTION,
+    PG_JSON,
     SESSION_COUNT,
-    SESSION_OPEN,
     SESSION_UNCLAIM,
     WHY,
     SqlQueueStore,
     decision_record,
     queued_draft,
+    session_open,
     typed_sql,
     varied_pick,
 )
@@ -100,20 +101,36 @@ class DefinerCalls:
             definer_sql.refused(rows[0]["refused"], role)
         return rows
 
-    def call(self, conn: Connection, name: str, role: str, **params: Any) -> dict[str, Any]:
-        """Call function ``name`` on ``conn``: its one row, or its refusal raised."""
-        row = self.call_optional(conn, name, role, **params)
+    def call(
+        self,
+        conn: Connection,
+        name: str,
+        role: str,
+        *,
+        passing: Set[str] = frozenset(),
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Call function ``name`` on ``conn``: its one row, or its refusal raised (but one of
+        the kinds ``passing``, as ``call_optional``)."""
+        row = self.call_optional(conn, name, role, passing=passing, **params)
         assert row is not None, name
         return row
 
     def call_optional(
-        self, conn: Connection, name: str, role: str, **params: Any
+        self,
+        conn: Connection,
+        name: str,
+        role: str,
+        *,
+        passing: Set[str] = frozenset(),
+        **params: Any,
     ) -> dict[str, Any] | None:
-        """As ``call``, for a function that may return no row (then None)."""
+        """As ``call``, for a function that may return no row (then None). ``passing``: kinds
+        of refusal the caller reads from the row itself (their ``refused`` is left in it)."""
         if "now" not in params:
             params["now"] = self.clock.now() if self.clock is not None else None
         row = self._statements[name].first(conn, params)
-        if row is not None:
+        if row is not None and definer_sql.refusal_kind(row["refused"]) not in passing:
             definer_sql.refused(row["refused"], role)
         return row
 
@@ -301,8 +318,11 @@ class PostgresQueueStore(SqlQueueStore):
         self._decide_driver = DriverStatement(self._decide, dialect)
         self._prior_pg = text("SELECT id FROM decision WHERE idempotency_key = :key")
 
-    def _pg_claim(self, *, varied: bool) -> TextualSelect:
+    def _pg_claim(self, *, varied: bool, fence: str | None = None) -> TextualSelect:
+        """The claim; ``fence``: the open session's condition at ``{now}`` (the team's stored
+        limits; another only for a function as an older migration installed it)."""
         n = self._now_sql
+        fence = session_open(PG_JSON, n) if fence is None else fence.format(now=n)
         if varied:
             # One row by its key: with a claim order here, the planner walks that order testing
             # every row against the picked id (linear again).
@@ -312,13 +332,10 @@ class PostgresQueueStore(SqlQueueStore):
         else:
             candidates = f"state = 'pending' AND visible_at <= {n} AND id <> ALL(:exclude)"
             order = "ORDER BY priority DESC, created_at, id"
-        session_open = SESSION_OPEN.format(
-            idle_cutoff=f"{n} - make_interval(secs => :idle_seconds)"
-        )
         claim = typed_sql(
             f"""
             WITH session AS (
-                SELECT id FROM review_session WHERE {session_open}
+                SELECT id FROM review_session WHERE {fence}
             ), next AS MATERIALIZED (
                 SELECT id, lease_owner AS previous_owner
                 FROM draft

@@ -24,14 +24,15 @@ from reviewdesk.storage.queue_common import (
     LEASE_HELD,
     MAX_DRAFT_ID,
     SESSION_COUNT,
-    SESSION_OPEN,
     SESSION_UNCLAIM,
+    SQLITE_JSON,
     SUBMIT_COLUMNS,
     SUBMITTED,
     WHY,
     SqlQueueStore,
     decision_record,
     queued_draft,
+    session_open,
     typed_sql,
     varied_pick,
 )
@@ -70,7 +71,7 @@ class SqliteQueueStore(SqlQueueStore):
             result=("id", "lease_owner"),
         )
         self._session_fence = typed_sql(
-            "SELECT id FROM review_session WHERE " + SESSION_OPEN.format(idle_cutoff=":idle_after"),
+            "SELECT id FROM review_session WHERE " + session_open(SQLITE_JSON, n),
             result=("id",),
         )
         self._session_claimed = typed_sql(
@@ -141,7 +142,6 @@ class SqliteQueueStore(SqlQueueStore):
     ) -> ClaimOutcome:
         with self.engines.write.begin() as conn:
             now = params["now"]
-            params["idle_after"] = now - timedelta(seconds=session.idle_seconds)
             if conn.execute(self._session_fence, params).first() is None:
                 return ClaimOutcome(None, False)
             picked = None

@@ -17,9 +17,18 @@ from sqlalchemy.exc import IntegrityError
 
 from reviewdesk.core.clock import Clock
 from reviewdesk.core.domain import STOPPING_LABELS
-from reviewdesk.core.sessions import SessionSnapshot, gold_answer_correct
+from reviewdesk.core.errors import ClaimRefused
+from reviewdesk.core.sessions import Blocker, SessionSnapshot, gold_answer_correct
 from reviewdesk.storage.engine import READ_ONLY, Engines
-from reviewdesk.storage.queue_common import SESSION_OPEN, queued_draft, typed_sql
+from reviewdesk.storage.queue_common import (
+    LIMITS_SETTING,
+    PG_JSON,
+    SQLITE_JSON,
+    queued_draft,
+    session_open,
+    team_limits,
+    typed_sql,
+)
 from reviewdesk.storage.queue_contract import DecisionWrite, QueuedDraft, QueueStore, SessionFence
 from reviewdesk.storage.queue_pg import DefinerCalls
 from reviewdesk.storage.tables import (
@@ -32,6 +41,9 @@ from reviewdesk.storage.tables import (
     GoldServeRow,
     ReviewSessionRow,
 )
+
+# The refusals of rd_start_session that say why a session may not start now (core Blocker).
+_BLOCKERS = frozenset(b.value for b in Blocker)
 
 SESSION = ReviewSessionRow.__table__  # type: ignore[attr-defined]
 GOLD = GoldItemRow.__table__  # type: ignore[attr-defined]
@@ -83,13 +95,45 @@ DAY_COUNTS = """SELECT count(*) AS sessions, COALESCE(sum(reviews), 0) AS review
 SESSION_START = f"""INSERT INTO review_session (reviewer, started_at, last_activity_at, day_start,
                                 day_reviews_before)
     SELECT :reviewer, {{now}}, {{now}}, :day_start, today.reviews FROM ({DAY_COUNTS}) today"""  # noqa: S608
+# Why the reviewer may not start a session at ``{now}``, and until when: core.sessions.
+# start_blocker's rule (a break after the last session ended, then the day's sessions, then
+# its reviews) over the team's stored limits, on PostgreSQL (rd_start_session runs it, so that
+# no login starts a session the limits forbid). ``blocker`` is NULL when a session may start.
+# The review day's start is the caller's (rd_start_session bounds it); the next one is a
+# calendar day later in the team's zone, or 24 hours later where the team sets none (the
+# desk's own zone is not the server's to know). Built from constants only.
+START_BLOCKER = f"""SELECT blocker,
+        CASE blocker WHEN 'on_break' THEN break_ends ELSE next_day END AS lifts_at,
+        zone_name, break_minutes, sessions_per_day, reviews_per_day
+    FROM (
+        SELECT CASE
+                WHEN {{now}} < last_end.ended_at + make_interval(secs => lim.break_minutes * 60)
+                THEN 'on_break'
+                WHEN today.sessions >= lim.sessions_per_day THEN 'daily_sessions'
+                WHEN today.reviews >= lim.reviews_per_day THEN 'daily_reviews'
+            END AS blocker,
+            last_end.ended_at + make_interval(secs => lim.break_minutes * 60) AS break_ends,
+            CASE WHEN team_zone.name IS NULL THEN :day_start + interval '24 hours'
+                 ELSE ((:day_start AT TIME ZONE team_zone.name) + interval '1 day')
+                      AT TIME ZONE team_zone.name
+            END AS next_day,
+            COALESCE(team_zone.name, 'UTC') AS zone_name,
+            lim.break_minutes, lim.sessions_per_day, lim.reviews_per_day
+        FROM ({team_limits(PG_JSON)}) AS lim,
+            (SELECT max(ended_at) AS ended_at FROM review_session
+             WHERE reviewer = :reviewer) AS last_end,
+            ({DAY_COUNTS}) AS today,
+            (SELECT (SELECT value ->> 'timezone' FROM setting
+                     WHERE key = '{LIMITS_SETTING}') AS name) AS team_zone
+    ) AS blocked"""  # noqa: S608
 _DAY_COUNTS = typed_sql(DAY_COUNTS)
 _SESSION_START = typed_sql(SESSION_START.format(now=":now"))
-# A served gold draft counts against the session as a claim does, behind the claim's own fence.
+# A served gold draft counts against the session as a claim does, behind the claim's own fence
+# (SQLite's; rd_serve_gold's on PostgreSQL).
 _GOLD_CLAIM_COUNTED = typed_sql(
     "UPDATE review_session SET claims = claims + 1, last_activity_at = :now "  # noqa: S608
     + "WHERE "
-    + SESSION_OPEN.format(idle_cutoff=":idle_after")
+    + session_open(SQLITE_JSON, ":now")
 )
 
 
@@ -187,13 +231,17 @@ class SessionStore:
 
     def start(self, *, reviewer: str, now: datetime, day_start: datetime) -> SessionSnapshot:
         """Open a session, counting the reviewer's reviews since ``day_start`` into it; if
-        another client opened one for this reviewer first, that one."""
+        another client opened one for this reviewer first, that one. On PostgreSQL the server
+        refuses one during a break or past a daily cap: ClaimRefused, with its reason."""
         if self._definers is not None:
             with self.engines.statement.connect() as conn:
-                self._definers.call(
-                    conn, "rd_start_session", "reviewer",
+                row = self._definers.call(
+                    conn, "rd_start_session", "reviewer", passing=_BLOCKERS,
                     reviewer=reviewer, day_start=day_start, now=now if self.clock else None,
                 )  # fmt: skip
+            if row["refused"] is not None:  # a break or a daily cap: the server's word
+                blocker, _, message = row["refused"].partition(":")
+                raise ClaimRefused(reviewer, blocker, row["blocked_until"], message)
             opened = self.open_session(reviewer)
             assert opened is not None
             return opened
@@ -359,10 +407,8 @@ class SessionStore:
                 with self.engines.statement.connect() as conn:
                     row = self._definers.call_optional(
                         conn, "rd_serve_gold", "reviewer",
-                        reviewer=reviewer, session_id=session.session_id,
-                        max_claims=session.max_claims, max_seconds=session.max_seconds,
-                        idle_seconds=session.idle_seconds, lease_id=lease_id, ttl=ttl,
-                        start=start, exclude=list(exclude) or [-1],
+                        reviewer=reviewer, session_id=session.session_id, lease_id=lease_id,
+                        ttl=ttl, start=start, exclude=list(exclude) or [-1],
                     )  # fmt: skip
             except IntegrityError:
                 return None  # this session was served the same item concurrently: not twice
@@ -375,13 +421,7 @@ class SessionStore:
                     return None
                 counted = conn.execute(
                     _GOLD_CLAIM_COUNTED,
-                    {
-                        "now": now,
-                        "session_id": session.session_id,
-                        "max_claims": session.max_claims,
-                        "max_seconds": session.max_seconds,
-                        "idle_after": now - timedelta(seconds=session.idle_seconds),
-                    },
+                    {"now": now, "session_id": session.session_id},
                 ).rowcount
                 if not counted:
                     return None

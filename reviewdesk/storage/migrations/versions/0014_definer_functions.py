@@ -34,8 +34,9 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
         inst = security_sql.installation(conn)
-        # rd_decide as it was before 0017 counted decisions in it.
-        definer_sql.install(conn, inst, counting=False)
+        # rd_decide as it was before 0017 counted decisions in it, the claim before 0019 fenced
+        # on the stored limits.
+        definer_sql.install(conn, inst, counting=False, server_limits=False)
         security_sql.close_direct_writes(conn, inst)
 
 

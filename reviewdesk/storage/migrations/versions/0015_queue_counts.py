@@ -27,8 +27,11 @@ depends_on = None
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        # rd_decide as it was before 0017 counted decisions in it.
-        definer_sql.install(conn, security_sql.installation(conn), counting=False)
+        # rd_decide as it was before 0017 counted decisions in it, the claim before 0019 fenced
+        # on the stored limits.
+        definer_sql.install(
+            conn, security_sql.installation(conn), counting=False, server_limits=False
+        )
 
 
 def downgrade() -> None:

@@ -44,8 +44,11 @@ _START_SESSION_0014 = definer_sql.Definer(
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        # Drops the old one first; rd_decide as it was before 0017 counted decisions in it.
-        definer_sql.install(conn, security_sql.installation(conn), counting=False)
+        # Drops the old one first; rd_decide as it was before 0017 counted decisions in it, the
+        # claim before 0019 fenced on the stored limits.
+        definer_sql.install(
+            conn, security_sql.installation(conn), counting=False, server_limits=False
+        )
 
 
 def downgrade() -> None:

@@ -71,7 +71,8 @@ def upgrade() -> None:
     if conn.dialect.name == "postgresql":
         inst = security_sql.installation(conn)
         _drop_decide(conn)
-        definer_sql.install(conn, inst)
+        # The claim as it was before 0019 fenced on the stored limits.
+        definer_sql.install(conn, inst, server_limits=False)
         security_sql.close_plan_writes(conn, inst)
 
 
@@ -81,6 +82,6 @@ def downgrade() -> None:
         inst = security_sql.installation(conn)
         security_sql.reopen_plan_writes(conn, inst)
         _drop_decide(conn)
-        definer_sql.install(conn, inst, counting=False)
+        definer_sql.install(conn, inst, counting=False, server_limits=False)
     for name in reversed(_COLUMNS):
         op.execute(f"ALTER TABLE policy DROP COLUMN {name}")

@@ -34,7 +34,8 @@ def upgrade() -> None:
     op.drop_index("ix_policy_routing_policy", table_name="policy_routing")
     if conn.dialect.name == "postgresql":
         inst = security_sql.installation(conn)
-        definer_sql.install(conn, inst)
+        # The claim as it was before 0019 fenced on the stored limits.
+        definer_sql.install(conn, inst, server_limits=False)
         security_sql.route_in_database(conn, inst)
 
 
