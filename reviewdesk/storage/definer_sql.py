@@ -117,10 +117,6 @@ class Definer:
     body: str
     actor: str | None = "p_reviewer"
     declare: str = ""
-    # The groups granted EXECUTE (None: every group, so that a wrong role's call is refused by
-    # the function and logged; another group's call of a function granted to fewer is refused
-    # by PostgreSQL, and the desk logs that refusal).
-    callers: tuple[str, ...] | None = None
 
     @property
     def signature(self) -> str:
@@ -688,7 +684,6 @@ def definers(
             # (migration 0018). Returns the routings.
             f"RETURN QUERY {render(SUBMIT_ROUTED_PG)};",
             actor=None,
-            callers=("producer",),
         ),
         Definer(
             "rd_resolve",
@@ -907,7 +902,7 @@ def install(
     conn: Connection, inst: Installation, *, counting: bool = True, server_limits: bool = True
 ) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
-    checks the caller itself and logs a refusal (migration 0014), or for its ``callers``.
+    checks the caller itself and logs a refusal (migration 0014).
     ``counting`` and ``server_limits``: as ``definers``. A function of another signature,
     retired or of the other ``server_limits``, is dropped."""
     for sql in helpers(inst):
@@ -926,16 +921,12 @@ def install(
 
 
 def install_one(conn: Connection, inst: Installation, fn: Definer) -> None:
-    """Create (or replace) one function, with EXECUTE for every group or for its ``callers``."""
+    """Create (or replace) one function, with EXECUTE for every group."""
     create, _ = definition(inst, fn)
     conn.execute(text(create))
     everyone = ", ".join(quote(r) for r in inst.groups.values())
     conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM PUBLIC"))
-    conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {fn.signature} FROM {everyone}"))
-    callers = (
-        everyone if fn.callers is None else ", ".join(quote(inst.group(g)) for g in fn.callers)
-    )
-    conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {callers}"))
+    conn.execute(text(f"GRANT EXECUTE ON FUNCTION {fn.signature} TO {everyone}"))
 
 
 def uninstall(conn: Connection, inst: Installation) -> None:
@@ -963,9 +954,13 @@ def refusal_kind(value: str | None) -> str | None:
     return None if value is None else value.partition(":")[0]
 
 
-def refused(value: str | None, role: str) -> None:
-    """Raise the refusal a function returned in its ``refused`` column (it is logged)."""
+def refused(value: str | None, role: str, *, kept: bool = True) -> None:
+    """Raise the refusal a function returned in its ``refused`` column. The function logged it;
+    ``kept``: that log row stays (False when the call's transaction rolls back with the
+    refusal, so that the caller logs it again)."""
     if value is None:
         return
     kind, _, message = value.partition(":")
+    if not kept:
+        raise NotPermitted(message)
     raise NotPermitted(message, needs=role if kind == ROLE_REFUSAL else None, logged=True)

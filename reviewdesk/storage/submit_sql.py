@@ -210,7 +210,8 @@ def submit_routed_pg(
     cells under a sampling policy; their routings, in the drafts' order."""
     found = execute_batch(conn, SUBMIT_CALL_PG, {"rows": _rows(fresh), "now": now})
     if found and found[0][0] is not None:
-        refused(found[0][0], "producer")
+        # The refusal's log row goes with the submit's transaction: the desk logs it again.
+        refused(found[0][0], "producer", kept=False)
     route = {m.value: m for m in Route}
     phase = {m.value: m for m in Phase}
     return [

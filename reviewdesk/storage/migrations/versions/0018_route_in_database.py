@@ -6,8 +6,8 @@ Create Date: 2026-12-05
 
 A producer's login drew the routes in its own process and wrote released drafts, routings and
 plan states itself, so plain SQL could insert a draft already released or decided. Now
-``rd_submit`` (a SECURITY DEFINER function, EXECUTE for producers only) inserts a submit's
-drafts and routes them with the server's random generator; a team member's own INSERT adds only
+``rd_submit`` (a SECURITY DEFINER function; a login not a producer is refused, and logged)
+inserts a submit's drafts and routes them with the server's random generator; a team member's own INSERT adds only
 pending drafts, with no lease, not gold (security_sql.draft_insert_rule); the producer group
 loses INSERT and UPDATE on ``policy_state``, INSERT on ``policy_routing`` and ``policy_event``,
 and the decisions' id sequence (security_sql.ROUTING_REVOKED). The functions are installed
