@@ -1045,3 +1045,52 @@ def route_in_client(conn: Connection, inst: Installation) -> None:
     if events:
         run(f"GRANT USAGE ON SEQUENCE {events} TO {producer}")
     run(f"GRANT USAGE ON SEQUENCE {_decision_sequence(conn)} TO {producer}")
+
+
+# -- migration 0020: the insert rules' triggers fire only where their function acts --------------
+# rd_draft_insert and rd_event_insert exist to check a team member's own INSERT; inside
+# rd_submit, rd_ack or rd_claim (the current user is the owner) they were a plpgsql call per row
+# that changed nothing. Each trigger's WHEN is the negation of exactly the rows its function
+# (draft_insert_rule, definer_sql's event rule) leaves as they are:
+# - not enforced (the installation's login or a superuser): both functions return NEW at once;
+# - a draft written as the owner whose submitted_by is already the login: the function's only
+#   act for the owner is ``NEW.submitted_by := session_user`` (rd_submit sets it itself);
+# - a 'submitted', 'delivered' or 'expired' event written as the owner: every branch of the
+#   event rule that refuses one of these needs ``current_user <> owner``.
+def insert_rule_triggers(inst: Installation) -> dict[str, str]:
+    """The two insert rules' CREATE TRIGGER statements, each with its WHEN (migration 0020)."""
+    owner = literal(inst.owner)
+    enforced = f"(session_user <> {owner} AND current_setting('is_superuser') = 'off')"
+    return {
+        "rd_draft_insert": (
+            "CREATE TRIGGER rd_draft_insert BEFORE INSERT ON draft FOR EACH ROW "
+            f"WHEN ({enforced} AND (current_user <> {owner} "
+            "OR NEW.submitted_by IS DISTINCT FROM session_user)) "
+            "EXECUTE FUNCTION rd_draft_insert()"
+        ),
+        "rd_event_insert": (
+            "CREATE TRIGGER rd_event_insert BEFORE INSERT ON draft_event FOR EACH ROW "
+            f"WHEN ({enforced} AND (current_user <> {owner} "
+            "OR NEW.kind NOT IN ('submitted', 'delivered', 'expired'))) "
+            "EXECUTE FUNCTION rd_event_insert()"
+        ),
+    }
+
+
+def fire_insert_rules_when_needed(conn: Connection, inst: Installation) -> None:
+    """Migration 0020: the two insert rules' triggers with their WHEN."""
+    run = _runner(conn)
+    for name, create in insert_rule_triggers(inst).items():
+        table = create.split(" ON ", 1)[1].split()[0]
+        run(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        run(create)
+
+
+def fire_insert_rules_always(conn: Connection, inst: Installation) -> None:
+    """Undo ``fire_insert_rules_when_needed`` (migration 0020's downgrade): 0009's triggers."""
+    run = _runner(conn)
+    for name in insert_rule_triggers(inst):
+        (create,) = (t for t in _TRIGGERS if t.startswith(f"CREATE TRIGGER {name} "))
+        table = create.split(" ON ", 1)[1].split()[0]
+        run(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        run(create)

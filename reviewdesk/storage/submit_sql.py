@@ -81,7 +81,9 @@ SELECT external_id, id FROM new"""  # noqa: S608 - ReviewDesk's own column names
 # the states are held FOR SHARE while a draw from the server's CSPRNG routes each draft of a
 # sampling cell; the released ones are inserted released, and every routing is kept, the
 # released drafts' result cursors drawn from the decisions' sequence in the drafts' order.
-# A state created here is in screening with a count of 0, which is what routes by it.
+# A state created here is in screening with a count of 0, which is what routes by it. The
+# drafts' submitter is the login, as the insert rule records it (computed once: with it set, the
+# rule's trigger does not fire for these rows, security_sql.insert_rule_triggers).
 _ROUTED_TYPES = _TYPES.replace("metadata jsonb", "metadata json")
 _ROUTED_VALUES = ", ".join(
     "COALESCE(b.created_at, now())"
@@ -134,8 +136,9 @@ SUBMIT_ROUTED_PG = f"""WITH batch AS MATERIALIZED (
         FROM matched m LEFT JOIN states s
           ON s.policy_id = m.policy_id AND s.model_key = m.model_key
     ), new AS (
-        INSERT INTO draft ({_NAMES}, state, submitted_at, visible_at, lease_epoch)
-        SELECT {_ROUTED_VALUES},
+        INSERT INTO draft ({_NAMES}, submitted_by, state, submitted_at, visible_at,
+                           lease_epoch)
+        SELECT {_ROUTED_VALUES}, (SELECT CASE WHEN rd_enforced() THEN session_user END),
             CASE WHEN r.route = 'released' THEN 'released' ELSE 'pending' END, now(), now(), 0
         FROM batch b LEFT JOIN routed r ON r.n = b.n
         ORDER BY b.n
