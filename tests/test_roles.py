@@ -169,9 +169,9 @@ SQL = {
     "draft-insert": (
         f"INSERT INTO draft ({_DRAFT_COLUMNS}) VALUES ('sql-' || gen_random_uuid(), 'h', 't', "
         "'{}', 'c', 'low', 0, now(), now(), '{}', 'pending', now(), 0)",
-        "nnon",
+        "nnnn",
     ),
-    # A producer's own INSERT adds a pending draft only: only rd_submit's routing releases one.
+    # A producer's drafts come in through rd_submit only, pending or released by its routing.
     "draft-insert-released": (_draft_insert(state="'released'"), "nnnn"),
     "draft-insert-decided": (_draft_insert(state="'decided'"), "nnnn"),
     "draft-insert-leased": (
@@ -532,30 +532,6 @@ def test_a_producer_acknowledges_only_what_it_submitted(site: Site) -> None:
     with site.engines["producer"].connect() as conn:
         assert conn.execute(ack, {"c": cursor}).scalar_one() == 0
     assert site.snapshot() == before
-
-
-@pytest.mark.parametrize("named", ["itself", "another"])
-def test_a_producers_own_insert_records_the_login_as_submitter(site: Site, named: str) -> None:
-    """The insert rule fires for a team member's own INSERT whatever submitter it names
-    (migration 0020's WHEN skips only the owner's rows that already name the login): another's
-    name is replaced by the login, and naming itself does not let a released draft in."""
-    login = site.login("producer")
-    who = login if named == "itself" else OTHER
-    external_id = f"own-insert-{named}"
-    with site.engines["producer"].begin() as conn:
-        conn.execute(
-            text(
-                _draft_insert("submitted_by", ":who").replace("'sql-' || gen_random_uuid()", ":e")
-            ),
-            {"who": who, "e": external_id},
-        )
-    with site.owner.connect() as conn:
-        recorded = conn.execute(
-            text("SELECT submitted_by FROM draft WHERE external_id = :e"), {"e": external_id}
-        ).scalar_one()
-    assert recorded == login
-    with pytest.raises(DBAPIError), site.engines["producer"].begin() as conn:
-        conn.execute(text(_draft_insert("submitted_by", ":who", state="'released'")), {"who": who})
 
 
 def test_a_producers_submit_is_routed_and_released_by_the_database(site: Site) -> None:

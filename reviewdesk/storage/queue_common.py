@@ -767,7 +767,6 @@ class SqlQueueStore(ABC):
         """Content hash by external id, of those of ``ids`` that are queued already."""
         ...
 
-    @abstractmethod
     def _insert_new(
         self,
         conn: Connection,
@@ -775,9 +774,10 @@ class SqlQueueStore(ABC):
         fresh: Sequence[DraftSubmission],
         released: Set[str],
     ) -> dict[str, int]:
-        """Insert ``fresh`` (none queued yet) as pending, or released when their id is in
-        ``released``, each with its 'submitted' event; their keys by id, for the routings."""
-        ...
+        """Where the client routes: insert ``fresh`` (none queued yet) as pending, or released
+        when their id is in ``released``, each with its 'submitted' event; their keys by id,
+        for the routings."""
+        raise NotImplementedError
 
     # Whether the database routes a submit's drafts itself (PostgreSQL: rd_submit).
     routes_in_database = False
@@ -818,8 +818,10 @@ class SqlQueueStore(ABC):
                 return Submitted(0, duplicates, conflicts)
             if not fresh:
                 return Submitted(0, duplicates, [])
-            if routing is not None and self.routes_in_database:
-                routing.routed(self._insert_routed(conn, now, fresh))
+            if self.routes_in_database:
+                routed = self._insert_routed(conn, now, fresh)
+                if routing is not None:
+                    routing.routed(routed)
             else:
                 released = (
                     routing.released(conn, now, fresh) if routing is not None else frozenset()

@@ -58,7 +58,7 @@ from reviewdesk.storage.queue_contract import (
 )
 from reviewdesk.storage.security_sql import Identity
 from reviewdesk.storage.security_sql import identity as security_identity
-from reviewdesk.storage.submit_sql import insert_drafts_pg, known_pg, submit_routed_pg
+from reviewdesk.storage.submit_sql import known_pg, submit_routed_pg
 
 # A kept connection idle longer than this goes back to the pool (_hot_connection).
 HOT_IDLE_SECONDS = 60.0
@@ -454,17 +454,7 @@ class PostgresQueueStore(SqlQueueStore):
     def _known(self, conn: Connection, ids: list[str]) -> dict[str, str]:
         return known_pg(conn, ids)
 
-    def _insert_new(
-        self,
-        conn: Connection,
-        now: datetime,
-        fresh: Sequence[DraftSubmission],
-        released: Set[str],
-    ) -> dict[str, int]:
-        # Only rd_submit's routing releases a draft here (routes_in_database).
-        assert not released
-        return insert_drafts_pg(conn, fresh, now)
-
+    # Every submit is rd_submit's: a producer's login inserts no draft itself.
     routes_in_database = True
 
     def _insert_routed(

@@ -971,6 +971,9 @@ def reopen_plan_writes(conn: Connection, inst: Installation) -> None:
 # producer no longer writes plan states, routings or the policies' history itself, nor draws
 # result cursors. It keeps reading them, and acknowledging released drafts (``delivered_at``).
 ROUTING_REVOKED = {
+    # Every draft comes in through rd_submit: a producer's plain INSERT could otherwise choose
+    # a draft's id (one the sequence hands out later), its submission or visibility time.
+    "draft": ("INSERT",),
     "policy_state": ("INSERT", "UPDATE"),
     "policy_routing": ("INSERT",),
     "policy_event": ("INSERT",),
@@ -1012,17 +1015,19 @@ def _decision_sequence(conn: Connection) -> str:
 
 
 def route_in_database(conn: Connection, inst: Installation) -> None:
-    """Migration 0018: a producer's plain INSERT adds only pending drafts, and the producer
-    group loses its writes of the policies' tables (ROUTING_REVOKED) and the decisions' id
-    sequence; rd_submit (installed with the other functions) does them."""
+    """Migration 0018: the producer group loses its INSERT of drafts and its writes of the
+    policies' tables (ROUTING_REVOKED) and their id sequences, and the decisions' id sequence;
+    rd_submit (installed with the other functions) does them. The insert rule still refuses a
+    team member's draft that is not pending, should a grant ever give one back."""
     run = _runner(conn)
     producer = quote(inst.group("producer"))
     run(draft_insert_rule(inst))
     for table, verbs in ROUTING_REVOKED.items():
         run(f"REVOKE {', '.join(verbs)} ON {quote(table)} FROM {producer}")
-    events = conn.execute(text("SELECT pg_get_serial_sequence('policy_event', 'id')")).scalar()
-    if events:
-        run(f"REVOKE USAGE ON SEQUENCE {events} FROM {producer}")
+    for table in ("policy_event", "draft"):
+        sequence = conn.execute(text(f"SELECT pg_get_serial_sequence('{table}', 'id')")).scalar()
+        if sequence:
+            run(f"REVOKE USAGE ON SEQUENCE {sequence} FROM {producer}")
     run(f"REVOKE USAGE ON SEQUENCE {_decision_sequence(conn)} FROM {producer}")
 
 
@@ -1034,16 +1039,17 @@ def route_in_client(conn: Connection, inst: Installation) -> None:
     (rule,) = (f for f in _functions(inst) if "rd_draft_insert()" in f)
     run(rule.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     for table in ROUTING_REVOKED:
-        access = LATER_ACCESS[table]
+        access = LATER_ACCESS.get(table) or ACCESS[table]
         if "producer" in access.insert:
             run(f"GRANT INSERT ON {quote(table)} TO {producer}")
         cols = access.update.get("producer")
         if cols is not None:
             what = "UPDATE" if cols == ALL else f"UPDATE ({', '.join(map(quote, cols))})"
             run(f"GRANT {what} ON {quote(table)} TO {producer}")
-    events = conn.execute(text("SELECT pg_get_serial_sequence('policy_event', 'id')")).scalar()
-    if events:
-        run(f"GRANT USAGE ON SEQUENCE {events} TO {producer}")
+    for table in ("policy_event", "draft"):
+        sequence = conn.execute(text(f"SELECT pg_get_serial_sequence('{table}', 'id')")).scalar()
+        if sequence:
+            run(f"GRANT USAGE ON SEQUENCE {sequence} TO {producer}")
     run(f"GRANT USAGE ON SEQUENCE {_decision_sequence(conn)} TO {producer}")
 
 

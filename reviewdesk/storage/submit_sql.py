@@ -2,9 +2,8 @@
 
 A desk's submit calls ``rd_submit`` (a SECURITY DEFINER function, definer_sql), whose body is
 ``SUBMIT_ROUTED_PG``: it inserts the drafts and routes those of cells under a sampling policy,
-all in the database; ``INSERT_DRAFTS_PG`` inserts drafts without routing them (a store's submit
-with no policies' part). A producer's own INSERT may only add pending drafts (security_sql.
-draft_insert_rule): only the function's routing releases one.
+all in the database, with or without policies. A producer's login has no INSERT on drafts
+(security_sql.ROUTING_REVOKED): every draft comes in through the function.
 
 ``INSERT ... SELECT FROM json_to_recordset(batch)``: the batch goes in as one JSON parameter,
 the drafts are inserted in the order given (their ids, the claim order's last key, follow it),
@@ -62,18 +61,6 @@ _VALUES = ", ".join(
     "COALESCE(x.created_at, %(now)s)" if name == "created_at" else f"x.{name}"
     for name, _ in _COLUMNS
 )
-INSERT_DRAFTS_PG = f"""WITH new AS (
-    INSERT INTO draft ({_NAMES}, state, submitted_at, visible_at, lease_epoch)
-    SELECT {_VALUES}, 'pending', %(now)s, %(now)s, 0
-    FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({_TYPES})) WITH ORDINALITY AS x
-    ORDER BY x.ordinality
-    RETURNING id, external_id
-), events AS (
-    INSERT INTO draft_event (draft_id, kind, actor, at, lease_epoch)
-    SELECT id, 'submitted', NULL, %(now)s, 0 FROM new ORDER BY id
-)
-SELECT external_id, id FROM new"""  # noqa: S608 - ReviewDesk's own column names only
-
 # rd_submit's body: the batch (``:rows``; its metadata read as json, whose number tokens stay as
 # written, for the prompt version's text) inserted and routed. Each draft of a cell under a
 # sampling policy gets the most specific policy that holds it and its model key; missing plan
@@ -195,15 +182,6 @@ def _rows(fresh: Sequence[DraftSubmission]) -> str:
             for r in fresh
         ]
     )
-
-
-def insert_drafts_pg(
-    conn: Connection, fresh: Sequence[DraftSubmission], now: datetime
-) -> dict[str, int]:
-    """Insert ``fresh`` (none of them known yet) as pending, each with its 'submitted' event;
-    returns their keys by id."""
-    found = execute_batch(conn, INSERT_DRAFTS_PG, {"rows": _rows(fresh), "now": now})
-    return {str(external_id): int(key) for external_id, key in found}
 
 
 def submit_routed_pg(
