@@ -1195,6 +1195,57 @@ def test_a_reviewer_login_cannot_claim_past_the_days_cap_by_plain_sql(site: Site
         assert _claims_by_plain_sql(engine, 4) == (2, 2)
 
 
+def test_a_reviewer_login_cannot_claim_under_another_persons_session(site: Site) -> None:
+    """The fence is the claimer's own session: a login on a break that names another person's
+    open session gets no draft, and that session's count is untouched (the functions run as the
+    owner, so row-level security alone would not stop it)."""
+    site.root.submit([{"id": f"foreign-{uuid.uuid4().hex[:8]}", "draft": "x"} for _ in range(3)])
+    limits = {"reviews_per_session": 5, "break_minutes": 10.0}
+    with _team_limits(site, **limits), _reviewer(site) as (login, engine, _desk):
+        _history(site, login, ended_ago="1 minute", reviews=5)
+        other = f"{OTHER}-{uuid.uuid4().hex[:6]}"
+        with site.owner.connect() as conn:
+            foreign = conn.execute(
+                text(
+                    "INSERT INTO review_session (reviewer, started_at, last_activity_at, "
+                    "day_start, day_reviews_before) VALUES (:r, now(), now(), "
+                    "now() - interval '3 hours', 0) RETURNING id"
+                ),
+                {"r": other},
+            ).scalar_one()
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text(_START)).one()[0].startswith("on_break:")
+                for _ in range(3):
+                    refused, draft_key, session_open = conn.execute(
+                        text(_CLAIM), {"session_id": foreign}
+                    ).one()
+                    assert (refused, draft_key, session_open) == (None, None, False)
+            with site.owner.connect() as conn:
+                claims = conn.execute(
+                    text("SELECT claims FROM review_session WHERE id = :s"), {"s": foreign}
+                ).scalar_one()
+            assert claims == 0
+        finally:
+            with site.owner.connect() as conn:
+                conn.execute(text("DELETE FROM review_session WHERE reviewer = :r"), {"r": other})
+
+
+def test_claims_count_toward_the_day_even_without_reviews(site: Site) -> None:
+    """A session's claims count toward the day's reviews when its reviews are fewer (decisions
+    made by plain SQL naming no session add no review, but each claim went through the fence):
+    two claims and no review in an ended session leave two of a cap of four."""
+    site.root.submit([{"id": f"unreviewed-{uuid.uuid4().hex[:8]}", "draft": "x"} for _ in range(5)])
+    limits = {"reviews_per_session": None, "reviews_per_day": 4, "break_minutes": 10.0}
+    with _team_limits(site, **limits), _reviewer(site) as (login, engine, _desk):
+        _history(site, login, ended_ago="1 hour", reviews=2)
+        with site.owner.connect() as conn:
+            conn.execute(
+                text("UPDATE review_session SET reviews = 0 WHERE reviewer = :r"), {"r": login}
+            )
+        assert _claims_by_plain_sql(engine, 4) == (2, 2)
+
+
 @pytest.mark.parametrize(
     ("blocker", "limits", "ended_ago", "reviews", "message"),
     [

@@ -136,7 +136,10 @@ def test_the_claims_fence_is_cores_rules(db_url: str) -> None:
                         session_limit_reached(snapshot, limits) is None
                         and idle_end(snapshot, limits, now) is None
                     )
-                    found = conn.execute(fence, {"session_id": session_id, "now": now}).scalar()
+                    found = conn.execute(
+                        fence,
+                        {"session_id": session_id, "reviewer": row["reviewer"], "now": now},
+                    ).scalar()
                     checked += 1
                     disagreements += bool(found) != expected
                     assert bool(found) == expected, (limits, row, now)
@@ -258,7 +261,8 @@ def test_a_limit_missing_from_the_stored_setting_is_its_default(db_url: str) -> 
 
         def is_open() -> bool:
             with desk.engines.write.connect() as conn:
-                return bool(conn.execute(fence, {"session_id": session_id, "now": now}).scalar())
+                params = {"session_id": session_id, "reviewer": row["reviewer"], "now": now}
+                return bool(conn.execute(fence, params).scalar())
 
         assert not is_open()  # no setting: the default cap of 40, reached
         _put_limits(desk, {"reviews_per_day": 500})

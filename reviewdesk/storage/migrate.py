@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions; tests/test_storage.py checks it against Alembic.
-HEAD_REVISION = "0020"
+HEAD_REVISION = "0021"
 
 
 def _config() -> Config:

@@ -228,7 +228,10 @@ def session_open(json: JsonAccess, now: str) -> str:
     session ended; tests/test_server_limits.py holds the two to the same answers."""
     session = "review_session"
     idle_cutoff = json.seconds_before.format(at=now, seconds="lim.idle_end_minutes * 60")
-    return f"""{session}.id = :session_id AND {session}.ended_at IS NULL AND EXISTS (
+    # The session is the claimer's own: a function runs as the owner, so row-level security
+    # would not stop a login from claiming under another person's open session.
+    return f"""{session}.id = :session_id AND {session}.reviewer = :reviewer
+        AND {session}.ended_at IS NULL AND EXISTS (
         SELECT 1 FROM ({team_limits(json)}) AS lim
         WHERE (lim.reviews_per_session IS NULL
                OR {session}.claims < lim.reviews_per_session)
@@ -311,7 +314,7 @@ SESSION_COUNT = """UPDATE review_session SET
         last_category = :category,
         fast_run = CASE WHEN :fast THEN fast_run + 1 ELSE 0 END,
         nudged = CASE WHEN :fast AND fast_run + 1 >= :fast_flag_at THEN TRUE ELSE nudged END
-    WHERE id = :session_id AND {decided}"""
+    WHERE id = :session_id AND reviewer = :reviewer AND {decided}"""
 
 SESSION_UNCLAIM = """UPDATE review_session SET claims = claims - 1
     WHERE id = :session_id AND claims > 0 AND {released}"""

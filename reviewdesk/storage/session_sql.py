@@ -87,8 +87,11 @@ _LAST_GOLD_ITEM = text("SELECT max(id) FROM gold_item")
 # Sessions started and reviews done by a reviewer since the start of their review day: what
 # the daily limits count. A new session records the reviews in it (day_reviews_before), which
 # bound its claims; on PostgreSQL rd_start_session runs this same statement (definer_sql), so
-# that the count is the server's, not a number the client passes.
-DAY_COUNTS = """SELECT count(*) AS sessions, COALESCE(sum(reviews), 0) AS reviews
+# that the count is the server's, not a number the client passes. A session's reviews count at
+# least as its claims: the claim's fence counts those, while a decision made outside the
+# session (by plain SQL, with no session named) would add no review.
+DAY_COUNTS = """SELECT count(*) AS sessions,
+        COALESCE(sum(CASE WHEN claims > reviews THEN claims ELSE reviews END), 0) AS reviews
         FROM review_session WHERE reviewer = :reviewer AND started_at >= :day_start"""
 # A new session with the day's count so far; ``{now}`` is the statement's clock. Built from
 # constants only.
@@ -421,7 +424,7 @@ class SessionStore:
                     return None
                 counted = conn.execute(
                     _GOLD_CLAIM_COUNTED,
-                    {"now": now, "session_id": session.session_id},
+                    {"now": now, "session_id": session.session_id, "reviewer": reviewer},
                 ).rowcount
                 if not counted:
                     return None
