@@ -1052,6 +1052,32 @@ def test_a_reviewer_login_cannot_start_a_session_with_a_day_count_of_its_own(sit
 
 
 @pytest.mark.one_engine("PostgreSQL's functions; SQLite has none")
+def test_rd_submit_exists_from_migration_0018_on(postgres_url: str) -> None:
+    """Producers routed in their own process before 0018: no rd_submit below it, whichever way
+    the revision was reached (0014 to 0017 install the functions from the code)."""
+    found = text(
+        "SELECT count(*) FROM pg_proc WHERE proname = 'rd_submit' "
+        "AND pronamespace = current_schema()::regnamespace"
+    )
+    desk = ReviewDesk.open(postgres_url, upgrade=True)
+    try:
+        engine = desk.engines.write
+        with engine.connect() as conn:
+            assert conn.execute(found).scalar_one() == 1
+        migrate.downgrade(engine, "0016")
+        with engine.connect() as conn:
+            assert conn.execute(found).scalar_one() == 0
+        migrate.upgrade(engine, "0017")
+        with engine.connect() as conn:
+            assert conn.execute(found).scalar_one() == 0
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(found).scalar_one() == 1
+    finally:
+        desk.close()
+
+
+@pytest.mark.one_engine("PostgreSQL's functions; SQLite has none")
 def test_migration_0016_swaps_the_session_start_and_back(postgres_url: str) -> None:
     """Down to 0015 the function takes the caller's count again; up to 0016 that one is gone."""
     signatures = text(

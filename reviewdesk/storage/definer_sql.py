@@ -199,7 +199,11 @@ def _type(conn: Connection | None, table: str, column: str) -> str:
 
 
 def definers(
-    conn: Connection | None, *, counting: bool = True, server_limits: bool = True
+    conn: Connection | None,
+    *,
+    counting: bool = True,
+    server_limits: bool = True,
+    routing: bool = True,
 ) -> list[Definer]:
     """Every function, rendered for the installation ``conn`` is connected to (result types
     follow the tables' columns; without a connection, the names only). ``counting``: rd_decide
@@ -208,7 +212,8 @@ def definers(
     count it. ``server_limits``: the claim and the gold serve fence on the team's stored limits
     and a session starts only when no break or daily cap stands in its way (migration 0019);
     without it, as migrations 0014 to 0017 made them: the fence's bounds are the caller's, and
-    a session starts whenever none is open."""
+    a session starts whenever none is open. ``routing``: rd_submit, which inserts and routes a
+    submit's drafts (migration 0018); without it, none."""
     stmts = _queue_statements()
     if not server_limits:
         stmts = {**stmts, "claim": stmts["claim_0014"], "claim_varied": stmts["claim_varied_0014"]}
@@ -714,7 +719,8 @@ def definers(
             declare="v_draft bigint; v_epoch integer;",
         ),
     ]
-    return out
+    # Before migration 0018 producers routed in their own process: no rd_submit.
+    return out if routing else [fn for fn in out if fn.name != "rd_submit"]
 
 
 def _start_session(server_limits: bool) -> Definer:
@@ -899,17 +905,22 @@ RESHAPED_SIGNATURES = (
 
 
 def install(
-    conn: Connection, inst: Installation, *, counting: bool = True, server_limits: bool = True
+    conn: Connection,
+    inst: Installation,
+    *,
+    counting: bool = True,
+    server_limits: bool = True,
+    routing: bool = True,
 ) -> list[Definer]:
     """Create (or replace) every function; EXECUTE for every group, since each function
     checks the caller itself and logs a refusal (migration 0014).
-    ``counting`` and ``server_limits``: as ``definers``. A function of another signature,
-    retired or of the other ``server_limits``, is dropped."""
+    ``counting``, ``server_limits`` and ``routing``: as ``definers``. A function of another
+    signature, retired, of the other ``server_limits`` or not routing, is dropped."""
     for sql in helpers(inst):
         conn.execute(text(sql))
     for helper in HELPER_SIGNATURES:
         conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {helper} FROM PUBLIC"))
-    functions = definers(conn, counting=counting, server_limits=server_limits)
+    functions = definers(conn, counting=counting, server_limits=server_limits, routing=routing)
     creating = {fn.signature for fn in functions}
     other = definers(None, server_limits=not server_limits)
     stale = [s for s in (*RETIRED_SIGNATURES, *(fn.signature for fn in other)) if s not in creating]

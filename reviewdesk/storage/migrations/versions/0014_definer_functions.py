@@ -35,8 +35,8 @@ def upgrade() -> None:
     if conn.dialect.name == "postgresql":
         inst = security_sql.installation(conn)
         # rd_decide as it was before 0017 counted decisions in it, the claim before 0019 fenced
-        # on the stored limits.
-        definer_sql.install(conn, inst, counting=False, server_limits=False)
+        # on the stored limits, and no rd_submit before 0018 routed in the database.
+        definer_sql.install(conn, inst, counting=False, server_limits=False, routing=False)
         security_sql.close_direct_writes(conn, inst)
 
 

@@ -28,9 +28,13 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
         # rd_decide as it was before 0017 counted decisions in it, the claim before 0019 fenced
-        # on the stored limits.
+        # on the stored limits, and no rd_submit before 0018 routed in the database.
         definer_sql.install(
-            conn, security_sql.installation(conn), counting=False, server_limits=False
+            conn,
+            security_sql.installation(conn),
+            counting=False,
+            server_limits=False,
+            routing=False,
         )
 
 

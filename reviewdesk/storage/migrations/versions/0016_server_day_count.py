@@ -45,9 +45,13 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
         # Drops the old one first; rd_decide as it was before 0017 counted decisions in it, the
-        # claim before 0019 fenced on the stored limits.
+        # claim before 0019 fenced on the stored limits, no rd_submit before 0018.
         definer_sql.install(
-            conn, security_sql.installation(conn), counting=False, server_limits=False
+            conn,
+            security_sql.installation(conn),
+            counting=False,
+            server_limits=False,
+            routing=False,
         )
 
 

@@ -72,7 +72,7 @@ def upgrade() -> None:
         inst = security_sql.installation(conn)
         _drop_decide(conn)
         # The claim as it was before 0019 fenced on the stored limits.
-        definer_sql.install(conn, inst, server_limits=False)
+        definer_sql.install(conn, inst, server_limits=False, routing=False)
         security_sql.close_plan_writes(conn, inst)
 
 
@@ -82,6 +82,6 @@ def downgrade() -> None:
         inst = security_sql.installation(conn)
         security_sql.reopen_plan_writes(conn, inst)
         _drop_decide(conn)
-        definer_sql.install(conn, inst, counting=False, server_limits=False)
+        definer_sql.install(conn, inst, counting=False, server_limits=False, routing=False)
     for name in reversed(_COLUMNS):
         op.execute(f"ALTER TABLE policy DROP COLUMN {name}")
