@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bench_window import drop_schema, postgres_base, postgres_schema_url
+from bench_pg import drop_schema
+from bench_window import postgres_base, postgres_schema_url
 from sqlalchemy import text
 
 from reviewdesk import ReviewDesk

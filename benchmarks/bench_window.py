@@ -19,7 +19,6 @@ os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-ben
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import create_engine, text
 
-from reviewdesk.storage.security_sql import drop_group_roles_sql
 from reviewdesk.ui.app import DeskApp, create_application
 from reviewdesk.ui.main_window import MainWindow
 from reviewdesk.ui.settings import UiSettings
@@ -92,13 +91,3 @@ def postgres_schema_url(base: str) -> tuple[str, str]:
     admin.dispose()
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options=-csearch_path%3D{schema}", schema
-
-
-def drop_schema(base: str, schema: str) -> None:
-    """Drop ``schema`` and the group roles ReviewDesk made for it."""
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        for statement in drop_group_roles_sql(admin.url.database or "", schema):
-            conn.execute(text(statement))
-    admin.dispose()

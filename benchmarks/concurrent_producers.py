@@ -81,6 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import psycopg
+    from bench_pg import drop_schema
     from sqlalchemy import create_engine, make_url, text
 
     from reviewdesk import ReviewDesk
@@ -139,14 +140,7 @@ def main() -> None:
                 f"in all ({runs})"
             )
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-            database = conn.execute("SELECT current_database()").fetchone()
-            assert database is not None
-            for statement in security_sql.drop_group_roles_sql(str(database[0]), schema):
-                conn.execute(statement)
-            for login in logins:
-                conn.execute(f"DROP ROLE IF EXISTS {security_sql.quote(login)}")
+        drop_schema(args.pg_url, schema, logins)
 
 
 if __name__ == "__main__":

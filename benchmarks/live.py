@@ -39,7 +39,8 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-bench-live-"))
 
-from bench_window import drop_schema, open_window, postgres_base, postgres_schema_url
+from bench_pg import drop_schema
+from bench_window import open_window, postgres_base, postgres_schema_url
 from PySide6.QtTest import QTest
 from sqlalchemy import event
 from statement_count import psycopg_statements  # the script's folder is on sys.path

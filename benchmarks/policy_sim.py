@@ -287,6 +287,7 @@ def postgres(url: str, queue_size: int, *, producer: bool, dominant: bool) -> No
     import uuid
 
     import psycopg
+    from bench_pg import drop_schema
     from sqlalchemy import create_engine, make_url
 
     from reviewdesk.storage import security_sql
@@ -326,14 +327,7 @@ def postgres(url: str, queue_size: int, *, producer: bool, dominant: bool) -> No
             dominant=dominant,
         )
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-            database = conn.execute("SELECT current_database()").fetchone()
-            assert database is not None
-            for statement in security_sql.drop_group_roles_sql(str(database[0]), schema):
-                conn.execute(statement)
-            if login is not None:
-                conn.execute(f"DROP ROLE IF EXISTS {security_sql.quote(login)}")
+        drop_schema(url, schema, [login] if login is not None else [])
 
 
 def main() -> None:

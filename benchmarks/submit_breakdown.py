@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bench_pg import drop_schema
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from reviewdesk import ReviewDesk
@@ -204,13 +205,8 @@ def main() -> None:
             finally:
                 producer.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            database = conn.execute(text("SELECT current_database()")).scalar_one()
-            for sql in security_sql.drop_group_roles_sql(database, schema):
-                conn.execute(text(sql))
-            conn.execute(text(f"DROP ROLE IF EXISTS {security_sql.quote(login)}"))
         admin.dispose()
+        drop_schema(args.pg_url, schema, [login])
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("REVIEWDESK_HOME", tempfile.mkdtemp(prefix="reviewdesk-bench-ui-"))
 
-from bench_window import drop_schema, open_window, postgres_base, postgres_schema_url
+from bench_pg import drop_schema
+from bench_window import open_window, postgres_base, postgres_schema_url
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
